@@ -1,0 +1,25 @@
+"""run_audit: the scheduled governance audit (payload {"action": "run_audit"}).
+
+Light function: imports neither pandas nor scikit-learn (tests/integration/test_run_audit.py checks).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+logger = Logger(service="run_audit")
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from modelsteward.errors import InvalidInput
+    from modelsteward.services.run_audit import handle_schedule
+
+    try:
+        summary = handle_schedule(event)
+    except InvalidInput as exc:  # a malformed trigger is logged, never retried
+        logger.error("run_audit ignored an event", extra={"code": exc.code, "reason": exc.message})
+        return {"ok": False, "error": exc.code, "message": exc.message}
+    logger.info("governance audit finished", extra={k: v for k, v in summary.items() if k != "by_check"})
+    return summary

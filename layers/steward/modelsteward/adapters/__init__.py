@@ -1,0 +1,1 @@
+"""The only modules that import boto3. Each translates ClientError into modelsteward.errors."""

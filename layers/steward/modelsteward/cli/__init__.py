@@ -1,0 +1,1 @@
+"""The `steward` command line. Each module here that defines ``register(subparsers)`` adds a command."""

@@ -1,0 +1,83 @@
+"""`steward replay`: re-run the events waiting in the dead-letter queue.
+
+    steward replay [--stack NAME] [--max N] [--queue-url URL] [--function NAME]
+
+Each message is an asynchronous invocation that failed every retry (Lambda's on-failure record:
+the function, the original event, the error). Replay invokes that function again with the original
+event and waits: on success the message is deleted, on failure it stays in the queue. One line per
+message. Fix the cause first (the failing function's log says it), then replay. ``--function``
+names the function for messages in the legacy dead-letter format, which do not name it.
+
+Exit codes: 0 every message replayed (or none waiting); 1 some failed or were skipped (they stay
+in the queue); 2 bad input; 3 cloud error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from ..errors import InvalidInput
+from .main import EXIT_FINDINGS, EXIT_OK
+
+DEFAULT_STACK = "model-steward"
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "replay", help="re-run failed asynchronous invocations from the dead-letter queue",
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    parser.add_argument("--stack", default=os.environ.get("STEWARD_STACK", DEFAULT_STACK),
+                        help="stack whose DeadLetterQueueUrl output names the queue "
+                             "(default: $STEWARD_STACK or %(default)s)")  # fmt: skip
+    parser.add_argument("--queue-url", default=None, help="the queue, instead of the stack's output")
+    parser.add_argument("--max", type=int, default=None, dest="max_messages",
+                        help="replay at most N messages (default: all)")  # fmt: skip
+    parser.add_argument("--function", default=None,
+                        help="function for legacy dead-letter messages that do not name one")  # fmt: skip
+    parser.add_argument("--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL"),
+                        help="AWS endpoint, e.g. http://127.0.0.1:5000 for `steward local up`")  # fmt: skip
+    parser.set_defaults(func=run)
+
+
+def _queue_url(args: argparse.Namespace) -> str:
+    if args.queue_url:
+        return str(args.queue_url)
+    from ..adapters.stack import stack_outputs
+
+    url = stack_outputs(args.stack).get("DeadLetterQueueUrl")
+    if not url:
+        raise InvalidInput(f"stack '{args.stack}' has no DeadLetterQueueUrl output; pass --queue-url")
+    return str(url)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.max_messages is not None and args.max_messages < 1:
+        raise InvalidInput("--max must be at least 1")
+    if args.endpoint_url:
+        from ..adapters.aws import reset_clients
+
+        os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url
+        reset_clients()
+    from ..adapters.dead_letters import LambdaSyncInvoker, SqsDeadLetterQueue
+    from ..services.replay import ReplayOutcome, replay
+
+    url = _queue_url(args)
+
+    def show(outcome: ReplayOutcome) -> None:
+        print(outcome.line())
+        sys.stdout.flush()
+
+    outcomes = replay(SqsDeadLetterQueue(url), LambdaSyncInvoker(), max_messages=args.max_messages,
+                      function=args.function, echo=show)  # fmt: skip
+    done = sum(o.status == "replayed" for o in outcomes)
+    failed = sum(o.status == "failed" for o in outcomes)
+    skipped = sum(o.status == "skipped" for o in outcomes)
+    if not outcomes:
+        print(f"the dead-letter queue is empty ({url})")
+    else:
+        print(f"{done} replayed, {failed} failed (kept in the queue), {skipped} skipped")
+    return EXIT_FINDINGS if failed or skipped else EXIT_OK

@@ -1,0 +1,73 @@
+"""The window report: the drift of a window's merged profile, its volume and its findings.
+
+The window's drift is the drift of the **merged profile** of its batches (counts add, moments
+merge: domain.profile), run through the same checks as a batch (domain.drift). Many small batches
+that are each ``insufficient_data`` alone have, merged, the rows a test needs: slow drift that no
+single batch shows is caught here. The report has the batch report's shape (``window`` instead of
+``batch_id``), so reporting.batch renders both.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .drift import DatasetDrift, DriftResult, FeatureResult
+from .window import Finding, VolumeCheck
+
+WindowVerdict = Literal["ok", "drift", "no_data"]
+WINDOW_SCHEMA_VERSION: Literal["1.0"] = "1.0"
+
+
+class SkippedBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    batch_id: str
+    reason: str
+
+
+class WindowReport(BaseModel):
+    """One window of one model: the batch report's shape (reporting renders both), plus volume."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: Literal["1.0"] = WINDOW_SCHEMA_VERSION
+    kind: Literal["window"] = "window"
+    model: str
+    model_version: int | None = None
+    window: dict[str, str]
+    created_at: str
+    partial: bool = Field(False, description="the window had not ended when it was checked")
+    batches: int
+    batch_ids: list[str]
+    rows: int
+    time_min: str | None = None
+    time_max: str | None = None
+    verdict: WindowVerdict
+    dataset_drift: DatasetDrift | None = None
+    features: list[FeatureResult] = Field(default_factory=list)
+    findings: list[Finding] = Field(default_factory=list)
+    volume: VolumeCheck | None = None
+    skipped_batches: list[SkippedBatch] = Field(default_factory=list)
+    lineage: dict[str, Any] = Field(default_factory=dict)
+
+    def to_json(self, *, indent: int | None = None) -> str:
+        return self.model_dump_json(indent=indent)
+
+    @property
+    def drifted(self) -> bool:
+        return self.verdict == "drift"
+
+
+def window_verdict(drift: DriftResult | None, rows: int) -> WindowVerdict:
+    """drift: dataset or prediction drift of the merged profile; no_data: nothing could be tested."""
+    if drift is None or rows == 0:
+        return "no_data"
+    if drift.dataset.drifted or drift.prediction_drifted:
+        return "drift"
+    if drift.dataset.evaluated_features == 0 and not any(
+        f.severity != "insufficient_data" for f in drift.features
+    ):
+        return "no_data"
+    return "ok"

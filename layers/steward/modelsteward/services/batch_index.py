@@ -1,0 +1,189 @@
+"""The batch index: one empty marker per accepted batch whose *name* says when and how big it was.
+
+    reports/<model>/_index/<YYYY-MM-DD>/<created>~<event>~<rows>~<batch_id>
+
+``created`` is when monitor_batch wrote the report (``YYYYmmddTHHMMSSZ``; the folder is its day),
+``event`` the newest timestamp in the batch's rows (or ``-`` without a timestamp column), ``rows``
+the accepted rows. One listing of ``_index/`` therefore answers "which batches fall in this
+window", "how many rows did the previous windows have" and "when did the last batch arrive"
+without reading a single report; only the profiles of the window being checked are read.
+
+Who writes markers: :func:`record_batch` (for monitor_batch to call after its report.json), and
+:meth:`BatchIndex.sync`, which indexes every batch that has a report.json but no marker yet (one
+read of its report, once). So the index is complete whichever runs first, and a missing marker
+never hides a batch. The markers are tiny JSON bodies too, for a person browsing the bucket.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .. import layout
+from ..domain.window import BatchTimes
+from ..errors import NotFound
+from ..ports import ObjectRef
+from .context import Context
+
+log = logging.getLogger(__name__)
+
+SEP = "~"
+_STAMP = "%Y%m%dT%H%M%SZ"
+REPORT_FILE = "report.json"
+PROFILE_FILE = "profile.json"
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+
+
+def parse_time(value: Any) -> dt.datetime | None:
+    if value in (None, ""):
+        return None
+    try:
+        return _utc(dt.datetime.fromisoformat(str(value).replace("Z", "+00:00")))
+    except ValueError:
+        return None
+
+
+def entry_name(times: BatchTimes) -> str:
+    event = _utc(times.event_time).strftime(_STAMP) if times.event_time else "-"
+    return SEP.join((_utc(times.created_at).strftime(_STAMP), event, str(int(times.rows)), times.batch_id))
+
+
+def entry_key(model: str, times: BatchTimes) -> str:
+    return layout.batch_index_key(model, _utc(times.created_at).strftime("%Y-%m-%d"), entry_name(times))
+
+
+def parse_entry(key: str) -> BatchTimes | None:
+    """The marker's times, or None for a key that is not a marker (never fatal)."""
+    name = key.rsplit("/", 1)[-1]
+    parts = name.split(SEP, 3)
+    if len(parts) != 4:
+        return None
+    created, event, rows, batch_id = parts
+    try:
+        return BatchTimes(
+            batch_id=batch_id,
+            created_at=dt.datetime.strptime(created, _STAMP).replace(tzinfo=dt.UTC),
+            event_time=None if event == "-" else dt.datetime.strptime(event, _STAMP).replace(tzinfo=dt.UTC),
+            rows=int(rows),
+        )
+    except ValueError:
+        return None
+
+
+def times_of_report(report: Mapping[str, Any]) -> BatchTimes | None:
+    """Index times from a batch report (its JSON as a dict); None if it has no created_at."""
+    created = parse_time(report.get("created_at"))
+    if created is None or not report.get("batch_id"):
+        return None
+    return BatchTimes(
+        batch_id=str(report["batch_id"]),
+        created_at=created,
+        event_time=parse_time(report.get("time_max")),
+        rows=int(report.get("rows") or 0),
+    )
+
+
+def report_key(model: str, batch_id: str) -> str:
+    return layout.batch_report_prefix(model, batch_id) + REPORT_FILE
+
+
+def profile_key(model: str, batch_id: str) -> str:
+    return layout.batch_report_prefix(model, batch_id) + PROFILE_FILE
+
+
+def record_batch(ctx: Context, report: Any, *, bucket: str | None = None) -> ObjectRef | None:
+    """Write the marker of an accepted batch (monitor_batch may call this after report.json).
+
+    ``report`` is a BatchReport or its JSON dict. Returns the marker's ref (None without created_at).
+    """
+    data = report.model_dump(mode="json") if hasattr(report, "model_dump") else dict(report)
+    times = times_of_report(data)
+    if times is None:
+        return None
+    target = bucket or ctx.settings.artifacts_bucket
+    body = {
+        "batch_id": times.batch_id,
+        "created_at": times.created_at.isoformat(),
+        "event_time": times.event_time.isoformat() if times.event_time else None,
+        "rows": times.rows,
+        "verdict": data.get("verdict"),
+        "report": layout.s3_uri(target, report_key(str(data.get("model")), times.batch_id)),
+    }
+    return ctx.store.put(target, entry_key(str(data["model"]), times), json.dumps(body).encode(),
+                         content_type="application/json")  # fmt: skip
+
+
+class BatchIndex:
+    """The index of one model in one bucket."""
+
+    def __init__(self, ctx: Context, bucket: str, model: str) -> None:
+        self.ctx = ctx
+        self.bucket = bucket
+        self.model = model
+
+    def entries(self) -> list[BatchTimes]:
+        """Every indexed batch (one listing; the newest marker wins if a batch was indexed twice)."""
+        found: dict[str, BatchTimes] = {}
+        for key in self.ctx.store.list_keys(self.bucket, layout.batch_index_prefix(self.model)):
+            times = parse_entry(key)
+            if times is not None:
+                previous = found.get(times.batch_id)
+                if previous is None or times.created_at >= previous.created_at:
+                    found[times.batch_id] = times
+        return sorted(found.values(), key=lambda t: (t.created_at, t.batch_id))
+
+    def reported_batches(self) -> list[str]:
+        """Batch ids with a report.json (written last by monitor_batch: the batch is complete)."""
+        prefix = f"reports/{self.model}/batches/"
+        ids = []
+        for key in self.ctx.store.list_keys(self.bucket, prefix):
+            rest = key[len(prefix):]
+            batch_id, _, name = rest.partition("/")
+            if name == REPORT_FILE and batch_id:
+                ids.append(batch_id)
+        return sorted(set(ids))
+
+    def sync(self, *, write: bool = True, max_reads: int | None = None) -> list[BatchTimes]:
+        """Every accepted batch: indexed ones from the listing, the others from their report.json.
+
+        ``write`` adds the missing markers (check_window; handle_alarm only reads). ``max_reads``
+        bounds the reports read in one call (a light function's time budget); None = no bound.
+        """
+        indexed = {t.batch_id: t for t in self.entries()}
+        missing = [b for b in self.reported_batches() if b not in indexed]
+        if max_reads is not None and len(missing) > max_reads:
+            log.warning("batch index of %s: %d batches unindexed, reading the last %d",
+                        self.model, len(missing), max_reads)  # fmt: skip
+            missing = missing[-max_reads:]
+        for batch_id in missing:
+            report = self.read_report(batch_id)
+            times = times_of_report(report) if report is not None else None
+            if times is None:
+                continue
+            indexed[batch_id] = times
+            if write:
+                record_batch(self.ctx, report, bucket=self.bucket)
+        return sorted(indexed.values(), key=lambda t: (t.created_at, t.batch_id))
+
+    def read_report(self, batch_id: str) -> dict[str, Any] | None:
+        try:
+            obj = self.ctx.store.get(self.bucket, report_key(self.model, batch_id))
+        except NotFound:
+            return None
+        try:
+            data = json.loads(obj.body)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            log.warning("unreadable report %s of %s", batch_id, self.model)
+            return None
+        return data if isinstance(data, dict) else None
+
+
+def window_batches(entries: Iterable[BatchTimes], batch_ids: Iterable[str]) -> list[BatchTimes]:
+    wanted = set(batch_ids)
+    return [e for e in entries if e.batch_id in wanted]

@@ -1,0 +1,75 @@
+"""A Context for the `steward` CLI, built from a deployed stack's outputs (or the environment).
+
+The CLI runs on a person's machine, not in Lambda: resource names come from the stack's outputs
+(``--stack``), the endpoint from ``--endpoint-url`` / ``AWS_ENDPOINT_URL`` (the local cloud), and
+the audit actor is ``cli:<OS user>`` so every decision names who made it.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+
+from ..config import Settings, settings
+from .context import Context
+
+#: Stack output key -> Settings field (template.yaml ``Outputs``).
+OUTPUT_SETTINGS = {
+    "DataBucketName": "DATA_BUCKET",
+    "ArtifactsBucketName": "ARTIFACTS_BUCKET",
+    "AuditBucketName": "AUDIT_BUCKET",
+    "RegistryTableName": "REGISTRY_TABLE",
+    "AuditTableName": "AUDIT_TABLE",
+    "IdempotencyTableName": "IDEMPOTENCY_TABLE",
+    "NotificationsTopicArn": "NOTIFICATIONS_TOPIC_ARN",
+    "AlarmsTopicArn": "ALARMS_TOPIC_ARN",
+    "TrainModelFunctionName": "TRAIN_FUNCTION_NAME",
+    "Stage": "STAGE",
+}
+
+
+def cli_actor() -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (containers)
+        user = os.environ.get("USER") or "unknown"
+    return f"cli:{user}"
+
+
+def settings_from_outputs(outputs: dict[str, str]) -> Settings:
+    values = {env: outputs[key] for key, env in OUTPUT_SETTINGS.items() if outputs.get(key)}
+    values.setdefault(
+        "AWS_DEFAULT_REGION",
+        os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or "us-east-1",
+    )
+    return Settings.model_validate(values)
+
+
+def cli_context(stack_name: str | None, actor: str | None = None) -> Context:
+    """Ports wired to the stack's resources; without a stack name, to the environment's settings."""
+    from ..adapters.dynamodb_audit import DynamoAuditLog
+    from ..adapters.dynamodb_registry import DynamoRegistry
+    from ..adapters.lambda_invoke import LambdaInvoker
+    from ..adapters.metrics import RecordingMetrics
+    from ..adapters.s3 import S3ObjectStore
+    from ..adapters.sns import SnsNotifier
+
+    if stack_name:
+        from ..adapters.stack import stack_outputs
+
+        s = settings_from_outputs(stack_outputs(stack_name))
+    else:
+        s = settings()
+    store = S3ObjectStore()
+    return Context(
+        settings=s,
+        store=store,
+        metrics=RecordingMetrics(),
+        notifier=SnsNotifier(s.notifications_topic_arn) if s.notifications_topic_arn else None,
+        invoker=LambdaInvoker(),
+        registry=DynamoRegistry(s.registry_table) if s.registry_table else None,
+        audit=DynamoAuditLog(s.audit_table, export_bucket=s.audit_bucket or None, store=store)
+        if s.audit_table
+        else None,
+        actor=actor or cli_actor(),
+    )

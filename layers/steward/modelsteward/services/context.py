@@ -1,0 +1,72 @@
+"""The ports a service needs, built once per process from the function's settings.
+
+Handlers call ``Context.from_environment()`` on first use (never at import); tests build a
+Context from fakes or moto-backed adapters directly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..clock import utcnow
+from ..config import Settings, settings
+from ..ports import AuditLog, Invoker, MetricsSink, Notifier, ObjectStore, Registry
+
+
+@dataclass
+class Context:
+    settings: Settings
+    store: ObjectStore
+    metrics: MetricsSink
+    notifier: Notifier | None = None
+    invoker: Invoker | None = None
+    registry: Registry | None = None
+    audit: AuditLog | None = None
+    actor: str = "steward"
+    clock: Callable[[], dt.datetime] = field(default=utcnow)
+
+    def record(self, action: str, **fields: Any) -> dict[str, Any] | None:
+        """Append one audit record (who = this context's actor) if an audit log is wired."""
+        if self.audit is None:
+            return None
+        event: dict[str, Any] = {"action": action, "actor": fields.pop("actor", self.actor), **fields}
+        return self.audit.append(event)
+
+    @classmethod
+    def from_environment(cls, actor: str) -> Context:
+        return _context_for(actor)
+
+
+@functools.cache
+def _context_for(actor: str) -> Context:
+    from ..adapters.dynamodb_audit import DynamoAuditLog
+    from ..adapters.dynamodb_registry import DynamoRegistry
+    from ..adapters.lambda_invoke import LambdaInvoker
+    from ..adapters.metrics import EmfMetrics
+    from ..adapters.s3 import S3ObjectStore
+    from ..adapters.sns import SnsNotifier
+
+    s = settings()
+    store = S3ObjectStore()
+    return Context(
+        settings=s,
+        store=store,
+        metrics=EmfMetrics(s.metrics_namespace),
+        notifier=SnsNotifier(s.notifications_topic_arn) if s.notifications_topic_arn else None,
+        invoker=LambdaInvoker(),
+        registry=DynamoRegistry(s.registry_table) if s.registry_table else None,
+        audit=DynamoAuditLog(s.audit_table, export_bucket=s.audit_bucket, store=store) if s.audit_table else None,
+        actor=actor,
+    )
+
+
+def reset_contexts() -> None:
+    _context_for.cache_clear()
+
+
+def audit_inputs(*refs: Any) -> list[Mapping[str, Any]]:
+    return [r.as_dict() for r in refs if r is not None]

@@ -1,0 +1,514 @@
+"""evaluate_labels: realized model quality once labels arrive, and labeled rows for retraining.
+
+``labels/<model>/<file>`` (columns: the spec's id column, the label named ``spec.target`` or
+``label``, optionally the timestamp column) ->
+
+1. labels normalized and deduplicated (domain.label_join: last by timestamp wins, duplicates and
+   rows without id/label counted);
+2. joined by id to the compact prediction copies of *every* earlier scoring batch of the model
+   scored within ``retrain.training_window_days`` (services.predictions_store picks the files);
+3. realized metrics (domain.metrics, the same code as the training holdout) per model version and
+   variant, per variant, per segment, and for the model (= rows the champion variant scored);
+   the primary metric's drop against the version's validation score from the registry;
+4. metrics ``RealizedPrimaryMetric``, ``RealizedPrimaryMetricDrop``, ``Realized_<metric>``
+   (dims ``{model}`` and ``{model, variant}``), ``LabelsMatched`` / ``LabelsUnmatched``;
+5. ``quality/<model>/<batch_id>/quality.json`` (artifacts bucket) with every count, the scoring
+   batches and windows the labels belong to (late labels: window results can be recomputed), and
+   the unmatched/invalid label rows beside it as Parquet;
+6. labeled rows (features from the stored inference rows + the label) to the training pool
+   ``pool/<model>/<batch_id>.parquet`` in the data bucket, with a lineage sidecar, after the
+   spec's PII policy;
+7. an audit record ``labels.evaluated``.
+
+Labels for a model without a spec are counted, reported in quality.json and quarantined; nothing
+raises for bad input (no retry loop), and no label row disappears without a count.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import metric_names as mn
+from ..errors import InvalidInput, NotFound, StewardError, UnknownModel
+from ..events import S3Upload
+from ..idempotency import run_once
+from ..layout import UploadKey, inference_key, parse_upload_key, pool_key, quality_prefix
+from ..ports import ObjectRef
+from ..spec import CLASSIFIER_METRICS, REGRESSOR_METRICS, ModelSpec
+from .context import Context
+from .predictions_store import PARQUET, PredictionFiles, parquet_bytes, read_parquet, window_files
+from .score_batch import conform_table, quarantine_upload
+
+log = logging.getLogger(__name__)
+
+MAX_LABEL_BYTES = 256 * 1024 * 1024
+DEFAULT_LABEL_COLUMN = "label"
+CHAMPION = "champion"
+
+
+def quality_key(model: str, batch_id: str) -> str:
+    return quality_prefix(model, batch_id) + "quality.json"
+
+
+def pool_lineage_key(model: str, batch_id: str) -> str:
+    """Artifacts bucket, beside quality.json: train_model reads every object under pool/<model>/."""
+    return quality_prefix(model, batch_id) + "pool_lineage.json"
+
+
+# --- entry point ----------------------------------------------------------------------------
+def evaluate_upload(ctx: Context, upload: S3Upload) -> dict[str, Any]:
+    """Evaluate one label upload exactly once; returns a small summary."""
+    return run_once("evaluate_labels", upload.idempotency_key(), lambda: _evaluate_or_reject(ctx, upload))
+
+
+def _evaluate_or_reject(ctx: Context, upload: S3Upload) -> dict[str, Any]:
+    try:
+        key = parse_upload_key(upload.key, url_encoded=False)
+    except InvalidInput as exc:
+        ctx.record(
+            "labels.rejected",
+            reason=exc.message,
+            inputs=[_upload_ref(upload).as_dict()],
+            details={"function": "evaluate_labels", "code": exc.code},
+        )
+        return {"status": "rejected", "key": upload.key, "code": exc.code, "reason": exc.message}
+    try:
+        return evaluate_labels(ctx, upload, key)
+    except UnknownModel as exc:
+        return _unknown_model(ctx, upload, key, exc)
+    except InvalidInput as exc:
+        return _reject(ctx, upload, key, exc)
+    finally:
+        ctx.metrics.flush()
+
+
+def _upload_ref(upload: S3Upload) -> ObjectRef:
+    return ObjectRef(upload.bucket, upload.key, upload.version_id, None, upload.size)
+
+
+def _reject(
+    ctx: Context, upload: S3Upload, key: UploadKey, exc: StewardError, extra: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Quarantine the label upload with the reason (services.quarantine audits it); never raise."""
+    summary = quarantine_upload(ctx, upload, key, exc, "evaluate_labels", details=extra)
+    return {**summary, **(extra or {})}
+
+
+def _unknown_model(ctx: Context, upload: S3Upload, key: UploadKey, exc: UnknownModel) -> dict[str, Any]:
+    """Count the labels of a model the suite does not know and say so where a person looks."""
+    rows: int | None = None
+    try:
+        from ..domain.ingest import read_table
+
+        obj = ctx.store.get(upload.bucket, upload.key, upload.version_id, max_bytes=MAX_LABEL_BYTES)
+        rows = int(read_table(obj.body, key.name).num_rows)
+    except (InvalidInput, NotFound):
+        rows = None
+    report = {
+        "model": key.model,
+        "batch_id": key.batch_id,
+        "status": "unknown_model",
+        "reason": exc.message,
+        "evaluated_at": ctx.clock().isoformat(),
+        "labels": _upload_ref(upload).as_dict(),
+        "counts": {"label_rows": rows, "matched": 0, "unmatched": rows},
+    }
+    if ctx.settings.artifacts_bucket:
+        ctx.store.put(
+            ctx.settings.artifacts_bucket,
+            quality_key(key.model, key.batch_id),
+            _json(report),
+            content_type="application/json",
+        )
+    if rows:
+        ctx.metrics.put(mn.LABELS_UNMATCHED, rows, "Count", {"model": key.model})
+    return _reject(ctx, upload, key, exc, {"label_rows": rows})
+
+
+# --- the evaluation -------------------------------------------------------------------------
+def label_column(columns: list[str], spec: ModelSpec) -> str:
+    if spec.target in columns:
+        return spec.target
+    if DEFAULT_LABEL_COLUMN in columns:
+        return DEFAULT_LABEL_COLUMN
+    raise InvalidInput(
+        f"label file has no '{spec.target}' (the spec's target) or '{DEFAULT_LABEL_COLUMN}' column",
+        code="missing_label",
+    )
+
+
+def evaluate_labels(ctx: Context, upload: S3Upload, key: UploadKey) -> dict[str, Any]:
+    from ..domain.ingest import read_table
+    from ..domain.label_join import join_labels, prepare_labels
+    from .specs import load_spec
+
+    ctx.settings.require("data_bucket", "artifacts_bucket")
+    model, batch_id = key.model, key.batch_id
+    spec, spec_ref = load_spec(ctx, model)
+    obj = ctx.store.get(upload.bucket, upload.key, upload.version_id, max_bytes=MAX_LABEL_BYTES)
+    table = read_table(obj.body, key.name)
+    column = label_column(list(table.column_names), spec)
+    if column != spec.target:
+        table = table.rename_columns([spec.target if c == column else c for c in table.column_names])
+    table, _ = conform_table(table, spec, "labels")
+    frame = table.to_pandas()
+    if spec.id_column not in frame.columns:
+        raise InvalidInput(f"label file has no id column '{spec.id_column}'", code="missing_id")
+    labels = prepare_labels(
+        frame,
+        id_column=spec.id_column,
+        label_column=spec.target,
+        timestamp_column=spec.timestamp_column,
+        classifier=spec.is_classifier,
+    )
+
+    now = ctx.clock()
+    since = now - dt.timedelta(days=spec.retrain.training_window_days)
+    files = window_files(ctx.store, ctx.settings.artifacts_bucket, model, since)
+    predictions, pred_refs, pred_dups = _matching_predictions(ctx, files, set(labels.frame["_row_id"]), since)
+    joined = join_labels(labels, predictions, pred_dups)
+    quality = _evaluate(ctx, spec, joined.matched)
+
+    prefix = quality_prefix(model, batch_id)
+    side_refs: dict[str, Any] = {}
+    if len(joined.unmatched):
+        side_refs["unmatched"] = ctx.store.put(
+            ctx.settings.artifacts_bucket,
+            prefix + "unmatched.parquet",
+            parquet_bytes(_readable(joined.unmatched, spec)),
+            content_type=PARQUET,
+        ).as_dict()
+    if len(labels.invalid_rows):
+        side_refs["invalid"] = ctx.store.put(
+            ctx.settings.artifacts_bucket,
+            prefix + "invalid.parquet",
+            parquet_bytes(labels.invalid_rows.astype(str)),
+            content_type=PARQUET,
+        ).as_dict()
+    pool = _write_pool(ctx, spec, key, obj.ref, joined.matched, pred_refs)
+
+    from ..domain.label_join import batch_windows
+
+    report: dict[str, Any] = {
+        "model": model,
+        "batch_id": batch_id,
+        "status": "evaluated" if len(joined.matched) else "no_matches",
+        "evaluated_at": now.isoformat(),
+        "labels": obj.ref.as_dict(),
+        "spec": spec_ref.as_dict(),
+        "task": spec.task,
+        "primary_metric": spec.primary_metric,
+        "greater_is_better": spec.greater_is_better,
+        "counts": joined.counts,
+        "prediction_files": {
+            "window_days": spec.retrain.training_window_days,
+            "since": since.isoformat(),
+            "read": len(files.keys),
+            "matched": len(pred_refs),
+            "skipped_older_than_window": files.skipped_old,
+            "truncated": files.truncated,
+            "unindexed": len(files.unindexed),
+            "refs": [r.as_dict() for r in pred_refs],
+        },
+        **quality,
+        "late_labels": batch_windows(joined.matched, spec.window),
+        "unmatched": {
+            "count": len(joined.unmatched),
+            **({"ref": side_refs["unmatched"]} if "unmatched" in side_refs else {}),
+        },
+        "invalid": {
+            "count": labels.invalid,
+            **({"ref": side_refs["invalid"]} if "invalid" in side_refs else {}),
+        },
+        "pool": pool,
+    }
+    quality_ref = ctx.store.put(
+        ctx.settings.artifacts_bucket,
+        quality_key(model, batch_id),
+        _json(report),
+        content_type="application/json",
+    )
+
+    dims = {"model": model}
+    ctx.metrics.put(mn.LABELS_MATCHED, len(joined.matched), "Count", dims)
+    ctx.metrics.put(mn.LABELS_UNMATCHED, len(joined.unmatched), "Count", dims)
+    _emit_realized(ctx, model, quality)
+
+    outputs = [quality_ref.as_dict(), *(r for r in side_refs.values())]
+    if pool.get("ref"):
+        outputs.append(pool["ref"])
+    overall = quality.get("overall") or {}
+    ctx.record(
+        "labels.evaluated",
+        model=model,
+        model_version=overall.get("version"),
+        inputs=[obj.ref.as_dict(), spec_ref.as_dict(), *(r.as_dict() for r in pred_refs)],
+        outputs=outputs,
+        details={
+            "batch_id": batch_id,
+            "counts": joined.counts,
+            "primary_metric": spec.primary_metric,
+            "realized": overall.get("value"),
+            "drop": overall.get("drop"),
+            "pool_rows": pool.get("rows", 0),
+            "pool_written": pool.get("written", False),
+        },
+    )
+    return {
+        "status": report["status"],
+        "model": model,
+        "batch_id": batch_id,
+        "counts": joined.counts,
+        "realized": {spec.primary_metric: overall.get("value"), "drop": overall.get("drop")},
+        "quality": quality_ref.uri,
+        "pool": pool.get("uri"),
+    }
+
+
+def _readable(unmatched: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
+    from ..domain.label_join import ID, LABEL, LABELED_AT
+
+    out = pd.DataFrame({spec.id_column: unmatched[ID].astype(str), spec.target: unmatched[LABEL]})
+    out["labeled_at"] = unmatched[LABELED_AT]
+    return out
+
+
+def _matching_predictions(
+    ctx: Context, files: PredictionFiles, wanted: set[str], since: dt.datetime
+) -> tuple[pd.DataFrame, list[ObjectRef], int]:
+    """Prediction rows of the window whose id has a label; reads a file fully only when it matches."""
+    from ..domain.label_join import latest_predictions
+    from ..domain.routing import normalize_ids
+
+    frames: list[pd.DataFrame] = []
+    refs: list[ObjectRef] = []
+    if not wanted:
+        return latest_predictions([])[0], refs, 0
+    for key in files.keys:
+        stored = ctx.store.get(ctx.settings.artifacts_bucket, key)
+        ids = read_parquet(stored.body, ["id"])
+        if "id" not in ids.columns:
+            continue
+        hit = normalize_ids(ids["id"]).isin(wanted).to_numpy()
+        if not hit.any():
+            continue
+        full = read_parquet(stored.body).loc[hit]
+        scored = pd.to_datetime(full["scored_at"], utc=True, errors="coerce")
+        full = full.loc[(scored >= pd.Timestamp(since)).to_numpy()]
+        if len(full):
+            frames.append(full)
+            refs.append(stored.ref)
+    latest, dups = latest_predictions(frames)
+    return latest, refs, dups
+
+
+def _validation_scores(ctx: Context, model: str, versions: set[int], metric: str) -> dict[int, float | None]:
+    out: dict[int, float | None] = {}
+    for version in sorted(versions):
+        score = None
+        if ctx.registry is not None:
+            try:
+                row = ctx.registry.get_version(model, version)
+                value = (row.get("metrics") or {}).get(metric)
+                score = None if value is None else float(value)
+            except NotFound:
+                score = None
+        out[version] = score
+    return out
+
+
+def _evaluate(ctx: Context, spec: ModelSpec, matched: pd.DataFrame) -> dict[str, Any]:
+    """Realized metrics per (version, variant), per variant and for the model (champion rows)."""
+    from ..domain.label_join import (
+        classes_from_columns,
+        metric_drop,
+        realized,
+        realized_by_segment,
+        version_groups,
+        weighted_validation,
+    )
+
+    primary = spec.primary_metric
+    gib = spec.greater_is_better
+    classes = classes_from_columns(matched.columns, spec.classes) if spec.is_classifier else None
+    groups = version_groups(matched)
+    validation = _validation_scores(ctx, spec.name, {v for v, _, _ in groups}, primary)
+
+    def summary(rows: pd.DataFrame, served: list[tuple[int, int]]) -> dict[str, Any]:
+        metrics = realized(rows, spec.task, classes)
+        val = weighted_validation(served, validation)
+        value = metrics.get(primary)
+        return {
+            "rows": len(rows),
+            "metrics": metrics,
+            "value": value,
+            "validation": val,
+            "drop": metric_drop(value, val, greater_is_better=gib),
+            "versions": sorted({v for v, _ in served}),
+        }
+
+    versions = []
+    for version, variant, rows in groups:
+        entry = summary(rows, [(version, len(rows))])
+        entry.update(version=version, variant=variant)
+        if spec.segments:
+            entry["segments"] = realized_by_segment(rows, spec.segments, spec.task, classes)
+        versions.append(entry)
+    variants: dict[str, Any] = {}
+    for variant in sorted({g[1] for g in groups}):
+        members = [(v, len(r)) for v, var, r in groups if var == variant]
+        rows = matched.loc[matched["variant"] == variant]
+        variants[variant] = summary(rows, members)
+        if spec.segments:
+            variants[variant]["segments"] = realized_by_segment(rows, spec.segments, spec.task, classes)
+    overall = None
+    if CHAMPION in variants:
+        overall = {"variant": CHAMPION, **variants[CHAMPION]}
+        served = overall["versions"]
+        overall["version"] = served[-1] if served else None
+    return {"classes": classes, "overall": overall, "variants": variants, "versions": versions}
+
+
+def _emit_realized(ctx: Context, model: str, quality: Mapping[str, Any]) -> None:
+    names = set(CLASSIFIER_METRICS) | set(REGRESSOR_METRICS)
+    targets: list[tuple[dict[str, str], Mapping[str, Any]]] = []
+    if quality.get("overall"):
+        targets.append(({"model": model}, quality["overall"]))
+    for variant, entry in (quality.get("variants") or {}).items():
+        targets.append(({"model": model, "variant": variant}, entry))
+    for dims, entry in targets:
+        if entry.get("value") is not None:
+            ctx.metrics.put(mn.REALIZED_PRIMARY_METRIC, float(entry["value"]), "None", dims)
+        if entry.get("drop") is not None:
+            ctx.metrics.put(mn.REALIZED_PRIMARY_METRIC_DROP, float(entry["drop"]), "None", dims)
+        for name, value in (entry.get("metrics") or {}).items():
+            if name in names and isinstance(value, int | float) and np.isfinite(value):
+                ctx.metrics.put(mn.realized(name), float(value), "None", dims)
+
+
+# --- training pool --------------------------------------------------------------------------
+def _write_pool(
+    ctx: Context,
+    spec: ModelSpec,
+    key: UploadKey,
+    labels_ref: ObjectRef,
+    matched: pd.DataFrame,
+    pred_refs: list[ObjectRef],
+) -> dict[str, Any]:
+    """Labeled rows (stored inference features + label) to the pool, PII policy applied."""
+    from ..domain.label_join import pool_rows
+
+    if not len(matched):
+        return {"written": False, "rows": 0, "reason": "no labels matched a prediction"}
+    frames = []
+    inference_refs: list[ObjectRef] = []
+    wanted_cols = [
+        spec.id_column,
+        *([spec.timestamp_column] if spec.timestamp_column else []),
+        *spec.features.all,
+    ]
+    for batch_id in sorted(set(matched["batch_id"].astype(str))):
+        try:
+            stored = ctx.store.get(ctx.settings.data_bucket, inference_key(spec.name, batch_id))
+        except NotFound:
+            continue
+        frames.append(read_parquet(stored.body, wanted_cols))
+        inference_refs.append(stored.ref)
+    inference = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    rows, missing = pool_rows(
+        matched,
+        inference,
+        id_column=spec.id_column,
+        timestamp_column=spec.timestamp_column,
+        features=spec.features.all,
+        target=spec.target,
+    )
+    result: dict[str, Any] = {"rows": len(rows), "missing_features": missing}
+    if not len(rows):
+        return {**result, "written": False, "reason": "no stored inference rows to take features from"}
+    rows, pii = apply_pii_policy(ctx, rows, spec)
+    result["pii"] = pii
+    if pii.get("blocked"):
+        return {**result, "rows": 0, "written": False, "reason": pii["reason"]}
+    target = pool_key(spec.name, key.batch_id)
+    ref = ctx.store.put(ctx.settings.data_bucket, target, parquet_bytes(rows), content_type=PARQUET)
+    lineage = {
+        "pool": ref.as_dict(),
+        "model": spec.name,
+        "batch_id": key.batch_id,
+        "created_at": ctx.clock().isoformat(),
+        "rows": len(rows),
+        "labels": labels_ref.as_dict(),
+        "prediction_files": [r.as_dict() for r in pred_refs],
+        "inference_files": [r.as_dict() for r in inference_refs],
+        "model_versions": sorted({int(v) for v in matched["model_version"]}),
+        "pii": pii,
+    }
+    lineage_ref = ctx.store.put(
+        ctx.settings.artifacts_bucket,
+        pool_lineage_key(spec.name, key.batch_id),
+        _json(lineage),
+        content_type="application/json",
+    )
+    return {**result, "written": True, "uri": ref.uri, "ref": ref.as_dict(), "lineage": lineage_ref.as_dict()}
+
+
+def apply_pii_policy(
+    ctx: Context, rows: pd.DataFrame, spec: ModelSpec
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The spec's PII policy on pool rows (the same scanner and salt as monitor_batch).
+
+    ``quarantine`` with findings blocks the pool write (the reason is recorded); ``redact`` and
+    ``hash`` mask the flagged columns; ``allow`` keeps them.
+    """
+    import pyarrow as pa
+
+    from ..domain import pii
+
+    table = pa.Table.from_pandas(rows, preserve_index=False)
+    report = pii.scan_table(table, allow_columns=spec.pii.allow_columns)
+    action = spec.pii.action
+    info: dict[str, Any] = {
+        "scanned": True,
+        "action": action,
+        "columns": report.columns,
+        "kinds": sorted({f.kind for f in report.findings}),
+    }
+    if not report.findings or action == "allow":
+        return rows, info
+    if action == "quarantine":
+        return rows, {
+            **info,
+            "blocked": True,
+            "reason": f"personal data found in column(s) {', '.join(report.columns)} and the "
+            "model's pii.action is 'quarantine': labeled rows were not pooled",
+        }
+    from .monitor_batch import pii_salt
+
+    masked = pii.apply_pii_policy(table, report, action, salt=pii_salt(ctx, spec.name))
+    return masked.to_pandas(), info
+
+
+def _json(doc: Mapping[str, Any]) -> bytes:
+    return json.dumps(_clean(doc), indent=2, sort_keys=False, default=str).encode()
+
+
+def _clean(value: Any) -> Any:
+    """JSON without NaN/Infinity (they are not JSON): undefined numbers become null."""
+    if isinstance(value, float | np.floating):
+        f = float(value)
+        return f if np.isfinite(f) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, Mapping):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value

@@ -1,0 +1,491 @@
+"""handle_alarm: a CloudWatch alarm changed state -> one email a person can act on, and maybe a retrain.
+
+For a model alarm (``model-steward-<stage>-<model>-<signal>``):
+
+* **ALARM** opens an episode (alarm name + the StateChangeTime of the transition into ALARM). The
+  retrain policy (domain.alert_policy: spec ``retrain.on_alarms`` and ``cooldown_hours``) decides:
+  retrain started / suppressed by cooldown / none. The decision is recorded on the model's registry
+  STATE row with a condition on the row's version, so concurrent deliveries start ONE retrain; only
+  after that write is train_model invoked (asynchronously, ``{"action": "retrain", ...}``, itself
+  idempotent per episode). Then ONE email: which model, what crossed which threshold (metric,
+  statistic, M of N, the values), since when, the top drifted features and links of the latest batch
+  report, the champion's model card, what the suite did. Audit: ``alarm.handled`` plus
+  ``retrain.requested`` or ``retrain.suppressed``.
+* **OK** after ALARM closes the episode: one short recovery note.
+* **INSUFFICIENT_DATA**: no email (recorded only).
+
+A composite alarm (``data_drift``) is one root cause: one email listing its child alarms in ALARM.
+Suite health alarms (``steward-ops-...``) get a short operational note, never a retrain; alarms of
+anything else are recorded and left alone.
+
+The same transition delivered twice is handled once (``run_once`` on alarm name + StateChangeTime
++ new state). Light on purpose: no numpy or pandas (the function runs on the steward layer only).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from .. import layout
+from ..domain.alarm_message import (
+    AlarmIdentity,
+    AlarmNotification,
+    AlarmTrigger,
+    description_sentence,
+    identify,
+    parse_alarm_message,
+    parse_state_change_time,
+    reason_values,
+)
+from ..domain.alert_policy import (
+    Decision,
+    close_episode,
+    decide,
+    dedupe_key,
+    duration_text,
+    episodes_of,
+    iso,
+    mail_for,
+    mark_invoked,
+    parse_time,
+    record_decision,
+)
+from ..domain.email import (
+    AlarmFacts,
+    FeatureScore,
+    ReportFacts,
+    RuleFacts,
+    alarm_email,
+    ops_email,
+    recovery_email,
+)
+from ..domain.window import newest
+from ..errors import ConflictError, InvalidInput, NotFound, StewardError
+from ..idempotency import run_once
+from ..spec import ModelSpec
+from .batch_index import BatchIndex
+from .context import Context
+from .specs import load_spec
+
+log = logging.getLogger(__name__)
+
+FUNCTION = "handle_alarm"
+MAX_REPORT_READS = 50  # unindexed batch reports read to find the newest one (time budget)
+MAX_STATE_ATTEMPTS = 5  # conditional writes retried after a lost race before giving up (Lambda retries)
+_DATA_BUCKET = re.compile(r"^(?P<stack>.+)-data-(?P<account>\d{12})$")
+
+
+class AlarmLookup(Protocol):
+    """DescribeAlarms for named metric alarms (adapters.alarm_lookup.CloudWatchAlarmLookup)."""
+
+    def describe(self, names: Sequence[str]) -> list[dict[str, Any]]: ...
+
+
+# --- the event --------------------------------------------------------------------------------
+def alarm_notifications(event: Mapping[str, Any]) -> list[AlarmNotification | InvalidInput]:
+    """The alarm notifications of an SNS event (Powertools' SnsModel), one per record.
+
+    A record whose message is not a CloudWatch alarm becomes an InvalidInput in its place (recorded,
+    never retried); an event that is not an SNS event raises InvalidInput.
+    """
+    from aws_lambda_powertools.utilities.parser.models import SnsModel
+
+    try:
+        sns = SnsModel.model_validate(event)
+    except ValidationError as exc:
+        raise InvalidInput(f"handle_alarm expects an SNS event: {str(exc)[:200]}", code="bad_event") from exc
+    out: list[AlarmNotification | InvalidInput] = []
+    for record in sns.Records:
+        try:
+            out.append(parse_alarm_message(str(record.Sns.Message)))
+        except InvalidInput as exc:
+            out.append(exc)
+    return out
+
+
+def artifacts_bucket(ctx: Context) -> str | None:
+    """ARTIFACTS_BUCKET, else the template's naming rule ``<stack>-artifacts-<account>`` derived from
+    the data bucket ``<stack>-data-<account>`` (handle_alarm only reads reports and cards there)."""
+    if ctx.settings.artifacts_bucket:
+        return ctx.settings.artifacts_bucket
+    match = _DATA_BUCKET.match(ctx.settings.data_bucket or "")
+    return f"{match['stack']}-artifacts-{match['account']}" if match else None
+
+
+# --- the use case -------------------------------------------------------------------------------
+def handle_alarm(
+    ctx: Context, notification: AlarmNotification, *, alarms: AlarmLookup | None = None
+) -> dict[str, Any]:
+    """Handle one state change, exactly once per (alarm, StateChangeTime, new state)."""
+    key = dedupe_key(notification.AlarmName, notification.StateChangeTime, notification.NewStateValue)
+    return run_once(FUNCTION, key, lambda: _handle(ctx, notification, alarms))
+
+
+def _handle(ctx: Context, n: AlarmNotification, alarms: AlarmLookup | None) -> dict[str, Any]:
+    identity = identify(n)
+    if identity.kind == "suite":
+        return _suite_alarm(ctx, n, identity)
+    if not identity.is_model:
+        log.warning("alarm %s is not an alarm of this suite; ignored", n.AlarmName)
+        ctx.record("alarm.handled", reason=f"{n.AlarmName} {n.NewStateValue}: not a Model Steward alarm",
+                   details=_details(n, identity, decision="ignored", emailed=False))  # fmt: skip
+        return _summary(n, identity, "ignored", emailed=False)
+    if n.NewStateValue == "ALARM":
+        return _alarm(ctx, n, identity, alarms)
+    if n.NewStateValue == "OK":
+        return _ok(ctx, n, identity)
+    ctx.record("alarm.handled", model=identity.model,
+               reason=f"{identity.signal} {n.NewStateValue}: no email (not enough data to decide)",
+               details=_details(n, identity, decision="none", emailed=False))  # fmt: skip
+    return _summary(n, identity, "none", emailed=False)
+
+
+def _summary(n: AlarmNotification, identity: AlarmIdentity, decision: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "status": "handled", "alarm": n.AlarmName, "kind": identity.kind, "model": identity.model,
+        "signal": identity.signal, "state": n.NewStateValue, "decision": decision, **extra,
+    }  # fmt: skip
+
+
+def _details(n: AlarmNotification, identity: AlarmIdentity, **extra: Any) -> dict[str, Any]:
+    return {
+        "function": FUNCTION, "alarm": n.AlarmName, "signal": identity.signal, "state": n.NewStateValue,
+        "old_state": n.OldStateValue, "changed_at": n.StateChangeTime, **extra,
+    }  # fmt: skip
+
+
+# --- ALARM --------------------------------------------------------------------------------------
+def _spec(ctx: Context, model: str) -> tuple[ModelSpec | None, str | None]:
+    try:
+        spec, _ = load_spec(ctx, model)
+    except InvalidInput as exc:
+        return None, exc.message if exc.code == "invalid_spec" else "the model has no spec"
+    return spec, None
+
+
+def _decide(
+    ctx: Context, identity: AlarmIdentity, since: dt.datetime, now: dt.datetime, spec: ModelSpec | None,
+    spec_problem: str | None,
+) -> tuple[Decision, bool]:  # fmt: skip
+    """The decision, recorded on STATE under a version condition; (decision, train_model already invoked)."""
+    model, alarm, signal = str(identity.model), identity.name, str(identity.signal)
+    policy = spec.retrain if spec is not None else None
+    if ctx.registry is None:
+        return decide(alarm=alarm, signal=signal, since=since, now=now, state={}, policy=policy,
+                      spec_problem=spec_problem), False  # fmt: skip
+    for _ in range(MAX_STATE_ATTEMPTS):
+        state = ctx.registry.get_model_state(model)
+        decision = decide(alarm=alarm, signal=signal, since=since, now=now, state=state, policy=policy,
+                          spec_problem=spec_problem)  # fmt: skip
+        if decision.replayed:
+            recorded = episodes_of(state).get(alarm)
+            return decision, bool(recorded and recorded.retrain_invoked)
+        if spec is None and not state.get("exists"):
+            return decision, False  # never create a registry row for a model the suite does not know
+        changes = record_decision(state, alarm=alarm, signal=signal, since=since, decision=decision, now=now)
+        if _conditional_update(ctx, model, state, changes):
+            return decision, False
+        # lost the race (another delivery, a training): re-read and decide again
+    raise ConflictError(f"state of {model} kept changing while handling {alarm}; Lambda retries the event")
+
+
+def _conditional_update(
+    ctx: Context, model: str, state: Mapping[str, Any], changes: Mapping[str, Any]
+) -> bool:
+    """Write STATE changes if nobody wrote since ``state`` was read; False when the race was lost."""
+    assert ctx.registry is not None
+    expected = {"state_version": int(state["state_version"])}
+    try:
+        ctx.registry.update_model_state(model, changes, expected=expected)
+    except ConflictError:
+        return False
+    return True
+
+
+def _request_retrain(ctx: Context, identity: AlarmIdentity, decision: Decision, since: dt.datetime) -> str:
+    """Invoke train_model asynchronously; returns the sentence saying what was done."""
+    model, alarm = str(identity.model), identity.name
+    function = ctx.settings.train_function_name
+    if ctx.invoker is None or not function:
+        return "retrain decided, but not sent: TRAIN_FUNCTION_NAME is not configured for handle_alarm"
+    payload = {
+        "action": "retrain",
+        "model": model,
+        "reason": f"alarm {alarm}: {identity.signal} in ALARM since {iso(since)}",
+        "trigger": f"alarm:{alarm}",
+        "episode": decision.episode_id,
+    }
+    ctx.invoker.invoke_async(function, payload)
+    if ctx.registry is not None:
+        for _ in range(MAX_STATE_ATTEMPTS):  # best effort: a lost note only means a harmless re-invoke
+            state = ctx.registry.get_model_state(model)
+            changes = mark_invoked(state, alarm, decision.episode_id)
+            if changes is None:
+                break
+            if _conditional_update(ctx, model, state, changes):
+                break
+    return f"train_model was asked to retrain {model} (trigger alarm:{alarm}, episode {decision.episode_id})"
+
+
+def _alarm(
+    ctx: Context, n: AlarmNotification, identity: AlarmIdentity, alarms: AlarmLookup | None
+) -> dict[str, Any]:
+    model, signal = str(identity.model), str(identity.signal)
+    since = n.changed_at
+    spec, spec_problem = _spec(ctx, model)
+    decision, invoked = _decide(ctx, identity, since, ctx.clock(), spec, spec_problem)
+    extra: list[str] = []
+    if decision.retrain and not invoked:
+        extra.append(_request_retrain(ctx, identity, decision, since))
+    if not decision.replayed:
+        if decision.retrain:
+            ctx.record("retrain.requested", model=model, reason=f"alarm {n.AlarmName}: {decision.summary}",
+                       details={"trigger": f"alarm:{n.AlarmName}", "episode": decision.episode_id,
+                                "signal": signal})  # fmt: skip
+        elif decision.kind == "cooldown":
+            ctx.record("retrain.suppressed", model=model, reason=decision.summary,
+                       details={"trigger": f"alarm:{n.AlarmName}", "episode": decision.episode_id,
+                                "last_retrain_at": decision.last_retrain_at,
+                                "next_allowed_at": decision.next_allowed_at})  # fmt: skip
+    report, report_note = latest_report(ctx, model)
+    card_uri, champion = _champion_card(ctx, model)
+    facts = AlarmFacts(
+        model=model, signal=signal, alarm=n.AlarmName, since=since, action=_action_text(decision),
+        rules=_rules(n, alarms), stage=identity.stage, region=n.Region, description=_sentence(n),
+        alarm_rule=n.AlarmRule if n.is_composite else None, report=report, report_note=report_note,
+        card_uri=card_uri, champion_version=champion, episode_id=decision.episode_id, extra_actions=extra,
+    )  # fmt: skip
+    subject, body = alarm_email(facts)
+    message_id = _publish(ctx, subject, body, model, signal)
+    ctx.record(
+        "alarm.handled", model=model, model_version=champion,
+        reason=f"{signal} ALARM since {iso(since)}: {decision.summary}",
+        outputs=[{"uri": report.json_uri}] if report else [],
+        details=_details(n, identity, decision=decision.kind, episode=decision.episode_id,
+                         emailed=message_id is not None, message_id=message_id, replayed=decision.replayed,
+                         children=[c.name for c in n.children_in_alarm()]),
+    )  # fmt: skip
+    return _summary(n, identity, decision.kind, episode=decision.episode_id, retrain=decision.retrain,
+                    emailed=message_id is not None, subject=subject)  # fmt: skip
+
+
+def _action_text(decision: Decision) -> str:
+    text = decision.summary
+    return f"{text[0].upper()}{text[1:]}." if text else "Nothing."
+
+
+def _sentence(n: AlarmNotification) -> str:
+    return description_sentence(n.AlarmDescription)
+
+
+def _publish(ctx: Context, subject: str, body: str, model: str | None, signal: str | None) -> str | None:
+    if ctx.notifier is None:
+        log.warning("no notifications topic configured: email not sent (%s)", subject)
+        return None
+    attributes = {k: v for k, v in (("model", model), ("signal", signal)) if v}
+    return ctx.notifier.publish(subject, body, attributes)
+
+
+# --- what crossed which threshold -----------------------------------------------------------------
+def _rules(n: AlarmNotification, alarms: AlarmLookup | None) -> list[RuleFacts]:
+    if not n.is_composite:
+        if n.Trigger is None:
+            return [RuleFacts(alarm=n.AlarmName, reason=n.NewStateReason, state=n.NewStateValue,
+                              since=n.changed_at)]  # fmt: skip
+        return [_rule(n.AlarmName, n.Trigger, n.NewStateReason, n.NewStateValue, n.changed_at)]
+    children = n.children_in_alarm() or list(n.TriggeringChildren)
+    described: dict[str, dict[str, Any]] = {}
+    if alarms is not None and children:
+        try:
+            described = {a["AlarmName"]: a for a in alarms.describe([c.name for c in children])}
+        except StewardError as exc:  # no permission or a transient error: the email still goes out
+            log.warning("could not describe the child alarms of %s: %s", n.AlarmName, exc.message)
+    rules = []
+    for child in children:
+        since = _parse_child_time(child.State.Timestamp if child.State else None)
+        state = child.State.Value if child.State else None
+        info = described.get(child.name)
+        if info is None:
+            rules.append(RuleFacts(alarm=child.name, state=state, since=since))
+            continue
+        trigger = AlarmTrigger.model_validate({
+            **{k: info.get(k) for k in _TRIGGER_FIELDS},
+            "Dimensions": [{"name": d["Name"], "value": d["Value"]} for d in info.get("Dimensions") or []],
+        })  # fmt: skip
+        updated = info.get("StateUpdatedTimestamp")
+        rules.append(_rule(
+            child.name, trigger, str(info.get("StateReason") or ""), state or info.get("StateValue"),
+            since or (updated if isinstance(updated, dt.datetime) else None),
+        ))  # fmt: skip
+    return rules
+
+
+_TRIGGER_FIELDS = (
+    "MetricName", "Namespace", "Statistic", "ExtendedStatistic", "Unit", "Period", "EvaluationPeriods",
+    "DatapointsToAlarm", "ComparisonOperator", "Threshold", "TreatMissingData",
+)  # fmt: skip
+
+
+def _rule(
+    alarm: str, t: AlarmTrigger, reason: str, state: str | None, since: dt.datetime | None
+) -> RuleFacts:
+    m_of_n = t.m_of_n
+    return RuleFacts(
+        alarm=alarm, signal=_signal_of(alarm), metric=t.MetricName, namespace=t.Namespace,
+        statistic=t.statistic or None, period_seconds=t.Period, comparison=t.comparison,
+        threshold=t.Threshold, datapoints_to_alarm=m_of_n[0] if m_of_n else None,
+        evaluation_periods=m_of_n[1] if m_of_n else None, treat_missing=t.TreatMissingData,
+        values=reason_values(reason), reason=reason, state=state, since=since,
+    )  # fmt: skip
+
+
+def _signal_of(alarm: str) -> str | None:
+    probe = AlarmNotification(AlarmName=alarm, NewStateValue="ALARM", StateChangeTime="1970-01-01T00:00:00Z")
+    return identify(probe).signal
+
+
+def _parse_child_time(text: str | None) -> dt.datetime | None:
+    if not text:
+        return None
+    try:
+        return parse_state_change_time(text)
+    except ValueError:
+        return None
+
+
+# --- the evidence: latest batch report, champion card ---------------------------------------------
+def latest_report(ctx: Context, model: str) -> tuple[ReportFacts | None, str | None]:
+    """The newest batch report of the model; best effort: (None, why) when there is none or unreadable."""
+    bucket = artifacts_bucket(ctx)
+    if not bucket:
+        return None, "the artifacts bucket is not configured for handle_alarm"
+    index = BatchIndex(ctx, bucket, model)
+    try:
+        last = newest(index.sync(write=False, max_reads=MAX_REPORT_READS))
+        data = index.read_report(last.batch_id) if last is not None else None
+    except StewardError as exc:
+        log.warning("could not read the reports of %s: %s", model, exc.message)
+        return None, f"could not read the reports ({exc.message})"
+    if last is None:
+        return None, "no batch of this model has been monitored yet"
+    if data is None:
+        return None, f"the report of batch {last.batch_id} is missing or unreadable"
+    return report_facts(data, bucket, model, last.batch_id), None
+
+
+def report_facts(data: Mapping[str, Any], bucket: str, model: str, batch_id: str) -> ReportFacts:
+    """ReportFacts from a batch report's JSON (read as a dict: no numpy in this function)."""
+    prefix = layout.batch_report_prefix(model, batch_id)
+    features = [f for f in data.get("features") or [] if isinstance(f, Mapping) and f.get("kind") != "label"]
+    features.sort(key=lambda f: (not f.get("drifted"), -(_float(f.get("score")) or 0.0)))
+    dataset = data.get("dataset_drift") or {}
+    multivariate = data.get("multivariate") or {}
+    findings = (data.get("pii") or {}).get("findings") or []
+    return ReportFacts(
+        batch_id=batch_id,
+        created_at=data.get("created_at"),
+        rows=data.get("rows"),
+        verdict=data.get("verdict"),
+        json_uri=layout.s3_uri(bucket, prefix + "report.json"),
+        html_uri=layout.s3_uri(bucket, prefix + "report.html"),
+        drifted_share=_float(dataset.get("share")),
+        share_threshold=_float(dataset.get("threshold")),
+        features=[_feature(f) for f in features],
+        multivariate_auc=_float(multivariate.get("auc")) if isinstance(multivariate, Mapping) else None,
+        quality_violations=len(data.get("quality") or []),
+        pii_findings=sum(int(f.get("count") or 0) for f in findings if isinstance(f, Mapping)),
+    )
+
+
+def _feature(f: Mapping[str, Any]) -> FeatureScore:
+    return FeatureScore(
+        name=str(f.get("name")), method=str(f.get("method") or ""), score=_float(f.get("score")),
+        threshold=_float(f.get("threshold")), severity=str(f.get("severity") or ""),
+        kind=str(f.get("kind") or ""),
+    )  # fmt: skip
+
+
+def _float(value: Any) -> float | None:
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _champion_card(ctx: Context, model: str) -> tuple[str | None, int | None]:
+    """(S3 URI of the champion's HTML model card, champion version); best effort."""
+    if ctx.registry is None:
+        return None, None
+    try:
+        row = ctx.registry.champion(model)
+    except (NotFound, StewardError) as exc:
+        log.warning("no champion row for %s: %s", model, exc)
+        return None, None
+    if not row:
+        return None, None
+    version = int(row["version"]) if row.get("version") is not None else None
+    uri = row.get("card_uri")
+    if isinstance(uri, str) and uri.endswith("/card.json"):
+        uri = uri[: -len("card.json")] + "card.html"
+    if not uri and version is not None and (bucket := artifacts_bucket(ctx)):
+        uri = layout.s3_uri(bucket, layout.card_prefix(model, version) + "card.html")
+    return (str(uri) if uri else None), version
+
+
+# --- OK -----------------------------------------------------------------------------------------
+def _ok(ctx: Context, n: AlarmNotification, identity: AlarmIdentity) -> dict[str, Any]:
+    model, signal = str(identity.model), str(identity.signal)
+    at = n.changed_at
+    episode = None
+    if ctx.registry is not None:
+        for _ in range(MAX_STATE_ATTEMPTS):
+            state = ctx.registry.get_model_state(model)
+            changes, episode = close_episode(state, alarm=n.AlarmName, at=at)
+            if changes is None:
+                break
+            if _conditional_update(ctx, model, state, changes):
+                break
+    message_id = None
+    if mail_for(n.NewStateValue, n.OldStateValue) == "recovery":
+        since = parse_time(episode.since) if episode else None
+        subject, body = recovery_email(
+            model=model, signal=signal, alarm=n.AlarmName, recovered_at=at, since=since,
+            duration=duration_text(since, at) if since else None, reason=n.NewStateReason,
+            action=episode.summary if episode else None, region=n.Region,
+            episode_id=episode.id if episode else None,
+        )  # fmt: skip
+        message_id = _publish(ctx, subject, body, model, signal)
+    ctx.record("alarm.handled", model=model,
+               reason=f"{signal} OK since {iso(at)}" + (" (recovered)" if message_id else ""),
+               details=_details(n, identity, decision="recovered", emailed=message_id is not None,
+                                episode=episode.id if episode else None))  # fmt: skip
+    return _summary(n, identity, "recovered", emailed=message_id is not None,
+                    episode=episode.id if episode else None)  # fmt: skip
+
+
+# --- suite health -------------------------------------------------------------------------------
+def _suite_alarm(ctx: Context, n: AlarmNotification, identity: AlarmIdentity) -> dict[str, Any]:
+    """A short operational note (function errors/throttles, dead-letter queue): never a retrain."""
+    message_id = None
+    if mail_for(n.NewStateValue, n.OldStateValue) != "none":
+        subject, body = ops_email(
+            alarm=n.AlarmName, signal=identity.signal, function=identity.function, state=n.NewStateValue,
+            changed_at=n.changed_at, reason=n.NewStateReason, stage=identity.stage, region=n.Region,
+        )  # fmt: skip
+        message_id = _publish(ctx, subject, body, None, identity.signal)
+    ctx.record("alarm.handled", reason=f"suite health: {n.AlarmName} {n.NewStateValue}",
+               details=_details(n, identity, decision="ops_note" if message_id else "none",
+                                function_name=identity.function, emailed=message_id is not None))  # fmt: skip
+    return _summary(n, identity, "ops_note" if message_id else "none", emailed=message_id is not None)
+
+
+def describe_decision(result: Mapping[str, Any]) -> str:
+    """One line for logs."""
+    return json.dumps({k: result.get(k) for k in ("alarm", "state", "decision", "emailed")}, default=str)

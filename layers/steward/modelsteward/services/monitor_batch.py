@@ -1,0 +1,485 @@
+"""monitor_batch: an inference upload -> quarantine, or profile + drift + quality report + metrics + audit.
+
+Steps: parse the key; load the spec; get the object (size limit); read and conform it (role
+inference); scan for PII before anything keeps data (quarantine, or redact/hash first); load the
+champion's baseline (else the model's reference baseline); profile in one pass; drift per column and
+as a dataset; multivariate drift; quality. Then write profile.json, constraint_violations.json,
+report.html and report.json, append the audit records, emit the metrics.
+
+Exactly once: the whole run is wrapped in ``run_once`` keyed by (bucket, key, version). Writes are
+ordered artifacts -> audit -> done, so a crash leaves at worst artifacts without their record, which
+the retry (the idempotency record is released on failure) rewrites and records. Bad input of any
+kind (InvalidInput) ends in quarantine with a reason; storage errors propagate so Lambda retries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import html
+import json
+import logging
+import os
+import resource
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from .. import layout, metric_names
+from ..domain.baseline import Baseline, spec_fingerprint
+from ..domain.drift import DriftResult, detect_drift
+from ..domain.multivariate import MultivariateResult, multivariate_drift
+from ..domain.profile import Profile, profile_batch
+from ..domain.quality import ContractFindingLike, QualityResult, evaluate_quality
+from ..domain.report import BatchReport, Lineage, PiiSummary, Timings, build_report
+from ..domain.sagemaker import constraint_violations_json
+from ..errors import BaselineMissing, BatchRejected, InvalidInput, NotFound
+from ..events import S3Upload
+from ..idempotency import run_once
+from ..ports import ObjectRef
+from ..spec import ModelSpec
+from .context import Context
+from .quarantine import quarantine_batch
+from .specs import load_spec
+
+log = logging.getLogger(__name__)
+
+FUNCTION = "monitor_batch"
+
+
+class PiiRejected(BatchRejected):
+    """The spec's PII policy is ``quarantine`` and the batch holds personal data."""
+
+    code = "pii_found"
+
+    def __init__(self, message: str, summary: PiiSummary) -> None:
+        super().__init__(message)
+        self.summary = summary
+
+
+class QualityRejected(BatchRejected):
+    code = "quality_violation"
+
+    def __init__(self, message: str, quality: QualityResult) -> None:
+        super().__init__(message)
+        self.quality = quality
+
+
+# --- shared steps (create_baseline reads uploads the same way) -------------------------------
+@dataclass
+class PreparedBatch:
+    """A conformed, PII-screened batch, ready to be profiled."""
+
+    table: pa.Table
+    source: ObjectRef
+    findings: list[Any]
+    extra_columns: list[str]
+    pii: PiiSummary
+
+
+def pii_salt(ctx: Context, model: str) -> bytes:
+    """Key for hashed PII, per model: HMAC of the secret ``PII_HASH_SALT`` (set it from a secret
+    store in the template), so hashed values group consistently but cannot be confirmed by guessing.
+    Without the secret the key derives from the stage name: consistent, but only pseudonymous."""
+    secret = os.environ.get("PII_HASH_SALT", "").encode() or f"modelsteward-pii:{ctx.settings.stage}".encode()
+    return hmac.new(secret, model.encode(), hashlib.sha256).digest()
+
+
+def screen_pii(ctx: Context | None, table: pa.Table, spec: ModelSpec) -> tuple[pa.Table, PiiSummary]:
+    """Scan for PII and apply the spec's policy: quarantine (raise), redact/hash (return the masked
+    table) or allow (return as is). Runs before anything derived from the data is stored."""
+    from ..domain import pii
+
+    scan = pii.scan_table(table, allow_columns=spec.pii.allow_columns)
+    summary = PiiSummary.from_scan(scan, spec.pii.action)
+    if not summary.findings:
+        return table, summary
+    if spec.pii.action == "quarantine":
+        kinds = sorted({f.kind for f in summary.findings})
+        raise PiiRejected(
+            f"personal data found in column(s) {', '.join(summary.columns)} ({', '.join(kinds)}); "
+            "the model's pii.action is 'quarantine'",
+            summary,
+        )
+    if spec.pii.action in ("redact", "hash"):
+        salt = pii_salt(ctx, spec.name) if ctx is not None else b"modelsteward-offline"
+        table = pii.apply_pii_policy(table, scan, spec.pii.action, salt=salt)
+    return table, summary
+
+
+def read_upload(
+    ctx: Context, upload: S3Upload, spec: ModelSpec, *, role: str, filename: str
+) -> tuple[PreparedBatch, Any]:
+    """Get, read, conform and PII-screen one upload. InvalidInput for anything wrong with it."""
+    from ..domain.contract import conform
+    from ..domain.ingest import IngestLimits, read_table
+
+    limits = IngestLimits()
+    obj = ctx.store.get(upload.bucket, upload.key, upload.version_id, max_bytes=limits.max_object_bytes)
+    try:
+        table = read_table(obj.body, filename, limits)
+        conformed = conform(table, spec, role=role)  # type: ignore[arg-type]
+        screened, summary = screen_pii(ctx, conformed.table, spec)
+    except InvalidInput as exc:
+        exc.source = obj.ref  # type: ignore[attr-defined]  # the exact version refused, for the reason
+        raise
+    return PreparedBatch(
+        screened, obj.ref, list(conformed.findings), list(conformed.extra_columns), summary
+    ), obj
+
+
+# --- the assessment (pure: also used offline by `steward check`) ------------------------------
+@dataclass
+class Assessment:
+    profile: Profile
+    drift: DriftResult
+    multivariate: MultivariateResult | None
+    quality: QualityResult
+    stages_ms: dict[str, float] = field(default_factory=dict)
+
+
+def _seed(batch_id: str) -> int:
+    return int(hashlib.sha256(batch_id.encode()).hexdigest()[:8], 16)
+
+
+def assess_batch(
+    table: pa.Table,
+    baseline: Baseline,
+    spec: ModelSpec,
+    *,
+    batch_id: str,
+    findings: Sequence[ContractFindingLike] | None = None,
+) -> Assessment:
+    """Profile, drift, multivariate drift and quality of a conformed batch against a baseline.
+
+    ``findings`` are the data contract's (domain.contract.conform); when given, its duplicate-id
+    count is reused instead of hashing the ids again.
+    """
+    duplicates = None if findings is None else sum(f.count for f in findings if f.check == "duplicate_ids")
+    stages: dict[str, float] = {}
+
+    def timed(name: str, fn: Callable[[], Any]) -> Any:
+        t0 = time.perf_counter()
+        out = fn()
+        stages[name] = round((time.perf_counter() - t0) * 1000, 2)
+        return out
+
+    profile = timed(
+        "profile", lambda: profile_batch(table, baseline, spec, batch_id=batch_id, duplicate_ids=duplicates)
+    )
+    drift = timed("drift", lambda: detect_drift(baseline, profile, spec.drift))
+    multi = timed(
+        "multivariate", lambda: multivariate_drift(baseline, table, spec.drift, seed=_seed(batch_id))
+    )
+    quality = timed("quality", lambda: evaluate_quality(profile, baseline, spec.quality, findings or ()))
+    return Assessment(profile, drift, multi, quality, stages)
+
+
+def peak_memory_mb() -> float:
+    """Peak resident set size of this process (Lambda bills and kills by it)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024, 1)
+
+
+def render_html(report: BatchReport) -> str:
+    """The HTML report from the reporting package, or a minimal escaped page if it is absent."""
+    for module in ("modelsteward.reporting.html", "modelsteward.reporting.batch"):
+        try:
+            renderer = __import__(module, fromlist=["render_batch_report"]).render_batch_report
+        except (ImportError, AttributeError):
+            continue
+        return str(renderer(report))
+    rows = "".join(
+        f"<tr><td>{html.escape(f.name)}</td><td>{html.escape(f.method)}</td>"
+        f"<td>{'' if f.score is None else f'{f.score:.4f}'}</td><td>{html.escape(f.severity)}</td></tr>"
+        for f in report.features
+    )
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>"
+        f"{html.escape(report.model)} {html.escape(report.batch_id)}</title></head><body>"
+        f"<h1>{html.escape(report.model)}: {html.escape(report.verdict)}</h1>"
+        f"<p>batch {html.escape(report.batch_id)}, {report.rows} rows</p>"
+        "<table><tr><th>column</th><th>method</th><th>score</th><th>severity</th></tr>"
+        f"{rows}</table><pre>{html.escape(report.to_json(indent=2))}</pre></body></html>"
+    )
+
+
+# --- baselines ------------------------------------------------------------------------------
+def load_baseline(ctx: Context, spec: ModelSpec) -> tuple[Baseline, ObjectRef, int | None]:
+    """The champion's baseline (registry row ``baseline_uri``), else the reference baseline."""
+    model = spec.name
+    champion = ctx.registry.champion(model) if ctx.registry is not None else None
+    version: int | None = None
+    version_id: str | None = None
+    if champion:
+        version = int(champion["version"]) if champion.get("version") is not None else None
+        uri = champion.get("baseline_uri") or (
+            layout.s3_uri(
+                ctx.settings.artifacts_bucket, layout.baseline_prefix(model, version) + "baseline.json"
+            )
+            if version is not None
+            else None
+        )
+        version_id = champion.get("baseline_version_id")
+    else:
+        uri = None
+    if not uri:
+        uri = layout.s3_uri(
+            ctx.settings.artifacts_bucket, layout.reference_baseline_prefix(model) + "baseline.json"
+        )
+    bucket, key = layout.parse_s3_uri(uri)
+    try:
+        obj = ctx.store.get(bucket, key, version_id)
+    except NotFound as exc:
+        raise BaselineMissing(
+            f"no baseline for model '{model}' (looked for {uri}): train the model or upload "
+            f"reference/{model}/<file> so create_baseline builds one"
+        ) from exc
+    try:
+        baseline = Baseline.from_json(obj.body)
+    except ValueError as exc:
+        raise BaselineMissing(
+            f"the baseline at {uri} is unreadable ({str(exc)[:200]}); rebuild it by "
+            f"retraining or re-uploading reference/{model}/<file>"
+        ) from exc
+    if baseline.model != model:
+        raise BaselineMissing(f"the baseline at {uri} belongs to model '{baseline.model}', not '{model}'")
+    return baseline, obj.ref, version if version is not None else baseline.model_version
+
+
+# --- the service ----------------------------------------------------------------------------
+def monitor_batch(ctx: Context, upload: S3Upload) -> dict[str, Any]:
+    """Monitor one inference upload, exactly once per object version."""
+    return run_once(FUNCTION, upload.idempotency_key(), lambda: _monitor(ctx, upload))
+
+
+def _upload_ref(upload: S3Upload) -> ObjectRef:
+    return ObjectRef(upload.bucket, upload.key, upload.version_id, None, upload.size)
+
+
+def _monitor(ctx: Context, upload: S3Upload) -> dict[str, Any]:
+    started = time.perf_counter()
+    source = _upload_ref(upload)
+    try:
+        key = layout.parse_upload_key(upload.key, url_encoded=False)
+    except InvalidInput as exc:
+        digest = hashlib.sha256(upload.key.encode()).hexdigest()[:12]
+        return quarantine_batch(
+            ctx,
+            model="_unrouted",
+            batch_id=digest,
+            source=source,
+            code=exc.code,
+            message=exc.message,
+            function=FUNCTION,
+        )
+    if key.prefix != "inference":
+        return quarantine_batch(
+            ctx,
+            model=key.model,
+            batch_id=key.batch_id,
+            source=source,
+            code="bad_key",
+            message=f"monitor_batch handles inference/ uploads, not {key.prefix}/",
+            function=FUNCTION,
+        )
+    model, batch_id = key.model, key.batch_id
+    spec_ref: ObjectRef | None = None
+    model_version: int | None = None
+    pii_summary: PiiSummary | None = None
+    try:
+        spec, spec_ref = load_spec(ctx, model)
+        try:
+            prepared, _ = read_upload(ctx, upload, spec, role="inference", filename=key.name)
+        except NotFound:  # deleted before we got to it: nothing to monitor, nothing to quarantine
+            log.warning("upload vanished before monitoring", extra={"model": model, "batch_id": batch_id})
+            return {"status": "gone", "model": model, "batch_id": batch_id}
+        source, pii_summary = prepared.source, prepared.pii
+        baseline, baseline_ref, model_version = load_baseline(ctx, spec)
+        assessment = assess_batch(
+            prepared.table, baseline, spec, batch_id=batch_id, findings=prepared.findings
+        )
+        if assessment.quality.quarantine:
+            raise QualityRejected(
+                f"{len(assessment.quality.violations)} data quality violation(s) and the model's "
+                "quality.quarantine_on_violation is true",
+                assessment.quality,
+            )
+    except InvalidInput as exc:
+        source = getattr(exc, "source", source)
+        details: dict[str, Any] = {}
+        if isinstance(exc, PiiRejected):
+            pii_summary = exc.summary
+        if isinstance(exc, QualityRejected):
+            details["violations"] = [v.model_dump() for v in exc.quality.violations]
+        if pii_summary is not None and pii_summary.findings:
+            details["pii"] = pii_summary.model_dump()
+            _record_pii(ctx, model, model_version, source, pii_summary)
+        return quarantine_batch(
+            ctx,
+            model=model,
+            batch_id=batch_id,
+            source=source,
+            code=exc.code,
+            message=exc.message,
+            details=details,
+            model_version=model_version,
+            inputs=[r for r in (spec_ref,) if r is not None],
+            function=FUNCTION,
+        )
+
+    assert spec_ref is not None and pii_summary is not None
+    report = build_report(
+        model=model,
+        model_version=model_version,
+        batch_id=batch_id,
+        source=source.as_dict(),
+        created_at=ctx.clock().isoformat(timespec="seconds"),
+        rows=prepared.table.num_rows,
+        drift=assessment.drift,
+        multivariate=assessment.multivariate,
+        quality=assessment.quality,
+        pii=pii_summary,
+        findings=prepared.findings,
+        extra_columns=prepared.extra_columns,
+        timings=Timings(
+            processing_ms=round((time.perf_counter() - started) * 1000, 1),
+            peak_memory_mb=peak_memory_mb(),
+            stages_ms=assessment.stages_ms,
+        ),
+        lineage=Lineage(
+            inputs=[source.as_dict()],
+            baseline=baseline_ref.as_dict(),
+            spec={
+                **spec_ref.as_dict(),
+                "fingerprint": spec_fingerprint(spec),
+                "baseline_spec_fingerprint": baseline.spec_fingerprint,
+            },
+        ),
+        time_range=(assessment.profile.time_min, assessment.profile.time_max),
+    )
+    outputs = write_batch_artifacts(ctx, report, assessment)
+    inputs = [source, spec_ref, baseline_ref]
+    if pii_summary.findings:
+        _record_pii(ctx, model, model_version, source, pii_summary)
+    ctx.record(
+        "batch.accepted",
+        model=model,
+        model_version=model_version,
+        reason=f"verdict {report.verdict}",
+        inputs=[r.as_dict() for r in inputs],
+        outputs=[r.as_dict() for r in outputs.values()],
+        details={
+            "function": FUNCTION,
+            "batch_id": batch_id,
+            "rows": report.rows,
+            "pii_findings": sum(f.count for f in pii_summary.findings),
+            "quality_violations": len(report.quality),
+        },
+    )
+    ctx.record(
+        "drift.verdict",
+        model=model,
+        model_version=model_version,
+        reason=f"verdict {report.verdict}",
+        inputs=[outputs["profile"].as_dict()],
+        outputs=[outputs["report"].as_dict()],
+        details={
+            "batch_id": batch_id,
+            "verdict": report.verdict,
+            "drifted_feature_share": report.dataset_drift.share,
+            "drifted_features": report.dataset_drift.drifted_features,
+            "prediction_drift": assessment.drift.prediction_drifted,
+            "multivariate_auc": report.multivariate.auc if report.multivariate else None,
+        },
+    )
+    emit_metrics(ctx, report)
+    log.info(
+        "batch monitored",
+        extra={
+            "model": model,
+            "batch_id": batch_id,
+            "verdict": report.verdict,
+            "rows": report.rows,
+            "ms": report.timings.processing_ms,
+        },
+    )
+    return {
+        "status": "accepted",
+        "model": model,
+        "model_version": model_version,
+        "batch_id": batch_id,
+        "rows": report.rows,
+        "verdict": report.verdict,
+        "report_uri": outputs["report"].uri,
+    }
+
+
+def _record_pii(
+    ctx: Context, model: str, version: int | None, source: ObjectRef, summary: PiiSummary
+) -> None:
+    ctx.record(
+        "pii.finding",
+        model=model,
+        model_version=version,
+        reason=f"PII in {', '.join(summary.columns)}; action {summary.action}",
+        inputs=[source.as_dict()],
+        details={
+            "function": FUNCTION,
+            "action": summary.action,
+            "findings": [{"column": f.column, "kind": f.kind, "count": f.count} for f in summary.findings],
+        },
+    )
+
+
+def write_batch_artifacts(ctx: Context, report: BatchReport, assessment: Assessment) -> dict[str, ObjectRef]:
+    """profile.json, constraint_violations.json and report.html first; report.json last."""
+    bucket = ctx.settings.artifacts_bucket
+    prefix = layout.batch_report_prefix(report.model, report.batch_id)
+    violations = constraint_violations_json(assessment.drift, assessment.quality, report.extra_columns)
+    out = {
+        "profile": ctx.store.put(
+            bucket,
+            prefix + "profile.json",
+            assessment.profile.to_json().encode(),
+            content_type="application/json",
+        ),
+        "constraint_violations": ctx.store.put(
+            bucket,
+            prefix + "constraint_violations.json",
+            json.dumps(violations, indent=2).encode(),
+            content_type="application/json",
+        ),
+        "report_html": ctx.store.put(
+            bucket,
+            prefix + "report.html",
+            render_html(report).encode(),
+            content_type="text/html; charset=utf-8",
+        ),
+    }
+    out["report"] = ctx.store.put(
+        bucket, prefix + "report.json", report.to_json(indent=2).encode(), content_type="application/json"
+    )
+    return out
+
+
+def emit_metrics(ctx: Context, report: BatchReport) -> None:
+    dims: Mapping[str, str] = {"model": report.model}
+    put = ctx.metrics.put
+    put(metric_names.BATCH_ROWS, report.rows, "Count", dims)
+    put(metric_names.BATCH_ACCEPTED, 1, "Count", dims)
+    put(metric_names.DRIFTED_FEATURE_SHARE, report.dataset_drift.share, "None", dims)
+    put(metric_names.DATASET_DRIFT, 1.0 if report.drifted else 0.0, "None", dims)
+    if report.multivariate is not None and report.multivariate.auc is not None:
+        put(metric_names.MULTIVARIATE_DRIFT_AUC, report.multivariate.auc, "None", dims)
+    put(metric_names.QUALITY_VIOLATIONS, len(report.quality), "Count", dims)
+    put(metric_names.PII_FINDINGS, sum(f.count for f in report.pii.findings), "Count", dims)
+    put(metric_names.PROCESSING_TIME, report.timings.processing_ms, "Milliseconds", dims)
+    put(metric_names.PEAK_MEMORY, report.timings.peak_memory_mb, "Megabytes", dims)
+    for f in report.features:
+        if f.score is not None:
+            put(metric_names.FEATURE_DRIFT_SCORE, f.score, "None", {"model": report.model, "feature": f.name})

@@ -1,0 +1,837 @@
+"""train_model: train a model version from its spec, gate it against the champion, register it.
+
+Requests (see functions/train_model):
+
+* an upload under ``training/<model>/`` (an :class:`~modelsteward.events.S3Upload`): train on it;
+* ``{"action": "retrain", "model", "reason", "trigger", "episode"?}`` (alarm handler, CLI): train on
+  the model's latest training snapshot plus the labelled pool rows of the last
+  ``retrain.training_window_days`` days;
+* ``{"action": "retrain_scheduled"}`` (schedule tick): start a retrain for every model whose
+  ``retrain.schedule`` (``rate(N days|hours|minutes)``) is due.
+
+Steps of one training: spec -> data (every input object recorded with its version id and SHA-256)
+-> version number -> fit + holdout evaluation (domain.training) -> champion loaded (SHA-256
+verified) and scored on the same fresh holdout -> gate (domain.gate) -> artifacts (model.skops,
+evaluation.json, holdout.parquet, estimation.json) -> baseline -> registry row (always registered
+before any promotion) -> gate outcome applied (conditional promotion / PendingManualApproval /
+Rejected) -> model card -> audit records -> notification -> STATE bookkeeping.
+
+Idempotent per upload (bucket, key, version) and per retrain request (model, trigger, episode).
+Bad data or a bad spec ends in a ``training.rejected`` audit record (and quarantine for uploads),
+never in a retry loop; only transient errors propagate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from .. import layout
+from ..errors import ArtifactIntegrityError, ConflictError, InvalidInput, NotFound, StewardError, UnknownModel
+from ..events import S3Upload
+from ..idempotency import run_once
+from ..ports import ObjectRef, StoredObject
+from ..spec import ModelSpec, parse_spec
+from .context import Context
+
+log = logging.getLogger(__name__)
+
+ACTOR = "train_model"
+MAX_TRAINING_BYTES = 512 * 1024 * 1024
+MAX_SPEC_BYTES = 1_000_000
+_RATE = re.compile(r"^rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)$")
+_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+OUTCOME_WORDS = {"promote": "promoted", "reject": "rejected", "pending_approval": "awaiting approval"}
+
+
+@dataclass
+class TrainingData:
+    frame: pd.DataFrame
+    lineage: list[ObjectRef]
+    roles: list[str] = field(default_factory=list)
+
+    def lineage_dicts(self) -> list[dict[str, Any]]:
+        return [{**ref.as_dict(), "role": role} for ref, role in zip(self.lineage, self.roles, strict=True)]
+
+
+# --- entry point ----------------------------------------------------------------------------
+def train_model(ctx: Context, request: S3Upload | Mapping[str, Any]) -> dict[str, Any]:
+    """Dispatch one request (upload, retrain, schedule tick); returns a small summary."""
+    if isinstance(request, S3Upload):
+        return train_from_upload(ctx, request)
+    action = request.get("action")
+    if action == "retrain":
+        return retrain(ctx, request)
+    if action == "retrain_scheduled":
+        return retrain_scheduled(ctx)
+    raise InvalidInput(
+        f"unknown train_model request action {action!r}; use 'retrain' or 'retrain_scheduled'",
+        code="bad_event",
+    )
+
+
+def train_from_upload(ctx: Context, upload: S3Upload) -> dict[str, Any]:
+    try:
+        key = layout.parse_upload_key(upload.key, url_encoded=False)
+        if key.prefix != "training":
+            raise InvalidInput(
+                f"train_model handles training/<model>/ uploads, not '{upload.key}'", code="bad_key"
+            )
+    except InvalidInput as exc:
+        ctx.record(
+            "training.rejected",
+            reason=exc.message,
+            inputs=[_upload_ref(upload).as_dict()],
+            details={"code": exc.code},
+        )
+        return {"status": "rejected", "key": upload.key, "code": exc.code, "reason": exc.message}
+
+    def work() -> dict[str, Any]:
+        return _guarded(
+            ctx, key.model, lambda: _train_upload(ctx, upload, key), upload=upload, batch_id=key.batch_id
+        )
+
+    return run_once("train_model", upload.idempotency_key(), work)
+
+
+def retrain(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
+    model = str(request.get("model") or "")
+    if not model:
+        raise InvalidInput("retrain request names no model", code="bad_event")
+    trigger = str(request.get("trigger") or "manual")
+    reason = str(request.get("reason") or f"retrain requested ({trigger})")
+    episode = str(request.get("episode") or request.get("request_id") or reason)
+    key = {"model": model, "trigger": trigger, "episode": episode}
+
+    def work() -> dict[str, Any]:
+        return _guarded(ctx, model, lambda: _train_retrain(ctx, model, trigger, reason))
+
+    return run_once("train_model.retrain", key, work)
+
+
+def _guarded(
+    ctx: Context, model: str, run: Any, *, upload: S3Upload | None = None, batch_id: str | None = None
+) -> dict[str, Any]:
+    """Turn bad input into a recorded rejection (never a retry loop); let transient errors raise."""
+    try:
+        return dict(run())
+    except (InvalidInput, ArtifactIntegrityError) as exc:
+        return _reject(ctx, model, exc, upload=upload, batch_id=batch_id)
+    finally:
+        ctx.metrics.flush()
+
+
+def _reject(
+    ctx: Context, model: str, exc: StewardError, *, upload: S3Upload | None, batch_id: str | None
+) -> dict[str, Any]:
+    where = None
+    if upload is not None and batch_id is not None:
+        try:
+            from .quarantine import quarantine_batch
+        except ImportError:
+            quarantine_batch = None  # type: ignore[assignment]
+        if quarantine_batch is not None:
+            try:
+                where = quarantine_batch(
+                    ctx,
+                    model=model,
+                    batch_id=batch_id,
+                    source=_upload_ref(upload),
+                    code=exc.code,
+                    message=exc.message,
+                    function="train_model",
+                )
+                where = where.get("reason_uri")
+            except StewardError as qexc:  # the rejection must still be recorded
+                log.warning("quarantine failed", extra={"model": model, "error": qexc.message})
+    inputs = [_upload_ref(upload).as_dict()] if upload else []
+    ctx.record(
+        "training.rejected",
+        model=model,
+        reason=exc.message,
+        inputs=inputs,
+        details={"code": exc.code, "quarantine": where},
+    )
+    _notify(
+        ctx,
+        f"[model-steward] {model}: training rejected",
+        f"Training of {model} was rejected.\n\n"
+        f"reason: {exc.message}\ncode: {exc.code}\n" + (f"input: {inputs[0]['uri']}\n" if inputs else ""),
+        model,
+    )
+    log.warning("training rejected", extra={"model": model, "code": exc.code})
+    return {
+        "status": "rejected",
+        "model": model,
+        "code": exc.code,
+        "reason": exc.message,
+        "quarantine": where,
+    }
+
+
+# --- inputs ---------------------------------------------------------------------------------
+def load_spec(ctx: Context, model: str) -> tuple[ModelSpec, ObjectRef]:
+    """The model's spec via services.specs when present, else read from the data bucket here."""
+    try:
+        from .specs import load_spec as shared_loader
+    except ImportError:
+        shared_loader = None  # type: ignore[assignment]
+    if shared_loader is not None:
+        spec, ref = shared_loader(ctx, model)
+        return spec, ref
+    try:
+        stored = ctx.store.get(ctx.settings.data_bucket, layout.spec_key(model), max_bytes=MAX_SPEC_BYTES)
+    except NotFound as exc:
+        raise UnknownModel(
+            f"no spec for model '{model}': onboard it first (steward models onboard spec.yaml)"
+        ) from exc
+    return parse_spec(stored.body), stored.ref
+
+
+def _read_conformed(ctx: Context, body: bytes, filename: str, spec: ModelSpec) -> pd.DataFrame:
+    """Read, conform (role training) and PII-screen a file exactly as monitoring reads batches."""
+    from ..domain.contract import conform
+    from ..domain.ingest import read_table
+
+    table = conform(read_table(body, filename), spec, role="training").table
+    try:
+        from .monitor_batch import screen_pii
+    except ImportError:  # pragma: no cover - the PII screen ships with monitor_batch
+        log.warning("PII screen unavailable; training data used as conformed", extra={"model": spec.name})
+    else:
+        table, _ = screen_pii(ctx, table, spec)
+    return table.to_pandas()
+
+
+def _upload_data(ctx: Context, upload: S3Upload, spec: ModelSpec, name: str) -> TrainingData:
+    obj = ctx.store.get(upload.bucket, upload.key, upload.version_id, max_bytes=MAX_TRAINING_BYTES)
+    frame = _read_conformed(ctx, obj.body, name, spec)
+    return TrainingData(frame=frame, lineage=[obj.ref], roles=["training_snapshot"])
+
+
+def _retrain_data(ctx: Context, spec: ModelSpec, state: Mapping[str, Any]) -> TrainingData:
+    """The latest training snapshot (exact version) plus labelled pool rows within the window."""
+    bucket = ctx.settings.data_bucket
+    model = spec.name
+    frames: list[pd.DataFrame] = []
+    refs: list[ObjectRef] = []
+    roles: list[str] = []
+    snapshot = state.get("last_training_data") or {}
+    obj: StoredObject | None
+    if snapshot.get("uri"):
+        s_bucket, s_key = layout.parse_s3_uri(str(snapshot["uri"]))
+        obj = ctx.store.get(s_bucket, s_key, snapshot.get("version_id"), max_bytes=MAX_TRAINING_BYTES)
+    else:
+        keys = sorted(ctx.store.list_keys(bucket, f"training/{model}/"))
+        obj = ctx.store.get(bucket, keys[-1], max_bytes=MAX_TRAINING_BYTES) if keys else None
+    if obj is not None:
+        frames.append(_read_conformed(ctx, obj.body, obj.ref.key.rsplit("/", 1)[-1], spec))
+        refs.append(obj.ref)
+        roles.append("training_snapshot")
+    cutoff = ctx.clock() - dt.timedelta(days=spec.retrain.training_window_days)
+    # the timestamp rides along so a ``holdout_split: recent`` spec can hold out the newest rows
+    wanted = [*spec.features.all, spec.target, *([spec.timestamp_column] if spec.timestamp_column else [])]
+    for key in sorted(ctx.store.list_keys(bucket, f"pool/{model}/")):
+        pooled = ctx.store.get(bucket, key, max_bytes=MAX_TRAINING_BYTES)
+        if pooled.last_modified and _parse_time(pooled.last_modified) < cutoff:
+            continue
+        frame = _read_parquet(pooled.body)
+        if spec.target not in frame.columns or not set(spec.features.all) <= set(frame.columns):
+            log.warning("pool object skipped: columns missing", extra={"model": model, "key": key})
+            continue
+        frames.append(frame[[c for c in wanted if c in frame.columns]])
+        refs.append(pooled.ref)
+        roles.append("labeled_pool")
+    if not frames:
+        raise InvalidInput(
+            f"no training data for '{model}': upload a snapshot to training/{model}/ first",
+            code="no_training_data",
+        )
+    frame = pd.concat([f[[c for c in wanted if c in f.columns]] for f in frames], ignore_index=True)
+    return TrainingData(frame=frame, lineage=refs, roles=roles)
+
+
+def _read_parquet(body: bytes) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_table(io.BytesIO(body)).to_pandas()
+    except Exception as exc:  # pyarrow raises several types on a bad file
+        raise InvalidInput(f"pool object is not readable Parquet: {exc}", code="bad_pool_object") from exc
+
+
+def _parse_time(value: str) -> dt.datetime:
+    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+# --- one training ---------------------------------------------------------------------------
+def _train_upload(ctx: Context, upload: S3Upload, key: layout.UploadKey) -> dict[str, Any]:
+    ctx.settings.require("data_bucket", "artifacts_bucket")
+    spec, spec_ref = load_spec(ctx, key.model)
+    data = _upload_data(ctx, upload, spec, key.name)
+    summary = _train_and_register(
+        ctx, spec, spec_ref, data, trigger="upload", reason=f"training data uploaded: {upload.key}"
+    )
+    _registry(ctx).update_model_state(key.model, {"last_training_data": data.lineage[0].as_dict()})
+    return summary
+
+
+def _train_retrain(ctx: Context, model: str, trigger: str, reason: str) -> dict[str, Any]:
+    ctx.settings.require("data_bucket", "artifacts_bucket")
+    spec, spec_ref = load_spec(ctx, model)
+    state = _registry(ctx).get_model_state(model)
+    data = _retrain_data(ctx, spec, state)
+    return _train_and_register(ctx, spec, spec_ref, data, trigger=trigger, reason=reason)
+
+
+def _registry(ctx: Context) -> Any:
+    if ctx.registry is None:
+        from ..errors import ConfigError
+
+        raise ConfigError("train_model needs the model registry (REGISTRY_TABLE)")
+    return ctx.registry
+
+
+def _train_and_register(
+    ctx: Context, spec: ModelSpec, spec_ref: ObjectRef, data: TrainingData, *, trigger: str, reason: str
+) -> dict[str, Any]:
+    from ..domain.gate import evaluate_gate
+    from ..domain.model_artifact import dump_model
+    from ..domain.training import train
+
+    registry = _registry(ctx)
+    model = spec.name
+    lineage = data.lineage_dicts()
+    inputs = [*lineage, {**spec_ref.as_dict(), "role": "spec"}]
+    audit_inputs = [{k: v for k, v in ref.items() if k != "role"} for ref in inputs]
+    version = registry.next_version(model)
+    ctx.record(
+        "training.started",
+        model=model,
+        model_version=version,
+        reason=reason,
+        inputs=audit_inputs,
+        details={"trigger": trigger, "rows": len(data.frame), "estimator": spec.estimator.class_path},
+    )
+    result = train(spec, data.frame)
+
+    champion_row = registry.champion(model)
+    champion_version = int(champion_row["version"]) if champion_row else None
+    champion_preds, champion_problem = _champion_predictions(ctx, spec, champion_row, result)
+    decision = evaluate_gate(
+        spec,
+        y_true=result.holdout[spec.target].to_numpy(),
+        challenger=result.holdout_predictions,
+        champion=champion_preds,
+        classes=result.classes,
+        segment_frame=result.holdout,
+        champion_version=champion_version,
+        challenger_version=version,
+    )
+    if champion_problem is not None:  # a champion exists but could not be compared: a person decides
+        decision = decision.model_copy(
+            update={
+                "outcome": "pending_approval",
+                "failed_checks": [*decision.failed_checks, "champion_unavailable"],
+                "reasons": [champion_problem, *[r for r in decision.reasons if r != "no champion"]],
+                "champion_version": champion_version,
+            }
+        )
+
+    bucket = ctx.settings.artifacts_bucket
+    prefix = layout.version_prefix(model, version)
+    artifact = ctx.store.put(
+        bucket,
+        layout.model_artifact_key(model, version),
+        dump_model(result.pipeline),
+        metadata={"model": model, "version": str(version)},
+    )
+    holdout_ref = ctx.store.put(
+        bucket,
+        prefix + "holdout.parquet",
+        _parquet(result.holdout),
+        content_type="application/vnd.apache.parquet",
+    )
+    evaluation = {
+        "model": model,
+        "version": version,
+        "created_at": ctx.clock().isoformat(),
+        "task": spec.task,
+        "primary_metric": spec.primary_metric,
+        "classes": result.classes,
+        "metrics": result.metrics,
+        "segment_metrics": result.segment_metrics,
+        "champion_metrics_on_holdout": _champion_metrics(spec, result, champion_preds),
+        "feature_importance": result.feature_importance,
+        "gate": decision.model_dump(mode="json"),
+        "lineage": lineage,
+        "params": result.params,
+        "library_versions": result.library_versions,
+        "n_train": result.n_train,
+        "n_holdout": result.n_holdout,
+        "dropped_rows": result.dropped_rows,
+        "training_seconds": result.duration_seconds,
+        "artifact": artifact.as_dict(),
+        "holdout": holdout_ref.as_dict(),
+    }
+    evaluation_ref = ctx.store.put(
+        bucket,
+        prefix + "evaluation.json",
+        json.dumps(evaluation, indent=2, default=str).encode(),
+        content_type="application/json",
+    )
+    estimation_ref = _write_estimation(ctx, spec, version, result)
+    baseline_uri = _write_baseline(ctx, spec, version, result, lineage)
+
+    row: dict[str, Any] = {
+        "status": "PendingManualApproval",
+        "alias": None,
+        "created_at": ctx.clock().isoformat(),
+        "triggered_by": trigger,
+        "reason": reason,
+        "task": spec.task,
+        "primary_metric": spec.primary_metric,
+        "metrics": _without_confusion(result.metrics),
+        "segment_metrics": {
+            c: {v: _without_confusion(m) for v, m in vals.items()}
+            for c, vals in result.segment_metrics.items()
+        },
+        "feature_importance": result.feature_importance,
+        "classes": result.classes,
+        "params": result.params,
+        "estimator_class": spec.estimator.class_path,
+        "library_versions": result.library_versions,
+        "lineage": lineage,
+        "spec": {**spec_ref.as_dict()},
+        "artifact": {
+            "uri": artifact.uri,
+            "version_id": artifact.version_id,
+            "sha256": artifact.sha256,
+            "format": "skops",
+        },
+        "evaluation_uri": evaluation_ref.uri,
+        "evaluation_version_id": evaluation_ref.version_id,
+        "evaluation_sha256": evaluation_ref.sha256,
+        "holdout_uri": holdout_ref.uri,
+        "holdout_version_id": holdout_ref.version_id,
+        "estimation_uri": estimation_ref.uri if estimation_ref else None,
+        "baseline_uri": baseline_uri,
+        "gate": decision.summary(),
+        "n_train": result.n_train,
+        "n_holdout": result.n_holdout,
+        "training_seconds": result.duration_seconds,
+        "decision_seq": 0,
+    }
+    registry.put_version(model, version, row)
+    try:
+        outcome = _apply_outcome(ctx, spec, version, decision, champion_version)
+    except Exception:
+        _mark_failed(ctx, model, version)
+        raise
+    outputs = [artifact.as_dict(), evaluation_ref.as_dict(), holdout_ref.as_dict()]
+    ctx.record(
+        "training.finished",
+        model=model,
+        model_version=version,
+        reason=reason,
+        inputs=audit_inputs,
+        outputs=outputs,
+        details={
+            "metrics": _without_confusion(result.metrics),
+            "n_train": result.n_train,
+            "n_holdout": result.n_holdout,
+            "seconds": result.duration_seconds,
+            "trigger": trigger,
+        },
+    )
+    ctx.record(
+        "gate.decision",
+        model=model,
+        model_version=version,
+        reason="; ".join(decision.reasons),
+        inputs=[holdout_ref.as_dict()],
+        outputs=[evaluation_ref.as_dict()],
+        details={
+            **decision.summary(),
+            "evaluation_uri": evaluation_ref.uri,
+            "evaluation_version_id": evaluation_ref.version_id,
+        },
+    )
+    action = {"promote": "model.promoted", "reject": "model.rejected"}.get(outcome, "model.pending_approval")
+    ctx.record(
+        action,
+        model=model,
+        model_version=version,
+        reason="; ".join(decision.reasons),
+        inputs=audit_inputs,
+        outputs=[artifact.as_dict()],
+        details={"previous_champion": champion_version, "gate_outcome": decision.outcome, "trigger": trigger},
+    )
+    _regenerate_cards(
+        ctx, model, [version] + ([champion_version] if outcome == "promote" and champion_version else [])
+    )
+    word = OUTCOME_WORDS[outcome]
+    _notify(
+        ctx,
+        f"[model-steward] {model} v{version}: {word}",
+        _evidence_text(spec, version, decision, result, lineage, evaluation_ref, trigger, reason, outcome),
+        model,
+    )
+    registry.update_model_state(
+        model,
+        {
+            "last_retrain_at": ctx.clock().isoformat(),
+            "last_training_version": version,
+            "last_training_outcome": outcome,
+        },
+    )
+    return {
+        "status": "trained",
+        "model": model,
+        "version": version,
+        "outcome": outcome,
+        "primary_metric": spec.primary_metric,
+        "score": result.metrics.get(spec.primary_metric),
+        "champion_before": champion_version,
+        "reasons": decision.reasons,
+        "artifact": artifact.uri,
+    }
+
+
+def _apply_outcome(ctx: Context, spec: ModelSpec, version: int, decision: Any, champion: int | None) -> str:
+    registry = _registry(ctx)
+    model = spec.name
+    reason = "; ".join(decision.reasons)
+    if decision.outcome == "promote":
+        try:
+            registry.promote(
+                model, version, actor=ACTOR, reason=f"gate: {reason}", expected_champion=champion
+            )
+            return "promote"
+        except ConflictError as exc:  # another version became champion while this one trained
+            registry.update_version(
+                model,
+                version,
+                {
+                    "pending_reason": f"gate passed against v{champion}, but the champion changed meanwhile "
+                    f"({exc.message}); approve to promote",
+                },
+            )
+            return "pending_approval"
+    if decision.outcome == "reject":
+        registry.update_version(
+            model,
+            version,
+            {
+                "status": "Rejected",
+                "decided_by": ACTOR,
+                "decided_at": ctx.clock().isoformat(),
+                "decision_reason": f"gate: {reason}",
+            },
+            expected={"status": "PendingManualApproval"},
+        )
+        return "reject"
+    return "pending_approval"
+
+
+def _mark_failed(ctx: Context, model: str, version: int) -> None:
+    try:
+        _registry(ctx).update_version(
+            model,
+            version,
+            {
+                "status": "Rejected",
+                "decided_by": ACTOR,
+                "decided_at": ctx.clock().isoformat(),
+                "decision_reason": "training run failed after registration; a retry trains a new version",
+            },
+            expected={"status": "PendingManualApproval"},
+        )
+    except StewardError:
+        log.exception("could not mark a failed version", extra={"model": model, "version": version})
+
+
+def _champion_predictions(
+    ctx: Context, spec: ModelSpec, row: Mapping[str, Any] | None, result: Any
+) -> tuple[Any, str | None]:
+    """The champion's predictions on the challenger's holdout, or why there are none."""
+    if row is None:
+        return None, None
+    from ..domain.model_artifact import load_model
+    from ..domain.training import predict
+
+    version = row.get("version")
+    artifact = row.get("artifact") or {}
+    try:
+        bucket, key = layout.parse_s3_uri(str(artifact.get("uri") or ""))
+        obj = ctx.store.get(bucket, key, artifact.get("version_id"))
+        pipeline = load_model(obj.body, str(artifact.get("sha256") or ""))
+    except ArtifactIntegrityError as exc:
+        ctx.record(
+            "artifact.refused",
+            model=spec.name,
+            model_version=version,
+            reason=exc.message,
+            details={"function": "train_model", "uri": artifact.get("uri")},
+        )
+        return None, f"champion v{version} artifact refused ({exc.message}): a person decides"
+    except (InvalidInput, NotFound) as exc:
+        return None, f"champion v{version} artifact unavailable ({exc.message}): a person decides"
+    features = result.holdout[spec.features.all]
+    try:
+        return predict(pipeline, features, result.classes), None
+    except (ValueError, TypeError, KeyError) as exc:
+        return None, f"champion v{version} cannot score the new holdout ({exc}): a person decides"
+
+
+def _champion_metrics(spec: ModelSpec, result: Any, preds: Any) -> dict[str, Any] | None:
+    if preds is None:
+        return None
+    from ..domain.metrics import task_metrics
+
+    y = result.holdout[spec.target].to_numpy()
+    return task_metrics(spec.task, y, preds.label, preds.proba, result.classes)
+
+
+def _parquet(frame: pd.DataFrame) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    buf = io.BytesIO()
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), buf)
+    return buf.getvalue()
+
+
+def _baseline_table(spec: ModelSpec, result: Any) -> Any:
+    """Holdout rows with the model's out-of-sample predictions: the reference monitoring compares to.
+
+    Out-of-sample predictions matter: in-sample ones are over-confident, and prediction drift would
+    fire on the first production batch.
+    """
+    import pyarrow as pa
+
+    frame = result.holdout.copy()
+    preds = result.holdout_predictions
+    frame[spec.prediction_column] = preds.label
+    if spec.task == "binary" and spec.probability_column and preds.proba is not None:
+        frame[spec.probability_column] = preds.proba[:, 1]
+    return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def _write_baseline(
+    ctx: Context, spec: ModelSpec, version: int, result: Any, lineage: list[dict[str, Any]]
+) -> str:
+    """The version's baseline (monitoring reference) under ``layout.baseline_prefix``; returns its URI."""
+    try:
+        from ..domain.baseline import build_baseline
+    except ImportError as exc:
+        from ..errors import ConfigError
+
+        raise ConfigError(f"baseline module missing ({exc}); cannot register a monitored version") from exc
+    baseline = build_baseline(
+        _baseline_table(spec, result),
+        spec,
+        feature_importance=result.feature_importance,
+        sources=lineage,
+        model_version=version,
+    )
+    prefix = layout.baseline_prefix(spec.name, version)
+    bucket = ctx.settings.artifacts_bucket
+    try:
+        from .create_baseline import write_baseline
+    except ImportError:  # the shared writer (statistics.json, constraints.json too) is not installed
+        log.warning(
+            "services.create_baseline missing: writing baseline.json only", extra={"model": spec.name}
+        )
+        ref = ctx.store.put(
+            bucket, prefix + "baseline.json", baseline.to_json().encode(), content_type="application/json"
+        )
+        return ref.uri
+    written = write_baseline(ctx, spec.name, baseline, prefix, policy=spec.drift)
+    if isinstance(written, ObjectRef):
+        return written.uri
+    if isinstance(written, Mapping):
+        first = written.get("baseline") or written.get("json") or next(iter(written.values()), None)
+        if isinstance(first, ObjectRef):
+            return first.uri
+    return layout.s3_uri(bucket, prefix + "baseline.json")
+
+
+def _write_estimation(ctx: Context, spec: ModelSpec, version: int, result: Any) -> ObjectRef | None:
+    """Label-free performance estimator fitted on the holdout (classifiers with probabilities)."""
+    preds = result.holdout_predictions
+    if not spec.is_classifier or preds.proba is None:
+        return None
+    try:
+        from ..domain.estimation import fit_estimator_for_version
+    except ImportError:
+        return None
+    try:
+        doc = fit_estimator_for_version(preds.proba, result.holdout[spec.target].to_numpy(), result.classes)
+    except (ValueError, TypeError) as exc:
+        log.warning("estimator not fitted", extra={"model": spec.name, "error": str(exc)})
+        return None
+    return ctx.store.put(
+        ctx.settings.artifacts_bucket,
+        layout.estimation_key(spec.name, version),
+        json.dumps(doc).encode(),
+        content_type="application/json",
+    )
+
+
+def _regenerate_cards(ctx: Context, model: str, versions: list[int]) -> None:
+    try:
+        from .model_cards import regenerate_card
+    except ImportError:
+        log.info("model cards module absent; card not generated", extra={"model": model})
+        return
+    for version in versions:
+        try:
+            regenerate_card(ctx, model, version)
+        except StewardError as exc:  # a card is documentation: never fail a registered version for it
+            log.warning(
+                "model card not generated", extra={"model": model, "version": version, "error": exc.message}
+            )
+
+
+def _notify(ctx: Context, subject: str, message: str, model: str) -> None:
+    if ctx.notifier is None:
+        return
+    try:
+        ctx.notifier.publish(subject, message, {"model": model, "source": "train_model"})
+    except StewardError as exc:
+        log.warning("notification failed", extra={"model": model, "error": exc.message})
+
+
+def _evidence_text(
+    spec: ModelSpec,
+    version: int,
+    decision: Any,
+    result: Any,
+    lineage: list[dict[str, Any]],
+    evaluation: ObjectRef,
+    trigger: str,
+    reason: str,
+    outcome: str,
+) -> str:
+    lines = [
+        f"Model {spec.name} version {version}: {OUTCOME_WORDS[outcome]}.",
+        f"Trigger: {trigger} ({reason})",
+        "",
+        decision.text(),
+        "",
+        f"Holdout metrics ({result.n_holdout} rows, trained on {result.n_train}):",
+        *[f"  {k}: {v:.4f}" for k, v in result.metrics.items() if isinstance(v, float)],
+        "",
+        "Training data:",
+        *[
+            f"  {ref['uri']} (version {ref.get('version_id')}, sha256 {str(ref.get('sha256'))[:12]})"
+            for ref in lineage
+        ],
+        "",
+        f"Evidence: {evaluation.uri}",
+    ]
+    if outcome == "pending_approval":
+        lines += [
+            "",
+            f"Approve:  steward models approve {spec.name} {version} --reason '...'",
+            f"Reject:   steward models reject {spec.name} {version} --reason '...'",
+        ]
+    return "\n".join(lines)
+
+
+def _without_confusion(metrics: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in metrics.items() if k != "confusion_matrix"}
+
+
+def _upload_ref(upload: S3Upload) -> ObjectRef:
+    return ObjectRef(upload.bucket, upload.key, upload.version_id, None, upload.size)
+
+
+# --- schedule -------------------------------------------------------------------------------
+def schedule_interval(expression: str) -> dt.timedelta:
+    """``rate(N minutes|hours|days)`` -> timedelta; anything else is a SpecError naming the field."""
+    from ..errors import SpecError
+
+    match = _RATE.fullmatch(expression.strip())
+    if not match or int(match.group(1)) <= 0:
+        raise SpecError(f"retrain.schedule: '{expression}' is not of the form 'rate(N days|hours|minutes)'")
+    unit = match.group(2).rstrip("s")
+    return dt.timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[unit])
+
+
+def is_due(expression: str, state: Mapping[str, Any], now: dt.datetime) -> tuple[bool, str]:
+    """Whether a scheduled retrain is due, and why (or why not)."""
+    interval = schedule_interval(expression)
+    stamps = [s for s in (state.get("last_retrain_at"), state.get("last_scheduled_retrain_at")) if s]
+    if not stamps:
+        if state.get("champion") is None and not state.get("last_training_data"):
+            return False, "never trained: upload training data first"
+        return True, "no retrain recorded"
+    last = max(_parse_time(str(s)) for s in stamps)
+    if now - last >= interval:
+        return True, f"last retrain {last.isoformat()} is {now - last} ago (schedule {expression})"
+    return False, f"next retrain due at {(last + interval).isoformat()}"
+
+
+def retrain_scheduled(ctx: Context) -> dict[str, Any]:
+    """Start a retrain for each model whose schedule is due (one claim per model per period)."""
+    registry = _registry(ctx)
+    now = ctx.clock()
+    started: list[str] = []
+    skipped: dict[str, str] = {}
+    for model in registry.list_models():
+        try:
+            spec, _ = load_spec(ctx, model)
+        except InvalidInput as exc:
+            skipped[model] = exc.message
+            continue
+        if not spec.retrain.schedule:
+            skipped[model] = "no retrain.schedule"
+            continue
+        state = registry.get_model_state(model)
+        try:
+            due, why = is_due(spec.retrain.schedule, state, now)
+        except InvalidInput as exc:
+            skipped[model] = exc.message
+            continue
+        if not due:
+            skipped[model] = why
+            continue
+        try:  # claim this period: a concurrent tick loses the condition and skips
+            registry.update_model_state(
+                model,
+                {"last_scheduled_retrain_at": now.isoformat(), "last_retrain_requested_at": now.isoformat()},
+                expected={"state_version": int(state.get("state_version") or 0)},
+            )
+        except ConflictError:
+            skipped[model] = "claimed by a concurrent schedule tick"
+            continue
+        request = {
+            "action": "retrain",
+            "model": model,
+            "trigger": "schedule",
+            "reason": f"scheduled retrain ({spec.retrain.schedule}): {why}",
+            "episode": now.isoformat(),
+        }
+        ctx.record(
+            "retrain.requested",
+            model=model,
+            reason=request["reason"],
+            details={"trigger": "schedule", "episode": request["episode"]},
+        )
+        if ctx.invoker is not None and ctx.settings.train_function_name:
+            ctx.invoker.invoke_async(ctx.settings.train_function_name, request)
+        else:
+            retrain(ctx, request)
+        started.append(model)
+    return {"status": "scheduled", "started": started, "skipped": skipped}

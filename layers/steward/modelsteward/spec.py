@@ -1,0 +1,231 @@
+"""The declarative model spec: one YAML file per model, validated with a message that names the fix.
+
+Everything the suite does for a model (contract, drift thresholds, training pipeline, gate, retrain
+policy, PII policy, alerting, governance limits) reads from here, so behaviour is reviewable in one
+file under version control.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import SpecError
+
+Task = Literal["binary", "multiclass", "regression"]
+DriftMethod = Literal["jensen_shannon", "psi", "wasserstein"]
+PiiAction = Literal["quarantine", "redact", "hash", "allow"]
+Window = Literal["hour", "day", "week"]
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+CLASSIFIER_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss")
+REGRESSOR_METRICS = ("mae", "rmse", "mape", "r2")
+LOWER_IS_BETTER = frozenset({"log_loss", "mae", "rmse", "mape"})
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Features(_Strict):
+    numeric: list[str] = Field(default_factory=list)
+    categorical: list[str] = Field(default_factory=list)
+
+    @property
+    def all(self) -> list[str]:
+        return [*self.numeric, *self.categorical]
+
+
+class Estimator(_Strict):
+    """A scikit-learn estimator by class path; only sklearn classes are allowed (no arbitrary import)."""
+
+    class_path: str = "sklearn.ensemble.HistGradientBoostingClassifier"
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("class_path")
+    @classmethod
+    def _sklearn_only(cls, v: str) -> str:
+        if not re.fullmatch(r"sklearn(\.[a-z_]+)+\.[A-Z][A-Za-z0-9]+", v):
+            raise ValueError(
+                f"'{v}' is not a scikit-learn estimator class path; use e.g. "
+                "'sklearn.linear_model.LogisticRegression'"
+            )
+        return v
+
+
+class FeatureDrift(_Strict):
+    method: DriftMethod | None = None
+    threshold: float | None = Field(default=None, gt=0)
+    warn_threshold: float | None = Field(default=None, gt=0)
+
+
+class DriftPolicy(_Strict):
+    """Defaults follow the field: effect size >= 0.1 AND BH-adjusted p < 0.05, n >= 100 per side."""
+
+    numeric_method: DriftMethod = "wasserstein"
+    categorical_method: DriftMethod = "jensen_shannon"
+    threshold: float = Field(default=0.1, gt=0)
+    warn_threshold: float = Field(default=0.05, gt=0)
+    p_value: float = Field(default=0.05, gt=0, lt=1)
+    min_samples: int = Field(default=100, ge=1)
+    dataset_drift_share: float = Field(default=0.3, gt=0, le=1)
+    multivariate_auc: float = Field(default=0.7, gt=0.5, le=1)
+    features: dict[str, FeatureDrift] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _warn_below_drift(self) -> DriftPolicy:
+        if self.warn_threshold > self.threshold:
+            raise ValueError("warn_threshold must not exceed threshold")
+        return self
+
+
+class QualityPolicy(_Strict):
+    min_rows: int = Field(default=1, ge=1)
+    max_missing_share: float = Field(default=0.2, ge=0, le=1)
+    max_out_of_range_share: float = Field(default=0.05, ge=0, le=1)
+    max_unseen_category_share: float = Field(default=0.05, ge=0, le=1)
+    max_duplicate_share: float = Field(default=0.05, ge=0, le=1)
+    quarantine_on_violation: bool = False
+
+
+class PiiPolicy(_Strict):
+    action: PiiAction = "quarantine"
+    allow_columns: list[str] = Field(default_factory=list)
+
+
+class GatePolicy(_Strict):
+    """MLflow-style thresholds plus a paired significance test and a per-segment guard."""
+
+    min_absolute_change: float = Field(default=0.0, ge=0)
+    min_relative_change: float = Field(default=0.0, ge=0)
+    significance: float = Field(default=0.05, gt=0, lt=1)
+    test: Literal["bootstrap", "mcnemar"] = "bootstrap"
+    bootstrap_rounds: int = Field(default=500, ge=50, le=10_000)
+    segment_tolerance: float = Field(default=0.02, ge=0)
+    auto_promote: bool = True
+
+
+class RetrainPolicy(_Strict):
+    schedule: str | None = None
+    cooldown_hours: float = Field(default=24, ge=0)
+    training_window_days: int = Field(default=90, ge=1)
+    on_alarms: list[Literal["drift", "quality", "performance", "estimated_performance"]] = Field(
+        default_factory=lambda: ["drift", "performance", "estimated_performance"]
+    )
+
+
+class Governance(_Strict):
+    owner: str = "unknown"
+    intended_use: str = ""
+    limitations: str = ""
+    risk_rating: Literal["low", "medium", "high"] = "medium"
+    max_age_days: int = Field(default=180, ge=1)
+    freshness_hours: float = Field(default=24, gt=0)
+    retention_days: int = Field(default=365, ge=1)
+
+
+class ModelSpec(_Strict):
+    name: str
+    task: Task
+    target: str
+    id_column: str = "id"
+    timestamp_column: str | None = "timestamp"
+    prediction_column: str = "prediction"
+    probability_column: str | None = None
+    features: Features
+    segments: list[str] = Field(default_factory=list)
+    estimator: Estimator = Field(default_factory=Estimator)
+    primary_metric: str = "roc_auc"
+    classes: list[str] | None = None
+    holdout_fraction: float = Field(default=0.25, gt=0, lt=1)
+    holdout_split: Literal["random", "recent"] = "random"
+    seed: int = 42
+    window: Window = "day"
+    drift: DriftPolicy = Field(default_factory=DriftPolicy)
+    quality: QualityPolicy = Field(default_factory=QualityPolicy)
+    pii: PiiPolicy = Field(default_factory=PiiPolicy)
+    gate: GatePolicy = Field(default_factory=GatePolicy)
+    retrain: RetrainPolicy = Field(default_factory=RetrainPolicy)
+    governance: Governance = Field(default_factory=Governance)
+    alert_email: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not _NAME.fullmatch(v):
+            raise ValueError("use lowercase letters, digits and '-' (1-63 chars), e.g. 'credit-default'")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ModelSpec:
+        feats = self.features.all
+        if not feats:
+            raise ValueError("features: list at least one numeric or categorical feature")
+        dup = {f for f in feats if feats.count(f) > 1}
+        if dup:
+            raise ValueError(f"features: {sorted(dup)} listed twice")
+        reserved = {self.target, self.id_column, self.prediction_column}
+        if self.timestamp_column:
+            reserved.add(self.timestamp_column)
+        clash = reserved & set(feats)
+        if clash:
+            raise ValueError(f"features: {sorted(clash)} is also the target/id/timestamp/prediction column")
+        allowed = REGRESSOR_METRICS if self.task == "regression" else CLASSIFIER_METRICS
+        if self.primary_metric not in allowed:
+            raise ValueError(f"primary_metric: '{self.primary_metric}' is not one of {list(allowed)} for {self.task}")
+        unknown_segments = set(self.segments) - set(feats)
+        if unknown_segments:
+            raise ValueError(f"segments: {sorted(unknown_segments)} must be listed features")
+        unknown_drift = set(self.drift.features) - set(self.monitored_columns)
+        if unknown_drift:
+            raise ValueError(f"drift.features: {sorted(unknown_drift)} are not monitored columns")
+        return self
+
+    @property
+    def is_classifier(self) -> bool:
+        return self.task != "regression"
+
+    @property
+    def greater_is_better(self) -> bool:
+        return self.primary_metric not in LOWER_IS_BETTER
+
+    @property
+    def monitored_columns(self) -> list[str]:
+        """Features plus the prediction (prediction drift is a feature like any other)."""
+        return [*self.features.all, self.prediction_column]
+
+
+def _format_errors(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(spec)"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field; check its spelling against docs/model-spec.md"
+        elif err["type"] == "missing":
+            msg = "required field is missing; add it to the spec"
+        lines.append(f"{loc}: {msg}")
+    return "; ".join(lines)
+
+
+def parse_spec(data: dict[str, Any] | str | bytes) -> ModelSpec:
+    """Parse a spec from YAML text or a mapping; a SpecError names each bad field and the fix."""
+    if isinstance(data, bytes | str):
+        try:
+            data = yaml.safe_load(data)
+        except yaml.YAMLError as exc:
+            raise SpecError(f"spec is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise SpecError("spec must be a YAML mapping with at least name, task, target and features")
+    try:
+        return ModelSpec.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError(f"invalid model spec: {_format_errors(exc)}") from exc
+
+
+def dump_spec(spec: ModelSpec) -> str:
+    return yaml.safe_dump(spec.model_dump(mode="json", exclude_defaults=False), sort_keys=False)

@@ -1,0 +1,118 @@
+"""Fixtures for the registry and train_model tests: a Context on moto with the real registry and audit log.
+
+Imported by test_registry.py and test_train_model.py; builds on the ``aws`` fixture of this suite's
+conftest (buckets, tables and the stack environment on moto).
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+MODEL = "credit-default"
+
+
+class RecordingNotifier:
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, str, dict[str, str]]] = []
+
+    def publish(self, subject: str, message: str, attributes: Mapping[str, str] | None = None) -> str:
+        self.messages.append((subject, message, dict(attributes or {})))
+        return f"m-{len(self.messages)}"
+
+    def subjects(self) -> list[str]:
+        return [s for s, _, _ in self.messages]
+
+
+def make_context(actor: str = "test", notifier: Any = None) -> Any:
+    from modelsteward.adapters.dynamodb_audit import DynamoAuditLog
+    from modelsteward.adapters.dynamodb_registry import DynamoRegistry
+    from modelsteward.adapters.metrics import RecordingMetrics
+    from modelsteward.adapters.s3 import S3ObjectStore
+    from modelsteward.config import settings
+    from modelsteward.services.context import Context
+
+    s = settings()
+    return Context(
+        settings=s,
+        store=S3ObjectStore(),
+        metrics=RecordingMetrics(),
+        notifier=notifier,
+        registry=DynamoRegistry(s.registry_table),
+        audit=DynamoAuditLog(s.audit_table),
+        actor=actor,
+    )
+
+
+@pytest.fixture
+def steward(aws: Any) -> Any:
+    """A Context with the real DynamoDB registry and audit log and a recording notifier."""
+    return make_context(notifier=RecordingNotifier())
+
+
+def example_spec(name: str = MODEL, **overrides: Any) -> dict[str, Any]:
+    doc = yaml.safe_load((ROOT / "examples" / "specs" / f"{name}.yaml").read_text())
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(doc.get(key), dict):
+            doc[key] = {**doc[key], **copy.deepcopy(value)}
+        else:
+            doc[key] = copy.deepcopy(value)
+    return doc
+
+
+def put_spec(aws: Any, doc: Mapping[str, Any]) -> None:
+    from modelsteward.layout import spec_key
+
+    aws.put(spec_key(doc["name"]), yaml.safe_dump(dict(doc)).encode())
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    out = frame.copy()
+    if "timestamp" in out:
+        out["timestamp"] = pd.to_datetime(out["timestamp"]).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return out.to_csv(index=False).encode()
+
+
+def parquet_bytes(frame: pd.DataFrame) -> bytes:
+    buf = io.BytesIO()
+    frame.to_parquet(buf, index=False)
+    return buf.getvalue()
+
+
+def actions(ctx: Any, model: str | None = None) -> list[str]:
+    return [r["action"] for r in ctx.audit.records() if model is None or r.get("model") == model]
+
+
+def records(ctx: Any, action: str) -> list[dict[str, Any]]:
+    return [r for r in ctx.audit.records() if r["action"] == action]
+
+
+@pytest.fixture
+def atomic_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make each mocked AWS request atomic, as DynamoDB makes each request (and transaction) atomic.
+
+    moto's in-process backends are not thread-safe: two threads can both read a condition before
+    either writes, and a cancelled transaction's rollback can restore items a concurrent writer just
+    changed. Serializing requests (not whole operations) keeps the race between our read-decide-write
+    steps real while giving each request DynamoDB's isolation.
+    """
+    import threading
+
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    lock = threading.Lock()
+    original = BotocoreStubber.process_request
+
+    def serialized(self: Any, request: Any) -> Any:
+        with lock:
+            return original(self, request)
+
+    monkeypatch.setattr(BotocoreStubber, "process_request", serialized)

@@ -1,0 +1,284 @@
+"""check_window on moto: merged profiles catch slow drift no batch shows; volume, freshness, backfill."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import pytest
+from alerting_fixtures import MODEL, T0, World, frame, load_handler, make_world
+
+from modelsteward import layout, metric_names
+from modelsteward.errors import InvalidInput
+from modelsteward.services.batch_index import BatchIndex, entry_key, record_batch
+from modelsteward.services.check_window import WindowRequest, check_window, parse_request
+
+DAY = dt.timedelta(days=1)
+
+
+@pytest.fixture
+def world(aws: Any) -> World:
+    return make_world(aws)
+
+
+def slow_drift(world: World, day: dt.datetime, batches: int = 20, rows: int = 60, shift: float = 0.8) -> None:
+    """Small batches spread over ``day``, the population moving a little more in each."""
+    for i in range(batches):
+        start = day + dt.timedelta(hours=i * 24 / batches)
+        step = shift * (i + 1) / batches * 2  # ends at 2*shift: the day's average is about ``shift``
+        world.monitor(
+            frame(rows, seed=1000 + i + int(day.timestamp()) % 997, shift=step, start=start),
+            f"{day:%Y%m%d}-{i:02d}",
+            at=start + dt.timedelta(hours=1),
+        )
+
+
+def window_report(world: World, start: str, kind: str = "day") -> dict[str, Any]:
+    return world.aws.get_json(layout.window_report_prefix(MODEL, kind, start) + "report.json")
+
+
+def test_slow_drift_that_no_single_batch_shows_is_caught_by_the_merged_window(world: World) -> None:
+    slow_drift(world, T0)
+    for batch_id in world.batches:  # each batch alone: too few rows for any test
+        report = world.report(batch_id)
+        assert report["verdict"] == "ok"
+        assert {f["severity"] for f in report["features"]} == {"insufficient_data"}
+
+    summary = check_window(world.ctx, WindowRequest())  # clock: T0 + 1 day 1 h -> last complete day is T0
+    latest = summary["windows"][-1]
+    assert (latest["start"], latest["verdict"], latest["batches"], latest["rows"]) == (
+        "2026-03-03",
+        "drift",
+        20,
+        1200,
+    )
+
+    report = window_report(world, "2026-03-03")
+    assert report["window"] == {
+        "kind": "day",
+        "start": "2026-03-03T00:00:00+00:00",
+        "end": "2026-03-04T00:00:00+00:00",
+    }
+    assert report["dataset_drift"]["drifted"] and {"tenure", "spend"} <= set(
+        report["dataset_drift"]["drifted_features"]
+    )
+    assert sorted(report["batch_ids"]) == sorted(world.batches)
+    assert len(report["lineage"]["profiles"]) == 20
+    html = world.aws.s3.get_object(
+        Bucket=world.ctx.settings.artifacts_bucket,
+        Key=layout.window_report_prefix(MODEL, "day", "2026-03-03") + "report.html",
+    )
+    assert b"Window drift" in html["Body"].read()
+
+    ((share, dims),) = world.metrics(metric_names.WINDOW_DRIFTED_FEATURE_SHARE)
+    assert share == pytest.approx(report["dataset_drift"]["share"]) and dims == {"model": MODEL}
+    assert world.metrics(metric_names.WINDOW_ROWS) == [(1200.0, {"model": MODEL})]
+    checked = [r for r in world.ctx.audit.records() if r["action"] == "window.checked"]
+    assert [r["details"]["window"]["start"][:10] for r in checked] == ["2026-03-02", "2026-03-03"]
+    assert checked[-1]["details"]["verdict"] == "drift"
+
+    ((subject, body, _),) = world.notifier.messages
+    assert subject == f"[model-steward] {MODEL}: window drift (day 2026-03-03)"
+    assert "(20 batches, 1200 rows merged) has verdict drift" in body
+    assert "window report (JSON): s3://" in body
+
+
+def test_a_repeated_tick_changes_nothing_and_a_late_batch_recomputes(world: World) -> None:
+    slow_drift(world, T0, batches=10, rows=60)
+    first = check_window(world.ctx, WindowRequest())
+    audit_before = len(world.audit_actions)
+    again = check_window(world.ctx, WindowRequest())
+    assert again["windows"] == first["windows"]
+    assert len(world.audit_actions) == audit_before, "the stored result is reused: nothing recorded twice"
+    assert len(world.notifier.messages) == 1
+
+    world.monitor(
+        frame(60, seed=77, shift=1.6, start=T0 + dt.timedelta(hours=23)),
+        "late",
+        at=T0 + DAY + dt.timedelta(hours=2),
+    )
+    world.clock.now = T0 + DAY + dt.timedelta(hours=3)
+    late = check_window(world.ctx, WindowRequest())["windows"][-1]
+    assert (late["batches"], late["rows"]) == (11, 660)
+    assert len(world.notifier.messages) == 1, "the window had drift already: no second email"
+
+
+def test_a_healthy_window_is_ok_and_emails_nobody(world: World) -> None:
+    for i in range(12):
+        start = T0 + dt.timedelta(hours=2 * i)
+        world.monitor(
+            frame(60, seed=300 + i, start=start), f"healthy-{i}", at=start + dt.timedelta(minutes=5)
+        )
+    latest = check_window(world.ctx, WindowRequest())["windows"][-1]
+    assert (latest["verdict"], latest["rows"], latest["findings"]) == ("ok", 720, [])
+    assert world.notifier.messages == []
+
+
+def test_a_volume_drop_against_previous_days_is_a_finding_and_an_email(world: World) -> None:
+    index = BatchIndex(world.ctx, world.ctx.settings.artifacts_bucket, MODEL)
+    for days_back in range(1, 8):  # a week of ~1000 rows a day (index markers: only rows are needed)
+        day = T0 - days_back * DAY
+        record_batch(
+            world.ctx,
+            {
+                "model": MODEL,
+                "batch_id": f"hist-{days_back}",
+                "rows": 1000,
+                "created_at": (day + dt.timedelta(hours=12)).isoformat(),
+                "time_max": (day + dt.timedelta(hours=11)).isoformat(),
+            },
+        )
+    world.monitor(frame(120, seed=5, start=T0 + dt.timedelta(hours=3)), "thin", at=T0 + dt.timedelta(hours=4))
+    assert len(index.sync(write=False)) == 8 and len(index.entries()) == 7
+    latest = check_window(world.ctx, WindowRequest())["windows"][-1]
+    assert latest["findings"] == ["volume_drop"]
+    report = window_report(world, "2026-03-03")
+    assert report["volume"]["median"] == 1000 and report["volume"]["ratio"] == pytest.approx(0.12)
+    ((subject, body, _),) = world.notifier.messages
+    assert subject == f"[model-steward] {MODEL}: window findings (day 2026-03-03)"
+    assert "120 rows in this window, 12% of the median of the previous 7 windows" in body
+
+
+def test_freshness_is_the_hours_since_the_newest_accepted_batch(world: World) -> None:
+    world.monitor(frame(50, seed=9, start=T0), "one", at=T0 + dt.timedelta(hours=2))
+    world.clock.now = T0 + dt.timedelta(hours=32)
+    summary = check_window(world.ctx, WindowRequest())
+    fresh = summary["freshness"][MODEL]
+    assert (fresh["hours_since_last_batch"], fresh["stale"], fresh["limit_hours"]) == (30.0, True, 24)
+    assert world.metrics(metric_names.HOURS_SINCE_LAST_BATCH) == [(30.0, {"model": MODEL})]
+
+
+def test_batches_monitored_before_the_index_existed_are_indexed_once(world: World) -> None:
+    world.monitor(frame(50, seed=11, start=T0), "a", at=T0 + dt.timedelta(hours=1))
+    index = BatchIndex(world.ctx, world.ctx.settings.artifacts_bucket, MODEL)
+    assert index.entries() == [], "monitor_batch writes no marker today: sync adds it"
+    entries = index.sync(write=True)
+    assert [(e.batch_id, e.rows, e.event_time) for e in entries] == [
+        (world.batches[0], 50, T0 + dt.timedelta(minutes=49))
+    ]
+    key = entry_key(MODEL, entries[0])
+    marker = world.aws.get_json(key)
+    assert marker["rows"] == 50 and marker["report"].endswith("/report.json")
+    assert index.entries() == entries
+
+
+def test_profiles_of_another_baseline_are_skipped_and_named(world: World) -> None:
+    world.monitor(
+        frame(150, seed=12, start=T0 + dt.timedelta(hours=1)), "kept", at=T0 + dt.timedelta(hours=2)
+    )
+    other = world.monitor(
+        frame(150, seed=13, start=T0 + dt.timedelta(hours=3)), "other", at=T0 + dt.timedelta(hours=4)
+    )
+    key = layout.batch_report_prefix(MODEL, other["batch_id"]) + "profile.json"
+    profile = world.aws.get_json(key)
+    profile["baseline_fingerprint"] = "0" * 64
+    world.aws.put(key, json.dumps(profile).encode(), bucket=world.ctx.settings.artifacts_bucket)
+    latest = check_window(world.ctx, WindowRequest())["windows"][-1]
+    assert (latest["batches"], latest["rows"]) == (1, 150)
+    assert "other_baseline" in latest["findings"]
+    report = window_report(world, "2026-03-03")
+    assert report["skipped_batches"] == [
+        {
+            "batch_id": other["batch_id"],
+            "reason": "profiled against another baseline (the champion changed during the window)",
+        }
+    ]
+
+
+def test_an_explicit_window_of_today_is_partial_and_never_emails(world: World) -> None:
+    slow_drift(world, T0 + DAY, batches=10, rows=60)
+    world.clock.now = T0 + DAY + dt.timedelta(hours=20)
+    request = parse_request(
+        {"action": "check_window", "model": MODEL, "window": "day", "start": "2026-03-04"}
+    )
+    (result,) = check_window(world.ctx, request)["windows"]
+    assert (result["start"], result["partial"], result["verdict"]) == ("2026-03-04", True, "drift")
+    assert world.notifier.messages == []
+
+
+def test_models_without_a_spec_or_baseline_are_skipped_with_the_reason(world: World) -> None:
+    world.aws.put(
+        layout.spec_key("no-baseline"),
+        json.dumps(
+            {"name": "no-baseline", "task": "binary", "target": "y", "features": {"numeric": ["x"]}}
+        ).encode(),
+    )
+    summary = check_window(world.ctx, WindowRequest())
+    assert "no baseline for model 'no-baseline'" in summary["skipped"]["no-baseline"]
+    assert MODEL not in summary["skipped"]
+    assert "no spec" in check_window(world.ctx, WindowRequest(model="ghost"))["skipped"]["ghost"]
+
+
+@pytest.mark.parametrize(
+    ("event", "fragment"),
+    [
+        ({"action": "run_audit"}, "expects"),
+        ({"action": "check_window", "window": "month"}, "month"),
+        ({"action": "check_window", "start": "soon"}, "soon"),
+        ({"action": "check_window", "model": "Bad Name"}, "Bad"),
+    ],
+)
+def test_bad_requests_are_refused_with_the_reason(event: dict[str, Any], fragment: str) -> None:
+    with pytest.raises(InvalidInput, match=fragment):
+        parse_request(event)
+
+
+def test_the_handler_runs_the_schedule_and_flushes_metrics(
+    world: World, lambda_context: Any, capsys: Any
+) -> None:
+    slow_drift(world, T0, batches=4, rows=60)
+    handler = load_handler("check_window")
+    result = handler(
+        {"action": "check_window", "model": MODEL, "window": "day", "start": "2026-03-03"}, lambda_context
+    )
+    assert result["ok"] and result["windows"][0]["rows"] == 240
+    assert '"WindowRows"' in capsys.readouterr().out, "EMF line printed"
+    assert handler({"action": "nope"}, lambda_context) == {
+        "ok": False,
+        "error": "bad_event",
+        "message": "check_window expects {'action': 'check_window'}, got action 'nope'",
+    }
+
+
+def test_backfill_walks_every_window_without_metrics_or_email(world: World) -> None:
+    from modelsteward.services.backfill import backfill
+
+    for d in range(3):
+        slow_drift(world, T0 + d * DAY, batches=4, rows=60, shift=0.0 if d < 2 else 1.5)
+    world.clock.now = T0 + 10 * DAY
+    world.ctx.metrics.points.clear()  # monitor_batch's
+    seen: list[tuple[int, int, str]] = []
+    results = backfill(
+        world.ctx,
+        MODEL,
+        since=T0 - DAY,
+        until=T0 + 3 * DAY,
+        window="day",
+        progress=lambda i, n, w, r: seen.append((i, n, w.label)),
+    )
+    assert seen == [(1, 4, "2026-03-02"), (2, 4, "2026-03-03"), (3, 4, "2026-03-04"), (4, 4, "2026-03-05")]
+    assert [(r["rows"], r["verdict"]) for r in results] == [
+        (0, "no_data"),
+        (240, "ok"),
+        (240, "ok"),
+        (240, "drift"),
+    ]
+    assert world.ctx.metrics.points == [] and world.notifier.messages == []
+    assert window_report(world, "2026-03-05")["verdict"] == "drift"
+    weeks = backfill(world.ctx, MODEL, since=T0, until=T0 + 3 * DAY, window="week")
+    assert [(r["start"], r["rows"]) for r in weeks] == [("2026-03-02", 720)]
+
+
+def test_steward_backfill_prints_one_line_per_window_and_exits_1_on_drift(world: World, capsys: Any) -> None:
+    from modelsteward.cli.main import main
+
+    slow_drift(world, T0, batches=4, rows=60, shift=1.5)
+    code = main(["backfill", MODEL, "--since", "2026-03-02", "--until", "2026-03-04", "--stack", ""])
+    lines = capsys.readouterr().out.splitlines()
+    assert code == 1
+    assert lines[0].startswith("[1/2] 2026-03-02") and "verdict no_data" in lines[0]
+    assert lines[1].startswith("[2/2] 2026-03-03") and "rows      240" in lines[1] and "verdict drift" in lines[1]
+    assert lines[2] == f"2 windows checked: 1 drifted, 1 with drift or findings; reports under reports/{MODEL}/windows/"
+    assert main(["backfill", MODEL, "--since", "2026-03-04", "--until", "2026-03-02", "--stack", ""]) == 2
+    assert "must be after" in capsys.readouterr().err

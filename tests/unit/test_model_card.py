@@ -1,0 +1,329 @@
+"""Model cards: built from spec + registry row + audit trail, rendered escaped, regenerated in place."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import html
+import importlib.util
+import json
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from modelsteward import layout
+from modelsteward.adapters.metrics import RecordingMetrics
+from modelsteward.config import Settings
+from modelsteward.domain.audit_chain import GENESIS_HASH, build_record, chain_records
+from modelsteward.domain.model_card import (
+    RegistryRowView,
+    build_card,
+    card_json,
+    card_status,
+    render_html,
+    render_markdown,
+)
+from modelsteward.errors import NotFound
+from modelsteward.ports import ObjectRef, StoredObject
+from modelsteward.services.context import Context
+from modelsteward.spec import parse_spec
+
+ROOT = Path(__file__).resolve().parents[2]
+XSS = "<script>alert('x')</script> & | pipes"
+SPEC = parse_spec(
+    {
+        "name": "credit",
+        "task": "binary",
+        "target": "default",
+        "features": {"numeric": ["income"], "categorical": ["region"]},
+        "segments": ["region"],
+        "governance": {
+            "owner": "risk@example.com",
+            "intended_use": XSS,
+            "limitations": "adults only",
+            "risk_rating": "high",
+        },
+        "alert_email": "ops@example.com",
+    }
+)
+ROW = {
+    "version": 2,
+    "status": "Approved",
+    "alias": "champion",
+    "created_at": "2026-01-10T00:00:00+00:00",
+    "metrics": {"roc_auc": 0.83, "accuracy": 0.79},
+    "segment_metrics": {"region": {"north": {"roc_auc": 0.8}}},
+    "params": {"C": 0.5},
+    "estimator_class": "sklearn.linear_model.LogisticRegression",
+    "library_versions": {"scikit-learn": "1.9.0"},
+    "lineage": [
+        {"uri": "s3://data/training/credit/a.csv", "version_id": "v1", "sha256": "aa", "role": "training"}
+    ],
+    "artifact": {"uri": "s3://art/models/credit/v0002/model.skops", "version_id": "m2", "sha256": "bb"},
+    "evaluation_uri": "s3://art/models/credit/v0002/evaluation.json",
+    "evaluation_version_id": "e2",
+    "gate": {"outcome": "promote", "challenger_score": 0.83},
+    "decided_by": "train_model",
+    "decided_at": "2026-01-11T00:00:00+00:00",
+}
+
+
+def _records() -> list:
+    events = [
+        {
+            "action": "gate.decision",
+            "actor": "train_model",
+            "model": "credit",
+            "model_version": 2,
+            "details": {"outcome": "promote"},
+        },
+        {"action": "model.promoted", "actor": "train_model", "model": "credit", "model_version": 2},
+        {
+            "action": "drift.verdict",
+            "actor": "monitor_batch",
+            "model": "credit",
+            "model_version": 2,
+            "details": {"severity": "drift"},
+            "reason": "income drifted",
+        },
+        {
+            "action": "drift.verdict",
+            "actor": "monitor_batch",
+            "model": "credit",
+            "model_version": 2,
+            "details": {"severity": "none"},
+        },
+        {"action": "alarm.handled", "actor": "handle_alarm", "model": "credit"},  # no version: in service
+        {
+            "action": "drift.verdict",
+            "actor": "monitor_batch",
+            "model": "credit",
+            "model_version": 1,
+            "details": {"severity": "drift"},
+        },  # another version's incident
+        {
+            "action": "model.approved",
+            "actor": "cli:carol",
+            "model": "credit",
+            "model_version": 2,
+            "reason": "looks good",
+        },
+        {"action": "alarm.handled", "actor": "handle_alarm", "model": "other"},
+    ]
+    return chain_records(events, start=dt.datetime(2026, 1, 11, tzinfo=dt.UTC))
+
+
+def _card(**kwargs: Any):
+    recs = _records()
+    defaults: dict[str, Any] = {
+        "model": "credit",
+        "version": 2,
+        "spec": SPEC,
+        "row": ROW,
+        "records": recs,
+        "generated_at": "2026-02-01T00:00:00Z",
+        "in_service": [(recs[1].at, None)],
+    }
+    return build_card(**{**defaults, **kwargs})
+
+
+@pytest.mark.parametrize(
+    ("registry", "card"),
+    [
+        ("PendingManualApproval", "PendingReview"),
+        ("Approved", "Approved"),
+        ("Rejected", "Archived"),
+        ("Archived", "Archived"),
+        (None, "Draft"),
+        ("Training", "Draft"),
+    ],
+)
+def test_card_status_follows_the_registry(registry, card) -> None:
+    assert card_status(registry) == card
+
+
+def test_card_carries_spec_registry_and_audit_content() -> None:
+    card = _card()
+    o, u, t, e, a = (
+        card.model_overview,
+        card.intended_uses,
+        card.training_details,
+        card.evaluation_details,
+        card.additional_information,
+    )
+    assert card.status == "Approved"
+    assert (o.model_name, o.model_version, o.owner, o.alias) == ("credit", 2, "risk@example.com", "champion")
+    assert o.artifact is not None and o.artifact.sha256 == "bb"
+    assert (u.intended_use, u.limitations, u.risk_rating) == (XSS, "adults only", "high")
+    assert u.factors_affecting_performance == ["region"]
+    assert t.params == {"C": 0.5} and t.library_versions == {"scikit-learn": "1.9.0"}
+    assert [(d.role, d.uri, d.version_id) for d in t.training_data] == [
+        ("training", "s3://data/training/credit/a.csv", "v1")
+    ]
+    assert e.metrics == {"roc_auc": 0.83, "accuracy": 0.79} and e.primary_metric == "roc_auc"
+    assert e.segment_metrics == {"region": {"north": {"roc_auc": 0.8}}}
+    assert e.evaluation is not None and e.evaluation.version_id == "e2"
+    assert e.gate["outcome"] == "promote"
+    assert [d.action for d in a.decisions] == ["gate.decision", "model.promoted", "model.approved"]
+    assert (a.approved_by, a.alert_email_configured) == ("cli:carol", True)
+    # monitoring: this version's records plus unversioned ones while it served; not v1's, not other's
+    assert a.monitoring.counts == {"drift.verdict": 2, "alarm.handled": 1}
+    assert [(i.action, i.severity) for i in a.monitoring.incidents] == [
+        ("drift.verdict", "drift"),
+        ("alarm.handled", None),
+    ]
+
+
+def test_a_gate_approved_version_names_the_decider_as_approver() -> None:
+    card = _card(records=[])
+    assert card.additional_information.approved_by == "train_model"
+    assert card.evaluation_details.gate == ROW["gate"]
+
+
+def test_a_card_without_spec_or_row_is_a_draft_with_what_is_known() -> None:
+    card = _card(spec=None, row=None, records=[])
+    assert card.status == "Draft" and card.model_overview.owner == "unknown"
+    assert card.training_details.training_data == []
+
+
+def test_every_rendering_escapes_user_text() -> None:
+    card = _card()
+    page = render_html(card)
+    assert "<script>" not in page and html.escape(XSS) in page
+    assert "<script" not in page.replace("<script>", "")  # no script element at all
+    assert "http" not in page.split("</style>")[1].replace("https://", "")  # no external resource
+    md = render_markdown(card)
+    assert "\\|" in md  # a pipe in a value cannot break the table
+    assert json.loads(card_json(card))["intended_uses"]["intended_use"] == XSS
+
+
+def test_styled_card_page_escapes_too() -> None:
+    from modelsteward.services.model_cards import card_html
+
+    page = card_html(_card())
+    assert "<script>alert" not in page
+
+
+def test_row_view_reads_nested_and_flat_references() -> None:
+    view = RegistryRowView(
+        {
+            "sk": "V#0007",
+            "lineage": {
+                "training_data": {"uri": "s3://b/k", "version_id": "1"},
+                "reference_uri": "s3://b/r",
+                "reference_version_id": "9",
+            },
+            "card_uri": "s3://a/c.json",
+            "card_version_id": "c1",
+        }
+    )
+    assert view.version == 7
+    assert [(r, p.uri, p.version_id) for r, p in view.lineage()] == [
+        ("lineage.training_data", "s3://b/k", "1"),
+        ("lineage.reference", "s3://b/r", "9"),
+    ]
+    assert view.card is not None and view.card.version_id == "c1"
+
+
+# --- regenerate_card with in-memory ports ---------------------------------------------------------
+class MemoryStore:
+    def __init__(self) -> None:
+        self.objects: dict[tuple[str, str], list[bytes]] = {}
+
+    def put(
+        self, bucket: str, key: str, body: bytes, *, content_type: str = "", metadata: Any = None
+    ) -> ObjectRef:
+        versions = self.objects.setdefault((bucket, key), [])
+        versions.append(body)
+        return ObjectRef(bucket, key, str(len(versions)), hashlib.sha256(body).hexdigest(), len(body))
+
+    def get(self, bucket: str, key: str, version_id: str | None = None, *, max_bytes: int | None = None):
+        if (bucket, key) not in self.objects:
+            raise NotFound(f"s3://{bucket}/{key}")
+        versions = self.objects[(bucket, key)]
+        body = versions[int(version_id) - 1] if version_id else versions[-1]
+        return StoredObject(ObjectRef(bucket, key, version_id or str(len(versions))), body)
+
+    def head(self, bucket: str, key: str, version_id: str | None = None) -> ObjectRef:
+        return self.get(bucket, key, version_id).ref
+
+    def list_keys(self, bucket: str, prefix: str) -> Iterator[str]:
+        return iter(sorted(k for b, k in self.objects if b == bucket and k.startswith(prefix)))
+
+    def exists(self, bucket: str, key: str) -> bool:
+        return (bucket, key) in self.objects
+
+
+class MemoryAudit:
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+
+    def append(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        prev = self.items[-1]["hash"] if self.items else GENESIS_HASH
+        rec = build_record(
+            event, seq=len(self.items) + 1, prev_hash=prev, at=dt.datetime(2026, 2, 1, tzinfo=dt.UTC)
+        )
+        self.items.append(rec.body())
+        return rec.body()
+
+    def records(self) -> list[dict[str, Any]]:
+        return list(self.items)
+
+
+class OneRowRegistry:
+    def __init__(self, row: dict[str, Any]) -> None:
+        self.row = dict(row)
+
+    def get_version(self, model: str, version: int) -> dict[str, Any]:
+        if (model, version) != ("credit", 2):
+            raise NotFound("no such version")
+        return dict(self.row)
+
+    def update_version(self, model: str, version: int, changes: Mapping[str, Any], *, expected=None):
+        self.row.update(changes)
+        return dict(self.row)
+
+
+def test_regenerate_card_writes_three_files_notes_the_row_and_the_audit_trail() -> None:
+    from modelsteward.services.model_cards import regenerate_card
+
+    store, audit, registry = MemoryStore(), MemoryAudit(), OneRowRegistry(ROW)
+    store.put("data", layout.spec_key("credit"), json.dumps(SPEC.model_dump(mode="json")).encode())
+    ctx = Context(
+        settings=Settings(DATA_BUCKET="data", ARTIFACTS_BUCKET="art"),
+        store=store,  # type: ignore[arg-type]
+        metrics=RecordingMetrics(),
+        registry=registry,
+        audit=audit,  # type: ignore[arg-type]
+        clock=lambda: dt.datetime(2026, 2, 1, tzinfo=dt.UTC),
+    )
+    refs = regenerate_card(ctx, "credit", 2)
+    prefix = layout.card_prefix("credit", 2)
+    assert {r.key for r in refs.values()} == {prefix + "card.json", prefix + "card.md", prefix + "card.html"}
+    card = json.loads(store.get("art", prefix + "card.json").body)
+    assert card["model_overview"]["owner"] == "risk@example.com" and card["status"] == "Approved"
+    assert card["additional_information"]["spec_uri"] == "s3://data/specs/credit/spec.yaml"
+    assert (
+        registry.row["card_uri"] == f"s3://art/{prefix}card.json" and registry.row["card_version_id"] == "1"
+    )
+    assert audit.items[-1]["action"] == "card.generated"
+    assert {p["uri"] for p in audit.items[-1]["outputs"]} == {r.uri for r in refs.values()}
+
+    regenerate_card(ctx, "credit", 2)  # S3 versioning keeps the earlier card
+    assert len(store.objects[("art", prefix + "card.json")]) == 2
+    assert registry.row["card_version_id"] == "2"
+
+
+def test_json_schemas_in_docs_are_current() -> None:
+    spec = importlib.util.spec_from_file_location("schema_gen", ROOT / "docs" / "schemas" / "generate.py")
+    assert spec and spec.loader
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    for filename, schema in gen.schemas().items():
+        path = ROOT / "docs" / "schemas" / filename
+        assert path.read_text() == gen.render(schema), (
+            f"{filename} is stale: run python docs/schemas/generate.py"
+        )
+    assert "hash" in gen.schemas()["audit-record.schema.json"]["required"]

@@ -1,0 +1,694 @@
+"""The HTML reports: complete, self-contained, escaped, tolerant of their inputs, and right about
+what they show (verdicts, order, numbers). No browser here: see tests/e2e/test_reports_in_browser.py."""
+
+from __future__ import annotations
+
+import html
+import re
+import struct
+import urllib.parse
+import zlib
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from modelsteward.reporting import (
+    charts,
+    kit,
+    render_batch_report,
+    render_drift_timeline,
+    render_governance_report,
+    render_model_card,
+    screenshot,
+)
+from modelsteward.reporting.examples import (
+    FORMULA_NAME,
+    HOSTILE_NAME,
+    example_batch_report,
+    example_governance_report,
+    example_model_card,
+    example_timeline_points,
+    example_window_report,
+)
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+
+
+class _Collector(HTMLParser):
+    """Every start tag with its attributes, and the visible text."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def parse(document: str) -> _Collector:
+    collector = _Collector()
+    collector.feed(document)
+    collector.close()
+    return collector
+
+
+def all_pages() -> dict[str, str]:
+    return {
+        "batch": render_batch_report(example_batch_report(hostile=True)),
+        "window": render_batch_report(example_window_report()),
+        "timeline": render_drift_timeline("credit-risk", example_timeline_points()),
+        "card": render_model_card(example_model_card()),
+        "governance": render_governance_report(example_governance_report()),
+    }
+
+
+PAGES = all_pages()
+
+
+def assert_self_contained(document: str, user_texts: tuple[str, ...] = ()) -> None:
+    """No script, no external resource, no URL outside escaped user text."""
+    assert document.startswith("<!DOCTYPE html>")
+    assert document.rstrip().endswith("</html>")
+    stripped = document
+    for text in user_texts:
+        stripped = stripped.replace(html.escape(text, quote=True), "")
+    assert "http://" not in stripped and "https://" not in stripped
+    parsed = parse(document)
+    names = [tag for tag, _ in parsed.tags]
+    assert "script" not in names
+    assert "link" not in names and "iframe" not in names and "img" not in names and "object" not in names
+    for tag, attrs in parsed.tags:
+        for name, value in attrs.items():
+            assert not name.startswith("on"), f"event handler attribute on <{tag}>"
+            if name in ("src", "href", "xlink:href", "action", "formaction"):
+                assert value is not None
+                assert value.startswith("data:text/csv") or value.startswith("#"), (tag, name, value)
+
+
+# ---------------------------------------------------------------------------------------------
+# every page
+
+
+@pytest.mark.parametrize("name", sorted(PAGES))
+def test_every_page_is_one_self_contained_document(name: str) -> None:
+    document = PAGES[name]
+    assert_self_contained(document, user_texts=(FORMULA_NAME,))
+    assert "Content-Security-Policy" in document and "default-src 'none'" in document
+    assert document.count("<style>") == 1
+    assert 'id="verdict"' in document  # every page opens with its verdict banner
+
+
+@pytest.mark.parametrize("name", sorted(PAGES))
+def test_every_svg_is_labelled_for_screen_readers(name: str) -> None:
+    svgs = [attrs for tag, attrs in parse(PAGES[name]).tags if tag == "svg"]
+    assert svgs or name == "governance"
+    for attrs in svgs:
+        assert attrs.get("role") == "img"
+        assert attrs.get("aria-label")
+
+
+# ---------------------------------------------------------------------------------------------
+# escaping
+
+
+def test_hostile_column_names_and_messages_only_appear_escaped() -> None:
+    document = PAGES["batch"]
+    assert HOSTILE_NAME not in document
+    assert "<img src=x" not in document
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in document
+    assert "&lt;img src=x onerror=alert(2)&gt;" in document
+    assert "<b>a</b>" not in document  # a category name is text in the SVG too
+    assert "&lt;b&gt;a&lt;/b&gt;" in document
+    visible = "".join(parse(document).text)
+    assert HOSTILE_NAME in visible  # shown to the reader as the literal text it is
+
+
+def test_formula_cells_are_neutralised_in_tables_and_csv() -> None:
+    document = PAGES["batch"]
+    escaped = html.escape(FORMULA_NAME, quote=True)
+    assert f"&#x27;{escaped}" in document  # the table cell: leading apostrophe
+    assert "&#x27;@SUM(A1)" not in document  # only leading characters are neutralised
+    href = next(attrs["href"] for tag, attrs in parse(document).tags if tag == "a" and attrs.get("download"))
+    assert href is not None
+    csv_text = urllib.parse.unquote(href.split(",", 1)[1])
+    lines = csv_text.splitlines()
+    assert lines[0].startswith("name,kind,method,score,threshold")
+    assert any(line.startswith('"\'=HYPERLINK(""http://x"")"') for line in lines)
+    assert any(line.startswith("<script>alert(1)</script>,") for line in lines)  # CSV is not HTML
+    assert len(lines) == 1 + len(example_batch_report(hostile=True)["features"])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+33 6 12 34 56 78", "'+33 6 12 34 56 78"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tcmd", "'\tcmd"),
+        ("\rcmd", "'\rcmd"),
+        ("-0.25", "-0.25"),
+        ("+3", "+3"),
+        ("-1e-05", "-1e-05"),
+        ("income", "income"),
+        ("a=b", "a=b"),
+        ("", ""),
+    ],
+)
+def test_neutralise_formula(text: str, expected: str) -> None:
+    assert kit.neutralise_formula(text) == expected
+
+
+def test_esc_escapes_quotes_for_attributes() -> None:
+    assert kit.esc('"><script>') == "&quot;&gt;&lt;script&gt;"
+    assert kit.esc("it's") == "it&#x27;s"
+    assert kit.esc(None) == ""
+
+
+def test_svg_text_and_titles_are_escaped() -> None:
+    ref = {"categories": ["</title><script>x</script>", "b"], "counts": [5, 5]}
+    svg = charts.category_pair(ref, ref, label='"><b>')
+    assert "<script>" not in svg and "</title><script>" not in svg
+    assert "&lt;/title&gt;&lt;script&gt;" in svg
+    assert 'aria-label="&quot;&gt;&lt;b&gt;' in svg
+
+
+def test_pii_values_are_never_shown() -> None:
+    report = example_batch_report()
+    report["pii"] = {
+        "action": "redact",
+        "findings": [{"column": "notes", "kind": "email", "count": 2, "examples": ["jane@example.org"]}],
+        "values": ["4111 1111 1111 1111"],
+    }
+    document = render_batch_report(report)
+    assert "jane@example.org" not in document
+    assert "4111 1111" not in document
+    assert "withheld" in document
+
+
+# ---------------------------------------------------------------------------------------------
+# batch report content
+
+
+def feature_order(document: str) -> list[str]:
+    return re.findall(r'<tr class="feature-row[^"]*"><td><span class="feature-name">([^<]*)</span>', document)
+
+
+def test_features_are_sorted_drifted_first_then_by_severity() -> None:
+    report = example_batch_report()
+    order = feature_order(render_batch_report(report))
+    by_name = {f["name"]: f for f in report["features"]}
+    assert sorted(order) == sorted(by_name)
+    ranks = {"drift": 0, "warn": 1, "insufficient_data": 2, "none": 3}
+    severities = [ranks[by_name[name]["severity"]] for name in order]
+    assert severities == sorted(severities)
+    drifted = [n for n in order if by_name[n]["drifted"]]
+    # among drifted features, the larger score/threshold ratio comes first
+    ratios = [by_name[n]["score"] / by_name[n]["threshold"] for n in drifted]
+    assert ratios == sorted(ratios, reverse=True)
+
+
+@pytest.mark.parametrize(
+    ("verdict", "tone", "words"),
+    [
+        ("ok", "ok", "No drift, data quality OK"),
+        ("drift", "bad", "Drift detected"),
+        ("quality", "warn", "Data quality problems"),
+        ("drift+quality", "bad", "Drift and data quality problems"),
+    ],
+)
+def test_verdict_banner_uses_colour_and_words(verdict: str, tone: str, words: str) -> None:
+    report = example_batch_report()
+    report["verdict"] = verdict
+    document = render_batch_report(report)
+    banner = re.search(r'<section class="banner banner-(\w+)" id="verdict"[^>]*>(.*?)</section>', document)
+    assert banner is not None
+    assert banner.group(1) == tone
+    assert words in banner.group(2)
+
+
+def test_key_numbers_come_from_the_report() -> None:
+    report = example_batch_report()
+    report["rows"] = 123_456
+    report["dataset_drift"]["share"] = 0.4567
+    report["multivariate"]["auc"] = 0.8123
+    report["quality"] = report["quality"][:2]
+    document = render_batch_report(report)
+    stats = re.findall(
+        r'<span class="stat-label">([^<]*)</span><span class="stat-value">([^<]*)</span>', document
+    )
+    values = dict(stats)
+    assert values["Rows"] == "123,456"
+    assert values["Drifted share"] == "45.7%"
+    assert values["Multivariate AUC"] == "0.812"
+    assert values["Quality violations"] == "2"
+    assert values["PII columns"] == "1"
+
+
+def test_one_distribution_chart_per_feature_of_the_right_kind() -> None:
+    report = example_batch_report()
+    document = render_batch_report(report)
+    numeric = sum(1 for f in report["features"] if f["reference_hist"].get("edges"))
+    categorical = sum(1 for f in report["features"] if f["reference_hist"].get("categories"))
+    assert document.count('class="chart-hist"') == numeric
+    assert document.count('class="chart-cat"') == categorical
+
+
+def test_renders_the_domain_batch_report_model_like_its_json() -> None:
+    from modelsteward.domain.report import BatchReport
+
+    data = example_batch_report(hostile=True)
+    model = BatchReport.model_validate(data)
+    strip = re.compile(r"generated \d{4}-\d\d-\d\d \d\d:\d\d UTC")
+    from_model = strip.sub("", render_batch_report(model))
+    from_json = strip.sub("", render_batch_report(BatchReport.from_json(model.to_json())))
+    assert from_model == from_json
+    assert "inference/credit-risk/2026-11-28/batch-0042.parquet" in from_model
+
+
+def test_window_report_shows_its_window_instead_of_a_batch() -> None:
+    document = PAGES["window"]
+    assert "Window drift &amp; quality report" in document
+    assert "2026-11-27 14:00 UTC \u2192 2026-11-28 14:00 UTC" in document
+    assert "Batch <b>" not in document
+
+
+@pytest.mark.parametrize(
+    "report",
+    [
+        {},
+        {"model": "m", "features": None, "multivariate": None, "pii": None, "quality": None},
+        {"model": "m", "features": [{"name": "x"}], "dataset_drift": {"share": None}},
+        {"model": "m", "features": [{"name": "x", "score": float("nan"), "reference_hist": {"counts": []}}]},
+        {"model": "m", "quality": {"violations": ["free text"]}, "contract": {"findings": [{"a": 1}]}},
+    ],
+)
+def test_partial_or_odd_reports_render_without_crashing(report: dict) -> None:
+    document = render_batch_report(report)
+    assert_self_contained(document)
+    assert 'id="verdict"' in document
+
+
+def test_unknown_report_keys_are_shown_not_dropped() -> None:
+    report = example_batch_report()
+    report["estimated_performance"] = {"roc_auc": 0.7712}
+    document = render_batch_report(report)
+    assert "Other details" in document and "0.7712" in document
+
+
+# ---------------------------------------------------------------------------------------------
+# timeline
+
+
+def test_timeline_sorts_points_and_marks_drifted_ones() -> None:
+    points = example_timeline_points(12)
+    shuffled = points[6:] + points[:6]
+    document = render_drift_timeline("credit-risk", shuffled)
+    shown = re.findall(r"<td>(\d{4}-\d\d-\d\d \d\d:\d\d UTC)</td>", document)
+    assert shown == sorted(shown, reverse=True)  # most recent first
+    assert len(shown) == 12
+    over = sum(1 for p in points if p["drifted_share"] >= p["threshold"] or "drift" in p["verdict"])
+    assert document.count('<tr class="row-drift">') == over
+    assert document.count('class="point"') == 12
+
+
+def test_timeline_has_a_sparkline_per_feature_and_a_threshold_line() -> None:
+    points = example_timeline_points()
+    document = render_drift_timeline("credit-risk", points)
+    assert document.count('class="chart-spark"') == len(points[0]["features"])
+    assert 'class="threshold"' in document
+    assert "credit-risk" in document
+
+
+def test_timeline_accepts_windows_lists_of_scores_and_no_times() -> None:
+    points = [
+        {"window": {"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"}, "drifted_share": 0.1,
+         "threshold": 0.3, "verdict": "ok", "features": [{"name": "a", "score": 0.02, "threshold": 0.1}]},
+        {"window": "w2", "drifted_share": 0.5, "threshold": 0.3, "verdict": "drift",
+         "features": [{"name": "a", "score": 0.2, "threshold": 0.1}, {"name": "b", "score": 0.01}]},
+    ]  # fmt: skip
+    document = render_drift_timeline("m", points)
+    assert_self_contained(document)
+    assert document.count('class="chart-spark"') == 2
+    assert "w2" in document
+
+
+def test_empty_timeline_says_so() -> None:
+    document = render_drift_timeline("m", [])
+    assert "No batches monitored yet" in document
+    assert_self_contained(document)
+
+
+# ---------------------------------------------------------------------------------------------
+# model card
+
+
+def test_model_card_from_the_domain_builder_shape() -> None:
+    from modelsteward.domain.model_card import ModelCard
+
+    card = ModelCard.model_validate(example_model_card())
+    document = render_model_card(card)
+    for title in (
+        "Model overview",
+        "Intended uses",
+        "Training details",
+        "Evaluation",
+        "Promotion gate evidence",
+        "Approvals and decisions",
+        "Monitoring",
+        "Lineage",
+    ):
+        assert f"<h2>{title}</h2>" in document, title
+    assert "credit-risk \u00b7 v3" in document
+    assert "banner-ok" in document and "risk rating high" in document
+    # segment values worse than overall by > 2% are flagged, better ones are not
+    assert re.search(r"0\.7811 \u25bc", document)
+    assert not re.search(r"0\.8194 \u25bc", document)
+    assert "c1e3b5d7f9a0" in document  # artifact hash in lineage
+
+
+def test_model_card_flat_shape_with_history_and_unknown_keys() -> None:
+    card = {
+        "model_overview": {"name": "churn", "version": 7},
+        "status": "PendingManualApproval",
+        "risk_rating": {"rating": "medium", "rationale": "customer-facing"},
+        "evaluation_details": {
+            "overall": {"f1": 0.61, "log_loss": 0.5},
+            "per_segment": [
+                {"segment": "new", "metrics": {"f1": 0.5, "log_loss": 0.7}},
+                {"segment": "old", "metrics": {"f1": 0.62, "log_loss": 0.49}},
+            ],
+        },
+        "gate_evidence": {"passed": False, "champion": 0.6, "challenger": 0.61},
+        "approvals": [
+            {"at": "2026-01-01T00:00:00Z", "by": "ops", "decision": "rejected", "comment": "<b>no</b>"}
+        ],
+        "monitoring_history": [
+            {"at": f"2026-01-0{d}T00:00:00Z", "batch_id": f"b{d}", "drifted_share": d / 10, "threshold": 0.3,
+             "verdict": "drift" if d >= 3 else "ok"}
+            for d in range(1, 6)
+        ],
+        "favourite_colour": "=cmd|' /C calc'!A0",
+    }  # fmt: skip
+    document = render_model_card(card)
+    assert_self_contained(document)
+    assert "banner-warn" in document and "risk rating medium" in document
+    assert "Gate failed" in document
+    assert "&lt;b&gt;no&lt;/b&gt;" in document
+    assert 'class="chart-wide chart-line"' in document
+    assert "Other details" in document and "Favourite colour" in document
+    assert "&#x27;=cmd|" in document  # a fallback table cell is neutralised too
+    assert re.search(r"0\.5 \u25bc", document)  # f1 of "new" is worse
+    assert re.search(r"0\.7 \u25bc", document)  # log loss of "new" is worse (lower is better)
+    assert not re.search(r"0\.49 \u25bc", document)
+
+
+# ---------------------------------------------------------------------------------------------
+# governance
+
+
+def test_governance_lists_failed_checks_first_with_findings() -> None:
+    report = example_governance_report()
+    document = render_governance_report(report)
+    results = re.findall(r'badge-(ok|bad)">(Pass|Fail)</span>', document)
+    assert [r[1] for r in results] == sorted((r[1] for r in results), key=lambda r: r != "Fail")
+    failed = [c for c in report["checks"] if not c["passed"]]
+    assert f"{len(failed)} of {len(report['checks'])} checks failed" in document
+    for check in failed:
+        for finding in check["findings"]:
+            assert html.escape(finding) in document
+    assert "audit-20261129T030000Z" in document
+    assert document.count('<tr class="row-fail">') == len(failed) + sum(
+        1 for m in report["models"] if m["findings"]
+    )
+
+
+def test_governance_from_the_raw_audit_report_model() -> None:
+    from modelsteward.services.run_audit import ChainSummary, Finding, GovernanceReport, ModelAudit
+
+    report = GovernanceReport(
+        run_id="r9",
+        generated_at="2026-11-29T03:00:00+00:00",
+        stage="prod",
+        ok=False,
+        chain=ChainSummary(ok=True, records=12, export_checked=True, message="chain verified"),
+        models=[ModelAudit(model="<i>m</i>", spec_found=False, alarms=[], findings=2)],
+        findings=[
+            Finding(check="approval", model="m", version=2, message="no approval"),
+            Finding(check="approval", model="m", version=3, message="no approval either"),
+            Finding(check="lineage", message="=1+2 lost"),
+        ],
+    )
+    document = render_governance_report(report)
+    assert_self_contained(document)
+    checks = len(report.checks)
+    assert f"2 of {checks} checks failed" in document
+    assert "m v2: no approval" in document and "m v3: no approval either" in document
+    assert "&#x27;=1+2 lost" in document
+    assert "Hash chain intact" in document
+    assert "&lt;i&gt;m&lt;/i&gt;" in document and "no spec" in document
+    assert document.count('badge-bad">Fail</span>') == 2
+
+
+def test_governance_all_passed_and_no_checks() -> None:
+    passed = {"run_id": "r1", "checks": [{"check": "a", "passed": True, "findings": []}]}
+    assert "All 1 checks passed" in render_governance_report(passed)
+    assert "banner-ok" in render_governance_report(passed)
+    empty = render_governance_report({"run_id": "r2", "checks": []})
+    assert "No checks ran" in empty
+
+
+# ---------------------------------------------------------------------------------------------
+# charts
+
+
+def test_histogram_bars_match_shares() -> None:
+    svg = charts.histogram_pair(
+        {"edges": [0, 1, 2], "counts": [1, 3]}, {"edges": [0, 1, 2], "counts": [3, 1]}
+    )
+    assert "[0, 1): reference 25.0%, current 75.0%" in svg
+    assert "[1, 2): reference 75.0%, current 25.0%" in svg
+    heights = [float(h) for h in re.findall(r'height="([\d.]+)" fill="#(?:a3adb8|2563eb)"', svg)]
+    assert len(heights) == 4
+    assert max(heights) == pytest.approx(3 * min(heights), rel=0.05)
+
+
+def test_histogram_with_open_or_degenerate_edges_still_draws() -> None:
+    svg = charts.histogram_pair({"edges": [None, 1, 2, None], "counts": [1, 2, 1]}, {"counts": [0, 2, 2]})
+    assert "\u2212\u221e" in svg and "\u221e)" in svg
+    svg = charts.histogram_pair(
+        {"edges": [1, 1, 1], "counts": [1, 1]}, {"edges": [1, 1, 1], "counts": [1, 0]}
+    )
+    assert svg.count("<title>") == 2
+    assert "no distribution" in charts.histogram_pair({}, {})
+
+
+def test_categories_top_n_plus_other() -> None:
+    ref = {"categories": list("abcdefgh"), "counts": [8, 7, 6, 5, 4, 3, 2, 1]}
+    svg = charts.category_pair(ref, ref, top_n=5)
+    assert "other (3)" in svg
+    six = {"categories": list("abcdef"), "counts": [6, 5, 4, 3, 2, 1]}
+    svg = charts.category_pair(six, six, top_n=5)
+    assert "other" not in svg and ">f<" in svg  # never an "other" of one category
+    new = charts.category_pair(
+        {"categories": ["a"], "counts": [1]}, {"categories": ["a", "z"], "counts": [1, 1]}
+    )
+    assert "z: reference 0.0%, current 50.0%" in new
+
+
+def test_line_chart_marks_points_at_or_over_threshold() -> None:
+    points = [
+        {"at": "2026-01-01T00:00:00Z", "value": 0.1, "threshold": 0.3},
+        {"at": "2026-01-02T00:00:00Z", "value": 0.3, "threshold": 0.3},
+        {"at": "2026-01-03T00:00:00Z", "value": 0.5, "threshold": 0.3},
+        {"at": "2026-01-04T00:00:00Z", "value": None, "threshold": 0.3},
+    ]
+    svg = charts.line_chart(points)
+    fills = re.findall(r'<circle class="point"[^>]*fill="(#[0-9a-f]{6})"', svg)
+    assert fills == [charts.CUR, charts.BAD, charts.BAD]
+    assert "threshold 30%" in svg
+    assert "no data points yet" in charts.line_chart([])
+
+
+def test_line_chart_x_is_proportional_to_time() -> None:
+    points = [
+        {"at": "2026-01-01T00:00:00+00:00", "value": 0.1},
+        {"at": "2026-01-02T00:00:00+00:00", "value": 0.1},
+        {"at": "2026-01-11T00:00:00+00:00", "value": 0.1},
+    ]
+    xs = [float(x) for x in re.findall(r'<circle class="point" cx="([\d.]+)"', charts.line_chart(points))]
+    assert (xs[1] - xs[0]) * 9 == pytest.approx(xs[2] - xs[1], rel=0.01)
+
+
+def test_sparkline_breaks_at_missing_values_and_marks_over_threshold() -> None:
+    svg = charts.sparkline([0.1, 0.2, None, 0.3, 0.05], threshold=0.25)
+    assert svg.count("<polyline") == 2
+    assert svg.count(f'fill="{charts.BAD}"') == 1  # 0.3 is over; the last point is marked in blue
+    assert "no data" in charts.sparkline([None, None])
+
+
+def test_score_bar_ticks_sit_at_the_thresholds() -> None:
+    svg = charts.score_bar(0.2, 0.1, warn_threshold=0.05, width=100)
+    bar = float(re.findall(r'<rect x="0" y="2" width="([\d.]+)"', svg)[1])
+    ticks = [float(x) for x in re.findall(r'<line x1="([\d.]+)"', svg)]
+    assert len(ticks) == 2
+    warn_x, limit_x = ticks
+    assert limit_x == pytest.approx(2 * warn_x, rel=0.02)
+    assert bar == pytest.approx(2 * limit_x, rel=0.02)
+
+
+# ---------------------------------------------------------------------------------------------
+# formats
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (1234567, "1,234,567"),
+        (0.123456, "0.123"),
+        (12.0, "12"),
+        (None, "\u2014"),
+        (True, "yes"),
+        (2.5e-7, "2.5e-07"),
+    ],
+)
+def test_fmt_number(value: object, expected: str) -> None:
+    assert kit.fmt_number(value) == expected
+
+
+def test_fmt_p_and_percent_and_time() -> None:
+    assert kit.fmt_p(0.0004) == "<0.001"
+    assert kit.fmt_p(0.0312) == "0.031"
+    assert kit.fmt_percent(0.4567) == "45.7%"
+    assert kit.fmt_time("2026-11-28T14:05:12+01:00") == "2026-11-28 13:05 UTC"
+    assert kit.fmt_time("not a time") == "not a time"
+
+
+def test_as_data_reads_models_dataclasses_and_objects() -> None:
+    import dataclasses
+
+    @dataclasses.dataclass
+    class Point:
+        at: str
+        share: float
+
+    class Obj:
+        def __init__(self) -> None:
+            self.name = "x"
+            self._private = 1
+
+    assert kit.as_data({"p": Point("t", 0.5)}) == {"p": {"at": "t", "share": 0.5}}
+    assert kit.as_data(Obj()) == {"name": "x"}
+
+
+# ---------------------------------------------------------------------------------------------
+# PNG tools (no browser)
+
+
+def _png(width: int, height: int, rows: list[bytes], filters: list[int]) -> bytes:
+    """A tiny RGB PNG with the given filter per row (forward filters implemented plainly here)."""
+    bpp, out, prior = 3, b"", bytes(width * 3)
+    for row, kind in zip(rows, filters, strict=True):
+        filtered = bytearray()
+        for i, value in enumerate(row):
+            a = row[i - bpp] if i >= bpp else 0
+            b = prior[i]
+            c = prior[i - bpp] if i >= bpp else 0
+            if kind == 0:
+                pred = 0
+            elif kind == 1:
+                pred = a
+            elif kind == 2:
+                pred = b
+            elif kind == 3:
+                pred = (a + b) // 2
+            else:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                pred = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
+            filtered.append((value - pred) % 256)
+        out += bytes([kind]) + bytes(filtered)
+        prior = row
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(out))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_png_decoder_undoes_every_filter(tmp_path: Path) -> None:
+    import random
+
+    rng = random.Random(3)
+    width, height = 7, 10
+    rows = [bytes(rng.randrange(256) for _ in range(width * 3)) for _ in range(height)]
+    path = tmp_path / "f.png"
+    path.write_bytes(_png(width, height, rows, [0, 1, 2, 3, 4, 4, 3, 2, 1, 0]))
+    decoded = screenshot.decode_png(path)
+    assert [bytes(r) for r in decoded.rows] == rows
+    path2 = tmp_path / "g.png"
+    path2.write_bytes(screenshot.encode_png(decoded))
+    assert [bytes(r) for r in screenshot.decode_png(path2).rows] == rows
+
+
+def test_png_stats_and_trim(tmp_path: Path) -> None:
+    width = 20
+    white = bytes([255] * width * 3)
+    ink = bytes([20, 40, 200] * (width // 2) + [200, 30, 30] * (width // 2))
+    rows = [ink] * 10 + [white] * 30
+    path = tmp_path / "p.png"
+    path.write_bytes(_png(width, 40, rows, [2] * 40))
+    stats = screenshot.png_stats(path, sample_every=1)
+    assert stats.width == width and stats.height == 40
+    assert stats.distinct_colours == 3
+    assert stats.non_white_share == pytest.approx(10 / 40)
+    assert screenshot.trim_png_bottom(path, margin=2) == 12
+    assert screenshot.decode_png(path).height == 12
+    with pytest.raises(ValueError, match="not a PNG"):
+        screenshot.png_stats(_write(tmp_path / "x.png", b"GIF89a"))
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def test_screenshot_reports_false_without_chromium(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(screenshot, "find_chromium", lambda: None)
+    page = tmp_path / "p.html"
+    page.write_text(PAGES["governance"], encoding="utf-8")
+    assert screenshot.screenshot(page, tmp_path / "p.png") is False
+    assert not (tmp_path / "p.png").exists()
+    assert screenshot.dump_dom(page) is None
+
+
+def test_content_height_grows_with_content_within_bounds() -> None:
+    small = screenshot.content_height(PAGES["governance"])
+    large = screenshot.content_height(PAGES["timeline"])
+    assert 900 <= small < large <= screenshot.MAX_HEIGHT
+
+
+def test_examples_command_writes_every_page(tmp_path: Path) -> None:
+    from modelsteward.reporting.examples import main
+
+    assert main([str(tmp_path)]) == 0
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert written == [
+        "batch_report.html",
+        "drift_timeline.html",
+        "governance_report.html",
+        "model_card.html",
+        "window_report.html",
+    ]
