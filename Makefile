@@ -18,10 +18,10 @@ venv: $(STAMP)
 
 test: venv  ## lint + type check + the whole test suite
 	$(BIN)/ruff check layers functions tests
-	$(BIN)/python -m pytest -q -n 2 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n 2 --dist loadscope $(PYTEST_ARGS)
 
 test-fast: venv
-	$(BIN)/python -m pytest -q -n 2 -m "not slow and not browser" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n 2 --dist loadscope -m "not slow and not browser" $(PYTEST_ARGS)
 
 demo: venv  ## the whole lifecycle on the local cloud (no AWS account, no Docker)
 	$(BIN)/steward demo
@@ -37,3 +37,33 @@ typecheck: venv
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .steward
+
+# --- performance and packaging (docs/performance.md) ---------------------------------------------
+# make bench                              # 10k, 100k, 1M rows x 25 columns (~15-25 min on 2 cores)
+# make bench BENCH_SIZES=10000,100000     # quick run
+# Evidently and NannyML run in their own venvs, created from PyPI on first use (Evidently 0.7
+# needs pandas < 3; NannyML 0.13 imports statsmodels without declaring it).
+BENCH_SIZES ?= 10000,100000,1000000
+BENCH_RUNS ?= 3
+BENCH_PEER_RUNS_1M ?= 3
+BENCH_EVIDENTLY := .venv-bench-evidently
+BENCH_NANNYML := .venv-bench-nannyml
+
+$(BENCH_EVIDENTLY)/.ok:
+	$(PY) -m venv $(BENCH_EVIDENTLY)
+	$(BENCH_EVIDENTLY)/bin/python -m pip install -q 'evidently==0.7.*' 'pandas<3' pyarrow
+	touch $@
+
+$(BENCH_NANNYML)/.ok:
+	$(PY) -m venv $(BENCH_NANNYML)
+	$(BENCH_NANNYML)/bin/python -m pip install -q nannyml statsmodels pyarrow
+	touch $@
+
+bench: venv $(BENCH_EVIDENTLY)/.ok $(BENCH_NANNYML)/.ok
+	$(BIN)/python bench/run.py --sizes $(BENCH_SIZES) --runs $(BENCH_RUNS) --peer-runs-1m $(BENCH_PEER_RUNS_1M) \
+		--evidently $(BENCH_EVIDENTLY)/bin/python --nannyml $(BENCH_NANNYML)/bin/python
+
+# Lambda deployment size per function (code + its layers, unzipped, vs 250 MiB) and cold imports.
+SIZE_DIR ?= .size
+size: venv
+	$(BIN)/python bench/size.py --out $(SIZE_DIR)

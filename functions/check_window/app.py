@@ -16,6 +16,9 @@ logger = Logger(service="check_window")
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from modelsteward.idempotency import bind_lambda_context
+
+    bind_lambda_context(context)
     from modelsteward.errors import InvalidInput
     from modelsteward.services.check_window import check_window, parse_request
     from modelsteward.services.context import Context

@@ -18,6 +18,9 @@ _LOGGED = ("alarm", "state", "decision", "emailed")
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from modelsteward.idempotency import bind_lambda_context
+
+    bind_lambda_context(context)
     from modelsteward.adapters.alarm_lookup import CloudWatchAlarmLookup
     from modelsteward.errors import InvalidInput
     from modelsteward.services.context import Context

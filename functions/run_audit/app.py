@@ -13,6 +13,9 @@ logger = Logger(service="run_audit")
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from modelsteward.idempotency import bind_lambda_context
+
+    bind_lambda_context(context)
     from modelsteward.errors import InvalidInput
     from modelsteward.services.run_audit import handle_schedule
 

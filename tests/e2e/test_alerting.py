@@ -22,11 +22,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import MODEL, REPO
 from modelsteward.datasets import credit_default
 from modelsteward.localcloud.deploy import LocalCloud
 from modelsteward.localcloud.outbox import OutboxMessage
 
+REPO = Path(__file__).resolve().parents[2]
+MODEL = "credit-default"  # the model the e2e conftest's local_cloud deploys alarms for
 STAGE = "local"
 PERIOD = dt.timedelta(minutes=5)  # the template's MonitoringPeriodSeconds default
 
@@ -172,6 +173,7 @@ def test_a_stalled_feed_alarms_and_a_new_batch_recovers_it(feed: Feed) -> None:
     assert "BatchAccepted (Sum per 1-hour period) < 1 in each of the last 24 periods" in mail.body
     assert "missing data: periods without data count as breaching" in mail.body
     assert "None (retraining does not fix this: no new batches means no new data to train on)." in mail.body
+    assert "TOP DRIFTED FEATURES" not in mail.body, "a stalled feed is not about drift"
 
     feed.batch()
     assert (alarm("freshness"), "OK") in [(c.alarm_name, c.new_state) for c in feed.cloud.evaluate_alarms()]

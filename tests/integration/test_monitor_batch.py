@@ -269,6 +269,9 @@ def test_pii_quarantine_lists_columns_and_kinds_never_values(onboarded, context)
     assert "example.com" not in json.dumps(doc) and "example.com" not in text
     assert "region" in text and "email" in text
     assert context.audit.actions() == ["pii.finding", "batch.quarantined"]
+    # quarantine must not hide the finding from the PII alarm
+    pii_points = [p for p in context.metrics.points if p[0] == "PiiFindings"]
+    assert pii_points and pii_points[0][1] >= 10 and pii_points[0][3] == {"model": "credit"}
 
 
 def test_quality_quarantine_when_the_spec_asks_for_it(aws, context) -> None:
@@ -287,6 +290,8 @@ def test_quality_quarantine_when_the_spec_asks_for_it(aws, context) -> None:
     doc, text = reason(aws, summary)
     assert any(v["check"] == "completeness" and v["column"] == "income" for v in doc["details"]["violations"])
     assert "income" in text
+    violations = [p for p in context.metrics.points if p[0] == "QualityViolations"]
+    assert violations and violations[0][1] >= 1  # the quality alarm still sees it
 
 
 def test_a_key_outside_the_layout_is_recorded(aws, context) -> None:

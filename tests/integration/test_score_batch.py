@@ -109,12 +109,12 @@ def test_scores_with_the_champion_and_writes_inference_and_compact_copies(world,
         "ModelLoadTime",
         "ColdStart",
         "CpuTime",
-        "PeakMemory",
+        "ScoringPeakMemory",
     ):
         assert name in by_name, name
     assert by_name["ScoringRows"] == 2500
     assert 0 < by_name["ScoringLatencyP50"] <= by_name["ScoringLatencyP95"]
-    assert by_name["ScoringThroughput"] > 0 and by_name["PeakMemory"] > 10
+    assert by_name["ScoringThroughput"] > 0 and by_name["ScoringPeakMemory"] > 10
     # the label-free estimate of the champion (estimation.json stored with the version)
     assert 0.5 < by_name["EstimatedPrimaryMetric"] <= 1.0
     assert "EstimatedPrimaryMetricDrop" in by_name and "Estimated_accuracy" in by_name

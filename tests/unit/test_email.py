@@ -290,3 +290,9 @@ def test_rule_sentences(rule: RuleFacts, text: str) -> None:
 )
 def test_numbers_are_short(value: float | None, text: str) -> None:
     assert number(value) == text
+
+
+def test_signals_that_are_not_about_drift_leave_out_the_features_table() -> None:
+    _, body = alarm_email(facts(signal="freshness", show_features=False))
+    assert "LATEST BATCH REPORT (batch-0042-1a2b3c4d" in body
+    assert "TOP DRIFTED FEATURES" not in body and "credit_utilization" not in body

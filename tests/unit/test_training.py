@@ -104,7 +104,7 @@ def test_prepare_features_accepts_nullable_pandas_dtypes():
 
 
 def test_binary_training_is_reproducible_and_reports_evidence():
-    spec = example("credit-default", **FAST_HGB)
+    spec = example("credit-default", **FAST_HGB).model_copy(update={"holdout_split": "random"})
     frame = credit_default(3000, seed=2)
     first = train(spec, frame)
     second = train(spec, frame)
@@ -212,3 +212,20 @@ def test_example_specs_are_valid_and_buildable(path):
     spec = parse_spec(path.read_text())
     assert spec.name == path.stem
     build_pipeline(spec)
+
+
+def test_recent_split_holds_out_from_the_newest_rows_and_keeps_the_rest_in_training():
+    spec = example("credit-default", **FAST_HGB).model_copy(update={"holdout_split": "recent"})
+    old = credit_default(2000, seed=3, start="2026-01-01", span_hours=24)
+    new = credit_default(2000, seed=4, start="2026-03-01", span_hours=24)
+    new["age"] = 99.0  # marks the newest rows
+    frame = pd.concat([old, new], ignore_index=True)
+    result = train(spec, frame)
+    assert result.params["holdout_split"] == "recent"
+    assert result.n_holdout == 1000
+    # the holdout comes from the newest 2 x 25% = 50% of rows; the other recent half stays in training
+    assert (result.holdout["age"] == 99.0).all()
+    assert result.n_train == 3000
+    # a spec without usable timestamps falls back to the random split
+    fallback = train(spec, frame.drop(columns=["timestamp"]))
+    assert fallback.params["holdout_split"] == "random"

@@ -31,6 +31,11 @@ class Settings(BaseModel):
     metrics_namespace: str = Field(default="ModelSteward", alias="POWERTOOLS_METRICS_NAMESPACE")
     stage: str = Field(default="local", alias="STAGE")
     region: str = Field(default="us-east-1", alias="AWS_DEFAULT_REGION")
+    #: monitor_batch hands batches above this size to the scale-out state machine (docs/scale-out.md)
+    scale_out_state_machine_arn: str = Field(default="", alias="SCALE_OUT_STATE_MACHINE_ARN")
+    scale_out_bytes: int = Field(default=256 * 2**20, alias="SCALE_OUT_BYTES")
+    #: target size of one chunk of a scaled-out batch (plan_chunks)
+    scale_out_chunk_bytes: int = Field(default=128 * 2**20, alias="SCALE_OUT_CHUNK_BYTES")
 
     def require(self, *names: str) -> None:
         """Fail with one clear message naming every missing setting."""

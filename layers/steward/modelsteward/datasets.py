@@ -82,9 +82,9 @@ def credit_default(
     region = _choice(rng, ["north", "south", "east", "west"], [0.25, 0.3 + 0.15 * drift, 0.25, 0.2], n)
     logit = (
         -3.0
-        + 3.6 * (utilization - 0.4) * (1 + 0.4 * drift)
-        + 3.8 * (debt_to_income - 0.25)
-        + 0.7 * late
+        + 3.6 * (utilization - 0.4) * (1 - 0.6 * drift)
+        + 3.8 * (debt_to_income - 0.25) * (1 + 1.2 * drift)
+        + 0.7 * late * (1 - 0.5 * drift)
         - 1.0 * (np.log(income) - np.log(58_000))
         - 0.02 * (age - 42)
         - 0.006 * (months_employed - 60)
@@ -92,6 +92,7 @@ def credit_default(
         + np.select([home == "rent", home == "own"], [0.35, -0.4], 0.0)
         + np.select([purpose == "medical", purpose == "credit_card"], [0.5, 0.2], 0.0)
         + np.where(region == "south", 0.2, 0.0)
+        + np.where(region == "west", 1.4 * drift, 0.0)  # concept drift: a new regional risk appears
     )
     frame = pd.DataFrame(
         {

@@ -19,6 +19,13 @@ from aws_lambda_powertools.utilities.idempotency import (
 from .config import settings
 
 DEFAULT_TTL_SECONDS = 7 * 24 * 3600
+_lambda_context: Any = None
+
+
+def bind_lambda_context(context: Any) -> None:
+    """Remember the invocation's context: an in-progress record then expires with the invocation."""
+    global _lambda_context
+    _lambda_context = context if hasattr(context, "get_remaining_time_in_millis") else None
 
 
 @functools.cache
@@ -42,6 +49,8 @@ def run_once(
     if not table:
         return work()
     config = IdempotencyConfig(expires_after_seconds=ttl_seconds, raise_on_no_idempotency_key=True)
+    if _lambda_context is not None:
+        config.register_lambda_context(_lambda_context)
 
     @idempotent_function(data_keyword_argument="key", persistence_store=_persistence(table), config=config)
     def _once(key: dict[str, Any]) -> dict[str, Any]:

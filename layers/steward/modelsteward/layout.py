@@ -190,3 +190,10 @@ def batch_index_prefix(model: str) -> str:
 
 def batch_index_key(model: str, day: str, entry: str) -> str:
     return f"{batch_index_prefix(model)}{day}/{entry}"
+
+
+# --- scale-out (Step Functions Distributed Map, docs/scale-out.md) ------------------------------
+def batch_chunks_prefix(model: str, batch_id: str) -> str:
+    """``plan.json`` and one ``<index>.json`` chunk profile per chunk of a batch too large for one
+    monitor_batch run (artifacts bucket); finish_large_batch merges them into the batch report."""
+    return batch_report_prefix(model, batch_id) + "chunks/"

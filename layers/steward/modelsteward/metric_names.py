@@ -33,6 +33,7 @@ SCORING_BATCH_LATENCY = "ScoringBatchLatency"  # Milliseconds
 MODEL_LOAD_TIME = "ModelLoadTime"  # Milliseconds
 COLD_START = "ColdStart"  # Count
 CPU_TIME = "CpuTime"  # Milliseconds
+SCORING_PEAK_MEMORY = "ScoringPeakMemory"  # Megabytes (monitor_batch's is PeakMemory)
 SCORING_ERRORS = "ScoringErrors"  # Count
 
 # evaluate_labels (dims: model; and model, variant)

@@ -176,7 +176,9 @@ class ModelSpec(_Strict):
             raise ValueError(f"features: {sorted(clash)} is also the target/id/timestamp/prediction column")
         allowed = REGRESSOR_METRICS if self.task == "regression" else CLASSIFIER_METRICS
         if self.primary_metric not in allowed:
-            raise ValueError(f"primary_metric: '{self.primary_metric}' is not one of {list(allowed)} for {self.task}")
+            raise ValueError(
+                f"primary_metric: '{self.primary_metric}' is not one of {list(allowed)} for {self.task}"
+            )
         unknown_segments = set(self.segments) - set(feats)
         if unknown_segments:
             raise ValueError(f"segments: {sorted(unknown_segments)} must be listed features")

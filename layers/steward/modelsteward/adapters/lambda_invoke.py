@@ -18,7 +18,10 @@ class LambdaInvoker:
     def invoke_async(self, function_name: str, payload: Mapping[str, Any]) -> None:
         lam = self._client or client("lambda")
         try:
-            lam.invoke(FunctionName=function_name, InvocationType="Event",
-                       Payload=json.dumps(payload, default=str).encode())
+            lam.invoke(
+                FunctionName=function_name,
+                InvocationType="Event",
+                Payload=json.dumps(payload, default=str).encode(),
+            )
         except (ClientError, BotoCoreError) as exc:
             raise translate(exc, f"invoke {function_name}") from exc

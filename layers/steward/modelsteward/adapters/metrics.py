@@ -20,7 +20,9 @@ class EmfMetrics:
         self.namespace = namespace
         self._pending: dict[tuple[tuple[str, str], ...], list[tuple[str, float, str]]] = defaultdict(list)
 
-    def put(self, name: str, value: float, unit: str = "Count", dimensions: Mapping[str, str] | None = None) -> None:
+    def put(
+        self, name: str, value: float, unit: str = "Count", dimensions: Mapping[str, str] | None = None
+    ) -> None:
         dims = tuple(sorted((dimensions or {}).items()))
         self._pending[dims].append((name, float(value), unit))
 
@@ -42,7 +44,9 @@ class RecordingMetrics:
     def __init__(self) -> None:
         self.points: list[tuple[str, float, str, dict[str, str]]] = []
 
-    def put(self, name: str, value: float, unit: str = "Count", dimensions: Mapping[str, str] | None = None) -> None:
+    def put(
+        self, name: str, value: float, unit: str = "Count", dimensions: Mapping[str, str] | None = None
+    ) -> None:
         self.points.append((name, float(value), unit, dict(dimensions or {})))
 
     def flush(self) -> None:

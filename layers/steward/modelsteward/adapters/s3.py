@@ -32,8 +32,13 @@ class S3ObjectStore:
             resp = self.s3.head_object(**kwargs)
         except (ClientError, BotoCoreError) as exc:
             raise translate(exc, f"head s3://{bucket}/{key}") from exc
-        return ObjectRef(bucket, key, resp.get("VersionId"), resp.get("Metadata", {}).get("sha256"),
-                         resp.get("ContentLength"))
+        return ObjectRef(
+            bucket,
+            key,
+            resp.get("VersionId"),
+            resp.get("Metadata", {}).get("sha256"),
+            resp.get("ContentLength"),
+        )
 
     def get(
         self, bucket: str, key: str, version_id: str | None = None, *, max_bytes: int | None = None
@@ -56,6 +61,21 @@ class S3ObjectStore:
         ref = ObjectRef(bucket, key, resp.get("VersionId"), hashlib.sha256(body).hexdigest(), len(body))
         lm = resp.get("LastModified")
         return StoredObject(ref, body, dict(resp.get("Metadata") or {}), lm.isoformat() if lm else None)
+
+    def get_range(
+        self, bucket: str, key: str, version_id: str | None, start: int, end: int
+    ) -> bytes:
+        """Bytes ``[start, end)`` of one object version (S3 GetObject ``Range``; scale-out chunks)."""
+        if end <= start:
+            return b""
+        kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key, "Range": f"bytes={start}-{end - 1}"}
+        if version_id:
+            kwargs["VersionId"] = version_id
+        try:
+            resp = self.s3.get_object(**kwargs)
+            return bytes(resp["Body"].read())
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, f"get s3://{bucket}/{key} bytes {start}-{end - 1}") from exc
 
     def put(
         self,

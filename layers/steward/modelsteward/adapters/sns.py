@@ -19,8 +19,9 @@ class SnsNotifier:
         sns = self._sns or client("sns")
         attrs = {k: {"DataType": "String", "StringValue": v} for k, v in (attributes or {}).items()}
         try:
-            resp = sns.publish(TopicArn=self.topic_arn, Subject=subject[:100], Message=message,
-                               MessageAttributes=attrs)
+            resp = sns.publish(
+                TopicArn=self.topic_arn, Subject=subject[:100], Message=message, MessageAttributes=attrs
+            )
         except (ClientError, BotoCoreError) as exc:
             raise translate(exc, f"publish to {self.topic_arn}") from exc
         return str(resp["MessageId"])

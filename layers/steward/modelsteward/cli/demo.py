@@ -33,9 +33,13 @@ def register(subparsers: Any) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR,
-                   help="where the outbox, logs, reports and screenshots go (default: %(default)s; "
-                        "emptied at the start of each run)")
+    p.add_argument(
+        "--state-dir",
+        type=Path,
+        default=DEFAULT_STATE_DIR,
+        help="where the outbox, logs, reports and screenshots go (default: %(default)s; "
+        "emptied at the start of each run)",
+    )
     p.add_argument("--rows", type=int, default=4000, help="rows per inference batch (default: %(default)s)")
     p.add_argument("--no-screenshots", action="store_true", help="skip the PNG screenshots of the reports")
     p.add_argument("--quiet", action="store_true", help="only the final summary")
@@ -68,6 +72,7 @@ class Progress:
         stop = threading.Event()
         ticker = None
         if self.tty and not self.quiet:
+
             def tick() -> None:
                 frames = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
                 i = 0
@@ -75,6 +80,7 @@ class Progress:
                     self.stream.write(f"\r{head} {frames[i % len(frames)]} {time.monotonic() - t0:5.1f}s")
                     self.stream.flush()
                     i += 1
+
             ticker = threading.Thread(target=tick, daemon=True)
             ticker.start()
         else:
@@ -118,13 +124,20 @@ def _csv(frame: Any) -> bytes:
     return buf.getvalue().encode()
 
 
+def _alarm_note(changes: list[Any]) -> str:
+    moved = [f"{c.alarm_name}→{c.new_state}" for c in changes if c.new_state != "INSUFFICIENT_DATA"]
+    return f"; alarms: {', '.join(moved)}" if moved else ""
+
+
 def _silently(fn: Callable[[], Any]) -> Any:
     """CLI helpers print; inside the demo their output would interleave with the progress lines."""
     with redirect_stdout(io.StringIO()):
         return fn()
 
 
-def run_demo(state_dir: Path, *, rows: int = 4000, screenshots: bool = True, progress: Progress | None = None) -> DemoResult:
+def run_demo(
+    state_dir: Path, *, rows: int = 4000, screenshots: bool = True, progress: Progress | None = None
+) -> DemoResult:
     from ..datasets import generate
     from ..localcloud.deploy import LocalCloud
     from ..services import audit_trail
@@ -148,8 +161,10 @@ def run_demo(state_dir: Path, *, rows: int = 4000, screenshots: bool = True, pro
         cloud.start()
     try:
         data_bucket = cloud.outputs["DataBucketName"]
-        progress.event(f"stack {cloud.stack_name}: data bucket {data_bucket}, "
-                       f"{len(cloud.alarm_names) or 'per-model'} alarms, 8 functions")
+        progress.event(
+            f"stack {cloud.stack_name}: data bucket {data_bucket}, "
+            f"{len(cloud.alarm_names) or 'per-model'} alarms, 8 functions"
+        )
 
         def ctx() -> Any:
             return cli_context(cloud.stack_name, actor="demo")
@@ -168,56 +183,69 @@ def run_demo(state_dir: Path, *, rows: int = 4000, screenshots: bool = True, pro
 
         # 2. onboard + train v1 ----------------------------------------------------------------
         with progress.step(f"Onboarding {MODEL} and training v1 from training/{MODEL}/", total):
-            code = _silently(lambda: steward(["models", "onboard", str(spec_path), "--stack", cloud.stack_name]))
+            code = _silently(
+                lambda: steward(["models", "onboard", str(spec_path), "--stack", cloud.stack_name])
+            )
             if code != 0:
                 raise RuntimeError(f"steward models onboard failed with exit code {code}")
             month_ago = cloud.now - dt.timedelta(days=30)
-            train = generate(MODEL, 12_000, seed=1, drift=0.0, labeled=True, start=month_ago, span_hours=30 * 24)
+            train = generate(
+                MODEL, 12_000, seed=1, drift=0.0, labeled=True, start=month_ago, span_hours=30 * 24
+            )
             cloud.upload(f"training/{MODEL}/snapshot-2026-01.csv", _csv(train))
             settle()
             result.champion_before = champion()
             row = ctx().registry.get_version(MODEL, result.champion_before) if result.champion_before else {}
             metrics = row.get("metrics", {}) if row else {}
-            progress.event(f"v{result.champion_before} champion; holdout ROC AUC "
-                           f"{float(metrics.get('roc_auc') or 0):.3f}, accuracy {float(metrics.get('accuracy') or 0):.3f}")
+            progress.event(
+                f"v{result.champion_before} champion; holdout ROC AUC "
+                f"{float(metrics.get('roc_auc') or 0):.3f}, "
+                f"accuracy {float(metrics.get('accuracy') or 0):.3f}"
+            )
 
         # 3. healthy traffic ---------------------------------------------------------------------
         with progress.step("A day of healthy traffic: 3 batches, 12 hours apart (+ their labels)", total):
             for i in range(3):
                 if i:
                     cloud.advance(hours=12)
-                batch = generate(MODEL, rows, seed=100 + i, drift=0.0, labeled=True, start=cloud.now, span_hours=1)
+                batch = generate(
+                    MODEL, rows, seed=100 + i, drift=0.0, labeled=True, start=cloud.now, span_hours=1
+                )
                 cloud.upload(f"scoring/{MODEL}/healthy-{i + 1}.csv", _csv(batch.drop(columns=["default"])))
                 settle()
                 cloud.upload(f"labels/{MODEL}/healthy-{i + 1}.csv", _csv(batch[["id", "default"]]))
                 settle()
                 changes = tick()
-                progress.event(f"healthy-{i + 1}: {rows} rows scored, monitored, labeled"
-                               + (f"; alarms: {', '.join(c.alarm_name + '→' + c.new_state for c in changes if c.new_state != 'INSUFFICIENT_DATA')}" if changes else ""))
+                progress.event(
+                    f"healthy-{i + 1}: {rows} rows scored, monitored, labeled" + _alarm_note(changes)
+                )
 
         # 4. a bad upload, to show quarantine -----------------------------------------------------
         with progress.step("Uploading a broken file (quarantined, never lost)", total):
             cloud.upload(f"inference/{MODEL}/broken.csv", b"id;age\n1;2\n\x00\x01\x02 binary junk\n")
             settle()
             store = ctx().store
-            reasons = [k for k in store.list_keys(data_bucket, f"quarantine/{MODEL}/") if k.endswith("reason.txt")]
+            reasons = [
+                k for k in store.list_keys(data_bucket, f"quarantine/{MODEL}/") if k.endswith("reason.txt")
+            ]
             result.quarantined = reasons
             progress.event(f"{len(reasons)} quarantine reason(s) written; the upload stays in place")
 
         # 5. drift -------------------------------------------------------------------------------
-        with progress.step("Drift: 3 shifted batches, 5 minutes apart (incomes fall, utilisation rises)", total):
+        with progress.step(
+            "Drift: 3 shifted batches, 5 minutes apart (incomes fall, utilisation rises)", total
+        ):
             cloud.advance(hours=1)
-            fired: list[str] = []
             for i in range(3):
-                batch = generate(MODEL, rows, seed=200 + i, drift=1.0, labeled=True, start=cloud.now, span_hours=0.08)
+                batch = generate(
+                    MODEL, rows, seed=200 + i, drift=1.0, labeled=True, start=cloud.now, span_hours=0.08
+                )
                 cloud.upload(f"scoring/{MODEL}/shifted-{i + 1}.csv", _csv(batch.drop(columns=["default"])))
                 settle()
                 cloud.upload(f"labels/{MODEL}/shifted-{i + 1}.csv", _csv(batch[["id", "default"]]))
                 settle()
                 changes = tick()
-                fired += [f"{c.alarm_name}→{c.new_state}" for c in changes]
-                progress.event(f"shifted-{i + 1}: scored and monitored"
-                               + (f"; alarms: {', '.join(f'{c.alarm_name}→{c.new_state}' for c in changes if c.new_state != 'INSUFFICIENT_DATA')}" if changes else ""))
+                progress.event(f"shifted-{i + 1}: scored and monitored" + _alarm_note(changes))
             for _ in range(6):  # let retraining (async) finish and alarms settle
                 settle()
                 if champion() != result.champion_before:
@@ -227,7 +255,11 @@ def run_demo(state_dir: Path, *, rows: int = 4000, screenshots: bool = True, pro
         # 6. the email and the gate ---------------------------------------------------------------
         with progress.step("Alarm email, retraining and the champion/challenger gate", total):
             messages = cloud.outbox_messages()
-            result.emails = sorted((state_dir / "cloud" / "outbox").glob("*")) if (state_dir / "cloud" / "outbox").exists() else []
+            result.emails = (
+                sorted((state_dir / "cloud" / "outbox").glob("*"))
+                if (state_dir / "cloud" / "outbox").exists()
+                else []
+            )
             result.alarm_emails = [m.subject for m in messages if "ALARM" in (m.subject or "")]
             for subject in result.alarm_emails:
                 progress.event(f"email: {subject}")
@@ -236,12 +268,16 @@ def run_demo(state_dir: Path, *, rows: int = 4000, screenshots: bool = True, pro
             latest = max(versions, key=lambda r: int(r["version"])) if versions else {}
             gate = latest.get("gate") or {}
             result.gate_outcome = str(gate.get("outcome") or latest.get("status"))
-            progress.event(f"v{latest.get('version')}: gate {result.gate_outcome}; "
-                           f"champion v{result.champion_before} → v{result.champion_after}")
+            progress.event(
+                f"v{latest.get('version')}: gate {result.gate_outcome}; "
+                f"champion v{result.champion_before} → v{result.champion_after}"
+            )
 
         # 7. the new champion serves ---------------------------------------------------------------
         with progress.step("The champion scores the next batch", total):
-            batch = generate(MODEL, rows, seed=300, drift=1.0, labeled=False, start=cloud.now, span_hours=0.08)
+            batch = generate(
+                MODEL, rows, seed=300, drift=1.0, labeled=False, start=cloud.now, span_hours=0.08
+            )
             cloud.upload(f"scoring/{MODEL}/after-retrain.csv", _csv(batch))
             settle()
             tick()
@@ -249,7 +285,9 @@ def run_demo(state_dir: Path, *, rows: int = 4000, screenshots: bool = True, pro
 
             keys = [k for k in store.list_keys(data_bucket, f"inference/{MODEL}/") if "after-retrain" in k]
             if keys:
-                table = pq.read_table(io.BytesIO(store.get(data_bucket, keys[-1]).body), columns=["model_version"])
+                table = pq.read_table(
+                    io.BytesIO(store.get(data_bucket, keys[-1]).body), columns=["model_version"]
+                )
                 served = {int(v) for v in table.column("model_version").to_pylist() if v is not None}
                 result.scored_by_new_champion = served == {result.champion_after}
                 progress.event(f"scored by version(s) {sorted(served)}")
@@ -261,7 +299,11 @@ def run_demo(state_dir: Path, *, rows: int = 4000, screenshots: bool = True, pro
             cloud.fire_schedule("RunAuditFunction")
             settle()
             c = ctx()
-            gov_keys = sorted(k for k in c.store.list_keys(c.settings.artifacts_bucket, "governance/") if k.endswith("report.json"))
+            gov_keys = sorted(
+                k
+                for k in c.store.list_keys(c.settings.artifacts_bucket, "governance/")
+                if k.endswith("report.json")
+            )
             if gov_keys:
                 report = json.loads(c.store.get(c.settings.artifacts_bucket, gov_keys[-1]).body)
                 findings = report.get("findings") or []
@@ -273,8 +315,10 @@ def run_demo(state_dir: Path, *, rows: int = 4000, screenshots: bool = True, pro
             verification = audit_trail.verify(ctx())
             result.audit_ok = bool(verification.ok)
             result.audit_records = verification.table.count
-            progress.event(("chain verifies" if result.audit_ok else "CHAIN BROKEN") +
-                           f" ({result.audit_records} records, table and Object Lock export)")
+            progress.event(
+                ("chain verifies" if result.audit_ok else "CHAIN BROKEN")
+                + f" ({result.audit_records} records, table and Object Lock export)"
+            )
 
         # 10. collect what a person opens ----------------------------------------------------------
         with progress.step("Copying reports, model cards and governance reports to disk", total):
@@ -332,8 +376,10 @@ def summary(result: DemoResult) -> str:
         "Open:",
     ]
     if result.reports:
-        lines.append(f"  reports               {show(result.state_dir / 'artifacts' / 'reports' / MODEL)}/  "
-                     f"({len(result.reports)} batch and window report.html)")
+        lines.append(
+            f"  reports               {show(result.state_dir / 'artifacts' / 'reports' / MODEL)}/  "
+            f"({len(result.reports)} batch and window report.html)"
+        )
     if result.cards:
         lines.append(f"  model cards           {show(result.cards[-1])}")
     if result.governance:

@@ -154,6 +154,7 @@ class AlarmFacts:
     champion_version: int | None = None
     episode_id: str | None = None
     extra_actions: Sequence[str] = field(default_factory=tuple)
+    show_features: bool = True  # the drifted-features table is evidence for drift and performance only
 
 
 def wrap(text: str, indent: str = "") -> list[str]:
@@ -280,7 +281,9 @@ def alarm_email(facts: AlarmFacts) -> tuple[str, str]:
             summary += f"; multivariate AUC {number(r.multivariate_auc)}"
         summary += f"; quality violations {r.quality_violations}; PII findings {r.pii_findings}"
         lines.append(summary)
-        lines += ["", "TOP DRIFTED FEATURES (effect size beyond sampling noise)", *_feature_lines(r.features)]
+        if facts.show_features:
+            lines += ["", "TOP DRIFTED FEATURES (effect size beyond sampling noise)"]
+            lines += _feature_lines(r.features)
     elif facts.report_note:
         lines += ["", f"LATEST BATCH REPORT: {facts.report_note}"]
     lines += ["", "WHAT THE SUITE DID", f"  {facts.action}"]

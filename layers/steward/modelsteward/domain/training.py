@@ -271,10 +271,11 @@ def library_versions() -> dict[str, str]:
 
 
 def _recent_holdout(frame: pd.DataFrame, spec: ModelSpec) -> pd.Series | None:
-    """Mask of the newest ``holdout_fraction`` rows by timestamp (out-of-time validation).
+    """Holdout drawn (seeded) from the newest ``2 x holdout_fraction`` of rows by timestamp.
 
     After drift the question is how a model does on today's data, so the gate judges champion and
-    challenger on the most recent rows. None (random split) when there are no usable timestamps.
+    challenger on recent rows; the other half of the recent rows stays in training, so the
+    challenger can learn what changed. None (plain random split) without usable timestamps.
     """
     column = spec.timestamp_column
     if not column or column not in frame.columns:
@@ -282,9 +283,14 @@ def _recent_holdout(frame: pd.DataFrame, spec: ModelSpec) -> pd.Series | None:
     stamps = pd.to_datetime(frame[column], errors="coerce", utc=True)
     if stamps.notna().mean() < 0.99:
         return None
-    order = stamps.rank(method="first", ascending=False)
-    n_hold = max(1, round(len(frame) * spec.holdout_fraction))
-    return order <= n_hold
+    newest_first = stamps.rank(method="first", ascending=False).to_numpy()
+    block = max(2, round(len(frame) * min(1.0, 2 * spec.holdout_fraction)))
+    recent = np.flatnonzero(newest_first <= block)
+    rng = np.random.default_rng(spec.seed)
+    chosen = rng.choice(recent, size=max(1, round(len(frame) * spec.holdout_fraction)), replace=False)
+    mask = np.zeros(len(frame), dtype=bool)
+    mask[chosen] = True
+    return pd.Series(mask, index=frame.index)
 
 
 def train(spec: ModelSpec, frame: pd.DataFrame) -> TrainingResult:

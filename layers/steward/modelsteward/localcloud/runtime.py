@@ -538,7 +538,10 @@ class LambdaRuntime:
         for handler in _powertools_stream_handlers():
             if handler.stream is not self._stdout:
                 self._retargeted.append((handler, handler.stream))
-                handler.setStream(self._stdout)  # type: ignore[arg-type]
+                try:
+                    handler.setStream(self._stdout)  # type: ignore[arg-type]
+                except ValueError:  # the old stream was closed (e.g. pytest's capture): just swap
+                    handler.stream = self._stdout  # type: ignore[assignment]
 
     # -- records, logs, failures
     def _finish(self, record: Invocation) -> None:

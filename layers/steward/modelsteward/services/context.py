@@ -59,7 +59,9 @@ def _context_for(actor: str) -> Context:
         notifier=SnsNotifier(s.notifications_topic_arn) if s.notifications_topic_arn else None,
         invoker=LambdaInvoker(),
         registry=DynamoRegistry(s.registry_table) if s.registry_table else None,
-        audit=DynamoAuditLog(s.audit_table, export_bucket=s.audit_bucket, store=store) if s.audit_table else None,
+        audit=DynamoAuditLog(s.audit_table, export_bucket=s.audit_bucket, store=store)
+        if s.audit_table
+        else None,
         actor=actor,
     )
 

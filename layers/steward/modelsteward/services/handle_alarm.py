@@ -78,7 +78,11 @@ log = logging.getLogger(__name__)
 
 FUNCTION = "handle_alarm"
 MAX_REPORT_READS = 50  # unindexed batch reports read to find the newest one (time budget)
-MAX_STATE_ATTEMPTS = 5  # conditional writes retried after a lost race before giving up (Lambda retries)
+MAX_STATE_ATTEMPTS = 5
+#: Signals whose email lists the latest report's drifted features (evidence of the cause).
+FEATURE_EVIDENCE = frozenset(
+    {"drift", "multivariate_drift", "data_drift", "realized_drop", "estimated_drop", "custom"}
+)  # conditional writes retried after a lost race before giving up (Lambda retries)
 _DATA_BUCKET = re.compile(r"^(?P<stack>.+)-data-(?P<account>\d{12})$")
 
 
@@ -261,6 +265,7 @@ def _alarm(
         rules=_rules(n, alarms), stage=identity.stage, region=n.Region, description=_sentence(n),
         alarm_rule=n.AlarmRule if n.is_composite else None, report=report, report_note=report_note,
         card_uri=card_uri, champion_version=champion, episode_id=decision.episode_id, extra_actions=extra,
+        show_features=signal in FEATURE_EVIDENCE,
     )  # fmt: skip
     subject, body = alarm_email(facts)
     message_id = _publish(ctx, subject, body, model, signal)

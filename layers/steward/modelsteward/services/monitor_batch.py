@@ -160,7 +160,25 @@ def assess_batch(
     count is reused instead of hashing the ids again.
     """
     duplicates = None if findings is None else sum(f.count for f in findings if f.check == "duplicate_ids")
-    stages: dict[str, float] = {}
+    t0 = time.perf_counter()
+    profile = profile_batch(table, baseline, spec, batch_id=batch_id, duplicate_ids=duplicates)
+    stages = {"profile": round((time.perf_counter() - t0) * 1000, 2)}
+    return assess_profile(profile, table, baseline, spec, batch_id=batch_id, findings=findings, stages=stages)
+
+
+def assess_profile(
+    profile: Profile,
+    sample: pa.Table,
+    baseline: Baseline,
+    spec: ModelSpec,
+    *,
+    batch_id: str,
+    findings: Sequence[ContractFindingLike] | None = None,
+    stages: dict[str, float] | None = None,
+) -> Assessment:
+    """Drift, multivariate drift and quality of a batch profile. ``sample`` holds the rows the domain
+    classifier samples from: the whole table (one run), or the merged chunk sample (scale-out)."""
+    stages = dict(stages or {})
 
     def timed(name: str, fn: Callable[[], Any]) -> Any:
         t0 = time.perf_counter()
@@ -168,15 +186,22 @@ def assess_batch(
         stages[name] = round((time.perf_counter() - t0) * 1000, 2)
         return out
 
-    profile = timed(
-        "profile", lambda: profile_batch(table, baseline, spec, batch_id=batch_id, duplicate_ids=duplicates)
-    )
     drift = timed("drift", lambda: detect_drift(baseline, profile, spec.drift))
     multi = timed(
-        "multivariate", lambda: multivariate_drift(baseline, table, spec.drift, seed=_seed(batch_id))
+        "multivariate", lambda: multivariate_drift(baseline, sample, spec.drift, seed=_seed(batch_id))
     )
     quality = timed("quality", lambda: evaluate_quality(profile, baseline, spec.quality, findings or ()))
     return Assessment(profile, drift, multi, quality, stages)
+
+
+def check_quality(assessment: Assessment) -> None:
+    """QualityRejected when the spec quarantines batches with quality violations."""
+    if assessment.quality.quarantine:
+        raise QualityRejected(
+            f"{len(assessment.quality.violations)} data quality violation(s) and the model's "
+            "quality.quarantine_on_violation is true",
+            assessment.quality,
+        )
 
 
 def peak_memory_mb() -> float:
@@ -288,6 +313,10 @@ def _monitor(ctx: Context, upload: S3Upload) -> dict[str, Any]:
             function=FUNCTION,
         )
     model, batch_id = key.model, key.batch_id
+    if scale_out_requested(ctx, upload):
+        from .scale_out import start_large_batch
+
+        return start_large_batch(ctx, upload, key)
     spec_ref: ObjectRef | None = None
     model_version: int | None = None
     pii_summary: PiiSummary | None = None
@@ -303,59 +332,124 @@ def _monitor(ctx: Context, upload: S3Upload) -> dict[str, Any]:
         assessment = assess_batch(
             prepared.table, baseline, spec, batch_id=batch_id, findings=prepared.findings
         )
-        if assessment.quality.quarantine:
-            raise QualityRejected(
-                f"{len(assessment.quality.violations)} data quality violation(s) and the model's "
-                "quality.quarantine_on_violation is true",
-                assessment.quality,
-            )
+        check_quality(assessment)
     except InvalidInput as exc:
-        source = getattr(exc, "source", source)
-        details: dict[str, Any] = {}
-        if isinstance(exc, PiiRejected):
-            pii_summary = exc.summary
-        if isinstance(exc, QualityRejected):
-            details["violations"] = [v.model_dump() for v in exc.quality.violations]
-        if pii_summary is not None and pii_summary.findings:
-            details["pii"] = pii_summary.model_dump()
-            _record_pii(ctx, model, model_version, source, pii_summary)
-        return quarantine_batch(
-            ctx,
-            model=model,
-            batch_id=batch_id,
-            source=source,
-            code=exc.code,
-            message=exc.message,
-            details=details,
-            model_version=model_version,
-            inputs=[r for r in (spec_ref,) if r is not None],
-            function=FUNCTION,
-        )
+        return refuse_batch(
+            ctx, exc, model=model, batch_id=batch_id, source=source, pii_summary=pii_summary,
+            model_version=model_version, spec_ref=spec_ref,
+        )  # fmt: skip
 
     assert spec_ref is not None and pii_summary is not None
+    return publish_batch(
+        ctx,
+        AssessedBatch(
+            model=model, model_version=model_version, batch_id=batch_id, source=source, spec=spec,
+            spec_ref=spec_ref, baseline=baseline, baseline_ref=baseline_ref, assessment=assessment,
+            pii=pii_summary, findings=prepared.findings, extra_columns=prepared.extra_columns,
+            rows=prepared.table.num_rows, started=started,
+        ),
+    )  # fmt: skip
+
+
+def scale_out_requested(ctx: Context, upload: S3Upload) -> bool:
+    """Above ``SCALE_OUT_BYTES`` (when the state machine is deployed) the batch goes to scale-out."""
+    arn = ctx.settings.scale_out_state_machine_arn
+    return bool(arn) and upload.size is not None and upload.size > ctx.settings.scale_out_bytes
+
+
+def refuse_batch(
+    ctx: Context,
+    exc: InvalidInput,
+    *,
+    model: str,
+    batch_id: str,
+    source: ObjectRef,
+    pii_summary: PiiSummary | None,
+    model_version: int | None,
+    spec_ref: ObjectRef | None,
+    details: Mapping[str, Any] | None = None,
+    function: str = FUNCTION,
+) -> dict[str, Any]:
+    """Quarantine a batch refused as bad input: the reason, PII and quality details, the audit record."""
+    source = getattr(exc, "source", source)
+    extra: dict[str, Any] = dict(details or {})
+    if isinstance(exc, PiiRejected):
+        pii_summary = exc.summary
+    dims = {"model": model}
+    if isinstance(exc, QualityRejected):
+        extra["violations"] = [v.model_dump() for v in exc.quality.violations]
+        # quarantine must not hide the violations from the quality alarm
+        ctx.metrics.put(metric_names.QUALITY_VIOLATIONS, len(exc.quality.violations), "Count", dims)
+    if pii_summary is not None and pii_summary.findings:
+        extra["pii"] = pii_summary.model_dump()
+        _record_pii(ctx, model, model_version, source, pii_summary)
+        ctx.metrics.put(
+            metric_names.PII_FINDINGS, sum(f.count for f in pii_summary.findings), "Count", dims
+        )
+    return quarantine_batch(
+        ctx,
+        model=model,
+        batch_id=batch_id,
+        source=source,
+        code=exc.code,
+        message=exc.message,
+        details=extra,
+        model_version=model_version,
+        inputs=[r for r in (spec_ref,) if r is not None],
+        function=function,
+    )
+
+
+@dataclass
+class AssessedBatch:
+    """Everything the post-profile steps need, whichever path (one run or scale-out) profiled it."""
+
+    model: str
+    model_version: int | None
+    batch_id: str
+    source: ObjectRef
+    spec: ModelSpec
+    spec_ref: ObjectRef
+    baseline: Baseline
+    baseline_ref: ObjectRef
+    assessment: Assessment
+    pii: PiiSummary
+    findings: Sequence[ContractFindingLike]
+    extra_columns: Sequence[str]
+    rows: int
+    started: float
+    function: str = FUNCTION
+    lineage_inputs: Sequence[ObjectRef] = ()
+
+
+def publish_batch(ctx: Context, batch: AssessedBatch) -> dict[str, Any]:
+    """Report, artifacts, audit records and metrics of an assessed batch (both paths share this)."""
+    model, model_version, batch_id = batch.model, batch.model_version, batch.batch_id
+    source, spec, baseline, assessment = batch.source, batch.spec, batch.baseline, batch.assessment
+    pii_summary = batch.pii
     report = build_report(
         model=model,
         model_version=model_version,
         batch_id=batch_id,
         source=source.as_dict(),
         created_at=ctx.clock().isoformat(timespec="seconds"),
-        rows=prepared.table.num_rows,
+        rows=batch.rows,
         drift=assessment.drift,
         multivariate=assessment.multivariate,
         quality=assessment.quality,
         pii=pii_summary,
-        findings=prepared.findings,
-        extra_columns=prepared.extra_columns,
+        findings=batch.findings,
+        extra_columns=batch.extra_columns,
         timings=Timings(
-            processing_ms=round((time.perf_counter() - started) * 1000, 1),
+            processing_ms=round((time.perf_counter() - batch.started) * 1000, 1),
             peak_memory_mb=peak_memory_mb(),
             stages_ms=assessment.stages_ms,
         ),
         lineage=Lineage(
-            inputs=[source.as_dict()],
-            baseline=baseline_ref.as_dict(),
+            inputs=[source.as_dict(), *(r.as_dict() for r in batch.lineage_inputs)],
+            baseline=batch.baseline_ref.as_dict(),
             spec={
-                **spec_ref.as_dict(),
+                **batch.spec_ref.as_dict(),
                 "fingerprint": spec_fingerprint(spec),
                 "baseline_spec_fingerprint": baseline.spec_fingerprint,
             },
@@ -363,7 +457,7 @@ def _monitor(ctx: Context, upload: S3Upload) -> dict[str, Any]:
         time_range=(assessment.profile.time_min, assessment.profile.time_max),
     )
     outputs = write_batch_artifacts(ctx, report, assessment)
-    inputs = [source, spec_ref, baseline_ref]
+    inputs = [source, batch.spec_ref, batch.baseline_ref]
     if pii_summary.findings:
         _record_pii(ctx, model, model_version, source, pii_summary)
     ctx.record(
@@ -374,7 +468,7 @@ def _monitor(ctx: Context, upload: S3Upload) -> dict[str, Any]:
         inputs=[r.as_dict() for r in inputs],
         outputs=[r.as_dict() for r in outputs.values()],
         details={
-            "function": FUNCTION,
+            "function": batch.function,
             "batch_id": batch_id,
             "rows": report.rows,
             "pii_findings": sum(f.count for f in pii_summary.findings),

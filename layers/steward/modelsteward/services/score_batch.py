@@ -390,7 +390,7 @@ def score_batch(
         put(mn.MODEL_LOAD_TIME, load_ms, "Milliseconds", dims)
     put(mn.COLD_START, 1.0 if cold_start else 0.0, "Count", dims)
     put(mn.CPU_TIME, cpu_ms, "Milliseconds", dims)
-    put(mn.PEAK_MEMORY, memory, "Megabytes", dims)
+    put(mn.SCORING_PEAK_MEMORY, memory, "Megabytes", dims)
     rows_by_variant = {v: int((variants == v).sum()) for v in models}
     for variant, rows in rows_by_variant.items():
         put(mn.SCORING_ROWS, rows, "Count", {"model": model, "variant": variant})

@@ -1,0 +1,62 @@
+"""The peers, run in their own virtual environments (see bench/run.py).
+
+    python peers.py evidently|nannyml REFERENCE CURRENT TRUTH_JSON OUT_JSON
+
+evidently: DataDriftPreset with its defaults (Report.run on pandas frames; columns declared as
+numerical/categorical as the data are). nannyml: UnivariateDriftCalculator with its defaults
+(Jensen-Shannon for both types, threshold 0.1, 10 chunks); a column counts as flagged when any
+analysis chunk raises an alert, which is how its alerts read.
+"""
+
+import json
+import sys
+
+import pandas as pd
+
+
+def evidently(ref: pd.DataFrame, cur: pd.DataFrame, numeric: list, categorical: list) -> list:
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.presets import DataDriftPreset
+
+    definition = DataDefinition(numerical_columns=numeric, categorical_columns=categorical)
+    snapshot = Report([DataDriftPreset()]).run(
+        Dataset.from_pandas(cur, data_definition=definition), Dataset.from_pandas(ref, data_definition=definition)
+    )
+    flagged = []
+    for metric in snapshot.dict()["metrics"]:
+        config = metric.get("config", {})
+        if not str(config.get("type", "")).endswith(":ValueDrift"):
+            continue
+        method, threshold, value = str(config["method"]), float(config["threshold"]), float(metric["value"])
+        # p-value tests (reference <= 1000 rows) drift below the threshold; distances at or above it
+        if (value < threshold) if "p_value" in method else (value >= threshold):
+            flagged.append(config["column"])
+    return flagged
+
+
+def nannyml(ref: pd.DataFrame, cur: pd.DataFrame, numeric: list, categorical: list) -> list:
+    import nannyml as nml
+
+    calc = nml.UnivariateDriftCalculator(column_names=numeric + categorical, treat_as_categorical=categorical)
+    calc.fit(ref)
+    frame = calc.calculate(cur).filter(period="analysis").to_df()
+    flagged = []
+    for column in numeric + categorical:
+        alerts = [c for c in frame.columns if c[0] == column and c[-1] == "alert"]
+        if any(bool(frame[c].any()) for c in alerts):
+            flagged.append(column)
+    return flagged
+
+
+def main() -> None:
+    tool, ref_path, cur_path, truth_path, out = sys.argv[1:6]
+    truth = json.load(open(truth_path))
+    ref, cur = pd.read_parquet(ref_path), pd.read_parquet(cur_path)
+    run = evidently if tool == "evidently" else nannyml
+    flagged = run(ref, cur, truth["numeric"], truth["categorical"])
+    with open(out, "w") as fh:
+        json.dump({"flagged": flagged}, fh)
+
+
+if __name__ == "__main__":
+    main()

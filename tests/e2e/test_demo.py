@@ -1,0 +1,65 @@
+"""`steward demo` (what `make demo` runs): the whole lifecycle on the local cloud, as a user sees it."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from modelsteward.cli.demo import Progress, run_demo, summary
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, str, Path]:
+    state = tmp_path_factory.mktemp("demo") / "state"
+    out = io.StringIO()
+    result = run_demo(
+        state, rows=2000, screenshots=shutil.which("chromium") is not None, progress=Progress(stream=out)
+    )
+    return result, out.getvalue(), state
+
+
+def test_the_story_ends_with_a_better_champion_serving(demo: tuple) -> None:
+    result, _, _ = demo
+    assert result.champion_before == 1
+    assert result.champion_after == 2, f"gate said {result.gate_outcome}"
+    assert result.gate_outcome == "promote"
+    assert result.scored_by_new_champion
+
+
+def test_one_drift_episode_sends_exactly_one_alarm_email(demo: tuple) -> None:
+    result, _, _ = demo
+    drift_emails = [s for s in result.alarm_emails if "data_drift" in s]
+    assert drift_emails == ["[model-steward] credit-default: data_drift ALARM"]
+    assert len(result.alarm_emails) == len(set(result.alarm_emails)), "one email per episode"
+    bodies = [p.read_text() for p in result.emails]
+    alarm = next(b for b in bodies if "data_drift ALARM" in b)
+    assert "TOP DRIFTED FEATURES" in alarm and "retrain" in alarm.lower()
+    assert "s3://" in alarm  # links to the report and the model card
+
+
+def test_governance_and_audit_pass_and_bad_upload_is_quarantined(demo: tuple) -> None:
+    result, _, state = demo
+    assert result.audit_ok and result.audit_records > 20
+    assert result.governance_findings == 0
+    assert result.quarantined, "the broken upload has a reason file"
+    reason = next((state / "data" / "quarantine").rglob("reason.json"))
+    assert json.loads(reason.read_text())["code"]
+
+
+def test_summary_names_artifacts_that_exist(demo: tuple) -> None:
+    result, progress_text, _ = demo
+    assert "[10/10]" in progress_text
+    text = summary(result)
+    assert "champion: v1 → v2" in text
+    for paths in (result.reports, result.cards, result.governance, result.emails):
+        assert paths and all(p.exists() and p.stat().st_size > 0 for p in paths)
+    shifted = [p for p in result.reports if "/batches/shifted-" in str(p)]
+    assert shifted, "each batch has its report"
+    html = shifted[-1].read_text()
+    assert "<svg" in html and "http://" not in html.replace("http://www.w3.org", "")
+    if shutil.which("chromium"):
+        assert len(result.screenshots) == 3 and all(p.stat().st_size > 10_000 for p in result.screenshots)
