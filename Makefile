@@ -18,6 +18,8 @@ venv: $(STAMP)
 
 test: venv  ## lint + type check + the whole test suite
 	$(BIN)/ruff check layers functions tests
+	$(BIN)/mypy layers/steward/modelsteward
+	$(BIN)/bandit -q -r layers functions -s B101  # static gate (docs/security.md); B101: asserts only narrow types
 	$(BIN)/python -m pytest -q -n 2 --dist loadscope $(PYTEST_ARGS)
 
 test-fast: venv
@@ -64,6 +66,39 @@ bench: venv $(BENCH_EVIDENTLY)/.ok $(BENCH_NANNYML)/.ok
 		--evidently $(BENCH_EVIDENTLY)/bin/python --nannyml $(BENCH_NANNYML)/bin/python
 
 # Lambda deployment size per function (code + its layers, unzipped, vs 250 MiB) and cold imports.
-SIZE_DIR ?= .size
+SIZE_DIR ?= .bench/size
 size: venv
 	$(BIN)/python bench/size.py --out $(SIZE_DIR)
+
+# --- reliability and security gates (docs/reliability.md, docs/security.md) ---------------------------
+# make reliability-report   # fuzz + tests/reliability, then renders docs/reliability.md from their counts
+# make checkov              # checkov on template.yaml in its own venv (a large dependency tree from
+#                           # PyPI: not part of the offline `make test`)
+# make pip-audit            # known vulnerabilities in requirements/lock.txt (needs PyPI's advisory service)
+RELIABILITY_OUT ?= build/reliability
+CHECKOV_VENV := .venv-checkov
+AUDIT_VENV := .venv-pip-audit
+
+reliability-report: venv
+	rm -rf $(RELIABILITY_OUT)/fuzz
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit/test_ingest_fuzz.py --basetemp=$(RELIABILITY_OUT)/fuzz
+	RELIABILITY_RESULTS=$(RELIABILITY_OUT) $(BIN)/python -m pytest -q -n 2 --dist loadscope tests/reliability
+	$(BIN)/python tests/reliability/render_report.py --results $(RELIABILITY_OUT) --out docs/reliability.md
+
+$(CHECKOV_VENV)/.ok:
+	$(PY) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install -q 'checkov>=3.2,<4'
+	touch $@
+
+checkov: $(CHECKOV_VENV)/.ok
+	$(CHECKOV_VENV)/bin/checkov --config-file infra/checkov.yaml
+
+$(AUDIT_VENV)/.ok:
+	$(PY) -m venv $(AUDIT_VENV)
+	$(AUDIT_VENV)/bin/python -m pip install -q pip-audit
+	touch $@
+
+pip-audit: $(AUDIT_VENV)/.ok
+	$(AUDIT_VENV)/bin/pip-audit --no-deps --disable-pip -r requirements/lock.txt
+
+.PHONY: reliability-report checkov pip-audit

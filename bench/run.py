@@ -18,6 +18,7 @@ bench/estimation.py.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import statistics
@@ -40,7 +41,12 @@ def measure(argv: list[str], out: Path) -> dict:
     out.unlink(missing_ok=True)
     env = {**os.environ, "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg"}
     started = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(  # noqa: S603 - our own interpreters and scripts
+        argv,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
     err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
@@ -89,21 +95,52 @@ def main() -> None:
         baseline = str(root / str(n) / "baseline.json")
         print(f"\n== {n:,} rows x 25 columns (data ready in {time.perf_counter() - t0:.1f} s)", flush=True)
         baseline_cost[n] = measure(
-            [here_py, str(WORKERS / "steward.py"), "baseline", files["reference"], files["spec"], baseline,
-             str(work / "baseline.out.json")],
+            [
+                here_py,
+                str(WORKERS / "steward.py"),
+                "baseline",
+                files["reference"],
+                files["spec"],
+                baseline,
+                str(work / "baseline.out.json"),
+            ],
             work / "baseline.out.json",
         )
-        print(f"   baseline built once: {baseline_cost[n]['wall']:.2f} s, {baseline_cost[n]['rss_mb']:.0f} MiB", flush=True)
+        print(
+            f"   baseline built once: {baseline_cost[n]['wall']:.2f} s, {baseline_cost[n]['rss_mb']:.0f} MiB",
+            flush=True,
+        )
         commands = {
             "floor": [here_py, str(WORKERS / "floor.py"), files["reference"], files["current"]],
-            "ours": [here_py, str(WORKERS / "steward.py"), "monitor", files["current"], files["spec"], baseline],
-            "evidently": [args.evidently, str(WORKERS / "peers.py"), "evidently", files["reference"],
-                          files["current"], files["truth"]],
-            "nannyml": [args.nannyml, str(WORKERS / "peers.py"), "nannyml", files["reference"],
-                        files["current"], files["truth"]],
+            "ours": [
+                here_py,
+                str(WORKERS / "steward.py"),
+                "monitor",
+                files["current"],
+                files["spec"],
+                baseline,
+            ],
+            "evidently": [
+                args.evidently,
+                str(WORKERS / "peers.py"),
+                "evidently",
+                files["reference"],
+                files["current"],
+                files["truth"],
+            ],
+            "nannyml": [
+                args.nannyml,
+                str(WORKERS / "peers.py"),
+                "nannyml",
+                files["reference"],
+                files["current"],
+                files["truth"],
+            ],
         }
-        runs = {t: (args.peer_runs_1m if (t in ("evidently", "nannyml") and n >= 1_000_000) else args.runs)
-                for t in tools}
+        runs = {
+            t: (args.peer_runs_1m if (t in ("evidently", "nannyml") and n >= 1_000_000) else args.runs)
+            for t in tools
+        }
         results[n] = {t: [] for t in tools}
         for i in range(max(runs.values())):
             for tool in tools:
@@ -112,19 +149,28 @@ def main() -> None:
                 out = work / f"{tool}.json"
                 r = measure([*commands[tool], str(out)], out)
                 results[n][tool].append(r)
-                print(f"   run {i + 1} {tool:<9} {r['wall']:7.2f} s {r['rss_mb']:7.0f} MiB  {score(r['flagged'], truth)}",
-                      flush=True)
+                print(
+                    f"   run {i + 1} {tool:<9} {r['wall']:7.2f} s {r['rss_mb']:7.0f} MiB  "
+                    f"{score(r['flagged'], truth)}",
+                    flush=True,
+                )
         results[n]["_truth"] = truth  # type: ignore[assignment]
 
     summary = table(results, sizes, tools)
     scaling(results, sizes)
     merge_cost(root, sizes)
-    (root / "results.json").write_text(json.dumps(
-        {"summary": summary, "baseline": {n: {k: baseline_cost[n][k] for k in ("wall", "rss_mb")} for n in sizes}},
-        indent=1))
+    (root / "results.json").write_text(
+        json.dumps(
+            {
+                "summary": summary,
+                "baseline": {n: {k: baseline_cost[n][k] for k in ("wall", "rss_mb")} for n in sizes},
+            },
+            indent=1,
+        )
+    )
     if not args.skip_estimation:
         print("\n== label-free estimation (bench/estimation.py)", flush=True)
-        subprocess.run([here_py, str(HERE / "estimation.py")], check=False)
+        subprocess.run([here_py, str(HERE / "estimation.py")], check=False)  # noqa: S603
 
 
 def _median(rs: list[dict], key: str) -> float:
@@ -134,7 +180,10 @@ def _median(rs: list[dict], key: str) -> float:
 def table(results: dict, sizes: list[int], tools: list[str]) -> dict:
     """The summary table: medians, ratios of ours vs floor / Evidently / NannyML, verdicts."""
     print("\n== summary (median wall s of fresh processes, peak RSS MiB; ratios are the tool's / ours)")
-    header = f"{'rows':>9} {'tool':<10} {'runs':>4} {'wall s':>8} {'peak MiB':>9} {'x ours time':>11} {'x ours mem':>10}  verdicts (truth: 9 drifted, 16 not)"
+    header = (
+        f"{'rows':>9} {'tool':<10} {'runs':>4} {'wall s':>8} {'peak MiB':>9} {'x ours time':>11} "
+        f"{'x ours mem':>10}  verdicts (truth: 9 drifted, 16 not)"
+    )
     print(header)
     print("-" * len(header))
     summary: dict = {}
@@ -151,15 +200,25 @@ def table(results: dict, sizes: list[int], tools: list[str]) -> dict:
             verdicts = sorted({score(r["flagged"], truth) for r in runs})
             rt = f"{w / ours_t:.1f}x" if ours_t else "-"
             rm = f"{m / ours_m:.2f}x" if ours_m else "-"
-            print(f"{n:>9,} {tool:<10} {len(runs):>4} {w:>8.2f} {m:>9.0f} {rt:>11} {rm:>10}  {' | '.join(verdicts)}")
-            summary.setdefault(n, {})[tool] = {"wall": w, "rss_mb": m, "runs": len(runs), "verdicts": verdicts,
-                                               "walls": [round(r["wall"], 3) for r in runs]}
+            print(
+                f"{n:>9,} {tool:<10} {len(runs):>4} {w:>8.2f} {m:>9.0f} {rt:>11} {rm:>10}  "
+                f"{' | '.join(verdicts)}"
+            )
+            summary.setdefault(n, {})[tool] = {
+                "wall": w,
+                "rss_mb": m,
+                "runs": len(runs),
+                "verdicts": verdicts,
+                "walls": [round(r["wall"], 3) for r in runs],
+            }
         if ours_t:
             parts = []
             for tool, label in (("floor", "floor"), ("evidently", "Evidently"), ("nannyml", "NannyML")):
                 if rs.get(tool):
-                    parts.append(f"ours/{label}: time {ours_t / _median(rs[tool], 'wall'):.2f}, "
-                                 f"memory {ours_m / _median(rs[tool], 'rss_mb'):.2f}")
+                    parts.append(
+                        f"ours/{label}: time {ours_t / _median(rs[tool], 'wall'):.2f}, "
+                        f"memory {ours_m / _median(rs[tool], 'rss_mb'):.2f}"
+                    )
             print(f"{'':>9} -> " + "; ".join(parts))
             stages = rs["ours"][-1]["extra"].get("stages_ms")
             print(f"{'':>9}    ours stages (last run, ms): {stages}")
@@ -178,7 +237,10 @@ def scaling(results: dict, sizes: list[int]) -> None:
         w1, w2 = _median(results[100_000][tool], "wall"), _median(results[1_000_000][tool], "wall")
         m1, m2 = _median(results[100_000][tool], "rss_mb"), _median(results[1_000_000][tool], "rss_mb")
         per_row = (w2 - w1) / 900_000
-        print(f"{tool:<10} {per_row * 1e6:>8.2f} {(m2 - m1) * 2**20 / 900_000:>10.0f} {w1 - per_row * 100_000:>16.2f}")
+        print(
+            f"{tool:<10} {per_row * 1e6:>8.2f} {(m2 - m1) * 2**20 / 900_000:>10.0f} "
+            f"{w1 - per_row * 100_000:>16.2f}"
+        )
 
 
 def merge_cost(root: Path, sizes: list[int]) -> None:
@@ -188,8 +250,14 @@ def merge_cost(root: Path, sizes: list[int]) -> None:
     from modelsteward.domain.profile import Profile, merge_profiles
     from modelsteward.spec import parse_spec
 
-    print("\n== profile merge (stored profile.json of one batch, k copies: parse + merge_profiles + detect_drift)")
-    print(f"{'batch rows':>10} {'profile KiB':>11} {'k':>5} {'parse ms':>9} {'merge ms':>9} {'drift ms':>9} {'ms/profile':>10}")
+    print(
+        "\n== profile merge (stored profile.json of one batch, k copies: "
+        "parse + merge_profiles + detect_drift)"
+    )
+    print(
+        f"{'batch rows':>10} {'profile KiB':>11} {'k':>5} {'parse ms':>9} {'merge ms':>9} "
+        f"{'drift ms':>9} {'ms/profile':>10}"
+    )
     for n in sizes:
         path = root / str(n) / "out" / "profile.json"
         if not path.exists():
@@ -197,7 +265,10 @@ def merge_cost(root: Path, sizes: list[int]) -> None:
         text = path.read_text()
         baseline = Baseline.from_json((root / str(n) / "baseline.json").read_bytes())
         spec = parse_spec(json.loads((root / str(n) / "spec.json").read_text()))
+        detect_drift(baseline, merge_profiles([Profile.from_json(text)] * 2), spec.drift)  # warm-up, untimed
         for k in (10, 100, 1000):
+            profiles = merged = None  # free the previous k outside the timed region
+            gc.collect()
             t0 = time.perf_counter()
             profiles = [Profile.from_json(text) for _ in range(k)]
             t1 = time.perf_counter()
@@ -205,8 +276,10 @@ def merge_cost(root: Path, sizes: list[int]) -> None:
             t2 = time.perf_counter()
             detect_drift(baseline, merged, spec.drift)
             t3 = time.perf_counter()
-            print(f"{n:>10,} {len(text) / 1024:>11.1f} {k:>5} {(t1 - t0) * 1e3:>9.1f} {(t2 - t1) * 1e3:>9.1f} "
-                  f"{(t3 - t2) * 1e3:>9.1f} {(t2 - t0) * 1e3 / k:>10.2f}")
+            print(
+                f"{n:>10,} {len(text) / 1024:>11.1f} {k:>5} {(t1 - t0) * 1e3:>9.1f} {(t2 - t1) * 1e3:>9.1f} "
+                f"{(t3 - t2) * 1e3:>9.1f} {(t2 - t0) * 1e3 / k:>10.2f}"
+            )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """`make size`: each Lambda function's unzipped size (code + its layers) against 250 MiB, and cold imports.
 
-    python bench/size.py [--out .size] [--rebuild]
+    python bench/size.py [--out .bench/size] [--rebuild]
 
 1. Builds the layers for the Lambda platform (python3.12, manylinux x86_64 wheels, no Docker):
    MlDepsLayer with layers/ml_deps/Makefile (install + trim + strip, exactly as `sam build`),
@@ -30,11 +30,31 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LIMIT_MIB = 250
-PY312 = os.environ.get("PY312") or shutil.which("python3.12") or "/root/.pyenv/versions/3.12.1/bin/python3.12"
-PLATFORM = ["--only-binary=:all:", "--implementation", "cp", "--python-version", "3.12",
-            "--platform", "manylinux_2_28_x86_64", "--platform", "manylinux2014_x86_64"]
-FUNCTIONS = ["train_model", "create_baseline", "score_batch", "monitor_batch", "evaluate_labels",
-             "handle_alarm", "check_window", "run_audit"]
+PY312 = os.environ.get("PY312") or next(
+    (p for p in ("/root/.pyenv/versions/3.12.1/bin/python3.12", "/usr/bin/python3.12") if Path(p).exists()),
+    shutil.which("python3.12") or "",
+)
+PLATFORM = [
+    "--only-binary=:all:",
+    "--implementation",
+    "cp",
+    "--python-version",
+    "3.12",
+    "--platform",
+    "manylinux_2_28_x86_64",
+    "--platform",
+    "manylinux2014_x86_64",
+]
+FUNCTIONS = [
+    "train_model",
+    "create_baseline",
+    "score_batch",
+    "monitor_batch",
+    "evaluate_labels",
+    "handle_alarm",
+    "check_window",
+    "run_audit",
+]
 # scipy subpackages scikit-learn 1.9 loads when it fits/predicts/permutes (measured with python3.12)
 SCIPY_UNUSED_BY_SKLEARN = ["signal", "odr", "datasets", "misc", "cluster", "fftpack", "differentiate"]
 
@@ -50,7 +70,7 @@ def mib(path: Path) -> float:
 
 
 def run(cmd: list[str], **kw) -> None:
-    subprocess.run(cmd, check=True, **kw)
+    subprocess.run(cmd, check=True, **kw)  # noqa: S603 - fixed pip/make command lines
 
 
 def trim(site: Path) -> None:
@@ -65,16 +85,32 @@ def trim(site: Path) -> None:
 def build_ml(out: Path) -> Path:
     art = out / "ml-full"
     if not (art / "python").exists():
-        run(["make", "-C", str(ROOT / "layers/ml_deps"), "install", "trim", "strip", f"ARTIFACTS_DIR={art}"],
-            stdout=subprocess.DEVNULL)
+        run(
+            ["make", "-C", str(ROOT / "layers/ml_deps"), "install", "trim", "strip", f"ARTIFACTS_DIR={art}"],
+            stdout=subprocess.DEVNULL,
+        )
     return art / "python"
 
 
 def build_steward(out: Path) -> Path:
     site = out / "steward" / "python"
     if not site.exists():
-        run([sys.executable, "-m", "pip", "install", "-q", "--no-compile", "--disable-pip-version-check",
-             *PLATFORM, "--target", str(site), "-r", str(ROOT / "layers/steward/requirements.txt")])
+        run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--no-compile",
+                "--disable-pip-version-check",
+                *PLATFORM,
+                "--target",
+                str(site),
+                "-r",
+                str(ROOT / "layers/steward/requirements.txt"),
+            ]
+        )
         shutil.copytree(ROOT / "layers/steward/modelsteward", site / "modelsteward")
         trim(site)
     return site
@@ -83,8 +119,24 @@ def build_steward(out: Path) -> Path:
 def build_fastparquet(out: Path) -> Path:
     site = out / "fastparquet" / "python"
     if not site.exists():
-        run([sys.executable, "-m", "pip", "install", "-q", "--no-compile", "--disable-pip-version-check",
-             *PLATFORM, "--no-deps", "--target", str(site), "fastparquet", "cramjam", "fsspec"])
+        run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--no-compile",
+                "--disable-pip-version-check",
+                *PLATFORM,
+                "--no-deps",
+                "--target",
+                str(site),
+                "fastparquet",
+                "cramjam",
+                "fsspec",
+            ]
+        )
         trim(site)
     return site
 
@@ -111,9 +163,21 @@ def variants(out: Path, full: Path, fastparquet: Path) -> dict[str, Path]:
     for sub in (drift / "scipy").iterdir():
         if sub.is_dir() and sub.name not in ("special", "_lib"):
             shutil.rmtree(sub)
-    labels = subset(full, out / "labels" / "python",
-                    prefix("numpy", "scipy", "pyarrow", "threadpoolctl", "pandas", "dateutil", "python_dateutil",
-                           "tzdata", "six"))
+    labels = subset(
+        full,
+        out / "labels" / "python",
+        prefix(
+            "numpy",
+            "scipy",
+            "pyarrow",
+            "threadpoolctl",
+            "pandas",
+            "dateutil",
+            "python_dateutil",
+            "tzdata",
+            "six",
+        ),
+    )
     for sub in (labels / "scipy").iterdir():
         if sub.is_dir() and sub.name not in ("special", "_lib"):
             shutil.rmtree(sub)
@@ -124,46 +188,61 @@ def variants(out: Path, full: Path, fastparquet: Path) -> dict[str, Path]:
     for entry in fastparquet.iterdir():
         target = ml_fp / entry.name
         if not target.exists():
-            (shutil.copytree(entry, target, copy_function=os.link) if entry.is_dir() else os.link(entry, target))
-    return {"MlDepsLayer": full, "DriftDeps": drift, "LabelDeps": labels, "MlDeps-trimmed": ml,
-            "MlDeps-fastparquet": ml_fp}
+            (
+                shutil.copytree(entry, target, copy_function=os.link)
+                if entry.is_dir()
+                else os.link(entry, target)
+            )
+    return {
+        "MlDepsLayer": full,
+        "DriftDeps": drift,
+        "LabelDeps": labels,
+        "MlDeps-trimmed": ml,
+        "MlDeps-fastparquet": ml_fp,
+    }
 
 
 SMOKE = {
-    "DriftDeps": "import numpy, pyarrow.parquet, pyarrow.compute, pyarrow.csv, pyarrow.json, threadpoolctl, io\n"
-                 "from scipy.special import chdtrc, kolmogorov, expit, ndtri, bdtrc, ndtr\n"
-                 "t = pyarrow.table({'x': numpy.arange(10.0)}); b = io.BytesIO(); pyarrow.parquet.write_table(t, b)\n"
-                 "assert pyarrow.parquet.ParquetFile(io.BytesIO(b.getvalue())).read().num_rows == 10\n"
-                 "assert abs(kolmogorov(1.0) - 0.27) < 0.01 and chdtrc(1, 3.84) < 0.051\n"
-                 "import sys; assert 'pandas' not in sys.modules\n",
+    "DriftDeps": "import numpy, pyarrow.parquet, pyarrow.compute, pyarrow.csv, pyarrow.json, io\n"
+    "import threadpoolctl\n"
+    "from scipy.special import chdtrc, kolmogorov, expit, ndtri, bdtrc, ndtr\n"
+    "t = pyarrow.table({'x': numpy.arange(10.0)}); b = io.BytesIO(); pyarrow.parquet.write_table(t, b)\n"
+    "assert pyarrow.parquet.ParquetFile(io.BytesIO(b.getvalue())).read().num_rows == 10\n"
+    "assert abs(kolmogorov(1.0) - 0.27) < 0.01 and chdtrc(1, 3.84) < 0.051\n"
+    "import sys; assert 'pandas' not in sys.modules\n",
     "LabelDeps": "import numpy, pandas, pyarrow.parquet, io\nfrom scipy.special import bdtrc, ndtr\n"
-                 "f = pandas.DataFrame({'x': numpy.arange(10.0)}); b = io.BytesIO(); f.to_parquet(b)\n"
-                 "assert pandas.read_parquet(io.BytesIO(b.getvalue())).shape == (10, 1)\n",
+    "f = pandas.DataFrame({'x': numpy.arange(10.0)}); b = io.BytesIO(); f.to_parquet(b)\n"
+    "assert pandas.read_parquet(io.BytesIO(b.getvalue())).shape == (10, 1)\n",
     "MlDeps-trimmed": "import numpy, pandas, pyarrow.parquet, skops.io\n"
-                      "from sklearn.ensemble import HistGradientBoostingClassifier\n"
-                      "from sklearn.linear_model import LogisticRegression\n"
-                      "from sklearn.inspection import permutation_importance\n"
-                      "from sklearn.model_selection import train_test_split\n"
-                      "from sklearn.compose import ColumnTransformer\nfrom sklearn.impute import SimpleImputer\n"
-                      "X = numpy.random.default_rng(0).normal(size=(2000, 5)); y = (X[:, 0] + X[:, 1] > 0).astype(int)\n"
-                      "for m in (HistGradientBoostingClassifier(max_iter=30), LogisticRegression()):\n"
-                      "    m.fit(X, y); assert (m.predict(X) == y).mean() > 0.9\n"
-                      "    blob = skops.io.dumps(m); skops.io.loads(blob, trusted=skops.io.get_untrusted_types(data=blob))\n"
-                      "permutation_importance(m, X, y, n_repeats=2)\n",
+    "from sklearn.ensemble import HistGradientBoostingClassifier\n"
+    "from sklearn.linear_model import LogisticRegression\n"
+    "from sklearn.inspection import permutation_importance\n"
+    "from sklearn.model_selection import train_test_split\n"
+    "from sklearn.compose import ColumnTransformer\nfrom sklearn.impute import SimpleImputer\n"
+    "X = numpy.random.default_rng(0).normal(size=(2000, 5)); y = (X[:, 0] + X[:, 1] > 0).astype(int)\n"
+    "for m in (HistGradientBoostingClassifier(max_iter=30), LogisticRegression()):\n"
+    "    m.fit(X, y); assert (m.predict(X) == y).mean() > 0.9\n"
+    "    blob = skops.io.dumps(m); skops.io.loads(blob, trusted=skops.io.get_untrusted_types(data=blob))\n"
+    "permutation_importance(m, X, y, n_repeats=2)\n",
 }
+SMOKE["MlDepsLayer"] = SMOKE["MlDeps-trimmed"]
 SMOKE["MlDeps-fastparquet"] = SMOKE["MlDeps-trimmed"].replace("pyarrow.parquet", "fastparquet") + (
     "import io\nf = pandas.DataFrame({'x': numpy.arange(10.0)}); b = io.BytesIO()\n"
     "f.to_parquet('/tmp/_fp.parquet', engine='fastparquet')\n"
-    "assert pandas.read_parquet('/tmp/_fp.parquet', engine='fastparquet').shape == (10, 1)\n")
+    "assert pandas.read_parquet('/tmp/_fp.parquet', engine='fastparquet').shape == (10, 1)\n"
+)
 
 
 def smoke(name: str, site: Path) -> str:
     code = SMOKE.get(name)
-    if code is None or not Path(PY312).exists():
+    if code is None or not PY312 or not Path(PY312).exists():
         return "not run"
-    proc = subprocess.run([PY312, "-c", code], env={"PYTHONPATH": str(site), "PYTHONDONTWRITEBYTECODE": "1",
-                                                     "PATH": os.environ["PATH"]},
-                          capture_output=True, text=True)
+    proc = subprocess.run(  # noqa: S603 - our own smoke code
+        [PY312, "-c", code],
+        env={"PYTHONPATH": str(site), "PYTHONDONTWRITEBYTECODE": "1", "PATH": os.environ["PATH"]},
+        capture_output=True,
+        text=True,
+    )
     return "works" if proc.returncode == 0 else "FAILS: " + proc.stderr.strip().splitlines()[-1][:120]
 
 
@@ -185,21 +264,30 @@ def cold_imports(fn: str, runs: int = 3) -> dict:
         f"sys.path.insert(0, {str(ROOT / 'functions' / fn)!r})\n"
         "t0 = time.perf_counter(); import app; t1 = time.perf_counter()\n"
         f"importlib.import_module('modelsteward.services.{fn}'); t2 = time.perf_counter()\n"
-        "heavy = [m for m in ('numpy', 'scipy', 'scipy.stats', 'pyarrow', 'pandas', 'sklearn') if m in sys.modules]\n"
+        "heavy = ('numpy', 'scipy', 'scipy.stats', 'pyarrow', 'pandas', 'sklearn')\n"
+        "heavy = [m for m in heavy if m in sys.modules]\n"
         "print(json.dumps([t1 - t0, t2 - t1, heavy]))\n"
     )
     samples = []
     for _ in range(runs):
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                             env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+        out = subprocess.run(  # noqa: S603 - our own probe
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        )
         samples.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    return {"app_s": statistics.median(s[0] for s in samples), "service_s": statistics.median(s[1] for s in samples),
-            "heavy": samples[-1][2]}
+    return {
+        "app_s": statistics.median(s[0] for s in samples),
+        "service_s": statistics.median(s[1] for s in samples),
+        "heavy": samples[-1][2],
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=".size")
+    parser.add_argument("--out", default=".bench/size")
     parser.add_argument("--rebuild", action="store_true")
     args = parser.parse_args()
     out = (ROOT / args.out).resolve()
@@ -215,8 +303,10 @@ def main() -> None:
     print("== layers (unzipped MiB, trimmed; python3.12 manylinux x86_64)")
     for name, site in layers.items():
         top = sorted(((mib(p), p.name) for p in site.iterdir() if p.is_dir()), reverse=True)[:6]
-        print(f"{name:<20} {sizes[name]:7.1f}  {smoke(name, site):<10} "
-              + ", ".join(f"{n} {s:.0f}" for s, n in top))
+        print(
+            f"{name:<20} {sizes[name]:7.1f}  {smoke(name, site):<10} "
+            + ", ".join(f"{n} {s:.0f}" for s, n in top)
+        )
     print(f"{'StewardLayer':<20} {sizes['StewardLayer']:7.1f}")
 
     current = template_layers()
@@ -230,11 +320,17 @@ def main() -> None:
         "handle_alarm": ["StewardLayer"],
         "run_audit": ["StewardLayer"],
     }
-    alternative = {**proposed, "train_model": ["StewardLayer", "MlDeps-fastparquet"],
-                   "score_batch": ["StewardLayer", "MlDeps-fastparquet"]}
+    alternative = {
+        **proposed,
+        "train_model": ["StewardLayer", "MlDeps-fastparquet"],
+        "score_batch": ["StewardLayer", "MlDeps-fastparquet"],
+    }
     print(f"\n== functions: code + layers, unzipped MiB vs the {LIMIT_MIB} MiB limit")
-    print(f"{'function':<16} {'code':>5} | {'today (template.yaml)':>24} | {'split layers':>22} | {'split + fastparquet':>22}"
-          f" | {'import app s':>12} {'+service s':>10}  heavy modules loaded by the service import")
+    print(
+        f"{'function':<16} {'code':>5} | {'today (template.yaml)':>24} | {'split layers':>22} | "
+        f"{'split + fastparquet':>22}"
+        f" | {'import app s':>12} {'+service s':>10}  heavy modules loaded by the service import"
+    )
     report = {}
     for fn in FUNCTIONS:
         code = mib(ROOT / "functions" / fn)
@@ -245,9 +341,12 @@ def main() -> None:
             cells.append((total, "fits" if total <= LIMIT_MIB else "OVER"))
         cold = cold_imports(fn)
         report[fn] = {"code": code, "today": cells[0], "split": cells[1], "fastparquet": cells[2], **cold}
-        print(f"{fn:<16} {code:5.2f} | {cells[0][0]:17.1f} {cells[0][1]:>6} | {cells[1][0]:15.1f} {cells[1][1]:>6} | "
-              f"{cells[2][0]:15.1f} {cells[2][1]:>6} | {cold['app_s']:12.3f} {cold['service_s']:10.3f}  "
-              f"{', '.join(cold['heavy']) or '-'}")
+        print(
+            f"{fn:<16} {code:5.2f} | {cells[0][0]:17.1f} {cells[0][1]:>6} | "
+            f"{cells[1][0]:15.1f} {cells[1][1]:>6} | "
+            f"{cells[2][0]:15.1f} {cells[2][1]:>6} | {cold['app_s']:12.3f} {cold['service_s']:10.3f}  "
+            f"{', '.join(cold['heavy']) or '-'}"
+        )
     (out / "size.json").write_text(json.dumps({"layers": sizes, "functions": report}, indent=1))
 
 

@@ -1,6 +1,6 @@
 """Floor: read both Parquet files with pyarrow and one histogram/bincount pass per column.
 
-    python floor.py REFERENCE CURRENT OUT_JSON
+python floor.py REFERENCE CURRENT OUT_JSON
 """
 
 import json
@@ -15,7 +15,10 @@ import pyarrow.parquet as pq
 def values(column: pa.ChunkedArray) -> np.ndarray:
     # np.frombuffer on null-free chunks: Array.to_numpy() would import pandas (performance-facts.md)
     return np.concatenate(
-        [np.frombuffer(c.buffers()[1], dtype=np.float64, count=len(c), offset=c.offset * 8) for c in column.chunks]
+        [
+            np.frombuffer(c.buffers()[1], dtype=np.float64, count=len(c), offset=c.offset * 8)
+            for c in column.chunks
+        ]
     )
 
 

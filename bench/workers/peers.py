@@ -20,7 +20,8 @@ def evidently(ref: pd.DataFrame, cur: pd.DataFrame, numeric: list, categorical: 
 
     definition = DataDefinition(numerical_columns=numeric, categorical_columns=categorical)
     snapshot = Report([DataDriftPreset()]).run(
-        Dataset.from_pandas(cur, data_definition=definition), Dataset.from_pandas(ref, data_definition=definition)
+        Dataset.from_pandas(cur, data_definition=definition),
+        Dataset.from_pandas(ref, data_definition=definition),
     )
     flagged = []
     for metric in snapshot.dict()["metrics"]:
@@ -50,7 +51,8 @@ def nannyml(ref: pd.DataFrame, cur: pd.DataFrame, numeric: list, categorical: li
 
 def main() -> None:
     tool, ref_path, cur_path, truth_path, out = sys.argv[1:6]
-    truth = json.load(open(truth_path))
+    with open(truth_path) as fh:
+        truth = json.load(fh)
     ref, cur = pd.read_parquet(ref_path), pd.read_parquet(cur_path)
     run = evidently if tool == "evidently" else nannyml
     flagged = run(ref, cur, truth["numeric"], truth["categorical"])

@@ -61,5 +61,26 @@ def test_summary_names_artifacts_that_exist(demo: tuple) -> None:
     assert shifted, "each batch has its report"
     html = shifted[-1].read_text()
     assert "<svg" in html and "http://" not in html.replace("http://www.w3.org", "")
+    timeline = result.timeline.read_text()
+    assert "<svg" in timeline and "shifted-" in timeline  # drift over time across the batches
     if shutil.which("chromium"):
-        assert len(result.screenshots) == 3 and all(p.stat().st_size > 10_000 for p in result.screenshots)
+        assert len(result.screenshots) == 4 and all(p.stat().st_size > 10_000 for p in result.screenshots)
+
+
+def test_the_audit_trail_tells_the_whole_story_in_order(demo: tuple) -> None:
+    result, _, _ = demo
+    actions = result.audit_actions
+
+    def first(action: str, after: int = -1) -> int:
+        return next(i for i, a in enumerate(actions) if a == action and i > after)
+
+    trained = first("model.promoted")
+    drift = first("drift.verdict", trained)
+    alarm = first("alarm.handled", drift)
+    retrain = first("retrain.requested", alarm - 1)
+    gate = first("gate.decision", retrain)
+    promoted = first("model.promoted", gate)
+    audit_run = first("audit.run", promoted)
+    assert trained < drift < alarm and retrain < gate < promoted < audit_run
+    assert "batch.quarantined" in actions and "labels.evaluated" in actions
+    assert actions.count("retrain.requested") == 1, "one retrain per episode, the rest suppressed"

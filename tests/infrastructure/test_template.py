@@ -12,6 +12,7 @@ from infra_helpers import STAGE, SUB_VALUES, TWO_MODELS, as_list, of_type, rende
 
 from modelsteward import metric_names
 from modelsteward.layout import TRIGGER_PREFIXES
+from modelsteward.localcloud.stepfunctions import state_machine_definition
 
 Statements = Callable[[str], list[dict[str, Any]]]
 
@@ -24,7 +25,13 @@ FUNCTIONS = {
     "HandleAlarmFunction": "handle_alarm",
     "CheckWindowFunction": "check_window",
     "RunAuditFunction": "run_audit",
+    "PlanChunksFunction": "plan_chunks",
+    "ProfileChunkFunction": "profile_chunk",
+    "FinishLargeBatchFunction": "finish_large_batch",
 }
+# the scale-out state machine's steps (docs/scale-out.md): only it invokes them
+SCALE_OUT_STEPS = {"PlanChunksFunction", "ProfileChunkFunction", "FinishLargeBatchFunction"}
+SCALE_OUT_MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:model-steward-dev-monitor_large_batch"
 LIGHT_FUNCTIONS = {"HandleAlarmFunction", "RunAuditFunction"}  # never import pandas/scikit-learn
 
 TRIGGERS = {
@@ -52,13 +59,16 @@ EXPECTED_ENV = {
     "TrainModelFunction": _DATA_FUNCTION_ENV | _NOTIFY | {"TRAIN_FUNCTION_NAME"},
     "CreateBaselineFunction": _DATA_FUNCTION_ENV,
     "ScoreBatchFunction": _DATA_FUNCTION_ENV,
-    "MonitorBatchFunction": _DATA_FUNCTION_ENV,
+    "MonitorBatchFunction": _DATA_FUNCTION_ENV | {"SCALE_OUT_STATE_MACHINE_ARN", "SCALE_OUT_BYTES"},
     "EvaluateLabelsFunction": _DATA_FUNCTION_ENV,
     "HandleAlarmFunction": _EVERY_FUNCTION_ENV
     | _NOTIFY
     | {"ALARMS_TOPIC_ARN", "TRAIN_FUNCTION_NAME", "ARTIFACTS_BUCKET"},
     "CheckWindowFunction": _DATA_FUNCTION_ENV | _NOTIFY,
     "RunAuditFunction": _DATA_FUNCTION_ENV | _NOTIFY,
+    "PlanChunksFunction": _DATA_FUNCTION_ENV | {"SCALE_OUT_CHUNK_BYTES"},
+    "ProfileChunkFunction": _DATA_FUNCTION_ENV,
+    "FinishLargeBatchFunction": _DATA_FUNCTION_ENV,
 }
 
 # AWS managed policies a function role may carry, and why.
@@ -249,6 +259,53 @@ def test_reserved_concurrency_is_optional_for_small_accounts(resources: dict[str
         assert otherwise == {"Ref": "AWS::NoValue"}
 
 
+def test_monitor_batch_scales_out_through_one_state_machine(
+    resources: dict[str, Any], role_statements: Statements
+) -> None:
+    env = resources["MonitorBatchFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["SCALE_OUT_STATE_MACHINE_ARN"] == {"Ref": "LargeBatchStateMachine"}
+    assert env["SCALE_OUT_BYTES"] == {"Ref": "ScaleOutBytes"}
+    assert allowed(role_statements("MonitorBatchFunction"), "states:StartExecution") == {
+        "<LargeBatchStateMachine>"
+    }
+    for function_id in FUNCTIONS:
+        if function_id != "MonitorBatchFunction":
+            assert not allowed(role_statements(function_id), "states:StartExecution"), function_id
+
+
+def test_scale_out_machine_runs_a_distributed_map_that_fails_closed(resources: dict[str, Any]) -> None:
+    machine = resources["LargeBatchStateMachine"]["Properties"]
+    assert render_sub(machine["StateMachineName"], SUB_VALUES) == SCALE_OUT_MACHINE.rsplit(":", 1)[1]
+    subs = machine["DefinitionSubstitutions"]
+    assert {k: v["Fn::GetAtt"][0] for k, v in subs.items()} == {
+        "PlanChunksArn": "PlanChunksFunction",
+        "ProfileChunkArn": "ProfileChunkFunction",
+        "FinishLargeBatchArn": "FinishLargeBatchFunction",
+    }
+    definition = state_machine_definition(machine)
+    states = definition["States"]
+    chunks = states["ProfileChunks"]
+    assert chunks["Type"] == "Map" and chunks["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
+    assert chunks["ToleratedFailurePercentage"] == 0 and 1 <= chunks["MaxConcurrency"] <= 1000
+    assert chunks["ItemReader"]["Resource"] == "arn:aws:states:::s3:getObject"
+    for name in ("PlanChunks", "ProfileChunks", "FinishLargeBatch"):
+        assert states[name]["Catch"] == [
+            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "FailLargeBatch"}
+        ], name
+    tasks = [
+        states["PlanChunks"],
+        states["FinishLargeBatch"],
+        chunks["ItemProcessor"]["States"]["ProfileChunk"],
+    ]
+    for task in tasks:
+        (retry,) = task["Retry"]
+        assert (
+            retry["BackoffRate"] > 1 and retry["MaxAttempts"] >= 2 and "StorageError" in retry["ErrorEquals"]
+        )
+    assert states["FailLargeBatch"]["Next"] == "LargeBatchFailed"
+    assert states["LargeBatchFailed"]["Type"] == "Fail"
+
+
 # --------------------------------------------------------------------------- triggers
 def test_each_upload_prefix_triggers_its_function(resources: dict[str, Any]) -> None:
     notifications = resources["DataBucket"]["Properties"]["NotificationConfiguration"]
@@ -362,7 +419,16 @@ def test_policies_name_single_tables_topics_keys_and_prefixes(resources: dict[st
             assert [arn_text(t) for t in targets] == [f"{ALARM_ARN_PREFIX}model-steward-{STAGE}-*"], owner
         elif service == {"lambda"}:
             assert actions == ["lambda:InvokeFunction"], owner
-            assert {arn_text(t) for t in targets} <= TRAIN_FUNCTION_ARNS, owner
+            if owner == "LargeBatchStateMachineRole":
+                assert {arn_text(t) for t in targets} == {f"<{f}.Arn>" for f in SCALE_OUT_STEPS}, owner
+            else:
+                assert {arn_text(t) for t in targets} <= TRAIN_FUNCTION_ARNS, owner
+        elif service == {"states"}:
+            assert {arn_text(t) for t in targets} in (
+                {"<LargeBatchStateMachine>"},
+                {SCALE_OUT_MACHINE},
+                {SCALE_OUT_MACHINE.replace(":stateMachine:", ":execution:") + "/*"},
+            ), (owner, targets)
         elif service == {"kms"}:
             assert targets == [{"Fn::GetAtt": ["StewardKey", "Arn"]}], owner
         elif service == {"s3"}:

@@ -2,8 +2,9 @@
 
 A handler on ``before-send.<service>.<Operation>`` runs for every HTTP attempt, before moto sees
 the request; returning a response short-circuits it, raising ``ReadTimeoutError`` looks like a
-socket timeout. So ``times=1..4`` is absorbed by the adapters' standard retries (max_attempts 5)
-and ``times=5`` exhausts them for one API call; later calls pass (the cloud recovered).
+socket timeout. So ``times=1..5`` is absorbed by the adapters' standard retries
+and ``times=MAX_ATTEMPTS`` (6: the initial attempt + botocore's 5 retries) exhausts them for one API
+call; later calls pass (the cloud recovered).
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ReadTimeoutError
 from moto.core.botocore_stubber import MockRawResponse
 
-MAX_ATTEMPTS = 5  # adapters/aws.py _RETRIES
+# adapters/aws.py: Config(retries={"max_attempts": 5}) means 5 *retries* (botocore turns it into
+# total_max_attempts = 6), so 5 failed attempts are absorbed and the 6th decides.
+MAX_ATTEMPTS = 6
 
 # fault -> per-protocol error (status, code)
 ERRORS: dict[str, dict[str, tuple[int, str]]] = {
@@ -46,7 +49,9 @@ def _response(service: str, url: str, fault: str) -> AWSResponse:
         body = f"<Error><Code>{code}</Code><Message>injected {fault}</Message></Error>".encode()
         return AWSResponse(url, status, {}, MockRawResponse(body))
     if service == "dynamodb":
-        body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": f"injected {fault}"})
+        body = json.dumps(
+            {"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": f"injected {fault}"}
+        )
         return AWSResponse(url, status, {"x-amzn-ErrorType": code}, MockRawResponse(body.encode()))
     if service == "lambda":
         body = json.dumps({"Type": "Service", "message": f"injected {fault}"})

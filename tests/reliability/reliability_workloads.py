@@ -85,7 +85,7 @@ def onboard_monitored(ctx: Any, data_bucket: str) -> None:
 
     put(data_bucket, layout.spec_key(MONITORED), MONITOR_SPEC.encode())
     spec = parse_spec(MONITOR_SPEC)
-    baseline = build_baseline(inference_frame(2_000, 0), spec)
+    baseline = build_baseline(inference_frame(800, 0), spec)
     write_baseline(ctx, MONITORED, baseline, layout.reference_baseline_prefix(MONITORED))
 
 

@@ -19,6 +19,7 @@ Task = Literal["binary", "multiclass", "regression"]
 DriftMethod = Literal["jensen_shannon", "psi", "wasserstein"]
 PiiAction = Literal["quarantine", "redact", "hash", "allow"]
 Window = Literal["hour", "day", "week"]
+RetrainSignal = Literal["drift", "quality", "performance", "estimated_performance"]
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
@@ -113,8 +114,8 @@ class RetrainPolicy(_Strict):
     schedule: str | None = None
     cooldown_hours: float = Field(default=24, ge=0)
     training_window_days: int = Field(default=90, ge=1)
-    on_alarms: list[Literal["drift", "quality", "performance", "estimated_performance"]] = Field(
-        default_factory=lambda: ["drift", "performance", "estimated_performance"]
+    on_alarms: list[RetrainSignal] = Field(
+        default_factory=lambda: list[RetrainSignal](["drift", "performance", "estimated_performance"])
     )
 
 

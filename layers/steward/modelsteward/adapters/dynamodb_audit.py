@@ -177,19 +177,32 @@ class DynamoAuditLog:
             except ClientError as exc:
                 if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                     raise translate(exc, f"append to audit table {self.table_name}") from exc
-                time.sleep(random.uniform(0, min(0.2, 0.004 * 2 ** min(attempt, 6))))
+                if self._landed(record):  # botocore retried a put whose first answer was lost
+                    return self._finish(record, head)
+                time.sleep(random.uniform(0, min(0.2, 0.004 * 2 ** min(attempt, 6))))  # nosec B311 - jitter
                 head = self.head_item()
                 continue
             except BotoCoreError as exc:
                 raise translate(exc, f"append to audit table {self.table_name}") from exc
-            if self.export_bucket:
-                if head is not None and "exported" not in head:
-                    self._export_behind(seq)
-                self._export_and_mark(record)
-            return record.body()
+            return self._finish(record, head)
         raise ConflictError(
             f"audit append lost the race {self.max_attempts} times in a row on {self.table_name}; retry later"
         )
+
+    def _finish(self, record: AuditRecord, head: dict[str, Any] | None) -> dict[str, Any]:
+        if self.export_bucket:
+            if head is not None and "exported" not in head:
+                self._export_behind(record.seq)
+            self._export_and_mark(record)
+        return record.body()
+
+    def _landed(self, record: AuditRecord) -> bool:
+        """Is the item at this seq our own record? A put that timed out or got a 5xx after DynamoDB
+        applied it is retried by botocore and then fails its condition against itself."""
+        items = self._query(
+            sk_condition=" AND sk = :seq", values={":seq": {"N": str(record.seq)}}, Limit=1
+        ).get("Items", [])
+        return bool(items) and _from_item(items[0]).get("hash") == record.hash
 
     # --- export --------------------------------------------------------------------------------
     def _export_behind(self, seq: int) -> None:

@@ -29,7 +29,7 @@ class EmfMetrics:
     def flush(self) -> None:
         for dims, points in self._pending.items():
             provider = AmazonCloudWatchEMFProvider(namespace=self.namespace)
-            provider.service = None  # dimensions are exactly what the alarms name: no implicit "service"
+            provider.service = None  # type: ignore[assignment] # dimensions are exactly what the alarms name: no implicit "service"
             for key, val in dims:
                 provider.add_dimension(key, val)
             for name, value, unit in points:

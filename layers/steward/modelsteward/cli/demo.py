@@ -107,11 +107,13 @@ class DemoResult:
     alarm_emails: list[str] = field(default_factory=list)
     emails: list[Path] = field(default_factory=list)
     reports: list[Path] = field(default_factory=list)
+    timeline: Path = Path()
     cards: list[Path] = field(default_factory=list)
     governance: list[Path] = field(default_factory=list)
     screenshots: list[Path] = field(default_factory=list)
     audit_ok: bool = False
     audit_records: int = 0
+    audit_actions: list[str] = field(default_factory=list)
     governance_findings: int = -1
     quarantined: list[str] = field(default_factory=list)
     scored_by_new_champion: bool = False
@@ -313,6 +315,7 @@ def run_demo(
         # 9. audit verify ---------------------------------------------------------------------------
         with progress.step("steward audit verify", total):
             verification = audit_trail.verify(ctx())
+            result.audit_actions = [str(r.get("action")) for r in ctx().audit.records()]
             result.audit_ok = bool(verification.ok)
             result.audit_records = verification.table.count
             progress.event(
@@ -334,6 +337,7 @@ def run_demo(
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(c.store.get(data_bucket, key).body)
             result.reports = sorted(out.glob("reports/**/report.html"))
+            result.timeline = out / "reports" / MODEL / "timeline.html"
             result.cards = sorted(out.glob("models/**/card.html"))
             result.governance = sorted(out.glob("governance/**/report.html"))
             if screenshots:
@@ -341,9 +345,17 @@ def run_demo(
 
                 shots = state_dir / "screenshots"
                 shots.mkdir(exist_ok=True)
-                picks = result.reports[-1:] + result.cards[-1:] + result.governance[-1:]
-                for page in picks:
-                    png = shots / (page.parent.name + "-" + page.stem + ".png")
+                shifted = [p for p in result.reports if "/batches/shifted-" in str(p)]
+                picks = {
+                    "batch-report": shifted[-1] if shifted else None,
+                    "drift-timeline": result.timeline if result.timeline.exists() else None,
+                    "model-card": result.cards[-1] if result.cards else None,
+                    "governance-report": result.governance[-1] if result.governance else None,
+                }
+                for name, page in picks.items():
+                    if page is None:
+                        continue
+                    png = shots / f"{name}.png"
                     if screenshot(page, png):
                         result.screenshots.append(png)
             result.emails = sorted((state_dir / "cloud" / "outbox").glob("*"))
@@ -380,6 +392,8 @@ def summary(result: DemoResult) -> str:
             f"  reports               {show(result.state_dir / 'artifacts' / 'reports' / MODEL)}/  "
             f"({len(result.reports)} batch and window report.html)"
         )
+    if result.timeline.is_file():
+        lines.append(f"  drift over time       {show(result.timeline)}")
     if result.cards:
         lines.append(f"  model cards           {show(result.cards[-1])}")
     if result.governance:

@@ -137,18 +137,23 @@ def plan_chunks(
 
 
 def _next_line_end(read: ReadRange, size: int, pos: int, limits: IngestLimits) -> int:
-    """The offset just after the first line break at or after ``pos`` (``size`` if none)."""
-    window = read(pos, min(size, pos + limits.max_line_bytes + 1))
-    newline = window.find(b"\n")
-    if newline >= 0:
-        return pos + newline + 1
-    if pos + len(window) >= size:
-        return size
-    raise LimitExceeded(
-        f"no line break within {limits.max_line_bytes} bytes after byte {pos} "
-        "(IngestLimits.max_line_bytes): check the quoting or split the field",
-        code="line_too_long",
-    )
+    """The offset just after the first line break at or after ``pos`` (``size`` if none); reads 4 KiB
+    first and widens up to ``max_line_bytes``, so planning costs a few small ranged GETs per chunk."""
+    window = 4096
+    while True:
+        end = min(size, pos + min(window, limits.max_line_bytes + 1))
+        newline = read(pos, end).find(b"\n")
+        if newline >= 0:
+            return pos + newline + 1
+        if end >= size:
+            return size
+        if end - pos > limits.max_line_bytes:
+            raise LimitExceeded(
+                f"no line break within {limits.max_line_bytes} bytes after byte {pos} "
+                "(IngestLimits.max_line_bytes): check the quoting or split the field",
+                code="line_too_long",
+            )
+        window *= 16
 
 
 def _plan_lines(read: ReadRange, size: int, fmt: BatchFormat, target: int, limits: IngestLimits) -> ChunkPlan:

@@ -59,8 +59,8 @@ DEFAULT_ALERT_EMAIL = "ops@example.com"
 ACCOUNT_ID = "123456789012"  # moto's default account
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "test",
-    "AWS_SECRET_ACCESS_KEY": "test",
-    "AWS_SESSION_TOKEN": "test",
+    "AWS_SECRET_ACCESS_KEY": "test",  # nosec B105 - moto's fake credentials, local only
+    "AWS_SESSION_TOKEN": "test",  # nosec B105 - moto's fake credentials, local only
 }
 STATE_SUBDIRS = ("logs", "outbox", "alarms")
 _RUNNING: LocalCloud | None = None
@@ -134,6 +134,7 @@ class LocalCloud:
         self.parameters.update(parameters or {})
         self.outputs: dict[str, str] = {}
         self.resources: dict[str, str] = {}
+        self.state_machines: Any = None  # localcloud.stepfunctions.LocalStateMachines once deployed
         self.endpoint_url: str | None = None
         self.translated: dict[str, Any] = {}
         self._clients: dict[str, Any] = {}
@@ -197,6 +198,9 @@ class LocalCloud:
             self._runtime = None
         alarm_engine.uninstall()
         sns_delivery.uninstall()
+        from . import stepfunctions
+
+        stepfunctions.activate(None)
         runtime.uninstall()
         if self._server is not None:
             with contextlib.suppress(Exception):
@@ -265,7 +269,7 @@ class LocalCloud:
 
             cached = boto3.client(  # type: ignore[call-overload]
                 service, region_name=self.region, endpoint_url=self.endpoint_url,
-                aws_access_key_id="test", aws_secret_access_key="test",  # noqa: S106 - moto's fake keys
+                aws_access_key_id="test", aws_secret_access_key="test",  # noqa: S106  # nosec B106 - moto's fake keys
             )  # fmt: skip
             self._clients[service] = cached
         return cached
@@ -290,6 +294,7 @@ class LocalCloud:
             self._apply_policies(ctx)
             self._apply_event_invoke_configs(ctx)
             self._register_functions(ctx)
+            self._register_state_machines(ctx)
             self._apply_alarms(ctx)
             if self.settle_alarms:
                 self._engine.evaluate()
@@ -543,6 +548,21 @@ class LocalCloud:
                     short_name=Path(str(code_uri)).name if code_uri else logical_id,
                 )
             )  # fmt: skip
+
+    def _register_state_machines(self, ctx: StackContext) -> None:
+        """Executions of the template's state machines run their real definitions locally
+        (localcloud/stepfunctions.py: moto stores them but does not run them in-process)."""
+        from . import stepfunctions
+
+        s3 = self.client("s3")
+        self.state_machines = stepfunctions.LocalStateMachines(
+            runtime=self._require_runtime(),
+            read_s3=lambda bucket, key: s3.get_object(Bucket=bucket, Key=key)["Body"].read(),
+        )
+        for logical_id, resource in self._resources_of(ctx, *stepfunctions.STATE_MACHINE_TYPES):
+            definition = stepfunctions.state_machine_definition(resource["Properties"], ctx.resolve)
+            self.state_machines.register(self.resources[logical_id], definition)
+        stepfunctions.activate(self.state_machines)
 
     def _apply_alarms(self, ctx: StackContext) -> None:
         cloudwatch = self.client("cloudwatch")

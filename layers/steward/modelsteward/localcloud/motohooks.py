@@ -113,3 +113,25 @@ def lambda_backend_module() -> Any:
     from moto.awslambda import utils
 
     return utils
+
+
+def stepfunctions_backend_class() -> type[Any]:
+    """``moto.stepfunctions.models.StepFunctionBackend``: ``start_execution(state_machine_arn, name,
+    execution_input)`` returns an ``Execution`` with ``execution_arn``, ``name``, ``status``,
+    ``stop_date``, ``output``, ``error``, ``cause`` (what DescribeExecution reports)."""
+    from moto.stepfunctions.models import StepFunctionBackend
+
+    return StepFunctionBackend
+
+
+def finish_execution(
+    execution: Any, status: str, output: str | None, error: str | None, cause: str | None
+) -> None:
+    """Record an execution's end on moto's Execution object (DescribeExecution reads it)."""
+    from moto.core.utils import utcnow
+
+    execution.status = status
+    execution.stop_date = utcnow()
+    execution.output = output
+    execution.error = error
+    execution.cause = cause

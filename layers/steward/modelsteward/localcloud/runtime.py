@@ -348,7 +348,14 @@ class LambdaRuntime:
             finally:
                 self._queue.task_done()
 
+    def defer(self, work: Callable[[], None]) -> None:
+        """Queue work that is not a Lambda invocation (a state machine execution) with the events."""
+        self._submit(work)  # type: ignore[arg-type]
+
     def _run_async(self, job: _AsyncJob) -> None:
+        if not isinstance(job, _AsyncJob):
+            job()  # deferred work (defer); it records its own outcome
+            return
         record = self._new_record(job.spec, job.event, job.trigger, "Event")
         for _attempt in range(1 + max(0, job.spec.max_retry_attempts)):
             self._attempt(job.spec, job.event, record)

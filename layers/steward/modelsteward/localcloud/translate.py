@@ -100,7 +100,7 @@ CloudFormationLoader.add_constructor("!GetAtt", _construct_getatt)
 
 def loads_template(text: str) -> dict[str, Any]:
     """Parse a YAML or JSON CloudFormation/SAM template held in a string."""
-    data = yaml.load(text, Loader=CloudFormationLoader)  # noqa: S506 - SafeLoader subclass
+    data = yaml.load(text, Loader=CloudFormationLoader)  # noqa: S506  # nosec B506 - SafeLoader subclass
     if not isinstance(data, dict):
         raise ConfigError("a template must be a mapping at the top level")
     return data

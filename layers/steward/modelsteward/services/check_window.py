@@ -62,6 +62,7 @@ from ..spec import ModelSpec
 from .batch_index import BatchIndex, profile_key
 from .context import Context
 from .specs import load_spec
+from .timeline import write_timeline
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +116,7 @@ def check_window(ctx: Context, request: WindowRequest) -> dict[str, Any]:
                 freshness[model] = report_freshness(ctx, spec, entries, now)
             for window, latest in scheduled_windows(request, spec, now):
                 windows.append(check_model_window(ctx, spec, entries, window, now=now, emit_metrics=latest))
+            write_timeline(ctx, model)
         except InvalidInput as exc:  # no spec, bad spec, no baseline: say so, check the others
             skipped[model] = exc.message
             log.warning("check_window skipped %s: %s", model, exc.message)

@@ -383,9 +383,7 @@ def refuse_batch(
     if pii_summary is not None and pii_summary.findings:
         extra["pii"] = pii_summary.model_dump()
         _record_pii(ctx, model, model_version, source, pii_summary)
-        ctx.metrics.put(
-            metric_names.PII_FINDINGS, sum(f.count for f in pii_summary.findings), "Count", dims
-        )
+        ctx.metrics.put(metric_names.PII_FINDINGS, sum(f.count for f in pii_summary.findings), "Count", dims)
     return quarantine_batch(
         ctx,
         model=model,
@@ -457,6 +455,9 @@ def publish_batch(ctx: Context, batch: AssessedBatch) -> dict[str, Any]:
         time_range=(assessment.profile.time_min, assessment.profile.time_max),
     )
     outputs = write_batch_artifacts(ctx, report, assessment)
+    from .batch_index import record_batch  # windows find this batch by one listing, never by reading reports
+
+    record_batch(ctx, report)
     inputs = [source, batch.spec_ref, batch.baseline_ref]
     if pii_summary.findings:
         _record_pii(ctx, model, model_version, source, pii_summary)
