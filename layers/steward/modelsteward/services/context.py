@@ -36,6 +36,12 @@ class Context:
         event: dict[str, Any] = {"action": action, "actor": fields.pop("actor", self.actor), **fields}
         return self.audit.append(event)
 
+    def record_once(self, action: str, key: Mapping[str, Any], **fields: Any) -> dict[str, Any] | None:
+        """``record`` at most once per (action, key): a retried run never repeats an appended record."""
+        from ..idempotency import run_once
+
+        return run_once(f"audit:{action}", key, lambda: self.record(action, **fields) or {}) or None
+
     @classmethod
     def from_environment(cls, actor: str) -> Context:
         return _context_for(actor)

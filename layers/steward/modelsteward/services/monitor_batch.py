@@ -461,8 +461,10 @@ def publish_batch(ctx: Context, batch: AssessedBatch) -> dict[str, Any]:
     inputs = [source, batch.spec_ref, batch.baseline_ref]
     if pii_summary.findings:
         _record_pii(ctx, model, model_version, source, pii_summary)
-    ctx.record(
+    once = {"uri": source.uri, "version_id": source.version_id or source.sha256 or ""}
+    ctx.record_once(
         "batch.accepted",
+        once,
         model=model,
         model_version=model_version,
         reason=f"verdict {report.verdict}",
@@ -476,8 +478,9 @@ def publish_batch(ctx: Context, batch: AssessedBatch) -> dict[str, Any]:
             "quality_violations": len(report.quality),
         },
     )
-    ctx.record(
+    ctx.record_once(
         "drift.verdict",
+        once,
         model=model,
         model_version=model_version,
         reason=f"verdict {report.verdict}",
@@ -517,8 +520,9 @@ def publish_batch(ctx: Context, batch: AssessedBatch) -> dict[str, Any]:
 def _record_pii(
     ctx: Context, model: str, version: int | None, source: ObjectRef, summary: PiiSummary
 ) -> None:
-    ctx.record(
+    ctx.record_once(
         "pii.finding",
+        {"uri": source.uri, "version_id": source.version_id or source.sha256 or ""},
         model=model,
         model_version=version,
         reason=f"PII in {', '.join(summary.columns)}; action {summary.action}",
