@@ -190,11 +190,12 @@ PLANTED = {
 }
 PATTERNS = {
     "email": re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"),
-    # issuer prefixes (Visa, Mastercard, Amex, Discover) + Luhn: epoch-millisecond stamps are not cards
+    # issuer prefixes (Visa, Mastercard, Amex, Discover) + Luhn, standing alone: epoch-millisecond
+    # stamps are not cards, nor digit runs inside hex digests (idempotency keys, request ids)
     "card": re.compile(
-        r"(?<![\d.])(?:4\d{3}|5[1-5]\d{2}|3[47]\d{2}|6(?:011|5\d{2}))(?:[ -]?\d){9,12}(?![\d.])"
+        r"(?<![\w.])(?:4\d{3}|5[1-5]\d{2}|3[47]\d{2}|6(?:011|5\d{2}))(?:[ -]?\d){9,12}(?![\w.])"
     ),
-    "ssn": re.compile(r"(?<!\d)\d{3}-\d{2}-\d{4}(?!\d)"),
+    "ssn": re.compile(r"(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-])"),
     "aws_key": re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])"),
     "aws_secret": re.compile(r"(?i)aws_secret_access_key\W+[A-Za-z0-9/+=]{40}"),
 }

@@ -13,43 +13,30 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from typing import Any
 
+from ._stack import stack_arguments, stack_context
 from .main import EXIT_FINDINGS, EXIT_OK
-
-DEFAULT_STACK = "model-steward"
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "backfill", help="recompute window drift/volume results for a past range from stored profiles",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[stack_arguments(json_flag=False)],
     )  # fmt: skip
     parser.add_argument("model")
     parser.add_argument("--since", required=True, help="ISO date or time (UTC when no offset), inclusive")
     parser.add_argument("--until", required=True, help="ISO date or time, exclusive")
     parser.add_argument("--window", choices=["hour", "day", "week"], default=None,
                         help="window length (default: the model spec's window)")  # fmt: skip
-    parser.add_argument("--stack", default=os.environ.get("STEWARD_STACK", DEFAULT_STACK),
-                        help="CloudFormation stack whose outputs name the buckets and tables "
-                             "(default: $STEWARD_STACK or %(default)s)")  # fmt: skip
-    parser.add_argument("--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL"),
-                        help="AWS endpoint, e.g. http://127.0.0.1:5000 for `steward local up`")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON object per window")
     parser.set_defaults(func=run)
 
 
 def _context(args: argparse.Namespace) -> Any:
-    if args.endpoint_url:
-        from ..adapters.aws import reset_clients
-
-        os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url
-        reset_clients()
-    from ..services.cli_context import cli_context
-
-    return cli_context(args.stack)
+    return stack_context(args)
 
 
 def progress_line(index: int, total: int, start: str, result: dict[str, Any]) -> str:

@@ -12,31 +12,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConflictError, InvalidInput
+from ._stack import stack_arguments, stack_context
 from .main import EXIT_FINDINGS, EXIT_OK
-
-DEFAULT_STACK = "model-steward"
 
 
 def register(subparsers: Any) -> None:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--stack",
-        default=os.environ.get("STEWARD_STACK", DEFAULT_STACK),
-        help="CloudFormation stack whose outputs name the buckets and tables "
-        "(default: $STEWARD_STACK or %(default)s)",
-    )
-    common.add_argument(
-        "--endpoint-url",
-        default=os.environ.get("AWS_ENDPOINT_URL"),
-        help="AWS endpoint, e.g. http://127.0.0.1:5000 for `steward local up` (default: $AWS_ENDPOINT_URL)",
-    )
-    common.add_argument("--json", action="store_true", help="print JSON instead of text")
+    common = stack_arguments()
 
     parser = subparsers.add_parser(
         "models",
@@ -99,14 +85,7 @@ def register(subparsers: Any) -> None:
 
 # --- plumbing -------------------------------------------------------------------------------
 def _context(args: argparse.Namespace) -> Any:
-    if args.endpoint_url:
-        from ..adapters.aws import reset_clients
-
-        os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url
-        reset_clients()
-    from ..services.cli_context import cli_context
-
-    return cli_context(args.stack)
+    return stack_context(args)
 
 
 def _print(args: argparse.Namespace, data: Any, text: str) -> None:

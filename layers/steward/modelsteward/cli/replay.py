@@ -15,31 +15,25 @@ in the queue); 2 bad input; 3 cloud error.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Any
 
 from ..errors import InvalidInput
+from ._stack import stack_arguments, use_endpoint
 from .main import EXIT_FINDINGS, EXIT_OK
-
-DEFAULT_STACK = "model-steward"
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "replay", help="re-run failed asynchronous invocations from the dead-letter queue",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[stack_arguments(json_flag=False)],
     )  # fmt: skip
-    parser.add_argument("--stack", default=os.environ.get("STEWARD_STACK", DEFAULT_STACK),
-                        help="stack whose DeadLetterQueueUrl output names the queue "
-                             "(default: $STEWARD_STACK or %(default)s)")  # fmt: skip
     parser.add_argument("--queue-url", default=None, help="the queue, instead of the stack's output")
     parser.add_argument("--max", type=int, default=None, dest="max_messages",
                         help="replay at most N messages (default: all)")  # fmt: skip
     parser.add_argument("--function", default=None,
                         help="function for legacy dead-letter messages that do not name one")  # fmt: skip
-    parser.add_argument("--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL"),
-                        help="AWS endpoint, e.g. http://127.0.0.1:5000 for `steward local up`")  # fmt: skip
     parser.set_defaults(func=run)
 
 
@@ -57,11 +51,7 @@ def _queue_url(args: argparse.Namespace) -> str:
 def run(args: argparse.Namespace) -> int:
     if args.max_messages is not None and args.max_messages < 1:
         raise InvalidInput("--max must be at least 1")
-    if args.endpoint_url:
-        from ..adapters.aws import reset_clients
-
-        os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url
-        reset_clients()
+    use_endpoint(args)
     from ..adapters.dead_letters import LambdaSyncInvoker, SqsDeadLetterQueue
     from ..services.replay import ReplayOutcome, replay
 
