@@ -65,6 +65,22 @@ def test_scoring_labels_and_estimates_reach_cloudwatch(cloud: LocalCloud) -> Non
     assert _values(cloud, "LabelsMatched", model) == [3000.0]
 
 
+def test_a_retrain_that_is_not_better_is_rejected_with_its_evidence(cloud: LocalCloud) -> None:
+    from modelsteward.services.cli_context import cli_context
+
+    ctx = cli_context(cloud.stack_name, actor="test")
+    champion = ctx.registry.get_model_state(MODEL)["champion"]
+    assert steward(["models", "retrain", MODEL, "--reason", "manual check", "--stack", cloud.stack_name]) == 0
+    cloud.wait_idle()
+    latest = max(ctx.registry.list_versions(MODEL), key=lambda r: int(r["version"]))
+    assert int(latest["version"]) == int(champion) + 1
+    assert latest["status"] == "Rejected" and latest["gate"]["outcome"] == "reject"
+    assert ctx.registry.get_model_state(MODEL)["champion"] == champion  # the champion keeps serving
+    actions = [r["action"] for r in ctx.audit.records() if r.get("model_version") == latest["version"]]
+    assert "gate.decision" in actions and "model.rejected" in actions
+    assert any(f"v{latest['version']}: rejected" in m.subject for m in cloud.outbox_messages())
+
+
 def test_a_degraded_model_alarms_and_emails(cloud: LocalCloud) -> None:
     before = {m.subject for m in cloud.outbox_messages()}
     for i in range(3):  # concept drift: the model's ranking quality falls on labeled data

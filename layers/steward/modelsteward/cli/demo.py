@@ -165,7 +165,8 @@ def run_demo(
         data_bucket = cloud.outputs["DataBucketName"]
         progress.event(
             f"stack {cloud.stack_name}: data bucket {data_bucket}, "
-            f"{len(cloud.alarm_names) or 'per-model'} alarms, 8 functions"
+            f"{len(cloud.alarm_names) or 'per-model'} alarms, "
+            f"{sum(k.endswith('FunctionName') for k in cloud.outputs)} functions"
         )
 
         def ctx() -> Any:
