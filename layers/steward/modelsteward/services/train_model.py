@@ -24,6 +24,7 @@ never in a retry loop; only transient errors propagate.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import json
 import logging
@@ -112,7 +113,7 @@ def retrain(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
     key = {"model": model, "trigger": trigger, "episode": episode}
 
     def work() -> dict[str, Any]:
-        return _guarded(ctx, model, lambda: _train_retrain(ctx, model, trigger, reason))
+        return _guarded(ctx, model, lambda: _train_retrain(ctx, model, trigger, reason, key))
 
     return run_once("train_model.retrain", key, work)
 
@@ -279,18 +280,33 @@ def _train_upload(ctx: Context, upload: S3Upload, key: layout.UploadKey) -> dict
     spec, spec_ref = load_spec(ctx, key.model)
     data = _upload_data(ctx, upload, spec, key.name)
     summary = _train_and_register(
-        ctx, spec, spec_ref, data, trigger="upload", reason=f"training data uploaded: {upload.key}"
+        ctx,
+        spec,
+        spec_ref,
+        data,
+        trigger="upload",
+        reason=f"training data uploaded: {upload.key}",
+        request_key=_request_key(upload.idempotency_key()),
     )
     _registry(ctx).update_model_state(key.model, {"last_training_data": data.lineage[0].as_dict()})
     return summary
 
 
-def _train_retrain(ctx: Context, model: str, trigger: str, reason: str) -> dict[str, Any]:
+def _train_retrain(
+    ctx: Context, model: str, trigger: str, reason: str, request: Mapping[str, Any]
+) -> dict[str, Any]:
     ctx.settings.require("data_bucket", "artifacts_bucket")
     spec, spec_ref = load_spec(ctx, model)
     state = _registry(ctx).get_model_state(model)
     data = _retrain_data(ctx, spec, state)
-    return _train_and_register(ctx, spec, spec_ref, data, trigger=trigger, reason=reason)
+    return _train_and_register(
+        ctx, spec, spec_ref, data, trigger=trigger, reason=reason, request_key=_request_key(request)
+    )
+
+
+def _request_key(request: Mapping[str, Any]) -> str:
+    """What identifies one training request across retries (stored on the version it registered)."""
+    return hashlib.sha256(json.dumps(dict(request), sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
 def _registry(ctx: Context) -> Any:
@@ -302,7 +318,14 @@ def _registry(ctx: Context) -> Any:
 
 
 def _train_and_register(
-    ctx: Context, spec: ModelSpec, spec_ref: ObjectRef, data: TrainingData, *, trigger: str, reason: str
+    ctx: Context,
+    spec: ModelSpec,
+    spec_ref: ObjectRef,
+    data: TrainingData,
+    *,
+    trigger: str,
+    reason: str,
+    request_key: str,
 ) -> dict[str, Any]:
     from ..domain.gate import evaluate_gate
     from ..domain.model_artifact import dump_model
@@ -313,6 +336,9 @@ def _train_and_register(
     lineage = data.lineage_dicts()
     inputs = [*lineage, {**spec_ref.as_dict(), "role": "spec"}]
     audit_inputs = [{k: v for k, v in ref.items() if k != "role"} for ref in inputs]
+    decided = _version_of_request(registry, model, request_key)
+    if decided is not None:  # a retry after the decision was committed: finish it, never train again
+        return _resume(ctx, spec, decided, audit_inputs, trigger, reason, request_key)
     version = registry.next_version(model)
     ctx.record(
         "training.started",
@@ -398,6 +424,7 @@ def _train_and_register(
         "created_at": ctx.clock().isoformat(),
         "triggered_by": trigger,
         "reason": reason,
+        "request_key": request_key,
         "task": spec.task,
         "primary_metric": spec.primary_metric,
         "metrics": _without_confusion(result.metrics),
@@ -437,51 +464,15 @@ def _train_and_register(
     except Exception:
         _mark_failed(ctx, model, version)
         raise
-    outputs = [artifact.as_dict(), evaluation_ref.as_dict(), holdout_ref.as_dict()]
-    ctx.record(
-        "training.finished",
-        model=model,
-        model_version=version,
-        reason=reason,
-        inputs=audit_inputs,
-        outputs=outputs,
-        details={
-            "metrics": _without_confusion(result.metrics),
-            "n_train": result.n_train,
-            "n_holdout": result.n_holdout,
-            "seconds": result.duration_seconds,
-            "trigger": trigger,
-        },
-    )
-    ctx.record(
-        "gate.decision",
-        model=model,
-        model_version=version,
-        reason="; ".join(decision.reasons),
-        inputs=[holdout_ref.as_dict()],
-        outputs=[evaluation_ref.as_dict()],
-        details={
-            **decision.summary(),
-            "evaluation_uri": evaluation_ref.uri,
-            "evaluation_version_id": evaluation_ref.version_id,
-        },
-    )
-    action = {"promote": "model.promoted", "reject": "model.rejected"}.get(outcome, "model.pending_approval")
-    ctx.record(
-        action,
-        model=model,
-        model_version=version,
-        reason="; ".join(decision.reasons),
-        inputs=audit_inputs,
-        outputs=[artifact.as_dict()],
-        details={"previous_champion": champion_version, "gate_outcome": decision.outcome, "trigger": trigger},
-    )
+    _record_decision(ctx, model, version, row, outcome, audit_inputs, trigger, reason, request_key)
     _regenerate_cards(
         ctx, model, [version] + ([champion_version] if outcome == "promote" and champion_version else [])
     )
     word = OUTCOME_WORDS[outcome]
-    _notify(
+    _notify_once(
         ctx,
+        request_key,
+        version,
         f"[model-steward] {model} v{version}: {word}",
         _evidence_text(spec, version, decision, result, lineage, evaluation_ref, trigger, reason, outcome),
         model,
@@ -504,6 +495,142 @@ def _train_and_register(
         "champion_before": champion_version,
         "reasons": decision.reasons,
         "artifact": artifact.uri,
+    }
+
+
+def _version_of_request(registry: Any, model: str, request_key: str) -> dict[str, Any] | None:
+    """The version an earlier attempt of this request registered and decided, if any."""
+    for row in registry.list_versions(model):
+        if row.get("request_key") != request_key:
+            continue
+        if "failed after registration" in str(row.get("decision_reason") or ""):
+            return None  # that attempt failed before deciding: train again
+        return dict(row)
+    return None
+
+
+def _outcome_of(row: Mapping[str, Any]) -> str:
+    if row.get("alias") == "champion" or (
+        (row.get("gate") or {}).get("outcome") == "promote" and (row.get("status") == "Approved")
+    ):
+        return "promote"
+    return "reject" if row.get("status") == "Rejected" else "pending_approval"
+
+
+def _ref(uri: Any, version_id: Any, sha256: Any = None) -> dict[str, Any]:
+    return {"uri": uri, "version_id": version_id, "sha256": sha256}
+
+
+def _record_decision(
+    ctx: Context,
+    model: str,
+    version: int,
+    row: Mapping[str, Any],
+    outcome: str,
+    audit_inputs: list[dict[str, Any]],
+    trigger: str,
+    reason: str,
+    request_key: str,
+) -> None:
+    """The three records of a decided version, each appended at most once per request.
+
+    Built from the registry row alone, so a retry that finds the decision already committed
+    writes exactly the records the failed attempt did not.
+    """
+    gate = dict(row.get("gate") or {})
+    reasons = "; ".join(str(r) for r in gate.get("reasons") or [])
+    art = row.get("artifact") or {}
+    artifact = _ref(art.get("uri"), art.get("version_id"), art.get("sha256"))
+    evaluation = _ref(
+        row.get("evaluation_uri"), row.get("evaluation_version_id"), row.get("evaluation_sha256")
+    )
+    holdout = _ref(row.get("holdout_uri"), row.get("holdout_version_id"))
+    once = {"request": request_key, "version": version}
+    ctx.record_once(
+        "training.finished",
+        once,
+        model=model,
+        model_version=version,
+        reason=reason,
+        inputs=audit_inputs,
+        outputs=[artifact, evaluation, holdout],
+        details={
+            "metrics": row.get("metrics"),
+            "n_train": row.get("n_train"),
+            "n_holdout": row.get("n_holdout"),
+            "seconds": row.get("training_seconds"),
+            "trigger": trigger,
+        },
+    )
+    ctx.record_once(
+        "gate.decision",
+        once,
+        model=model,
+        model_version=version,
+        reason=reasons,
+        inputs=[holdout],
+        outputs=[evaluation],
+        details={
+            **gate,
+            "evaluation_uri": evaluation["uri"],
+            "evaluation_version_id": evaluation["version_id"],
+        },
+    )
+    action = {"promote": "model.promoted", "reject": "model.rejected"}.get(outcome, "model.pending_approval")
+    ctx.record_once(
+        action,
+        once,
+        model=model,
+        model_version=version,
+        reason=reasons,
+        inputs=audit_inputs,
+        outputs=[artifact],
+        details={"previous_champion": gate.get("champion_version"), "gate_outcome": gate.get("outcome"),
+                 "trigger": trigger},
+    )  # fmt: skip
+
+
+def _resume(
+    ctx: Context,
+    spec: ModelSpec,
+    row: Mapping[str, Any],
+    audit_inputs: list[dict[str, Any]],
+    trigger: str,
+    reason: str,
+    request_key: str,
+) -> dict[str, Any]:
+    model, version = spec.name, int(row["version"])
+    outcome = _outcome_of(row)
+    log.info("resuming a decided training request", extra={"model": model, "version": version})
+    _record_decision(ctx, model, version, row, outcome, audit_inputs, trigger, reason, request_key)
+    _regenerate_cards(ctx, model, [version])
+    gate = row.get("gate") or {}
+    _notify_once(
+        ctx,
+        request_key,
+        version,
+        f"[model-steward] {model} v{version}: {OUTCOME_WORDS[outcome]}",
+        f"Model {model} version {version}: {OUTCOME_WORDS[outcome]} (recorded after a retry).\n"
+        f"Trigger: {trigger} ({reason})\n\nreasons:\n"
+        + "".join(f"  - {r}\n" for r in gate.get("reasons") or [])
+        + f"\nEvidence: {row.get('evaluation_uri')}\n",
+        model,
+    )
+    _registry(ctx).update_model_state(
+        model,
+        {"last_retrain_at": ctx.clock().isoformat(), "last_training_version": version,
+         "last_training_outcome": outcome},
+    )  # fmt: skip
+    return {
+        "status": "trained",
+        "model": model,
+        "version": version,
+        "outcome": outcome,
+        "resumed": True,
+        "primary_metric": spec.primary_metric,
+        "score": (row.get("metrics") or {}).get(spec.primary_metric),
+        "reasons": list((row.get("gate") or {}).get("reasons") or []),
+        "artifact": (row.get("artifact") or {}).get("uri"),
     }
 
 
@@ -701,6 +828,18 @@ def _regenerate_cards(ctx: Context, model: str, versions: list[int]) -> None:
             log.warning(
                 "model card not generated", extra={"model": model, "version": version, "error": exc.message}
             )
+
+
+def _notify_once(
+    ctx: Context, request_key: str, version: int, subject: str, message: str, model: str
+) -> None:
+    """One email per decided version, whatever retries happen around it."""
+
+    def send() -> dict[str, Any]:
+        _notify(ctx, subject, message, model)
+        return {"sent": subject}
+
+    run_once("train_model.notify", {"request": request_key, "version": version}, send)
 
 
 def _notify(ctx: Context, subject: str, message: str, model: str) -> None:
