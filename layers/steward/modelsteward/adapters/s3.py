@@ -8,7 +8,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..errors import LimitExceeded
+from ..errors import LimitExceeded, NotFound
 from ..ports import ObjectRef, StoredObject
 from .aws import client, translate
 
@@ -111,8 +111,6 @@ class S3ObjectStore:
             raise translate(exc, f"list s3://{bucket}/{prefix}") from exc
 
     def exists(self, bucket: str, key: str) -> bool:
-        from ..errors import NotFound
-
         try:
             self.head(bucket, key)
         except NotFound:

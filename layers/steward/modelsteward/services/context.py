@@ -75,6 +75,3 @@ def _context_for(actor: str) -> Context:
 def reset_contexts() -> None:
     _context_for.cache_clear()
 
-
-def audit_inputs(*refs: Any) -> list[Mapping[str, Any]]:
-    return [r.as_dict() for r in refs if r is not None]
