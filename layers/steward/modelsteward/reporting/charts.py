@@ -406,6 +406,13 @@ def line_chart(
     count = len(rows)
     picks = sorted({round(i * (count - 1) / 5) for i in range(6)}) if count > 1 else [0]
     span_days = (epoch(times[-1]) - epoch(times[0])) / 86400 if timed else 0  # type: ignore[arg-type]
+    # points close in time crowd their labels: keep a label only where it has room (~90 px), the last
+    # one always (it is the newest), dropping its crowded neighbour instead
+    kept: list[int] = []
+    for i in reversed(picks):
+        if not kept or abs(xs[kept[-1]] - xs[i]) >= 90:
+            kept.append(i)
+    picks = sorted(kept)
     for i in picks:
         t = times[i]
         if t is not None:
