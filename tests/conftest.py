@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 import pytest
+
+# helpers shared by the suites (tests/support), importable as plain modules from any suite
+sys.path.insert(0, str(Path(__file__).parent / "support"))
 
 _FAKE_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",

@@ -4,15 +4,13 @@ governance defect."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from unittest import mock
 
 import boto3
+from moto_atomic import serialized_dynamodb  # noqa: F401 - re-exported for the tests
 
 from modelsteward import layout
 from modelsteward.adapters.dynamodb_audit import DynamoAuditLog
@@ -94,24 +92,6 @@ def sent_emails(topic_arn: str) -> list[tuple[str, str]]:
 
     topic = sns_backends[ACCOUNT][REGION].topics[topic_arn]
     return [(n[2], n[1]) for n in topic.sent_notifications]
-
-
-@contextlib.contextmanager
-def serialized_dynamodb() -> Iterator[None]:
-    """DynamoDB applies each request atomically; moto's in-process backend does not under threads
-    (two conditional puts can both pass, a query can see a half-updated item). Serialize moto's
-    request handling so a concurrency test exercises our retry logic, not moto's races."""
-    from moto.dynamodb.responses import DynamoHandler
-
-    lock = threading.RLock()
-    original = DynamoHandler.call_action
-
-    def call_action(self: Any) -> Any:
-        with lock:
-            return original(self)
-
-    with mock.patch.object(DynamoHandler, "call_action", call_action):
-        yield
 
 
 class FakeRegistry:

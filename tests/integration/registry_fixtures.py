@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import copy
 import io
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 import yaml
+from moto_atomic import serialized_dynamodb
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = "credit-default"
@@ -96,23 +97,7 @@ def records(ctx: Any, action: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def atomic_requests(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make each mocked AWS request atomic, as DynamoDB makes each request (and transaction) atomic.
-
-    moto's in-process backends are not thread-safe: two threads can both read a condition before
-    either writes, and a cancelled transaction's rollback can restore items a concurrent writer just
-    changed. Serializing requests (not whole operations) keeps the race between our read-decide-write
-    steps real while giving each request DynamoDB's isolation.
-    """
-    import threading
-
-    from moto.core.botocore_stubber import BotocoreStubber
-
-    lock = threading.Lock()
-    original = BotocoreStubber.process_request
-
-    def serialized(self: Any, request: Any) -> Any:
-        with lock:
-            return original(self, request)
-
-    monkeypatch.setattr(BotocoreStubber, "process_request", serialized)
+def atomic_requests() -> Iterator[None]:
+    """Each mocked DynamoDB request atomic, as DynamoDB makes each request (and transaction)."""
+    with serialized_dynamodb():
+        yield

@@ -3,11 +3,12 @@ test tried, the moto stack, per-request atomic DynamoDB, and a barrier-started t
 
 from __future__ import annotations
 
-import contextlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from moto_atomic import serialized_dynamodb  # noqa: F401 - re-exported for the tests
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -87,25 +88,6 @@ def create_table(ddb: Any, name: str, keys: list[tuple[str, str, str]]) -> None:
         KeySchema=[{"AttributeName": n, "KeyType": k} for n, k, _ in keys],
         AttributeDefinitions=[{"AttributeName": n, "AttributeType": t} for n, _, t in keys],
     )
-
-
-@contextlib.contextmanager
-def serialized_dynamodb() -> Iterator[None]:
-    """DynamoDB applies each request atomically; moto's in-process backend does not under threads.
-    Same helper as tests/integration/governance_fixtures.py (that module is not importable from here)."""
-    from unittest import mock
-
-    from moto.dynamodb.responses import DynamoHandler
-
-    lock = threading.RLock()
-    original = DynamoHandler.call_action
-
-    def call_action(self: Any) -> Any:
-        with lock:
-            return original(self)
-
-    with mock.patch.object(DynamoHandler, "call_action", call_action):
-        yield
 
 
 def run_threads(fns: list[Callable[[], Any]]) -> list[tuple[Any, BaseException | None]]:
