@@ -8,7 +8,7 @@ CHECKOV_VENV := .venv-checkov
 # offline: no guideline download from the vendor's API (tests and gates reach no network)
 CHECKOV := BC_SKIP_MAPPING=TRUE $(CHECKOV_VENV)/bin/checkov --skip-download --config-file infra/checkov.yaml
 
-.PHONY: venv test test-fast demo lint typecheck bench size clean local-up
+.PHONY: venv test test-fast demo lint typecheck bench size sam-build clean local-up
 
 $(STAMP): pyproject.toml requirements/lock.txt
 	$(PY) -m venv $(VENV)
@@ -69,10 +69,29 @@ bench: venv $(BENCH_EVIDENTLY)/.ok $(BENCH_NANNYML)/.ok
 	$(BIN)/python bench/run.py --sizes $(BENCH_SIZES) --runs $(BENCH_RUNS) --peer-runs-1m $(BENCH_PEER_RUNS_1M) \
 		--evidently $(BENCH_EVIDENTLY)/bin/python --nannyml $(BENCH_NANNYML)/bin/python
 
-# Lambda deployment size per function (code + its layers, unzipped, vs 250 MiB) and cold imports.
+# Every function's deployment (code + its layers, unzipped) vs Lambda's 250 MiB, each run as
+# Lambda loads it in python3.12 (bench/size.py; CI runs it). Fails when one is over or broken.
 SIZE_DIR ?= .bench/size
 size: venv
 	$(BIN)/python bench/size.py --out $(SIZE_DIR)
+
+# `sam build` without Docker (needs python3.12 and make): SAM CLI in its own venv, pinned.
+SAM_VENV := .venv-sam
+SAM_CLI_VERSION ?= 1.170.0
+PY312 ?= $(shell for p in python3.12 /root/.pyenv/versions/3.12*/bin/python3.12 /usr/bin/python3.12; do \
+	"$$p" -c pass 2>/dev/null && command -v "$$p" && break; done)
+
+$(SAM_VENV)/.ok-$(SAM_CLI_VERSION):
+	$(PY) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install -q 'aws-sam-cli==$(SAM_CLI_VERSION)'
+	touch $@
+
+sam-build: $(SAM_VENV)/.ok-$(SAM_CLI_VERSION)
+	@test -n "$(PY312)" || (echo "sam build needs python3.12 (the Lambda runtime) on this machine" >&2; exit 2)
+	@# python3.12 on PATH by that name; not inside the venv (its pyvenv.cfg would capture it)
+	mkdir -p $(SAM_VENV)-python312 && ln -sf "$(PY312)" $(SAM_VENV)-python312/python3.12
+	PATH="$(CURDIR)/$(SAM_VENV)-python312:$(CURDIR)/$(SAM_VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 \
+		sam build --config-file infra/samconfig.toml
 
 # --- reliability and security gates (docs/reliability.md, docs/security.md) ---------------------------
 # make reliability-report   # fuzz + tests/reliability, then renders docs/reliability.md from their counts

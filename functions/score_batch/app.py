@@ -15,6 +15,9 @@ logger = Logger(service="score_batch")
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from modelsteward.packed_deps import unpack_packed_deps
+
+    unpack_packed_deps()  # scipy + scikit-learn ship zipped in MlDepsLayer (layers/deps/build_layer.py)
     from modelsteward.idempotency import bind_lambda_context
 
     bind_lambda_context(context)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from infra_helpers import STAGE, SUB_VALUES, TWO_MODELS, as_list, of_type, render_sub, statements
+from infra_helpers import REPO, STAGE, SUB_VALUES, TWO_MODELS, as_list, of_type, render_sub, statements
 
 from modelsteward import metric_names
 from modelsteward.layout import TRIGGER_PREFIXES
@@ -33,6 +33,14 @@ FUNCTIONS = {
 SCALE_OUT_STEPS = {"PlanChunksFunction", "ProfileChunkFunction", "FinishLargeBatchFunction"}
 SCALE_OUT_MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:model-steward-dev-monitor_large_batch"
 LIGHT_FUNCTIONS = {"HandleAlarmFunction", "RunAuditFunction"}  # never import pandas/scikit-learn
+# the one dependency layer each heavy function gets (LayerName suffix; layers/deps/build.py): no
+# function carries more than it imports, and each fits Lambda's 250 MiB (`make size` measures it)
+DEPENDENCY_LAYER = {
+    **{f: "drift-deps" for f in FUNCTIONS if f not in LIGHT_FUNCTIONS},
+    "EvaluateLabelsFunction": "label-deps",
+    "TrainModelFunction": "ml-deps",
+    "ScoreBatchFunction": "ml-deps",
+}
 
 TRIGGERS = {
     "training/": "TrainModelFunction",
@@ -56,9 +64,9 @@ _EVERY_FUNCTION_ENV = {
 _DATA_FUNCTION_ENV = _EVERY_FUNCTION_ENV | {"ARTIFACTS_BUCKET"}
 _NOTIFY = {"NOTIFICATIONS_TOPIC_ARN"}
 EXPECTED_ENV = {
-    "TrainModelFunction": _DATA_FUNCTION_ENV | _NOTIFY | {"TRAIN_FUNCTION_NAME"},
+    "TrainModelFunction": _DATA_FUNCTION_ENV | _NOTIFY | {"TRAIN_FUNCTION_NAME", "STEWARD_PACKED_DEPS"},
     "CreateBaselineFunction": _DATA_FUNCTION_ENV,
-    "ScoreBatchFunction": _DATA_FUNCTION_ENV,
+    "ScoreBatchFunction": _DATA_FUNCTION_ENV | {"STEWARD_PACKED_DEPS"},
     "MonitorBatchFunction": _DATA_FUNCTION_ENV | {"SCALE_OUT_STATE_MACHINE_ARN", "SCALE_OUT_BYTES"},
     "EvaluateLabelsFunction": _DATA_FUNCTION_ENV,
     "HandleAlarmFunction": _EVERY_FUNCTION_ENV
@@ -233,16 +241,27 @@ def test_functions_may_use_exactly_what_their_environment_names(role_statements:
         assert uses_artifacts == ("ARTIFACTS_BUCKET" in env), function_id
 
 
-def test_layers_keep_light_functions_free_of_ml_dependencies(resources: dict[str, Any]) -> None:
+def test_each_function_gets_only_the_dependency_layer_it_imports(resources: dict[str, Any]) -> None:
     layers = of_type(resources, "AWS::Lambda::LayerVersion")
-    by_path = {layer["Metadata"]["StewardCodeUri"]: layer_id for layer_id, layer in layers.items()}
-    assert set(by_path) == {"layers/steward", "layers/ml_deps"}
+    by_name = {
+        render_sub(layer["Properties"]["LayerName"], SUB_VALUES).removeprefix(
+            f"model-steward-{STAGE}-"
+        ): layer_id
+        for layer_id, layer in layers.items()
+    }
+    assert set(by_name) == {"steward", "drift-deps", "label-deps", "ml-deps"}
     for function_id in FUNCTIONS:
         attached = [ref["Ref"] for ref in resources[function_id]["Properties"]["Layers"]]
-        if function_id in LIGHT_FUNCTIONS:
-            assert attached == [by_path["layers/steward"]], function_id
-        else:
-            assert attached == [by_path["layers/steward"], by_path["layers/ml_deps"]], function_id
+        expected = [by_name["steward"]]
+        if function_id not in LIGHT_FUNCTIONS:
+            expected.append(by_name[DEPENDENCY_LAYER[function_id]])
+        assert attached == expected, function_id
+        # the zipped packages are unpacked by the handler before anything imports them
+        env = resources[function_id]["Properties"]["Environment"]["Variables"]
+        packed = DEPENDENCY_LAYER.get(function_id) == "ml-deps"
+        assert (env.get("STEWARD_PACKED_DEPS") == "/opt/steward-packed") == packed, function_id
+        handler_source = (REPO / "functions" / FUNCTIONS[function_id] / "app.py").read_text()
+        assert ("unpack_packed_deps()" in handler_source) == packed, function_id
 
 
 def test_reserved_concurrency_is_optional_for_small_accounts(resources: dict[str, Any]) -> None:

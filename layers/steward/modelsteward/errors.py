@@ -99,3 +99,9 @@ class ConfigError(StewardError):
     """The function's environment is missing a setting."""
 
     code = "config_error"
+
+
+class PackagingError(ConfigError):
+    """A layer's zipped packages are missing or corrupt: a deployment defect, not bad input."""
+
+    code = "packaging_error"

@@ -9,6 +9,7 @@ from urllib.parse import unquote_plus
 from aws_lambda_powertools.utilities.data_classes import S3Event
 
 from .errors import InvalidInput
+from .ports import ObjectRef
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,10 @@ class S3Upload:
 
     def idempotency_key(self) -> dict[str, Any]:
         return {"bucket": self.bucket, "key": self.key, "version": self.version_id or self.etag or ""}
+
+    def object_ref(self) -> ObjectRef:
+        """The exact object version this upload created (lineage, quarantine reasons, audit)."""
+        return ObjectRef(self.bucket, self.key, self.version_id, None, self.size)
 
 
 def s3_uploads(event: dict[str, Any]) -> list[S3Upload]:

@@ -52,6 +52,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal, TextIO
 
+from ..packed_deps import ENV as PACKED_DEPS_ENV
 from .clock import SimulatedClock
 from .emf import EmfBridge
 
@@ -519,6 +520,9 @@ class LambdaRuntime:
         if self.endpoint_url:
             values["AWS_ENDPOINT_URL"] = self.endpoint_url
         removed = [] if self.endpoint_url else ["AWS_ENDPOINT_URL"]
+        # no layers are mounted here: the venv holds every package MlDepsLayer ships zipped
+        values.pop(PACKED_DEPS_ENV, None)
+        removed.append(PACKED_DEPS_ENV)
         saved = {key: os.environ.get(key) for key in [*values, *removed]}
         _reset_modelsteward_caches()
         try:

@@ -44,7 +44,7 @@ from ..ports import ObjectRef
 from ..spec import CLASSIFIER_METRICS, REGRESSOR_METRICS, ModelSpec
 from .context import Context
 from .predictions_store import PARQUET, PredictionFiles, parquet_bytes, read_parquet, window_files
-from .score_batch import conform_table, quarantine_upload
+from .quarantine import quarantine_upload
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def _evaluate_or_reject(ctx: Context, upload: S3Upload) -> dict[str, Any]:
         ctx.record(
             "labels.rejected",
             reason=exc.message,
-            inputs=[_upload_ref(upload).as_dict()],
+            inputs=[upload.object_ref().as_dict()],
             details={"function": "evaluate_labels", "code": exc.code},
         )
         return {"status": "rejected", "key": upload.key, "code": exc.code, "reason": exc.message}
@@ -87,10 +87,6 @@ def _evaluate_or_reject(ctx: Context, upload: S3Upload) -> dict[str, Any]:
         return _reject(ctx, upload, key, exc)
     finally:
         ctx.metrics.flush()
-
-
-def _upload_ref(upload: S3Upload) -> ObjectRef:
-    return ObjectRef(upload.bucket, upload.key, upload.version_id, None, upload.size)
 
 
 def _reject(
@@ -117,7 +113,7 @@ def _unknown_model(ctx: Context, upload: S3Upload, key: UploadKey, exc: UnknownM
         "status": "unknown_model",
         "reason": exc.message,
         "evaluated_at": ctx.clock().isoformat(),
-        "labels": _upload_ref(upload).as_dict(),
+        "labels": upload.object_ref().as_dict(),
         "counts": {"label_rows": rows, "matched": 0, "unmatched": rows},
     }
     if ctx.settings.artifacts_bucket:
@@ -145,6 +141,7 @@ def label_column(columns: list[str], spec: ModelSpec) -> str:
 
 
 def evaluate_labels(ctx: Context, upload: S3Upload, key: UploadKey) -> dict[str, Any]:
+    from ..domain.contract import conform
     from ..domain.ingest import read_table
     from ..domain.label_join import join_labels, prepare_labels
     from .specs import load_spec
@@ -157,7 +154,7 @@ def evaluate_labels(ctx: Context, upload: S3Upload, key: UploadKey) -> dict[str,
     column = label_column(list(table.column_names), spec)
     if column != spec.target:
         table = table.rename_columns([spec.target if c == column else c for c in table.column_names])
-    table, _ = conform_table(table, spec, "labels")
+    table = conform(table, spec, role="labels").table
     frame = table.to_pandas()
     if spec.id_column not in frame.columns:
         raise InvalidInput(f"label file has no id column '{spec.id_column}'", code="missing_id")

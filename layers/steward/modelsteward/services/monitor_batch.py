@@ -282,13 +282,9 @@ def monitor_batch(ctx: Context, upload: S3Upload) -> dict[str, Any]:
     return run_once(FUNCTION, upload.idempotency_key(), lambda: _monitor(ctx, upload))
 
 
-def _upload_ref(upload: S3Upload) -> ObjectRef:
-    return ObjectRef(upload.bucket, upload.key, upload.version_id, None, upload.size)
-
-
 def _monitor(ctx: Context, upload: S3Upload) -> dict[str, Any]:
     started = time.perf_counter()
-    source = _upload_ref(upload)
+    source = upload.object_ref()
     try:
         key = layout.parse_upload_key(upload.key, url_encoded=False)
     except InvalidInput as exc:

@@ -14,6 +14,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .. import layout, metric_names
+from ..errors import StewardError
+from ..events import S3Upload
+from ..layout import UploadKey
 from ..ports import ObjectRef
 from .context import Context
 
@@ -129,3 +132,24 @@ def quarantine_batch(
         "reason": message,
         "reason_uri": json_ref.uri,
     }
+
+
+def quarantine_upload(
+    ctx: Context,
+    upload: S3Upload,
+    key: UploadKey,
+    exc: StewardError,
+    function: str,
+    details: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """:func:`quarantine_batch` for the upload an S3 notification named."""
+    return quarantine_batch(
+        ctx,
+        model=key.model,
+        batch_id=key.batch_id,
+        source=upload.object_ref(),
+        code=exc.code,
+        message=exc.message,
+        details=details,
+        function=function,
+    )

@@ -50,6 +50,7 @@ from ..ports import ObjectRef
 from ..spec import ModelSpec
 from .context import Context
 from .predictions_store import PARQUET, parquet_bytes, write_predictions
+from .quarantine import quarantine_upload
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ def _score_or_reject(ctx: Context, upload: S3Upload, cold: bool) -> dict[str, An
         ctx.record(
             "batch.rejected",
             reason=exc.message,
-            inputs=[_upload_ref(upload).as_dict()],
+            inputs=[upload.object_ref().as_dict()],
             details={"function": "score_batch", "code": exc.code},
         )
         return {"status": "rejected", "key": upload.key, "code": exc.code, "reason": exc.message}
@@ -99,7 +100,7 @@ def _score_or_reject(ctx: Context, upload: S3Upload, cold: bool) -> dict[str, An
             "artifact.refused",
             model=key.model,
             reason=exc.message,
-            inputs=[_upload_ref(upload).as_dict()],
+            inputs=[upload.object_ref().as_dict()],
             details={"function": "score_batch", "batch_id": key.batch_id, "code": exc.code},
         )
         return _reject(ctx, upload, key, exc)
@@ -107,33 +108,6 @@ def _score_or_reject(ctx: Context, upload: S3Upload, cold: bool) -> dict[str, An
         return _reject(ctx, upload, key, exc)
     finally:
         ctx.metrics.flush()
-
-
-def _upload_ref(upload: S3Upload) -> ObjectRef:
-    return ObjectRef(upload.bucket, upload.key, upload.version_id, None, upload.size)
-
-
-def quarantine_upload(
-    ctx: Context,
-    upload: S3Upload,
-    key: UploadKey,
-    exc: StewardError,
-    function: str,
-    details: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """reason.json/reason.txt, BatchQuarantined and the ``batch.quarantined`` audit (services.quarantine)."""
-    from .quarantine import quarantine_batch
-
-    return quarantine_batch(
-        ctx,
-        model=key.model,
-        batch_id=key.batch_id,
-        source=_upload_ref(upload),
-        code=exc.code,
-        message=exc.message,
-        details=details,
-        function=function,
-    )
 
 
 def conform_table(table: Any, spec: ModelSpec, role: str) -> tuple[Any, int]:

@@ -90,7 +90,7 @@ def train_from_upload(ctx: Context, upload: S3Upload) -> dict[str, Any]:
         ctx.record(
             "training.rejected",
             reason=exc.message,
-            inputs=[_upload_ref(upload).as_dict()],
+            inputs=[upload.object_ref().as_dict()],
             details={"code": exc.code},
         )
         return {"status": "rejected", "key": upload.key, "code": exc.code, "reason": exc.message}
@@ -145,7 +145,7 @@ def _reject(
                     ctx,
                     model=model,
                     batch_id=batch_id,
-                    source=_upload_ref(upload),
+                    source=upload.object_ref(),
                     code=exc.code,
                     message=exc.message,
                     function="train_model",
@@ -153,7 +153,7 @@ def _reject(
                 where = where.get("reason_uri")
             except StewardError as qexc:  # the rejection must still be recorded
                 log.warning("quarantine failed", extra={"model": model, "error": qexc.message})
-    inputs = [_upload_ref(upload).as_dict()] if upload else []
+    inputs = [upload.object_ref().as_dict()] if upload else []
     ctx.record(
         "training.rejected",
         model=model,
@@ -890,10 +890,6 @@ def _evidence_text(
 
 def _without_confusion(metrics: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in metrics.items() if k != "confusion_matrix"}
-
-
-def _upload_ref(upload: S3Upload) -> ObjectRef:
-    return ObjectRef(upload.bucket, upload.key, upload.version_id, None, upload.size)
 
 
 # --- schedule -------------------------------------------------------------------------------

@@ -1,0 +1,227 @@
+"""One function's deployment, loaded as Lambda loads it, then its real work (no AWS calls).
+
+    PYTHONPATH=<code>:<layer>/python...:<runtime boto3> python3.12 -S lambda_smoke.py FUNCTION WORKDIR
+
+Run by bench/size.py with ``-S`` (no site-packages: only the function's code, its layers and
+the boto3 the Lambda runtime ships are importable) and a fresh TMPDIR (a cold sandbox). Imports
+the handler, unpacks zipped packages as the handler does, imports the service it calls, then runs
+the computation that function performs on WORKDIR's files (written by size.py): the monitor engine
+(baseline, drift, quality, report), the label join and realized metrics, or training, the skops
+round trip and scoring. Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+SERVICE = {
+    "train_model": "train_model",
+    "score_batch": "score_batch",
+    "create_baseline": "create_baseline",
+    "monitor_batch": "monitor_batch",
+    "check_window": "check_window",
+    "plan_chunks": "scale_out",
+    "profile_chunk": "scale_out",
+    "finish_large_batch": "scale_out",
+    "evaluate_labels": "evaluate_labels",
+    "handle_alarm": "handle_alarm",
+    "run_audit": "run_audit",
+}
+HEAVY = ("numpy", "pyarrow", "scipy", "scipy.stats", "pandas", "sklearn")
+
+
+def import_closure(module: str) -> tuple[list[str], list[str]]:
+    """Every modelsteward module and third-party module the service can reach through an import
+    statement, function-level ones included (not only those a smoke run happens to execute)."""
+    import ast
+    import importlib.util
+
+    spec = importlib.util.find_spec("modelsteward")
+    assert spec and spec.origin
+    root = Path(spec.origin).parent
+
+    def source(name: str) -> Path | None:
+        base = root.joinpath(*name.split(".")[1:])
+        for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+            if candidate.is_file():
+                return candidate
+        return None
+
+    def statements(tree: ast.AST):  # skips `if TYPE_CHECKING:` blocks: never executed
+        for node in ast.iter_child_nodes(tree):
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                continue
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                yield node
+            yield from statements(node)
+
+    ours: set[str] = set()
+    external: set[str] = set()
+    todo = [module]
+    while todo:
+        name = todo.pop()
+        path = source(name)
+        if name in ours or path is None:
+            continue
+        ours.add(name)
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in statements(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            else:
+                base = node.module or ""
+                if node.level:
+                    up = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                    base = f"{up}.{base}" if base else up
+                targets = [base, *(f"{base}.{a.name}" for a in node.names)]
+            for target in targets:
+                if target.split(".")[0] == "modelsteward":
+                    todo.append(target)
+                elif target in targets[:1] or isinstance(node, ast.Import):
+                    external.add(target)
+    return sorted(ours), sorted(external)
+
+
+def import_all(modules: list[str]) -> dict[str, str]:
+    failures = {}
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:  # what the deployment lacks, with the module that needs it
+            failures[name] = f"{type(exc).__name__}: {exc}"
+    return failures
+
+
+def _spec(work: Path) -> Any:
+    from modelsteward.spec import parse_spec
+
+    return parse_spec(json.loads((work / "spec.json").read_text()))
+
+
+def _read(work: Path, name: str, spec: Any, role: str) -> Any:
+    from modelsteward.domain.contract import conform
+    from modelsteward.domain.ingest import read_table
+
+    return conform(read_table((work / name).read_bytes(), name), spec, role=role)  # type: ignore[arg-type]
+
+
+def monitor(work: Path) -> dict[str, Any]:
+    from modelsteward.domain.baseline import Baseline, build_baseline
+    from modelsteward.domain.profile import Profile
+    from modelsteward.services.monitor_batch import assess_batch, screen_pii
+
+    spec = _spec(work)
+    reference, _ = screen_pii(None, _read(work, "reference.csv", spec, "reference").table, spec)
+    baseline = Baseline.from_json(
+        build_baseline(reference, spec, sources=[{"uri": "smoke"}], seed=0).to_json()
+    )
+    current = _read(work, "current.csv", spec, "reference")
+    table, _ = screen_pii(None, current.table, spec)
+    assessment = assess_batch(table, baseline, spec, batch_id="smoke", findings=current.findings)
+    merged = Profile.from_json(assessment.profile.to_json()).merge(assessment.profile)  # a window of two
+    return {
+        "rows": table.num_rows,
+        "drifted": sorted(f.name for f in assessment.drift.features if f.drifted),
+        "merged_rows": merged.rows,
+    }
+
+
+def labels(work: Path) -> dict[str, Any]:
+    import pandas as pd
+
+    from modelsteward.domain.label_join import join_labels, latest_predictions, prepare_labels, realized
+
+    spec = _spec(work)
+    frame = _read(work, "current.csv", spec, "reference").table.to_pandas()
+    score = frame["credit_utilization"].to_numpy()
+    predictions = pd.DataFrame(
+        {
+            "id": frame["id"],
+            "prediction": (score > 0.5).astype(int).astype(str),
+            "probability_0": 1 - score,
+            "probability_1": score,
+            "scored_at": "2026-11-29T00:00:00Z",
+        }
+    )
+    latest, duplicates = latest_predictions([predictions, predictions.iloc[:10]])
+    label_set = prepare_labels(
+        frame, id_column="id", label_column="default", timestamp_column="timestamp", classifier=True
+    )
+    joined = join_labels(label_set, latest, duplicates)
+    metrics = realized(joined.matched, "binary", ["0", "1"])
+    return {"matched": joined.counts["matched"], "roc_auc": metrics.get("roc_auc")}
+
+
+def train_and_score(work: Path) -> dict[str, Any]:
+    from modelsteward.domain.model_artifact import dump_model, load_model, sha256_hex
+    from modelsteward.domain.training import predict, prepare_features, train
+
+    spec = _spec(work)
+    result = train(spec, _read(work, "reference.csv", spec, "training").table.to_pandas())
+    blob = dump_model(result.pipeline)
+    model = load_model(blob, sha256_hex(blob))
+    batch = _read(work, "current.csv", spec, "scoring").table.to_pandas()
+    predictions = predict(model, prepare_features(batch, spec), result.classes)
+    return {
+        "primary_score": result.primary_score,
+        "scored": len(predictions.label),
+        "artifact_bytes": len(blob),
+    }
+
+
+WORK = {
+    "train_model": train_and_score,
+    "score_batch": train_and_score,
+    "evaluate_labels": labels,
+    "handle_alarm": None,
+    "run_audit": None,
+}
+
+
+def main() -> None:
+    function, work = sys.argv[1], Path(sys.argv[2])
+    started = time.perf_counter()
+    importlib.import_module("app")
+    app_s = time.perf_counter() - started
+    from modelsteward.packed_deps import unpack_packed_deps
+
+    mark = time.perf_counter()
+    unpacked = unpack_packed_deps()
+    unpack_s = time.perf_counter() - mark
+    mark = time.perf_counter()
+    importlib.import_module(f"modelsteward.services.{SERVICE[function]}")
+    service_s = time.perf_counter() - mark
+    heavy_on_import = [m for m in HEAVY if m in sys.modules]
+    work_fn = WORK.get(function, monitor)
+    mark = time.perf_counter()
+    result = work_fn(work) if work_fn else {}
+    work_s = time.perf_counter() - mark
+    ours, external = import_closure(f"modelsteward.services.{SERVICE[function]}")
+    unimportable = import_all(ours + external)
+    print(
+        json.dumps(
+            {
+                "function": function,
+                "python": sys.version.split()[0],
+                "app_s": app_s,
+                "unpack_s": unpack_s,
+                "unpacked": bool(unpacked),
+                "service_s": service_s,
+                "heavy_on_import": heavy_on_import,
+                "work": work_fn.__name__ if work_fn else None,
+                "work_s": work_s,
+                "result": result,
+                "reachable_modules": len(ours) + len(external),
+                "unimportable": unimportable,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
