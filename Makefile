@@ -24,7 +24,7 @@ test: venv $(CHECKOV_VENV)/.ok  ## static gates + the whole test suite
 	$(BIN)/mypy layers/steward/modelsteward
 	$(BIN)/bandit -q -r layers functions -s B101  # static gate (docs/security.md); B101: asserts only narrow types
 	$(CHECKOV) --quiet --compact  # skips justified in infra/checkov.yaml
-	$(BIN)/python -m pytest -q -n 2 --dist loadscope $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n 2 --dist loadscope --cov --cov-report= $(PYTEST_ARGS)  # floor: pyproject.toml
 
 test-fast: venv
 	$(BIN)/python -m pytest -q -n 2 --dist loadscope -m "not slow and not browser" $(PYTEST_ARGS)
