@@ -8,7 +8,7 @@ CHECKOV_VENV := .venv-checkov
 # offline: no guideline download from the vendor's API (tests and gates reach no network)
 CHECKOV := BC_SKIP_MAPPING=TRUE $(CHECKOV_VENV)/bin/checkov --skip-download --config-file infra/checkov.yaml
 
-.PHONY: venv test test-fast demo lint typecheck bench size sam-build clean local-up
+.PHONY: venv test test-fast demo lint typecheck bench size sam-build docs-cli clean local-up
 
 $(STAMP): pyproject.toml requirements/lock.txt
 	$(PY) -m venv $(VENV)
@@ -23,7 +23,7 @@ test: venv $(CHECKOV_VENV)/.ok  ## static gates + the whole test suite
 	$(BIN)/ruff check layers functions tests
 	$(BIN)/mypy layers/steward/modelsteward
 	$(BIN)/bandit -q -r layers functions -s B101  # static gate (docs/security.md); B101: asserts only narrow types
-	$(CHECKOV) --quiet --compact  # skips justified in infra/checkov.yaml
+	$(CHECKOV)  # quiet, compact; skips justified in infra/checkov.yaml
 	$(BIN)/python -m pytest -q -n 2 --dist loadscope --cov --cov-report= $(PYTEST_ARGS)  # floor: pyproject.toml
 
 test-fast: venv
@@ -40,6 +40,9 @@ lint: venv
 
 typecheck: venv
 	$(BIN)/mypy layers/steward/modelsteward
+
+docs-cli: venv  ## docs/cli.md from the real --help output (tests/unit/test_cli_reference.py checks it)
+	$(BIN)/python tests/support/cli_reference.py > docs/cli.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .steward
@@ -78,8 +81,8 @@ size: venv
 # `sam build` without Docker (needs python3.12 and make): SAM CLI in its own venv, pinned.
 SAM_VENV := .venv-sam
 SAM_CLI_VERSION ?= 1.170.0
-PY312 ?= $(shell for p in python3.12 /root/.pyenv/versions/3.12*/bin/python3.12 /usr/bin/python3.12; do \
-	"$$p" -c pass 2>/dev/null && command -v "$$p" && break; done)
+PY312 ?= $(shell $(PY) -c 'import sys; sys.path.insert(0, "layers/deps"); \
+	from build_layer import python312; print(python312() or "")')
 
 $(SAM_VENV)/.ok-$(SAM_CLI_VERSION):
 	$(PY) -m venv $(SAM_VENV)

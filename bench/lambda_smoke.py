@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from import_graph import closure as import_closure
+
 SERVICE = {
     "train_model": "train_model",
     "score_batch": "score_batch",
@@ -33,58 +35,6 @@ SERVICE = {
     "run_audit": "run_audit",
 }
 HEAVY = ("numpy", "pyarrow", "scipy", "scipy.stats", "pandas", "sklearn")
-
-
-def import_closure(module: str) -> tuple[list[str], list[str]]:
-    """Every modelsteward module and third-party module the service can reach through an import
-    statement, function-level ones included (not only those a smoke run happens to execute)."""
-    import ast
-    import importlib.util
-
-    spec = importlib.util.find_spec("modelsteward")
-    assert spec and spec.origin
-    root = Path(spec.origin).parent
-
-    def source(name: str) -> Path | None:
-        base = root.joinpath(*name.split(".")[1:])
-        for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-            if candidate.is_file():
-                return candidate
-        return None
-
-    def statements(tree: ast.AST):  # skips `if TYPE_CHECKING:` blocks: never executed
-        for node in ast.iter_child_nodes(tree):
-            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-                continue
-            if isinstance(node, (ast.Import, ast.ImportFrom)):
-                yield node
-            yield from statements(node)
-
-    ours: set[str] = set()
-    external: set[str] = set()
-    todo = [module]
-    while todo:
-        name = todo.pop()
-        path = source(name)
-        if name in ours or path is None:
-            continue
-        ours.add(name)
-        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-        for node in statements(ast.parse(path.read_text())):
-            if isinstance(node, ast.Import):
-                targets = [a.name for a in node.names]
-            else:
-                base = node.module or ""
-                if node.level:
-                    up = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
-                    base = f"{up}.{base}" if base else up
-                targets = [base, *(f"{base}.{a.name}" for a in node.names)]
-            for target in targets:
-                if target.split(".")[0] == "modelsteward":
-                    todo.append(target)
-                elif target in targets[:1] or isinstance(node, ast.Import):
-                    external.add(target)
-    return sorted(ours), sorted(external)
 
 
 def import_all(modules: list[str]) -> dict[str, str]:
@@ -201,7 +151,10 @@ def main() -> None:
     mark = time.perf_counter()
     result = work_fn(work) if work_fn else {}
     work_s = time.perf_counter() - mark
-    ours, external = import_closure(f"modelsteward.services.{SERVICE[function]}")
+    import modelsteward
+
+    site = Path(modelsteward.__file__).parent.parent  # StewardLayer's python/ in the deployment
+    ours, external = import_closure(f"modelsteward.services.{SERVICE[function]}", site)
     unimportable = import_all(ours + external)
     print(
         json.dumps(

@@ -38,12 +38,6 @@ LIMIT_MIB = 250
 RUNS = 3
 
 PY312 = python312()
-LAYERS = {  # layer -> its Makefile's directory (template.yaml: BuildMethod makefile)
-    "DriftDepsLayer": "layers/deps",
-    "LabelDepsLayer": "layers/deps",
-    "MlDepsLayer": "layers/deps",
-    "StewardLayer": "layers/steward",
-}
 
 
 def _digest(*paths: Path) -> str:
@@ -71,7 +65,7 @@ def _pip_target(target: Path, *args: str) -> None:
     )  # fmt: skip
 
 
-def build_layer(name: str, out: Path) -> Path:
+def build_layer(name: str, directory: str, out: Path) -> Path:
     dest = out / name
     inputs = [ROOT / "layers/deps/build_layer.py", ROOT / "layers/deps/requirements.txt"]
     if name == "StewardLayer":
@@ -83,7 +77,7 @@ def build_layer(name: str, out: Path) -> Path:
                 "make",
                 "-s",
                 "-C",
-                str(ROOT / LAYERS[name]),
+                str(ROOT / directory),
                 f"build-{name}",
                 f"ARTIFACTS_DIR={dest}",
             ],
@@ -100,22 +94,30 @@ def build_runtime(out: Path) -> Path:
     pins = [
         m.group(0) for m in re.finditer(r"^(boto3|botocore|s3transfer|jmespath|urllib3)==\S+", lock, re.M)
     ]
-    if not _cached(dest, _digest(ROOT / "requirements/lock.txt")):
+    key = _digest(ROOT / "requirements/lock.txt")
+    if not _cached(dest, key):
         _pip_target(dest, *pins)
-        (dest / ".built").write_text(_digest(ROOT / "requirements/lock.txt"))
+        (dest / ".built").write_text(key)
     return dest
 
 
-def template_functions() -> dict[str, list[str]]:
-    """Function name -> layer logical ids, read from template.yaml."""
-    text = (ROOT / "template.yaml").read_text()
-    found: dict[str, list[str]] = {}
-    for block in re.split(r"\n  (?=[A-Za-z]+:\n    Type: AWS::Serverless::Function)", text):
-        m = re.search(r'FunctionName: !Sub "\$\{AWS::StackName\}-(\w+)"', block)
-        if m:
-            layers = re.search(r"Layers:\n((?:\s+- !Ref \w+\n)+)", block)
-            found[m.group(1)] = re.findall(r"!Ref (\w+)", layers.group(1)) if layers else []
-    return found
+def template_wiring() -> tuple[dict[str, list[str]], dict[str, str]]:
+    """(function name -> its layers' logical ids, layer -> the directory its Makefile is in), from
+    template.yaml as the local cloud reads it."""
+    from modelsteward.localcloud.translate import load_template
+
+    resources = load_template(ROOT / "template.yaml")["Resources"]
+    functions, layers = {}, {}
+    for logical_id, resource in resources.items():
+        if not isinstance(resource, dict):  # Fn::ForEach::... (the per-model alarms)
+            continue
+        props = resource.get("Properties") or {}
+        if resource.get("Type") == "AWS::Serverless::Function":
+            name = props["CodeUri"].rstrip("/").rsplit("/", 1)[-1]
+            functions[name] = [ref["Ref"] for ref in props.get("Layers", [])]
+        elif resource.get("Type") == "AWS::Serverless::LayerVersion":
+            layers[logical_id] = props["ContentUri"].rstrip("/")
+    return functions, layers
 
 
 def write_smoke_data(work: Path) -> None:
@@ -178,7 +180,8 @@ def main() -> int:
         shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
 
-    layers = {name: build_layer(name, out) for name in LAYERS}
+    functions, layer_dirs = template_wiring()
+    layers = {name: build_layer(name, directory, out) for name, directory in layer_dirs.items()}
     runtime = build_runtime(out)
     work = out / "smoke-data"
     write_smoke_data(work)
@@ -201,7 +204,7 @@ def main() -> int:
           f"{'+service':>9} {'work':>7}  heavy modules after the service import; result")  # fmt: skip
     report: dict[str, dict] = {}
     failed = []
-    for function, attached in template_functions().items():
+    for function, attached in functions.items():
         code = mib(ROOT / "functions" / function)
         total = code + sum(sizes[n] for n in attached)
         fits = total <= LIMIT_MIB

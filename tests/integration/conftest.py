@@ -17,36 +17,11 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from moto_stack import MotoStack, reset_caches
 
-DATA_BUCKET = "steward-data"
-ARTIFACTS_BUCKET = "steward-artifacts"
-AUDIT_BUCKET = "steward-audit"
-REGISTRY_TABLE = "steward-registry"
-AUDIT_TABLE = "steward-audit"
-IDEMPOTENCY_TABLE = "steward-idempotency"
-
-STACK_ENV = {
-    "DATA_BUCKET": DATA_BUCKET,
-    "ARTIFACTS_BUCKET": ARTIFACTS_BUCKET,
-    "AUDIT_BUCKET": AUDIT_BUCKET,
-    "REGISTRY_TABLE": REGISTRY_TABLE,
-    "AUDIT_TABLE": AUDIT_TABLE,
-    "IDEMPOTENCY_TABLE": IDEMPOTENCY_TABLE,
-    "POWERTOOLS_METRICS_NAMESPACE": "ModelSteward",
-    "STAGE": "test",
-}
-
-
-def _reset_caches() -> None:
-    from modelsteward.adapters.aws import reset_clients
-    from modelsteward.config import reset_settings
-    from modelsteward.idempotency import reset_idempotency
-    from modelsteward.services.context import reset_contexts
-
-    reset_settings()
-    reset_clients()
-    reset_contexts()
-    reset_idempotency()
+STACK = MotoStack("steward", notifications=False, audit_lock=False)
+DATA_BUCKET = STACK.data_bucket
+ARTIFACTS_BUCKET = STACK.artifacts_bucket
 
 
 @dataclass
@@ -55,7 +30,7 @@ class Cloud:
     dynamodb: Any
     data_bucket: str = DATA_BUCKET
     artifacts_bucket: str = ARTIFACTS_BUCKET
-    audit_bucket: str = AUDIT_BUCKET
+    audit_bucket: str = STACK.audit_bucket
 
     def put(self, key: str, body: bytes, bucket: str = DATA_BUCKET) -> dict[str, Any]:
         """Upload like a user; returns the S3 notification event moto would deliver."""
@@ -95,48 +70,16 @@ def s3_event(bucket: str, key: str, version_id: str | None, size: int) -> dict[s
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
-    for name, value in STACK_ENV.items():
+    for name, value in STACK.env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("NOTIFICATIONS_TOPIC_ARN", raising=False)
     with mock_aws():
-        _reset_caches()
+        reset_caches()
+        STACK.create()
         s3 = boto3.client("s3", region_name="us-east-1")
-        for bucket in (DATA_BUCKET, ARTIFACTS_BUCKET, AUDIT_BUCKET):
-            s3.create_bucket(Bucket=bucket)
-            s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
         ddb = boto3.client("dynamodb", region_name="us-east-1")
-        ddb.create_table(
-            TableName=REGISTRY_TABLE,
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        ddb.create_table(
-            TableName=AUDIT_TABLE,
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "N"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        ddb.create_table(
-            TableName=IDEMPOTENCY_TABLE,
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
         yield Cloud(s3=s3, dynamodb=ddb)
-        _reset_caches()
+        reset_caches()
 
 
 class FakeAudit:

@@ -11,6 +11,7 @@ from typing import Any
 
 import boto3
 from moto_atomic import serialized_dynamodb  # noqa: F401 - re-exported for the tests
+from moto_stack import REGION, MotoStack
 
 from modelsteward import layout
 from modelsteward.adapters.dynamodb_audit import DynamoAuditLog
@@ -21,77 +22,13 @@ from modelsteward.config import settings
 from modelsteward.errors import ConflictError, NotFound
 from modelsteward.services.context import Context
 
-REGION = "us-east-1"
-ACCOUNT = "123456789012"
 STAGE = "test"
+Stack = MotoStack  # the governance tests' stack: create_stack() below
 
 
-@dataclass(frozen=True)
-class Stack:
-    data_bucket: str = "gov-data"
-    artifacts_bucket: str = "gov-artifacts"
-    audit_bucket: str = "gov-audit"
-    audit_table: str = "gov-audit"
-    registry_table: str = "gov-registry"
-    idempotency_table: str = "gov-idempotency"
-    topic_arn: str = f"arn:aws:sns:{REGION}:{ACCOUNT}:gov-notifications"
-
-    @property
-    def env(self) -> dict[str, str]:
-        return {
-            "DATA_BUCKET": self.data_bucket,
-            "ARTIFACTS_BUCKET": self.artifacts_bucket,
-            "AUDIT_BUCKET": self.audit_bucket,
-            "AUDIT_TABLE": self.audit_table,
-            "REGISTRY_TABLE": self.registry_table,
-            "IDEMPOTENCY_TABLE": self.idempotency_table,
-            "NOTIFICATIONS_TOPIC_ARN": self.topic_arn,
-            "STAGE": STAGE,
-        }
-
-
-def create_stack(stack: Stack | None = None, *, retention_days: int = 1) -> Stack:
-    """Inside mock_aws: versioned buckets, an Object Lock audit bucket (COMPLIANCE default
-    retention), the audit, registry and idempotency tables, and the notifications topic."""
-    stack = stack or Stack()
-    s3 = boto3.client("s3", region_name=REGION)
-    for bucket in (stack.data_bucket, stack.artifacts_bucket):
-        s3.create_bucket(Bucket=bucket)
-        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    s3.create_bucket(Bucket=stack.audit_bucket, ObjectLockEnabledForBucket=True)
-    s3.put_object_lock_configuration(
-        Bucket=stack.audit_bucket,
-        ObjectLockConfiguration={
-            "ObjectLockEnabled": "Enabled",
-            "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": retention_days}},
-        },
-    )
-    ddb = boto3.client("dynamodb", region_name=REGION)
-    ddb.create_table(
-        TableName=stack.audit_table,
-        BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "N"},
-        ],
-    )
-    ddb.create_table(
-        TableName=stack.idempotency_table,
-        BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-    )
-    boto3.client("sns", region_name=REGION).create_topic(Name=stack.topic_arn.rsplit(":", 1)[1])
-    return stack
-
-
-def sent_emails(topic_arn: str) -> list[tuple[str, str]]:
-    """(subject, message) of every notification published to the topic (moto records them)."""
-    from moto.sns.models import sns_backends
-
-    topic = sns_backends[ACCOUNT][REGION].topics[topic_arn]
-    return [(n[2], n[1]) for n in topic.sent_notifications]
+def create_stack(*, retention_days: int = 1) -> MotoStack:
+    """Inside mock_aws: the stack with an Object Lock audit bucket under COMPLIANCE default retention."""
+    return MotoStack("gov", audit_retention_days=retention_days).create()
 
 
 class FakeRegistry:

@@ -19,7 +19,6 @@ from governance_fixtures import (
     create_stack,
     make_context,
     seed_model,
-    sent_emails,
 )
 from moto import mock_aws
 
@@ -77,7 +76,7 @@ def test_a_clean_lifecycle_has_no_finding_and_sends_no_email(stack: Stack) -> No
     assert result.report.ok and result.report.chain.ok and result.report.chain.export_checked
     assert sorted(m.model for m in result.report.models) == sorted(MODELS)
     assert all(m.champion == 1 and m.alarms for m in result.report.models)
-    assert sent_emails(stack.topic_arn) == []
+    assert stack.emails() == []
     assert result.emailed is False
     report = _report(stack, "clean")
     assert report["ok"] is True and report["findings"] == []
@@ -126,7 +125,7 @@ def test_planted_defects_are_exactly_the_findings_of_one_email(stack: Stack) -> 
     )
     chain = next(f for f in result.report.findings if f.check == "audit_chain")
     assert f"seq {tampered} (altered)" in chain.message
-    emails = sent_emails(stack.topic_arn)
+    emails = stack.emails()
     assert len(emails) == 1
     subject, body = emails[0]
     assert subject == "[model-steward] governance audit: 5 finding(s)"
@@ -156,13 +155,13 @@ def test_one_audit_per_schedule_tick(stack: Stack) -> None:
     first = handle_schedule(EVENT, ctx=ctx, alarm_catalog=CloudWatchAlarmCatalog())
     again = handle_schedule(EVENT, ctx=ctx, alarm_catalog=CloudWatchAlarmCatalog())
     assert first == again and first["findings"] == 1 and first["emailed"] is True
-    assert len(sent_emails(stack.topic_arn)) == 1
+    assert len(stack.emails()) == 1
     assert sum(r.action == "audit.run" for r in parse_records(ctx.audit.records())) == 1
     assert first["run_id"] == NOW.strftime("%Y%m%dT%H%M%SZ")
     tomorrow = (NOW + dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     next_day = {**EVENT, "id": "another-tick", "time": tomorrow}
     handle_schedule(next_day, ctx=ctx, alarm_catalog=CloudWatchAlarmCatalog())
-    assert len(sent_emails(stack.topic_arn)) == 2
+    assert len(stack.emails()) == 2
 
 
 def _load_handler():

@@ -350,3 +350,61 @@ def test_the_other_example_specs_train_end_to_end(aws, steward, name, outcome, m
     keys = aws.keys(prefix, "steward-artifacts")
     assert prefix + "baseline/baseline.json" in keys
     assert (prefix + "estimation.json" in keys) == (name == "product-category")
+
+
+def test_a_retry_after_a_crash_between_registration_and_decision_applies_the_gate(aws, steward, monkeypatch):
+    """The attempt registered v1 with the gate's verdict, then died (a timeout, say) before the
+    verdict was applied and before it could mark the row failed: the retry applies it, once."""
+    import modelsteward.services.train_model as service
+
+    put_spec(aws, spec_doc())
+    request = upload(aws, "2026-01.csv", credit_default(2000, seed=1))
+
+    def killed(*args: Any, **kwargs: Any) -> str:
+        raise TimeoutError("Task timed out")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(service, "_apply_outcome", killed)
+        patch.setattr(service, "_mark_failed", lambda *args, **kwargs: None)  # the process is gone
+        with pytest.raises(TimeoutError):
+            train(steward, request)
+    reg = steward.registry
+    assert reg.get_version(MODEL, 1)["status"] == "PendingManualApproval"
+
+    retried = train(steward, request)  # Lambda's retry of the same event
+    assert retried["version"] == 1 and retried["outcome"] == "promote" and retried["resumed"]
+    assert reg.get_model_state(MODEL)["champion"] == 1 and len(reg.list_versions(MODEL)) == 1
+    assert actions(steward, MODEL).count("model.promoted") == 1
+
+
+def test_a_retry_finishes_the_version_a_later_attempt_decided(aws, steward, monkeypatch):
+    """Attempt 1 failed after registering v1 (marked failed); attempt 2 trained and decided v2, then
+    its email failed; attempt 3 must finish v2, not train v3."""
+    import modelsteward.services.train_model as service
+    from modelsteward.errors import StorageError
+
+    put_spec(aws, spec_doc())
+    request = upload(aws, "2026-01.csv", credit_default(2000, seed=1))
+    real_apply, real_notify = service._apply_outcome, service._notify_once
+
+    def apply_fails(*args: Any, **kwargs: Any) -> str:
+        raise StorageError("throttled")
+
+    def notify_fails(*args: Any, **kwargs: Any) -> None:
+        raise StorageError("SNS unavailable")
+
+    monkeypatch.setattr(service, "_apply_outcome", apply_fails)
+    with pytest.raises(StorageError):
+        train(steward, request)
+    monkeypatch.setattr(service, "_apply_outcome", real_apply)
+    monkeypatch.setattr(service, "_notify_once", notify_fails)
+    with pytest.raises(StorageError):
+        train(steward, request)
+    monkeypatch.setattr(service, "_notify_once", real_notify)
+
+    finished = train(steward, request)
+    reg = steward.registry
+    assert finished["version"] == 2 and finished["resumed"] and finished["outcome"] == "promote"
+    assert [r["status"] for r in reg.list_versions(MODEL)] == ["Rejected", "Approved"]
+    assert reg.get_model_state(MODEL)["champion"] == 2
+    assert steward.notifier.subjects() == [f"[model-steward] {MODEL} v2: promoted"]

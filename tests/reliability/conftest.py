@@ -16,10 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from moto import mock_aws
-from reliability_stack import REGION, Ledger, Stack, create_table, reset_caches
+from moto_stack import REGION, MotoStack, reset_caches
+from reliability_stack import Ledger, Stack
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = Path(os.environ.get("RELIABILITY_RESULTS", ROOT / "build" / "reliability"))
@@ -61,23 +61,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 @pytest.fixture
 def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     """Buckets (versioned; the audit bucket with Object Lock), the three tables and the topic on moto."""
-    s = Stack()
+    s = MotoStack("rel")
     for name, value in s.env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.delenv("TRAIN_FUNCTION_NAME", raising=False)
     with mock_aws():
         reset_caches()
-        s3 = boto3.client("s3", region_name=REGION)
-        for bucket in (s.data_bucket, s.artifacts_bucket):
-            s3.create_bucket(Bucket=bucket)
-            s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-        s3.create_bucket(Bucket=s.audit_bucket, ObjectLockEnabledForBucket=True)
-        ddb = boto3.client("dynamodb", region_name=REGION)
-        create_table(ddb, s.registry_table, [("pk", "HASH", "S"), ("sk", "RANGE", "S")])
-        create_table(ddb, s.audit_table, [("pk", "HASH", "S"), ("sk", "RANGE", "N")])
-        create_table(ddb, s.idempotency_table, [("id", "HASH", "S")])
-        boto3.client("sns", region_name=REGION).create_topic(Name=s.topic_arn.rsplit(":", 1)[1])
+        s.create()
         yield s
         reset_caches()
 

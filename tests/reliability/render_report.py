@@ -124,20 +124,20 @@ def render(entries: list[dict[str, Any]], fuzz: dict[str, Any] | None) -> str:
     for e in findings:
         lines.append(f"- **open** {e.get('function')}: {e['call_site']} ({e['fault']}): {e['outcome']}")
     lines += [
-        "- **open** monitor_batch: `publish_batch` appends `batch.accepted`, then `drift.verdict`; if the "
-        "second append fails for good, the retry appends `batch.accepted` again (two records for one batch). "
-        "Fix: make each record of a run idempotent on (upload version, action), e.g. `run_once` around "
-        "each `ctx.record`, or one record carrying both.",
-        "- **open** train_model: the promotion (registry transaction) commits before `model.promoted` is "
-        "appended; if that append fails for good, the retry trains a new version that the gate rejects "
-        "(same data), so the champion has no `model.promoted` record. Fix: on a retry, find the version "
-        "the same upload registered and finish its records instead of training again.",
+        "- **fixed** monitor_batch: `publish_batch` appended `batch.accepted`, then `drift.verdict`; "
+        "when the second append failed for good, the retry appended `batch.accepted` again. Each record "
+        "of a batch is now appended at most once per upload version (`Context.record_once`).",
+        "- **fixed** train_model: the promotion (registry transaction) committed before `model.promoted` was "
+        "appended; when that append failed for good, the retry trained a new version. The version row now "
+        "carries the request's key, and a retry finishes that version's records, gate outcome and email "
+        "instead of training again (`tests/integration/test_train_model.py`, the retry tests).",
         "- **fixed** audit append: a PutItem that DynamoDB applied but answered with a 5xx/timeout "
         "was retried "
         "by botocore, failed its condition against its own item and was appended again (a duplicate record). "
         "`DynamoAuditLog.append` now recognises its own item (same seq, same hash) and returns it.",
-        "- **minor** check_window: a duplicate schedule tick re-renders `reports/<model>/timeline.html` "
-        "(a new S3 version of a derived view; no record, email or metric is repeated).",
+        "- **fixed** check_window: a duplicate schedule tick re-rendered `reports/<model>/timeline.html` "
+        "(a new S3 version of a derived view). The timeline now keeps its points in `timeline.json` "
+        "and is written only when they change.",
         "- **not covered**: faults on the Powertools idempotency table (it has its own boto3 client) and "
         "on Lambda Invoke (handle_alarm, scheduled retrain); monitor_batch and train_model only.",
         "",

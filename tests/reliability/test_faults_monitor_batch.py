@@ -35,17 +35,10 @@ MONITOR_SITES = [
 ]
 
 
-# Open finding (docs/reliability.md): publish_batch appends batch.accepted then drift.verdict; when the
-# second append fails for good, the retry appends batch.accepted again. Fix: key each record of a run
-# on the upload (an idempotent record, e.g. run_once per (upload, action)) or append both in one item.
-KNOWN_DUPLICATES: dict[str, str] = {}  # each audit record of a batch is appended at most once
-
-
 @pytest.mark.parametrize("fault", FAULTS)
 @pytest.mark.parametrize(("service", "operation", "resource", "skip", "site"), MONITOR_SITES,
                          ids=[s[-1] for s in MONITOR_SITES])  # fmt: skip
 def test_monitor_batch_under_faults(
-    request: pytest.FixtureRequest,
     stack: Stack,
     ledger: Ledger,
     service: str,
@@ -86,8 +79,6 @@ def test_monitor_batch_under_faults(
     accepted = records(ctx, "batch.accepted", batch_id=batch_id)
     verdicts = records(ctx, "drift.verdict", batch_id=batch_id)
     if len(accepted) != 1 or len(verdicts) != 1:
-        if site in KNOWN_DUPLICATES:
-            request.applymarker(pytest.mark.xfail(strict=True, reason=KNOWN_DUPLICATES[site]))
         ledger.fault(service, site, fault, MAX_ATTEMPTS,
                      f"FINDING: after retry {len(accepted)} batch.accepted, {len(verdicts)} drift.verdict",
                      function="monitor_batch")  # fmt: skip

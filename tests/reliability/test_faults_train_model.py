@@ -36,13 +36,6 @@ TRAIN_SITES = [
 ]
 
 
-# Open finding (docs/reliability.md): the promotion (registry transaction) commits before its audit record;
-# when that append fails for good the retry trains a new version, which the gate rejects (same data),
-# so the champion has no model.promoted record (run_audit reports it). Fix: on a retry, find the
-# version this upload already registered and finish its records instead of training again.
-KNOWN_GAPS: dict[str, str] = {}  # a decided version is finished on retry, never trained again
-
-
 def _registry_invariants(ctx: Any) -> None:
     """No registry row without its artifact; a champion is an Approved row whose artifact exists."""
     registry = ctx.registry
@@ -60,7 +53,6 @@ def _registry_invariants(ctx: Any) -> None:
 @pytest.mark.parametrize(("service", "operation", "resource", "skip", "site"), TRAIN_SITES,
                          ids=[s[-1] for s in TRAIN_SITES])  # fmt: skip
 def test_train_model_under_faults(
-    request: pytest.FixtureRequest,
     stack: Stack,
     ledger: Ledger,
     service: str,
@@ -88,8 +80,6 @@ def test_train_model_under_faults(
     state = ctx.registry.get_model_state(TRAINED)
     promoted = records(ctx, "model.promoted")
     if len(promoted) != 1:
-        if site in KNOWN_GAPS:
-            request.applymarker(pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[site]))
         ledger.fault(service, site, fault, times,
                      f"FINDING: champion v{state.get('champion')}, {len(promoted)} model.promoted records",
                      function="train_model")  # fmt: skip

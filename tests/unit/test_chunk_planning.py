@@ -5,12 +5,13 @@ from __future__ import annotations
 import gzip
 import io
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from modelsteward.domain.chunking import chunk_payload, plan_chunks
-from modelsteward.domain.ingest import read_table
+from modelsteward.domain.ingest import IngestLimits, read_table
 from modelsteward.errors import LimitExceeded
 
 
@@ -98,3 +99,23 @@ def test_gzip_is_one_chunk_and_refused_when_too_large_for_one_function() -> None
             read, len(data), "batch.csv.gz", target_bytes=100, limits=IngestLimits(max_object_bytes=100)
         )
     assert refused.value.code == "gzip_not_splittable"
+
+
+def test_parquet_limits_are_checked_from_the_footer_before_any_chunk_decompresses() -> None:
+    values = pa.table({"x": pa.array(np.random.default_rng(0).normal(size=200_000))})  # 1.6 MB of float64
+    buf = io.BytesIO()
+    pq.write_table(values, buf, row_group_size=100_000)
+    data = buf.getvalue()
+    read, _ = reader(data)
+    tight = IngestLimits(max_decompressed_bytes=1_500_000)  # each row group states ~1.0 MB: fine
+    assert len(plan_chunks(read, len(data), "batch.parquet", target_bytes=10_000, limits=tight).chunks) == 2
+    one_group = io.BytesIO()
+    pq.write_table(values, one_group, row_group_size=200_000)
+    data = one_group.getvalue()
+    read, _ = reader(data)
+    with pytest.raises(LimitExceeded) as big:
+        plan_chunks(read, len(data), "batch.parquet", target_bytes=10_000, limits=tight)
+    assert big.value.code == "decompressed_too_large" and "row group 0" in big.value.message
+    with pytest.raises(LimitExceeded) as wide:
+        plan_chunks(read, len(data), "batch.parquet", target_bytes=10_000, limits=IngestLimits(max_columns=0))
+    assert wide.value.code == "too_many_columns"

@@ -36,3 +36,10 @@ def test_example_spec_and_sample_data_check_cleanly_and_catch_drift(model: str, 
 
 def test_sample_data_refuses_an_unknown_format(tmp_path: Path) -> None:
     assert main(["sample-data", "house-price", "--out", str(tmp_path / "x.xlsx")]) == 2
+
+
+def test_the_cli_offers_exactly_the_example_datasets() -> None:
+    from modelsteward.cli.sample import EXAMPLE_MODELS
+    from modelsteward.datasets import EXAMPLES
+
+    assert tuple(sorted(EXAMPLES)) == EXAMPLE_MODELS

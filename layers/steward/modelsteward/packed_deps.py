@@ -2,11 +2,12 @@
 
 Lambda caps a function plus its layers at 250 MiB unzipped. numpy, pyarrow, pandas, scipy and
 scikit-learn together are ~265 MiB even trimmed, so MlDepsLayer ships scipy, scikit-learn, skops
-and their dependencies as one zip (~36 MiB instead of ~112 MiB; layers/deps/build_layer.py) under the
+and their dependencies as one zip (46 MiB; layers/deps/build_layer.py) under the
 directory named by ``STEWARD_PACKED_DEPS`` (template.yaml sets ``/opt/steward-packed`` on
 train_model and score_batch). The first invocation checks the zip against the SHA-256 written
-at build time and unpacks it into /tmp (~0.6 s on a cold start); later ones find it done. The
-technique is serverless-python-requirements' ``zip`` option, with an integrity check.
+at build time and unpacks it into /tmp (1.3-2.8 s on a cold start, docs/performance.md); later
+ones find it done. The technique is serverless-python-requirements' ``zip`` option, with an
+integrity check.
 
 Unset (the local cloud, tests, ``steward check``): nothing to do, the packages are installed.
 """
@@ -20,6 +21,7 @@ import shutil
 import sys
 import tempfile
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 
 from .errors import PackagingError
@@ -30,9 +32,7 @@ _COMPLETE = ".complete"
 _unpacked: dict[str, Path] = {}
 
 
-def unpack_packed_deps(
-    environ: os._Environ[str] | dict[str, str] = os.environ, scratch: Path | None = None
-) -> Path | None:
+def unpack_packed_deps(environ: Mapping[str, str] = os.environ, scratch: Path | None = None) -> Path | None:
     """Make the layer's zipped packages importable; returns where they live (None: nothing packed)."""
     source = environ.get(ENV)
     if not source:

@@ -315,8 +315,10 @@ def run_demo(
 
         # 9. audit verify ---------------------------------------------------------------------------
         with progress.step("steward audit verify", total):
-            verification = audit_trail.verify(ctx())
-            result.audit_actions = [str(r.get("action")) for r in ctx().audit.records()]
+            c = ctx()
+            records = list(c.audit.records())
+            verification = audit_trail.verify(c, records)
+            result.audit_actions = [str(r.get("action")) for r in records]
             result.audit_ok = bool(verification.ok)
             result.audit_records = verification.table.count
             progress.event(

@@ -17,17 +17,18 @@ from typing import Any
 
 from ..errors import InvalidInput
 
+#: modelsteward.datasets.EXAMPLES's names, without importing pandas for every `steward` command
+EXAMPLE_MODELS = ("credit-default", "house-price", "product-category")
+
 
 def register(subparsers: Any) -> None:
-    from ..datasets import EXAMPLES
-
     p = subparsers.add_parser(
         "sample-data",
         help="write example data for an example spec (binary, multiclass, regression)",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("model", choices=sorted(EXAMPLES), help="example model (examples/specs/<model>.yaml)")
+    p.add_argument("model", choices=EXAMPLE_MODELS, help="example model (examples/specs/<model>.yaml)")
     p.add_argument("--out", type=Path, required=True,
                    help="output file: .csv, .parquet or .jsonl, optionally ending in .gz")  # fmt: skip
     p.add_argument("--rows", type=int, default=5000, help="rows (default: %(default)s)")

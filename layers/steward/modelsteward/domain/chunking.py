@@ -8,7 +8,8 @@ A batch too large for one monitor_batch run is profiled chunk by chunk (docs/sca
   quarantines the batch with the parse error (never a verdict from a wrong split).
 - Parquet splits into groups of whole row groups (read through the footer with ranged reads).
 - gzip streams cannot be split (a deflate stream has no seek points): a gzip object is one chunk,
-  and one above ``max_single_bytes`` is refused with a reason (upload it uncompressed or split).
+  and one above the ingest limit ``max_object_bytes`` is refused with a reason (upload it
+  uncompressed or split).
 
 Profiles merge exactly (counts add, moments merge: domain.profile). What does not merge exactly is
 stated where it is merged: contract findings are counted per chunk and summed (the 1% unparsable
@@ -32,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..errors import BatchRejected, LimitExceeded
 from .baseline import SAMPLE_ROWS, Baseline, sample_rows
 from .contract import ContractFinding
-from .ingest import BatchFormat, IngestLimits, detect_format
+from .ingest import BatchFormat, IngestLimits, check_parquet_size, detect_format, too_many_columns
 from .report import PiiColumnFinding, PiiSummary
 
 #: reads bytes ``[start, end)`` of the object being planned (S3 GetObject Range)
@@ -132,7 +133,7 @@ def plan_chunks(
             note="gzip streams cannot be split: the whole object is one chunk",
         )  # fmt: skip
     if fmt == "parquet":
-        return _plan_parquet(read, size, target)
+        return _plan_parquet(read, size, target, limits)
     return _plan_lines(read, size, fmt, target, limits)
 
 
@@ -171,19 +172,23 @@ def _plan_lines(read: ReadRange, size: int, fmt: BatchFormat, target: int, limit
     return ChunkPlan(format=fmt, size=size, target_bytes=target, chunks=chunks)
 
 
-def _plan_parquet(read: ReadRange, size: int, target: int) -> ChunkPlan:
+def _plan_parquet(read: ReadRange, size: int, target: int, limits: IngestLimits) -> ChunkPlan:
     try:
         meta = pq.ParquetFile(RangeFile(read, size)).metadata
     except Exception as exc:
         raise BatchRejected(
             f"not a readable Parquet file ({type(exc).__name__}): re-export it", code="parse_error"
         ) from None
+    if meta.num_columns > limits.max_columns:
+        raise too_many_columns(meta.num_columns, limits)
     chunks: list[Chunk] = []
     group: list[int] = []
     group_bytes = 0
     for i in range(meta.num_row_groups):
         rg = meta.row_group(i)
         compressed = sum(rg.column(j).total_compressed_size for j in range(rg.num_columns))
+        # the ingest limits, per row group, before a chunk decodes it
+        check_parquet_size(rg.total_byte_size, compressed, limits, what=f"row group {i}")
         if group and group_bytes + compressed > target:
             chunks.append(Chunk(index=len(chunks), start=0, end=size, row_groups=group))
             group, group_bytes = [], 0
@@ -198,7 +203,13 @@ def _plan_parquet(read: ReadRange, size: int, target: int) -> ChunkPlan:
 def chunk_payload(read: ReadRange, plan: ChunkPlan, chunk: Chunk) -> bytes:
     """The bytes of one chunk as a file of its own (CSV: header + lines; Parquet: its row groups)."""
     if plan.format == "parquet" and not plan.gzipped:
-        table = pq.ParquetFile(RangeFile(read, plan.size)).read_row_groups(chunk.row_groups)
+        try:
+            table = pq.ParquetFile(RangeFile(read, plan.size)).read_row_groups(chunk.row_groups)
+        except (pa.ArrowException, OSError) as exc:  # corrupt pages: the file's fault, not a retry's
+            raise BatchRejected(
+                f"row groups {chunk.row_groups} are not readable ({type(exc).__name__}): re-export the file",
+                code="parse_error",
+            ) from None
         out = io.BytesIO()
         pq.write_table(table, out)
         return out.getvalue()
@@ -262,10 +273,10 @@ def merge_findings(per_chunk: Sequence[Sequence[Mapping[str, Any]]]) -> list[Con
                 merged[key][2] += 1
     out = []
     for (check, column, severity), (count, message, chunks) in merged.items():
-        if chunks > 1 and check != "extra_columns" and check != "missing_timestamp":
-            message = f"{count} in total over {chunks} chunks; first chunk: {message}"
-        elif check in ("extra_columns", "missing_timestamp"):
+        if check in ("extra_columns", "missing_timestamp"):
             count = count // chunks  # the same columns in every chunk
+        elif chunks > 1:
+            message = f"{count} in total over {chunks} chunks; first chunk: {message}"
         out.append(ContractFinding(check, column, severity, message, count))  # type: ignore[arg-type]
     return out
 

@@ -329,7 +329,7 @@ def _too_many_rows(limits: IngestLimits) -> LimitExceeded:
     )
 
 
-def _too_many_columns(count: int, limits: IngestLimits) -> LimitExceeded:
+def too_many_columns(count: int, limits: IngestLimits) -> LimitExceeded:
     return _limit(
         "too_many_columns",
         f"file has {count:,} columns; the limit is {limits.max_columns:,} (IngestLimits.max_columns)",
@@ -408,7 +408,7 @@ def _sniff_csv(payload: bytes | bytearray, limits: IngestLimits) -> _CsvDialect:
     rows = usable.get(delimiter) or [[]]
     header = rows[0]
     if len(header) > limits.max_columns:
-        raise _too_many_columns(len(header), limits)
+        raise too_many_columns(len(header), limits)
     decimal_point = "."
     if delimiter == ";":
         cells = [c.strip() for r in rows[1:] for c in r]
@@ -585,7 +585,7 @@ def _read_jsonl_python(payload: bytes | bytearray, limits: IngestLimits, *, buil
         for key in obj:
             if key not in columns:
                 if len(columns) >= limits.max_columns:
-                    raise _too_many_columns(len(columns) + 1, limits)
+                    raise too_many_columns(len(columns) + 1, limits)
                 columns[key] = [None] * (rows - 1)
         for key, values in columns.items():
             values.append(obj.get(key))
@@ -636,6 +636,28 @@ def _type_depth(t: pa.DataType) -> int:
     return 1 + max(_type_depth(t.field(i).type) for i in range(t.num_fields))
 
 
+def check_parquet_size(
+    uncompressed: int, stored: int, limits: IngestLimits, *, what: str = "Parquet data"
+) -> None:
+    """The decompression limits, from the sizes a Parquet footer states: before anything is decoded
+    (a whole file here; each row group when domain.chunking plans a scaled-out batch)."""
+    if uncompressed > limits.max_decompressed_bytes:
+        raise _limit(
+            "decompressed_too_large",
+            f"{what} decompresses to {_mib(uncompressed)}; the limit is "
+            f"{_mib(limits.max_decompressed_bytes)} (IngestLimits.max_decompressed_bytes)",
+        )
+    if (
+        uncompressed > limits.ratio_check_after_bytes
+        and uncompressed / max(stored, 1) > limits.max_compression_ratio
+    ):
+        raise _limit(
+            "decompression_bomb",
+            f"{what} expands {uncompressed / max(stored, 1):.0f}x when decompressed "
+            f"(limit {limits.max_compression_ratio:g}x): refused as a decompression bomb",
+        )
+
+
 def _read_parquet(payload: bytes | bytearray, limits: IngestLimits) -> pa.Table:
     try:
         parquet = pq.ParquetFile(pa.BufferReader(pa.py_buffer(payload)))
@@ -647,24 +669,10 @@ def _read_parquet(payload: bytes | bytearray, limits: IngestLimits) -> pa.Table:
             "parse_error", f"not a readable Parquet file ({_safe_arrow_message(exc)}): re-export it"
         ) from None
     if len(schema) > limits.max_columns:
-        raise _too_many_columns(len(schema), limits)
+        raise too_many_columns(len(schema), limits)
     if meta.num_rows > limits.max_rows:
         raise _too_many_rows(limits)
-    if uncompressed > limits.max_decompressed_bytes:
-        raise _limit(
-            "decompressed_too_large",
-            f"Parquet data decompresses to {_mib(uncompressed)}; the limit is "
-            f"{_mib(limits.max_decompressed_bytes)} (IngestLimits.max_decompressed_bytes)",
-        )
-    if (
-        uncompressed > limits.ratio_check_after_bytes
-        and uncompressed / len(payload) > limits.max_compression_ratio
-    ):
-        raise _limit(
-            "decompression_bomb",
-            f"Parquet data expands {uncompressed / len(payload):.0f}x when decompressed "
-            f"(limit {limits.max_compression_ratio:g}x): refused as a decompression bomb",
-        )
+    check_parquet_size(uncompressed, len(payload), limits)
     depth = max((_type_depth(f.type) for f in schema), default=0)
     if depth > limits.max_json_depth:
         raise _limit(
@@ -741,7 +749,7 @@ def read_batch(
     else:
         table, dialect = _read_csv(payload, limits)
     if table.num_columns > limits.max_columns:
-        raise _too_many_columns(table.num_columns, limits)
+        raise too_many_columns(table.num_columns, limits)
     if table.num_rows > limits.max_rows:
         raise _too_many_rows(limits)
     if table.num_columns == 0:

@@ -309,15 +309,17 @@ def _monitor(ctx: Context, upload: S3Upload) -> dict[str, Any]:
             function=FUNCTION,
         )
     model, batch_id = key.model, key.batch_id
-    if scale_out_requested(ctx, upload):
-        from .scale_out import start_large_batch
-
-        return start_large_batch(ctx, upload, key)
     spec_ref: ObjectRef | None = None
     model_version: int | None = None
     pii_summary: PiiSummary | None = None
     try:
         spec, spec_ref = load_spec(ctx, model)
+        if scale_out_requested(ctx, upload):
+            # an unknown model or a missing baseline is refused here, with its own reason
+            load_baseline(ctx, spec)
+            from .scale_out import start_large_batch
+
+            return start_large_batch(ctx, upload, key)
         try:
             prepared, _ = read_upload(ctx, upload, spec, role="inference", filename=key.name)
         except NotFound:  # deleted before we got to it: nothing to monitor, nothing to quarantine
@@ -378,7 +380,7 @@ def refuse_batch(
         ctx.metrics.put(metric_names.QUALITY_VIOLATIONS, len(exc.quality.violations), "Count", dims)
     if pii_summary is not None and pii_summary.findings:
         extra["pii"] = pii_summary.model_dump()
-        _record_pii(ctx, model, model_version, source, pii_summary)
+        _record_pii(ctx, model, model_version, source, pii_summary, function)
         ctx.metrics.put(metric_names.PII_FINDINGS, sum(f.count for f in pii_summary.findings), "Count", dims)
     return quarantine_batch(
         ctx,
@@ -514,7 +516,12 @@ def publish_batch(ctx: Context, batch: AssessedBatch) -> dict[str, Any]:
 
 
 def _record_pii(
-    ctx: Context, model: str, version: int | None, source: ObjectRef, summary: PiiSummary
+    ctx: Context,
+    model: str,
+    version: int | None,
+    source: ObjectRef,
+    summary: PiiSummary,
+    function: str = FUNCTION,
 ) -> None:
     ctx.record_once(
         "pii.finding",
@@ -524,7 +531,7 @@ def _record_pii(
         reason=f"PII in {', '.join(summary.columns)}; action {summary.action}",
         inputs=[source.as_dict()],
         details={
-            "function": FUNCTION,
+            "function": function,
             "action": summary.action,
             "findings": [{"column": f.column, "kind": f.kind, "count": f.count} for f in summary.findings],
         },

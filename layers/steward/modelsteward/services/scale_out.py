@@ -59,20 +59,8 @@ from .specs import load_spec
 
 log = logging.getLogger(__name__)
 
-PLAN_FUNCTION = "plan_chunks"
-CHUNK_FUNCTION = "profile_chunk"
 FINISH_FUNCTION = "finish_large_batch"
 FAILED_CODE = "scale_out_failed"
-
-
-def _starter() -> Any:
-    from ..adapters.stepfunctions import StepFunctionsStarter
-
-    return StepFunctionsStarter()
-
-
-#: builds the execution starter on first use (tests may replace it)
-STARTER_FACTORY: Callable[[], Any] = _starter
 
 
 def execution_name(upload: S3Upload) -> str:
@@ -89,13 +77,14 @@ def start_large_batch(ctx: Context, upload: S3Upload, key: UploadKey) -> dict[st
         "size": upload.size, "etag": upload.etag, "model": key.model, "batch_id": key.batch_id,
         "filename": key.name, "execution_name": name,
     }  # fmt: skip
-    arn = STARTER_FACTORY().start(ctx.settings.scale_out_state_machine_arn, name, {"run": run})
-    ref = ObjectRef(upload.bucket, upload.key, upload.version_id, None, upload.size)
+    from ..adapters.stepfunctions import StepFunctionsStarter
+
+    arn = StepFunctionsStarter().start(ctx.settings.scale_out_state_machine_arn, name, {"run": run})
     ctx.record(
         "batch.scaled_out",
         model=key.model,
         reason=f"{upload.size} bytes > SCALE_OUT_BYTES ({ctx.settings.scale_out_bytes}): chunked run",
-        inputs=[ref.as_dict()],
+        inputs=[upload.object_ref().as_dict()],
         details={"function": "monitor_batch", "batch_id": key.batch_id, "execution_arn": arn},
     )
     log.info("batch scaled out", extra={"model": key.model, "batch_id": key.batch_id, "execution": arn})
@@ -109,7 +98,7 @@ def _prefix(run: Mapping[str, Any]) -> str:
 
 def _reader(ctx: Context, run: Mapping[str, Any]) -> Callable[[int, int], bytes]:
     bucket, key, version = str(run["bucket"]), str(run["key"]), run.get("version_id")
-    return lambda start, end: ctx.store.get_range(bucket, key, version, start, end)  # type: ignore[attr-defined]
+    return lambda start, end: ctx.store.get_range(bucket, key, version, start, end)
 
 
 def plan_large_batch(ctx: Context, run: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,15 +1,20 @@
 """Drift over time per model: one HTML page across its batch reports, refreshed by check_window.
 
-The points come from the batch index (one listing) and the newest reports' JSON, so the cost is
-bounded by ``max_points`` whatever the history's length.
+The points come from the batch index (the listing check_window already made) and the reports'
+JSON; ``timeline.json`` keeps the points drawn last time, so each run reads only the reports of
+batches that are new since, and writes nothing when nothing changed (a repeated schedule tick
+leaves no new object version). The cost is bounded by ``max_points`` whatever the history's length.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from typing import Any
 
+from ..errors import NotFound
 from ..ports import ObjectRef
-from .batch_index import BatchIndex
+from .batch_index import BatchIndex, BatchTimes
 from .context import Context
 
 MAX_POINTS = 200
@@ -19,45 +24,81 @@ def timeline_key(model: str) -> str:
     return f"reports/{model}/timeline.html"
 
 
-def timeline_points(ctx: Context, model: str, *, max_points: int = MAX_POINTS) -> list[dict[str, Any]]:
+def timeline_points_key(model: str) -> str:
+    return f"reports/{model}/timeline.json"
+
+
+def _point(entry: BatchTimes, report: dict[str, Any]) -> dict[str, Any]:
+    dataset = report.get("dataset_drift") or {}
+    return {
+        "at": (entry.event_time or entry.created_at).isoformat(),
+        "batch_id": entry.batch_id,
+        "drifted_share": dataset.get("share"),
+        "threshold": dataset.get("threshold"),
+        "verdict": report.get("verdict"),
+        "features": [
+            {"name": f.get("name"), "score": f.get("score"), "threshold": f.get("threshold")}
+            for f in report.get("features") or []
+        ],
+    }
+
+
+def timeline_points(
+    ctx: Context,
+    model: str,
+    entries: Sequence[BatchTimes] | None = None,
+    previous: Sequence[dict[str, Any]] = (),
+    *,
+    max_points: int = MAX_POINTS,
+) -> list[dict[str, Any]]:
+    """The newest ``max_points`` batches' points; those in ``previous`` are reused, not re-read."""
     index = BatchIndex(ctx, ctx.settings.artifacts_bucket, model)
-    entries = sorted(index.entries(), key=lambda e: e.event_time or e.created_at)[-max_points:]
+    listed = index.entries() if entries is None else entries
+    known = {str(p.get("batch_id")): p for p in previous}
     points = []
-    for entry in entries:
-        report = index.read_report(entry.batch_id)
-        if not report:
-            continue
-        dataset = report.get("dataset_drift") or {}
-        points.append(
-            {
-                "at": (entry.event_time or entry.created_at).isoformat(),
-                "batch_id": entry.batch_id,
-                "drifted_share": dataset.get("share"),
-                "threshold": dataset.get("threshold"),
-                "verdict": report.get("verdict"),
-                "features": [
-                    {"name": f.get("name"), "score": f.get("score"), "threshold": f.get("threshold")}
-                    for f in report.get("features") or []
-                ],
-            }
-        )
+    for entry in sorted(listed, key=lambda e: e.event_time or e.created_at)[-max_points:]:
+        point = known.get(entry.batch_id)
+        if point is None:
+            report = index.read_report(entry.batch_id)
+            if not report:
+                continue
+            point = _point(entry, report)
+        points.append(point)
     return points
 
 
-def write_timeline(ctx: Context, model: str) -> ObjectRef | None:
-    """Render reports/<model>/timeline.html (None when the model has no batch yet)."""
+def _previous_points(ctx: Context, model: str) -> list[dict[str, Any]]:
+    try:
+        body = ctx.store.get(ctx.settings.artifacts_bucket, timeline_points_key(model)).body
+    except NotFound:
+        return []
+    try:
+        points = json.loads(body)
+    except ValueError:  # unreadable: redraw from the reports
+        return []
+    return points if isinstance(points, list) else []
+
+
+def write_timeline(ctx: Context, model: str, entries: Sequence[BatchTimes] | None = None) -> ObjectRef | None:
+    """Render reports/<model>/timeline.html; None when the model has no batch or nothing changed."""
     from ..reporting import render_drift_timeline
 
-    points = timeline_points(ctx, model)
-    if not points:
+    previous = _previous_points(ctx, model)
+    points = timeline_points(ctx, model, entries, previous)
+    if not points or points == previous:
         return None
-    html = render_drift_timeline(model, points)
-    return ctx.store.put(
-        ctx.settings.artifacts_bucket,
+    bucket = ctx.settings.artifacts_bucket
+    ref = ctx.store.put(
+        bucket,
         timeline_key(model),
-        html.encode("utf-8"),
+        render_drift_timeline(model, points).encode("utf-8"),
         content_type="text/html; charset=utf-8",
     )
+    # after the page: a crash in between redraws it next time instead of skipping it
+    ctx.store.put(
+        bucket, timeline_points_key(model), json.dumps(points).encode(), content_type="application/json"
+    )
+    return ref
 
 
-__all__ = ["timeline_key", "timeline_points", "write_timeline"]
+__all__ = ["timeline_key", "timeline_points", "timeline_points_key", "write_timeline"]

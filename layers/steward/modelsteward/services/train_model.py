@@ -31,6 +31,7 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import pandas as pd
@@ -464,27 +465,10 @@ def _train_and_register(
     except Exception:
         _mark_failed(ctx, model, version)
         raise
-    _record_decision(ctx, model, version, row, outcome, audit_inputs, trigger, reason, request_key)
-    _regenerate_cards(
-        ctx, model, [version] + ([champion_version] if outcome == "promote" and champion_version else [])
-    )
-    word = OUTCOME_WORDS[outcome]
-    _notify_once(
-        ctx,
-        request_key,
-        version,
-        f"[model-steward] {model} v{version}: {word}",
+    _finish_decided(
+        ctx, model, version, row, outcome, audit_inputs, trigger, reason, request_key,
         _evidence_text(spec, version, decision, result, lineage, evaluation_ref, trigger, reason, outcome),
-        model,
-    )
-    registry.update_model_state(
-        model,
-        {
-            "last_retrain_at": ctx.clock().isoformat(),
-            "last_training_version": version,
-            "last_training_outcome": outcome,
-        },
-    )
+    )  # fmt: skip
     return {
         "status": "trained",
         "model": model,
@@ -499,13 +483,16 @@ def _train_and_register(
 
 
 def _version_of_request(registry: Any, model: str, request_key: str) -> dict[str, Any] | None:
-    """The version an earlier attempt of this request registered and decided, if any."""
+    """The version an earlier attempt of this request registered and did not abandon, if any.
+
+    An attempt that failed after registration marked its row failed; a later attempt of the same
+    request may have trained and decided another version, which is the one to finish.
+    """
     for row in registry.list_versions(model):
-        if row.get("request_key") != request_key:
-            continue
-        if "failed after registration" in str(row.get("decision_reason") or ""):
-            return None  # that attempt failed before deciding: train again
-        return dict(row)
+        if row.get("request_key") == request_key and "failed after registration" not in str(
+            row.get("decision_reason") or ""
+        ):
+            return dict(row)
     return None
 
 
@@ -590,6 +577,31 @@ def _record_decision(
     )  # fmt: skip
 
 
+def _finish_decided(
+    ctx: Context,
+    model: str,
+    version: int,
+    row: Mapping[str, Any],
+    outcome: str,
+    audit_inputs: list[dict[str, Any]],
+    trigger: str,
+    reason: str,
+    request_key: str,
+    message: str,
+) -> None:
+    """What follows a decision, first time or on a retry: its records, the cards, one email, the state."""
+    _record_decision(ctx, model, version, row, outcome, audit_inputs, trigger, reason, request_key)
+    previous = (row.get("gate") or {}).get("champion_version")
+    _regenerate_cards(ctx, model, [version] + ([int(previous)] if outcome == "promote" and previous else []))
+    subject = f"[model-steward] {model} v{version}: {OUTCOME_WORDS[outcome]}"
+    _notify_once(ctx, request_key, version, subject, message, model)
+    _registry(ctx).update_model_state(
+        model,
+        {"last_retrain_at": ctx.clock().isoformat(), "last_training_version": version,
+         "last_training_outcome": outcome},
+    )  # fmt: skip
+
+
 def _resume(
     ctx: Context,
     spec: ModelSpec,
@@ -600,27 +612,22 @@ def _resume(
     request_key: str,
 ) -> dict[str, Any]:
     model, version = spec.name, int(row["version"])
-    outcome = _outcome_of(row)
-    log.info("resuming a decided training request", extra={"model": model, "version": version})
-    _record_decision(ctx, model, version, row, outcome, audit_inputs, trigger, reason, request_key)
-    _regenerate_cards(ctx, model, [version])
     gate = row.get("gate") or {}
-    _notify_once(
-        ctx,
-        request_key,
-        version,
-        f"[model-steward] {model} v{version}: {OUTCOME_WORDS[outcome]}",
+    if row.get("status") == "PendingManualApproval" and not row.get("pending_reason"):
+        # registered, then the attempt died before the gate's outcome was applied: apply it now
+        decision = SimpleNamespace(outcome=gate.get("outcome"), reasons=list(gate.get("reasons") or []))
+        outcome = _apply_outcome(ctx, spec, version, decision, gate.get("champion_version"))
+        row = _registry(ctx).get_version(model, version)
+    else:
+        outcome = _outcome_of(row)
+    log.info("resuming a training request", extra={"model": model, "version": version, "outcome": outcome})
+    message = (
         f"Model {model} version {version}: {OUTCOME_WORDS[outcome]} (recorded after a retry).\n"
         f"Trigger: {trigger} ({reason})\n\nreasons:\n"
         + "".join(f"  - {r}\n" for r in gate.get("reasons") or [])
-        + f"\nEvidence: {row.get('evaluation_uri')}\n",
-        model,
+        + f"\nEvidence: {row.get('evaluation_uri')}\n"
     )
-    _registry(ctx).update_model_state(
-        model,
-        {"last_retrain_at": ctx.clock().isoformat(), "last_training_version": version,
-         "last_training_outcome": outcome},
-    )  # fmt: skip
+    _finish_decided(ctx, model, version, row, outcome, audit_inputs, trigger, reason, request_key, message)
     return {
         "status": "trained",
         "model": model,
@@ -629,7 +636,7 @@ def _resume(
         "resumed": True,
         "primary_metric": spec.primary_metric,
         "score": (row.get("metrics") or {}).get(spec.primary_metric),
-        "reasons": list((row.get("gate") or {}).get("reasons") or []),
+        "reasons": list(gate.get("reasons") or []),
         "artifact": (row.get("artifact") or {}).get("uri"),
     }
 
@@ -816,11 +823,8 @@ def _write_estimation(ctx: Context, spec: ModelSpec, version: int, result: Any) 
 
 
 def _regenerate_cards(ctx: Context, model: str, versions: list[int]) -> None:
-    try:
-        from .model_cards import regenerate_card
-    except ImportError:
-        log.info("model cards module absent; card not generated", extra={"model": model})
-        return
+    from .model_cards import regenerate_card
+
     for version in versions:
         try:
             regenerate_card(ctx, model, version)
