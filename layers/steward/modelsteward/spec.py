@@ -110,6 +110,56 @@ class GatePolicy(_Strict):
     auto_promote: bool = True
 
 
+FAIRNESS_BOUNDS = (
+    "demographic_parity_difference",
+    "disparate_impact_ratio",
+    "equal_opportunity_difference",
+    "equalized_odds_difference",
+    "primary_metric_gap",
+)
+CLASSIFIER_ONLY_BOUNDS = frozenset(FAIRNESS_BOUNDS) - {"primary_metric_gap"}
+HIGHER_IS_FAIRER = frozenset({"disparate_impact_ratio"})
+
+
+class FairnessBounds(_Strict):
+    """What the owner commits to, per sensitive attribute, between its groups (worst pair).
+
+    Differences are largest minus smallest group value (fairlearn's ``between_groups``); the ratio
+    is smallest over largest selection rate (the four-fifths rule at 0.8).
+    """
+
+    demographic_parity_difference: float | None = Field(default=None, ge=0, le=1)
+    disparate_impact_ratio: float | None = Field(default=None, gt=0, le=1)
+    equal_opportunity_difference: float | None = Field(default=None, ge=0, le=1)
+    equalized_odds_difference: float | None = Field(default=None, ge=0, le=1)
+    primary_metric_gap: float | None = Field(default=None, ge=0)
+
+    def committed(self) -> dict[str, float]:
+        return {k: float(v) for k in FAIRNESS_BOUNDS if (v := getattr(self, k)) is not None}
+
+
+class FairnessPolicy(_Strict):
+    """Ethical commitments the gate enforces on every version, however often it retrains.
+
+    Sensitive attributes may or may not be model features; they follow the PII policy: only
+    group-level figures (counts, rates) are ever reported, never row values.
+    """
+
+    sensitive_attributes: list[str] = Field(default_factory=list)
+    groups: dict[str, list[str]] = Field(
+        default_factory=dict, description="per attribute, the group values compared (default: all)"
+    )
+    favorable_label: str | None = None
+    bounds: FairnessBounds = Field(default_factory=FairnessBounds)
+    tolerance: float = Field(default=0.02, ge=0)
+    min_group_size: int = Field(default=30, ge=1)
+    confidence: float = Field(default=0.95, gt=0.5, lt=1)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.sensitive_attributes)
+
+
 class RetrainPolicy(_Strict):
     schedule: str | None = None
     cooldown_hours: float = Field(default=24, ge=0)
@@ -152,6 +202,7 @@ class ModelSpec(_Strict):
     gate: GatePolicy = Field(default_factory=GatePolicy)
     retrain: RetrainPolicy = Field(default_factory=RetrainPolicy)
     governance: Governance = Field(default_factory=Governance)
+    fairness: FairnessPolicy = Field(default_factory=FairnessPolicy)
     alert_email: str | None = None
 
     @field_validator("name")
@@ -186,7 +237,59 @@ class ModelSpec(_Strict):
         unknown_drift = set(self.drift.features) - set(self.monitored_columns)
         if unknown_drift:
             raise ValueError(f"drift.features: {sorted(unknown_drift)} are not monitored columns")
+        self._fairness_consistent()
         return self
+
+    def _fairness_consistent(self) -> None:
+        fair = self.fairness
+        attrs = fair.sensitive_attributes
+        dup = {a for a in attrs if attrs.count(a) > 1}
+        if dup:
+            raise ValueError(f"fairness.sensitive_attributes: {sorted(dup)} listed twice")
+        unknown = set(fair.groups) - set(attrs)
+        if unknown:
+            raise ValueError(
+                f"fairness.groups: {sorted(unknown)} are not sensitive_attributes; "
+                "add them there or remove the entry"
+            )
+        few = [a for a, values in fair.groups.items() if len(set(values)) < 2]
+        if few:
+            raise ValueError(f"fairness.groups: {sorted(few)} must list at least two group values to compare")
+        if fair.bounds.committed() and not attrs:
+            raise ValueError("fairness.bounds: name the sensitive_attributes the bounds apply to")
+        reserved = {self.target, self.id_column, self.prediction_column, self.timestamp_column}
+        clash = reserved & set(fair.sensitive_attributes)
+        if clash:
+            raise ValueError(
+                f"fairness.sensitive_attributes: {sorted(str(c) for c in clash)} is the target/id/"
+                "timestamp/prediction column; name the column that holds the group (e.g. 'sex')"
+            )
+        committed = fair.bounds.committed()
+        if self.task == "regression":
+            wrong = sorted(set(committed) & CLASSIFIER_ONLY_BOUNDS)
+            if wrong:
+                raise ValueError(
+                    f"fairness.bounds: {wrong} apply to classifiers; for regression bound the "
+                    "per-group error gap with primary_metric_gap"
+                )
+            if fair.favorable_label is not None:
+                raise ValueError("fairness.favorable_label: regression has no favorable label; remove it")
+            return
+        if self.classes and fair.favorable_label is not None and fair.favorable_label not in self.classes:
+            raise ValueError(
+                f"fairness.favorable_label: '{fair.favorable_label}' is not one of classes {self.classes}"
+            )
+        if self.task == "multiclass" and fair.enabled and fair.favorable_label is None:
+            raise ValueError(
+                "fairness.favorable_label: name the favorable class of this multiclass model "
+                "(selection rate = share of rows predicted that class)"
+            )
+
+    @property
+    def sensitive_only_columns(self) -> list[str]:
+        """Sensitive attributes that are not features: read from batches, never fed to the model."""
+        feats = set(self.features.all)
+        return [a for a in self.fairness.sensitive_attributes if a not in feats]
 
     @property
     def is_classifier(self) -> bool:

@@ -1,0 +1,208 @@
+"""Fairness metrics pinned to their formulas on hand cases (and to fairlearn when importable)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from modelsteward.domain.fairness import (
+    favorable_label,
+    judge,
+    post_training_bias,
+    pre_training_bias,
+    wilson_interval,
+)
+from modelsteward.errors import SpecError
+from modelsteward.spec import FairnessPolicy, parse_spec
+
+BASE = """
+name: credit-default
+task: binary
+target: default
+features:
+  numeric: [age, income]
+  categorical: [region]
+primary_metric: accuracy
+"""
+
+
+def policy(**kw) -> FairnessPolicy:
+    return FairnessPolicy(sensitive_attributes=["sex"], **{"min_group_size": 1, **kw})
+
+
+# group A: labels 1 1 0 0, predictions 1 0 1 0 -> selection 2/4, TPR 1/2, FPR 1/2, accuracy 2/4
+# group B: labels 1 1 0 0, predictions 1 1 1 0 -> selection 3/4, TPR 2/2, FPR 1/2, accuracy 3/4
+SEX = ["A"] * 4 + ["B"] * 4
+Y = ["1", "1", "0", "0", "1", "1", "0", "0"]
+P = ["1", "0", "1", "0", "1", "1", "1", "0"]
+
+
+def hand_report(**kw):
+    return post_training_bias(
+        policy(**kw), task="binary", metric="accuracy", classes=["0", "1"],
+        sensitive={"sex": SEX}, y_true=Y, y_pred=P, favorable="1", bootstrap_rounds=0,
+    )  # fmt: skip
+
+
+def test_post_training_metrics_follow_their_formulas_on_a_hand_case() -> None:
+    (attr,) = hand_report().attributes
+    a, b = attr.groups
+    assert (a.group, a.n, a.selection_rate, a.true_positive_rate, a.false_positive_rate) == ("A", 4, 0.5, 0.5, 0.5)
+    assert (b.selection_rate, b.true_positive_rate, b.false_positive_rate) == (0.75, 1.0, 0.5)
+    assert (a.metric, b.metric) == (0.5, 0.75)
+    assert attr.demographic_parity_difference == pytest.approx(0.25)
+    assert attr.disparate_impact_ratio == pytest.approx(0.5 / 0.75)
+    assert attr.equal_opportunity_difference == pytest.approx(0.5)
+    assert attr.equalized_odds_difference == pytest.approx(0.5)  # max(TPR gap 0.5, FPR gap 0)
+    assert attr.primary_metric_gap == pytest.approx(0.25)
+
+
+def test_pre_training_bias_is_clarifys_ci_and_dpl() -> None:
+    # A: 2 rows, both favorable; B: 6 rows, one favorable
+    report = pre_training_bias(
+        policy(), sensitive={"sex": ["A"] * 2 + ["B"] * 6}, y_true=[1, 1, 1, 0, 0, 0, 0, 0], favorable="1"
+    )
+    a, b = report.attributes[0].groups
+    assert a.class_imbalance == pytest.approx((6 - 2) / 8) and b.class_imbalance == pytest.approx(-0.5)
+    assert a.label_rate == 1.0 and b.label_rate == pytest.approx(1 / 6)
+    assert a.dpl == pytest.approx(1 / 6 - 1) and b.dpl == pytest.approx(1 - 1 / 6)
+    assert report.attributes[0].max_dpl == pytest.approx(5 / 6)
+
+
+def test_wilson_interval_matches_the_published_value() -> None:
+    lo, hi = wilson_interval(5, 10, 0.95)
+    assert (round(lo, 4), round(hi, 4)) == (0.2366, 0.7634)
+    assert wilson_interval(0, 0) is None
+
+
+def test_rates_carry_wilson_intervals_and_metrics_a_bootstrap_interval() -> None:
+    rng = np.random.default_rng(0)
+    n = 400
+    sex = rng.choice(["F", "M"], n)
+    y = rng.integers(0, 2, n).astype(str)
+    p = np.where(rng.random(n) < 0.8, y, 1 - y.astype(int)).astype(str)
+    report = post_training_bias(
+        policy(), task="binary", metric="accuracy", classes=["0", "1"],
+        sensitive={"sex": sex}, y_true=y, y_pred=p, favorable="1",
+    )  # fmt: skip
+    for g in report.attributes[0].groups:
+        k = int(np.sum(p[sex == g.group] == "1"))
+        assert g.selection_rate_ci == pytest.approx(list(wilson_interval(k, g.n)))
+        assert g.metric_ci[0] < g.metric < g.metric_ci[1]
+
+
+def test_groups_below_min_group_size_are_flagged_and_left_out_of_the_differences() -> None:
+    sex = SEX + ["C"]
+    report = post_training_bias(
+        policy(min_group_size=3), task="binary", metric="accuracy", classes=["0", "1"],
+        sensitive={"sex": sex}, y_true=[*Y, "0"], y_pred=[*P, "1"], favorable="1", bootstrap_rounds=0,
+    )  # fmt: skip
+    attr = report.attributes[0]
+    assert attr.too_small == ["C"]  # C selects 1/1: counted, it would make the difference 0.5
+    assert attr.demographic_parity_difference == pytest.approx(0.25)
+
+
+def test_judge_breaks_a_bound_and_compares_with_the_champion_within_tolerance() -> None:
+    p = policy(bounds={"demographic_parity_difference": 0.2, "disparate_impact_ratio": 0.5}, tolerance=0.05)
+    chal = hand_report()
+    verdict = judge(p, chal)
+    assert verdict.verdict == "breached"
+    assert verdict.failed_checks == ["fairness:sex:demographic_parity_difference"]
+    assert any("0.2500" in r and "<= 0.2" in r for r in verdict.reasons)
+    # a champion with perfect parity: the challenger is worse by 0.25 > tolerance on both metrics
+    fair = post_training_bias(
+        p, task="binary", metric="accuracy", classes=["0", "1"], sensitive={"sex": SEX},
+        y_true=Y, y_pred=["1", "0"] * 4, favorable="1", bootstrap_rounds=0,
+    )  # fmt: skip
+    loose = policy(bounds={"demographic_parity_difference": 0.3}, tolerance=0.05)
+    v2 = judge(loose, chal, fair)
+    assert v2.verdict == "breached"
+    assert v2.failed_checks == ["fairness_vs_champion:sex:demographic_parity_difference"]
+    assert v2.checks[0].worse_by == pytest.approx(0.25)
+    assert judge(policy(bounds={"demographic_parity_difference": 0.3}, tolerance=0.3), chal, fair).verdict == "held"
+
+
+def test_judge_cannot_judge_without_two_large_enough_groups() -> None:
+    verdict = judge(policy(bounds={"demographic_parity_difference": 0.2}, min_group_size=5), hand_report(min_group_size=5))
+    assert verdict.verdict == "unjudged" and verdict.too_small == {"sex": ["A", "B"]}
+
+
+def test_batch_reports_need_no_labels() -> None:
+    report = post_training_bias(
+        policy(), task="binary", metric=None, classes=["0", "1"], sensitive={"sex": SEX},
+        y_pred=P, favorable="1", kind="batch",
+    )  # fmt: skip
+    attr = report.attributes[0]
+    assert attr.demographic_parity_difference == pytest.approx(0.25) and attr.equalized_odds_difference is None
+
+
+def test_regression_reports_the_per_group_error_gap() -> None:
+    report = post_training_bias(
+        policy(), task="regression", metric="mae", classes=None, sensitive={"sex": ["A", "A", "B", "B"]},
+        y_true=[1.0, 2.0, 1.0, 2.0], y_pred=[1.0, 2.0, 2.0, 4.0], bootstrap_rounds=0,
+    )  # fmt: skip
+    assert report.attributes[0].primary_metric_gap == pytest.approx(1.5)  # MAE 0 vs 1.5
+
+
+def test_fairlearn_agrees_on_the_same_rows() -> None:
+    metrics = pytest.importorskip("fairlearn.metrics")
+    rng = np.random.default_rng(3)
+    n = 500
+    sex = rng.choice(["F", "M", "X"], n)
+    y = rng.integers(0, 2, n)
+    p = np.where(rng.random(n) < 0.7, y, 1 - y)
+    report = post_training_bias(
+        policy(), task="binary", metric="accuracy", classes=["0", "1"], sensitive={"sex": sex},
+        y_true=y, y_pred=p, favorable="1", bootstrap_rounds=0,
+    )  # fmt: skip
+    attr = report.attributes[0]
+    kw = {"sensitive_features": sex}
+    assert attr.demographic_parity_difference == pytest.approx(metrics.demographic_parity_difference(y, p, **kw))
+    assert attr.disparate_impact_ratio == pytest.approx(metrics.demographic_parity_ratio(y, p, **kw))
+    assert attr.equalized_odds_difference == pytest.approx(metrics.equalized_odds_difference(y, p, **kw))
+    if hasattr(metrics, "equal_opportunity_difference"):
+        assert attr.equal_opportunity_difference == pytest.approx(metrics.equal_opportunity_difference(y, p, **kw))
+
+
+# --- the spec ------------------------------------------------------------------------------------
+def test_fairness_commitments_parse_with_defaults() -> None:
+    spec = parse_spec(
+        BASE + "fairness:\n  sensitive_attributes: [sex, region]\n"
+        "  bounds:\n    demographic_parity_difference: 0.1\n    disparate_impact_ratio: 0.8\n"
+    )
+    assert spec.fairness.bounds.committed() == {"demographic_parity_difference": 0.1, "disparate_impact_ratio": 0.8}
+    assert spec.fairness.min_group_size == 30 and spec.fairness.tolerance == 0.02
+    assert spec.sensitive_only_columns == ["sex"]  # region is a feature too
+    assert favorable_label(spec, ["0", "1"]) == "1"
+
+
+@pytest.mark.parametrize(
+    ("patch", "expected"),
+    [
+        ("fairness:\n  bounds:\n    demographic_parity_difference: 0.1\n", "fairness.bounds: name the sensitive_attributes"),
+        ("fairness:\n  sensitive_attributes: [default]\n", "fairness.sensitive_attributes: ['default'] is the target"),
+        ("fairness:\n  sensitive_attributes: [sex]\n  groups:\n    age: [a, b]\n", "fairness.groups: ['age'] are not"),
+        ("fairness:\n  sensitive_attributes: [sex]\n  groups:\n    sex: [F]\n", "at least two group values"),
+        ("fairness:\n  sensitive_attributes: [sex]\n  bounds:\n    disparate_impact_ratio: 1.5\n", "fairness.bounds.disparate_impact_ratio"),
+        ("fairness:\n  sensitive_attributes: [sex]\n  bound:\n    x: 1\n", "fairness.bound: unknown field"),
+        ("classes: ['0', '1']\nfairness:\n  sensitive_attributes: [sex]\n  favorable_label: good\n", "fairness.favorable_label: 'good' is not one of"),
+    ],
+)
+def test_bad_fairness_sections_name_field_and_fix(patch: str, expected: str) -> None:
+    with pytest.raises(SpecError) as info:
+        parse_spec(BASE + patch)
+    assert expected in str(info.value)
+
+
+def test_regression_rejects_classifier_only_bounds() -> None:
+    reg = BASE.replace("task: binary", "task: regression").replace("accuracy", "mae")
+    with pytest.raises(SpecError, match="for regression bound the per-group error gap"):
+        parse_spec(reg + "fairness:\n  sensitive_attributes: [sex]\n  bounds:\n    demographic_parity_difference: 0.1\n")
+    ok = parse_spec(reg + "fairness:\n  sensitive_attributes: [sex]\n  bounds:\n    primary_metric_gap: 2\n")
+    assert ok.fairness.bounds.committed() == {"primary_metric_gap": 2.0}
+
+
+def test_multiclass_needs_a_favorable_label() -> None:
+    multi = BASE.replace("task: binary", "task: multiclass")
+    with pytest.raises(SpecError, match="fairness.favorable_label: name the favorable class"):
+        parse_spec(multi + "fairness:\n  sensitive_attributes: [sex]\n")
