@@ -239,3 +239,64 @@ def test_multiclass_roc_auc_in_the_gate_matches_the_metrics():
     preds = Predictions(label=np.array(classes, dtype=object)[proba.argmax(axis=1)], proba=proba)
     expected = task_metrics("multiclass", y, preds.label, proba, classes)["roc_auc"]
     assert _Scored("roc_auc", "multiclass", y, preds, classes)(slice(None)) == pytest.approx(expected)
+
+
+def fair_spec(**fairness) -> object:
+    return parse_spec(
+        {
+            "name": "credit-default",
+            "task": "binary",
+            "target": "default",
+            "classes": CLASSES,
+            "features": {"numeric": ["x"], "categorical": ["region"]},
+            "primary_metric": "roc_auc",
+            "fairness": {"sensitive_attributes": ["sex"], **fairness},
+        }
+    )
+
+
+def test_a_better_challenger_that_breaks_the_parity_bound_is_rejected_with_evidence():
+    from modelsteward.domain.fairness import holdout_bias, judge
+
+    y, region, signal, rng = holdout()
+    sex = np.where(rng.random(len(y)) < 0.5, "F", "M")
+    noise = rng.normal(0, 1, len(y))
+    champion = binary_preds(1.0 * signal + noise)
+    # planted: the challenger ranks better but pushes group F's scores down, so F is selected less
+    challenger = binary_preds(3.0 * signal + noise - 2.5 * (sex == "F"))
+    s = fair_spec(bounds={"demographic_parity_difference": 0.1})
+    frame = pd.DataFrame({"default": y, "sex": sex})
+    verdict = judge(
+        s.fairness, holdout_bias(s, frame, challenger, CLASSES), holdout_bias(s, frame, champion, CLASSES)
+    )
+    d = evaluate_gate(
+        s, y_true=y, challenger=challenger, champion=champion, classes=CLASSES,
+        champion_version=1, challenger_version=2, fairness=verdict,
+    )  # fmt: skip
+    assert d.challenger_score > d.champion_score and d.p_value < 0.05  # better on the primary metric
+    assert d.outcome == "reject"
+    assert "fairness:sex:demographic_parity_difference" in d.failed_checks
+    assert d.fairness["verdict"] == "breached" and d.fairness["values"]["demographic_parity_difference"] > 0.1
+    assert any("breaking the committed bound <= 0.1" in r for r in d.reasons)
+    assert "fairness: breached" in d.text()
+    # without the commitment the same challenger is promoted
+    loose = fair_spec()
+    plain = judge(loose.fairness, holdout_bias(loose, frame, challenger, CLASSES))
+    d2 = evaluate_gate(
+        loose, y_true=y, challenger=challenger, champion=champion, classes=CLASSES,
+        champion_version=1, challenger_version=2, fairness=plain,
+    )  # fmt: skip
+    assert d2.outcome == "promote" and d2.fairness["verdict"] == "none"
+
+
+def test_fairness_that_cannot_be_judged_sends_a_passing_challenger_to_a_person():
+    from modelsteward.domain.fairness import holdout_bias, judge
+
+    y, region, signal, rng = holdout(n=200)
+    s = fair_spec(bounds={"disparate_impact_ratio": 0.8}, min_group_size=500)
+    preds = binary_preds(3 * signal + rng.normal(0, 1, len(y)))
+    frame = pd.DataFrame({"default": y, "sex": np.where(rng.random(len(y)) < 0.5, "F", "M")})
+    verdict = judge(s.fairness, holdout_bias(s, frame, preds, CLASSES))
+    d = evaluate_gate(s, y_true=y, challenger=preds, champion=None, classes=CLASSES, fairness=verdict)
+    assert d.outcome == "pending_approval" and "fairness_unjudged" in d.failed_checks
+    assert d.fairness["too_small"] == {"sex": ["F", "M"]}

@@ -414,3 +414,80 @@ def judge(
 def sensitive_columns(frame: pd.DataFrame, policy: FairnessPolicy) -> dict[str, pd.Series]:
     """The sensitive attribute columns a frame carries (absent ones are reported as missing)."""
     return {a: frame[a] for a in policy.sensitive_attributes if a in frame.columns}
+
+
+def holdout_bias(
+    spec: ModelSpec, holdout: pd.DataFrame, preds: Any, classes: Sequence[str] | None
+) -> FairnessReport:
+    """Post-training bias of one model's predictions (``preds``: label, proba) on a holdout frame."""
+    return post_training_bias(
+        spec.fairness,
+        task=spec.task,
+        metric=spec.primary_metric,
+        classes=classes,
+        sensitive=sensitive_columns(holdout, spec.fairness),
+        y_true=holdout[spec.target].to_numpy(),
+        y_pred=preds.label,
+        proba=preds.proba,
+        favorable=favorable_label(spec, classes),
+        seed=spec.seed,
+    )
+
+
+PREDICTION_BOUNDS = ("demographic_parity_difference", "disparate_impact_ratio")
+
+
+class BatchBias(BaseModel):
+    """Bias drift of one production batch, from its predictions (no labels needed)."""
+
+    breach: bool
+    verdict: Verdict
+    bounds: dict[str, float]
+    values: dict[str, float | None]
+    selection_rates: dict[str, dict[str, float | None]] = Field(
+        default_factory=dict, description="attribute -> group -> share predicted favorable"
+    )
+    group_rows: dict[str, dict[str, int]] = Field(default_factory=dict)
+    too_small: dict[str, list[str]] = Field(default_factory=dict)
+    missing_attributes: list[str] = Field(default_factory=list)
+    reasons: list[str] = Field(default_factory=list)
+
+
+def batch_bias(
+    spec: ModelSpec, sensitive: Mapping[str, Any], y_pred: Any, classes: Sequence[str] | None
+) -> BatchBias | None:
+    """Selection rate per group and the prediction-only bounds (parity, disparate impact) of a batch.
+
+    None when the spec commits no such bound, the task has no favorable label, or the batch carries
+    none of the sensitive attributes.
+    """
+    fair = spec.fairness
+    bounds = {k: v for k, v in fair.bounds.committed().items() if k in PREDICTION_BOUNDS}
+    favorable = favorable_label(spec, classes)
+    present = [a for a in fair.sensitive_attributes if a in sensitive]
+    if not bounds or favorable is None or not present:
+        return None
+    only = fair.model_copy(update={"bounds": fair.bounds.model_copy(update=_only(fair, bounds))})
+    report = post_training_bias(
+        only, task=spec.task, metric=None, classes=classes, sensitive=sensitive,
+        y_pred=y_pred, favorable=favorable, kind="batch",
+    )  # fmt: skip
+    verdict = judge(only, report)
+    return BatchBias(
+        breach=verdict.verdict == "breached",
+        verdict=verdict.verdict,
+        bounds=bounds,
+        values={k: report.worst(k) for k in bounds},
+        selection_rates={
+            a.attribute: {g.group: g.selection_rate for g in a.groups if not g.too_small}
+            for a in report.attributes
+        },
+        group_rows={a.attribute: {g.group: g.n for g in a.groups} for a in report.attributes},
+        too_small=verdict.too_small,
+        missing_attributes=verdict.missing_attributes,
+        reasons=verdict.reasons,
+    )
+
+
+def _only(fair: FairnessPolicy, keep: Mapping[str, float]) -> dict[str, float | None]:
+    return {k: (v if k in keep else None) for k, v in fair.bounds.model_dump().items()}

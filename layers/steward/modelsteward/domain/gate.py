@@ -11,7 +11,11 @@ more conservative). The challenger passes when all of these hold:
    p = share of bootstrap differences <= 0) or, for accuracy, McNemar's test (exact binomial when
    there are fewer than 25 discordant rows);
 3. no segment (value of a ``segments`` column, numeric ones in quartile bins, >= 30 rows) loses more
-   than ``segment_tolerance`` of the primary metric.
+   than ``segment_tolerance`` of the primary metric;
+4. the spec's fairness commitments hold (domain.fairness.judge): no committed bound is broken and no
+   fairness metric is worse than the champion's by more than ``fairness.tolerance``, whatever the
+   primary metric says (the first version too). A bound that cannot be judged (too few rows per
+   group, attribute absent) sends a passing challenger to a person.
 
 A passing challenger is promoted when ``auto_promote`` is true, else it awaits approval. The first
 version of a model (no champion) follows the same rule with the reason "no champion".
@@ -69,6 +73,7 @@ class GateDecision(BaseModel):
     auto_promote: bool
     n_holdout: int
     segments: list[SegmentComparison] = Field(default_factory=list)
+    fairness: dict[str, Any] | None = Field(default=None, description="domain.fairness.FairnessVerdict")
     failed_checks: list[str] = Field(default_factory=list)
     reasons: list[str] = Field(default_factory=list)
 
@@ -114,6 +119,12 @@ class GateDecision(BaseModel):
         lines.extend(
             f"  {s.column}={s.value} (n={s.n}): {f(s.champion)} -> {f(s.challenger)}" for s in regressed
         )
+        if self.fairness is not None:
+            lines.append(f"fairness: {self.fairness.get('verdict')} (bounds {self.fairness.get('bounds')})")
+            lines.extend(
+                f"  {c['attribute']}.{c['metric']}: {f(c.get('value'))} (champion {f(c.get('champion'))})"
+                for c in self.fairness.get("checks") or []
+            )
         lines.append("reasons:")
         lines.extend(f"  - {r}" for r in self.reasons)
         return "\n".join(lines)
@@ -226,6 +237,47 @@ def mcnemar_p(challenger_correct: np.ndarray, champion_correct: np.ndarray) -> t
 
 # --- the gate -------------------------------------------------------------------------------
 def evaluate_gate(
+    spec: ModelSpec,
+    *,
+    y_true: Any,
+    challenger: Predictions,
+    champion: Predictions | None,
+    classes: Sequence[str] | None,
+    segment_frame: pd.DataFrame | None = None,
+    champion_version: int | None = None,
+    challenger_version: int | None = None,
+    fairness: Any | None = None,
+) -> GateDecision:
+    """The primary-metric gate, then the fairness commitments (``fairness``: a FairnessVerdict)."""
+    decision = _primary_gate(
+        spec,
+        y_true=y_true,
+        challenger=challenger,
+        champion=champion,
+        classes=classes,
+        segment_frame=segment_frame,
+        champion_version=champion_version,
+        challenger_version=challenger_version,
+    )
+    if fairness is None:
+        return decision
+    update: dict[str, Any] = {"fairness": fairness.model_dump(mode="json")}
+    if fairness.verdict == "breached":
+        update.update(
+            outcome="reject",
+            failed_checks=[*decision.failed_checks, *fairness.failed_checks],
+            reasons=[*decision.reasons, *fairness.reasons],
+        )
+    elif fairness.verdict == "unjudged":
+        update.update(
+            outcome="pending_approval" if decision.passed else decision.outcome,
+            failed_checks=[*decision.failed_checks, "fairness_unjudged"],
+            reasons=[*decision.reasons, *fairness.reasons, "fairness could not be judged: a person decides"],
+        )
+    return decision.model_copy(update=update)
+
+
+def _primary_gate(
     spec: ModelSpec,
     *,
     y_true: Any,

@@ -63,6 +63,7 @@ class TrainingResult:
     n_holdout: int
     duration_seconds: float
     dropped_rows: dict[str, int] = field(default_factory=dict)
+    training_bias: dict[str, Any] | None = None
 
     @property
     def primary_score(self) -> float | None:
@@ -352,6 +353,10 @@ def train(spec: ModelSpec, frame: pd.DataFrame) -> TrainingResult:
     )
     holdout = x_hold.copy()
     holdout[spec.target] = y_hold
+    for attr in spec.sensitive_only_columns:  # group figures only: never fed to the model
+        if attr in frame.columns:
+            holdout[attr] = frame.loc[x_hold.index, attr]
+    training_bias = _training_bias(spec, frame.loc[labelled], y, classes)
     estimator = pipeline.named_steps["model"]
     params = {
         "class_path": spec.estimator.class_path,
@@ -376,7 +381,25 @@ def train(spec: ModelSpec, frame: pd.DataFrame) -> TrainingResult:
         n_holdout=len(y_hold),
         duration_seconds=round(time.perf_counter() - started, 3),
         dropped_rows=dropped,
+        training_bias=training_bias,
     )
+
+
+def _training_bias(
+    spec: ModelSpec, frame: pd.DataFrame, y: pd.Series, classes: Sequence[str] | None
+) -> dict[str, Any] | None:
+    """Clarify's pre-training bias (CI, DPL) of the labelled rows, per sensitive attribute."""
+    if not spec.fairness.enabled:
+        return None
+    from .fairness import favorable_label, pre_training_bias, sensitive_columns
+
+    report = pre_training_bias(
+        spec.fairness,
+        sensitive=sensitive_columns(frame, spec.fairness),
+        y_true=y.to_numpy(),
+        favorable=favorable_label(spec, classes),
+    )
+    return report.model_dump(mode="json")
 
 
 def score(

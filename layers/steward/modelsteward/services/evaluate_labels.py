@@ -410,6 +410,7 @@ def _write_pool(
         spec.id_column,
         *([spec.timestamp_column] if spec.timestamp_column else []),
         *spec.features.all,
+        *spec.sensitive_only_columns,
     ]
     for batch_id in sorted(set(matched["batch_id"].astype(str))):
         try:
@@ -424,7 +425,7 @@ def _write_pool(
         inference,
         id_column=spec.id_column,
         timestamp_column=spec.timestamp_column,
-        features=spec.features.all,
+        features=[*spec.features.all, *spec.sensitive_only_columns],
         target=spec.target,
     )
     result: dict[str, Any] = {"rows": len(rows), "missing_features": missing}

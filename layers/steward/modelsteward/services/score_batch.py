@@ -426,7 +426,7 @@ def _inference_frame(
     cols = [spec.id_column]
     if spec.timestamp_column and spec.timestamp_column in frame.columns:
         cols.append(spec.timestamp_column)
-    cols += [f for f in spec.features.all if f in frame.columns]
+    cols += [f for f in [*spec.features.all, *spec.sensitive_only_columns] if f in frame.columns]
     out = frame[cols].copy()
     out[spec.prediction_column] = run.labels
     if classes is not None and run.proba is not None:

@@ -240,7 +240,10 @@ def _retrain_data(ctx: Context, spec: ModelSpec, state: Mapping[str, Any]) -> Tr
         roles.append("training_snapshot")
     cutoff = ctx.clock() - dt.timedelta(days=spec.retrain.training_window_days)
     # the timestamp rides along so a ``holdout_split: recent`` spec can hold out the newest rows
-    wanted = [*spec.features.all, spec.target, *([spec.timestamp_column] if spec.timestamp_column else [])]
+    wanted = [
+        *spec.features.all, *spec.sensitive_only_columns, spec.target,
+        *([spec.timestamp_column] if spec.timestamp_column else []),
+    ]  # fmt: skip
     for key in sorted(ctx.store.list_keys(bucket, f"pool/{model}/")):
         pooled = ctx.store.get(bucket, key, max_bytes=MAX_TRAINING_BYTES)
         if pooled.last_modified and _parse_time(pooled.last_modified) < cutoff:
@@ -354,6 +357,7 @@ def _train_and_register(
     champion_row = registry.champion(model)
     champion_version = int(champion_row["version"]) if champion_row else None
     champion_preds, champion_problem = _champion_predictions(ctx, spec, champion_row, result)
+    fairness = _fairness(spec, result, champion_preds)
     decision = evaluate_gate(
         spec,
         y_true=result.holdout[spec.target].to_numpy(),
@@ -363,6 +367,7 @@ def _train_and_register(
         segment_frame=result.holdout,
         champion_version=champion_version,
         challenger_version=version,
+        fairness=fairness["verdict_model"] if fairness else None,
     )
     if champion_problem is not None:  # a champion exists but could not be compared: a person decides
         decision = decision.model_copy(
@@ -399,6 +404,7 @@ def _train_and_register(
         "segment_metrics": result.segment_metrics,
         "champion_metrics_on_holdout": _champion_metrics(spec, result, champion_preds),
         "feature_importance": result.feature_importance,
+        "fairness": {k: v for k, v in fairness.items() if k != "verdict_model"} if fairness else None,
         "gate": decision.model_dump(mode="json"),
         "lineage": lineage,
         "params": result.params,
@@ -454,6 +460,7 @@ def _train_and_register(
         "estimation_uri": estimation_ref.uri if estimation_ref else None,
         "baseline_uri": baseline_uri,
         "gate": decision.summary(),
+        "fairness": _fairness_summary(fairness),
         "n_train": result.n_train,
         "n_holdout": result.n_holdout,
         "training_seconds": result.duration_seconds,
@@ -725,6 +732,51 @@ def _champion_predictions(
         return predict(pipeline, features, result.classes), None
     except (ValueError, TypeError, KeyError) as exc:
         return None, f"champion v{version} cannot score the new holdout ({exc}): a person decides"
+
+
+def _fairness(spec: ModelSpec, result: Any, champion_preds: Any) -> dict[str, Any] | None:
+    """Bias of the training data, of both models on the same holdout, and the verdict on the bounds."""
+    if not spec.fairness.enabled:
+        return None
+    from ..domain.fairness import holdout_bias, judge
+
+    challenger = holdout_bias(spec, result.holdout, result.holdout_predictions, result.classes)
+    champion = (
+        None if champion_preds is None else holdout_bias(spec, result.holdout, champion_preds, result.classes)
+    )
+    verdict = judge(spec.fairness, challenger, champion)
+    return {
+        "training_data": result.training_bias,
+        "challenger": challenger.model_dump(mode="json"),
+        "champion": champion.model_dump(mode="json") if champion is not None else None,
+        "verdict": verdict.model_dump(mode="json"),
+        "verdict_model": verdict,
+    }
+
+
+def _fairness_summary(fairness: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """What the registry row keeps: the verdict, bounds, values, and per-group rates (no rows)."""
+    if not fairness:
+        return None
+    verdict = fairness["verdict_model"]
+    groups = {
+        a["attribute"]: {
+            g["group"]: {"n": g["n"], "selection_rate": g.get("selection_rate"), "metric": g.get("metric")}
+            for g in a["groups"]
+        }
+        for a in fairness["challenger"]["attributes"]
+    }
+    return {
+        "verdict": verdict.verdict,
+        "bounds": verdict.bounds,
+        "tolerance": verdict.tolerance,
+        "values": verdict.values,
+        "champion_values": verdict.champion_values,
+        "too_small": verdict.too_small,
+        "missing_attributes": verdict.missing_attributes,
+        "failed_checks": verdict.failed_checks,
+        "groups": groups,
+    }
 
 
 def _champion_metrics(spec: ModelSpec, result: Any, preds: Any) -> dict[str, Any] | None:
