@@ -327,3 +327,34 @@ def test_json_schemas_in_docs_are_current() -> None:
             f"{filename} is stale: run python docs/schemas/generate.py"
         )
     assert "hash" in gen.schemas()["audit-record.schema.json"]["required"]
+
+
+def test_the_card_shows_fairness_per_version_and_explanations() -> None:
+    from modelsteward.reporting.card import render_model_card
+
+    spec = SPEC.model_copy(
+        update={"fairness": parse_spec({
+            "name": "credit", "task": "binary", "target": "default",
+            "features": {"numeric": ["income"], "categorical": ["region"]},
+            "fairness": {"sensitive_attributes": ["sex"], "bounds": {"demographic_parity_difference": 0.1}},
+        }).fairness}
+    )  # fmt: skip
+    fairness = {
+        "verdict": "breached", "bounds": {"demographic_parity_difference": 0.1}, "tolerance": 0.02,
+        "values": {"demographic_parity_difference": 0.31}, "champion_values": {"demographic_parity_difference": 0.04},
+        "too_small": {"sex": ["X"]}, "failed_checks": ["fairness:sex:demographic_parity_difference"],
+        "groups": {"sex": {"F": {"n": 120, "selection_rate": 0.2, "metric": 0.8}, "M": {"n": 130, "selection_rate": 0.51}}},
+    }  # fmt: skip
+    row = {**ROW, "version": 3, "status": "Rejected", "alias": None, "fairness": fairness,
+           "feature_importance": {"income": 0.7, "region": 0.3}}  # fmt: skip
+    champion = {**ROW, "fairness": {"verdict": "held", "values": {"demographic_parity_difference": 0.04}}}
+    card = _card(spec=spec, row=row, version=3, versions=[row, champion])
+    f = card.fairness
+    assert f is not None and f.verdict == "breached" and f.too_small == {"sex": ["X"]}
+    assert [(v.version, v.verdict) for v in f.versions] == [(2, "held"), (3, "breached")]
+    assert card.explanations is not None and card.explanations.feature_importance["income"] == 0.7
+    md = render_markdown(card)
+    assert "## Fairness per version" in md and "breached" in md and "## Explanations" in md
+    page = render_model_card(card.model_dump(mode="json"))
+    assert "Fairness breached" in page and 'id="explanations"' in page and "0.31" in page
+    assert _card().fairness is None  # no commitments, no stored figures: no section

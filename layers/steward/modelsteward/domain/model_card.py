@@ -323,6 +323,38 @@ class AdditionalInformation(BaseModel):
     spec_version_id: str | None = None
 
 
+class FairnessVersion(BaseModel):
+    version: int
+    status: str | None = None
+    alias: str | None = None
+    verdict: str | None = None
+    values: dict[str, float | None] = Field(default_factory=dict)
+
+
+class FairnessDetails(BaseModel):
+    """The spec's commitments and what this version (and every other) showed against them.
+
+    Group-level figures only: counts, selection rates and metrics per group, never a row value.
+    """
+
+    sensitive_attributes: list[str] = Field(default_factory=list)
+    bounds: dict[str, float] = Field(default_factory=dict)
+    tolerance: float | None = None
+    min_group_size: int | None = None
+    verdict: str | None = Field(default=None, description="held, breached, unjudged, none; null: not assessed")
+    values: dict[str, float | None] = Field(default_factory=dict)
+    champion_values: dict[str, float | None] | None = None
+    failed_checks: list[str] = Field(default_factory=list)
+    too_small: dict[str, list[str]] = Field(default_factory=dict)
+    groups: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict)
+    versions: list[FairnessVersion] = Field(default_factory=list)
+
+
+class Explanations(BaseModel):
+    method: str = "permutation importance on the holdout, scored with the primary metric, normalized"
+    feature_importance: dict[str, float] = Field(default_factory=dict)
+
+
 class ModelCard(BaseModel):
     schema_version: str = CARD_SCHEMA_VERSION
     status: CardStatus
@@ -332,6 +364,42 @@ class ModelCard(BaseModel):
     training_details: TrainingDetails
     evaluation_details: EvaluationDetails
     additional_information: AdditionalInformation
+    fairness: FairnessDetails | None = None
+    explanations: Explanations | None = None
+
+
+def _fairness_details(
+    spec: ModelSpec | None, row: Mapping[str, Any] | None, versions: Sequence[Mapping[str, Any]]
+) -> FairnessDetails | None:
+    stored = dict((row or {}).get("fairness") or {})
+    if not stored and not (spec and spec.fairness.enabled):
+        return None
+    fair = spec.fairness if spec else None
+    history = []
+    for other in versions:
+        view = RegistryRowView(other)
+        f = other.get("fairness") or {}
+        if view.version is None:
+            continue
+        history.append(
+            FairnessVersion(
+                version=view.version, status=view.status, alias=view.alias,
+                verdict=f.get("verdict"), values=dict(f.get("values") or {}),
+            )
+        )  # fmt: skip
+    return FairnessDetails(
+        sensitive_attributes=list(fair.sensitive_attributes) if fair else [],
+        bounds=dict(stored.get("bounds") or (fair.bounds.committed() if fair else {})),
+        tolerance=stored.get("tolerance", fair.tolerance if fair else None),
+        min_group_size=fair.min_group_size if fair else None,
+        verdict=stored.get("verdict"),
+        values=dict(stored.get("values") or {}),
+        champion_values=stored.get("champion_values"),
+        failed_checks=list(stored.get("failed_checks") or []),
+        too_small=dict(stored.get("too_small") or {}),
+        groups=dict(stored.get("groups") or {}),
+        versions=sorted(history, key=lambda v: v.version),
+    )
 
 
 def _severity(rec: AuditRecord) -> str | None:
@@ -361,6 +429,7 @@ def build_card(
     generated_at: str,
     spec_ref: Mapping[str, Any] | None = None,
     in_service: Sequence[tuple[str, str | None]] = (),
+    versions: Sequence[Mapping[str, Any]] = (),
 ) -> ModelCard:
     """Assemble the card. ``records`` are the model's audit records; those without a version count
     when they fall inside one of the version's champion periods ``in_service`` ((start, end) ISO)."""
@@ -396,6 +465,7 @@ def build_card(
         gates = [r for r in mine if r.action == "gate.decision" and r.model_version == version]
         gate = dict(gates[-1].details) if gates else {}
     segments = list(spec.segments) if spec else []
+    importance = {str(k): float(v) for k, v in ((row or {}).get("feature_importance") or {}).items()}
     return ModelCard(
         status=card_status(view.status),
         generated_at=generated_at,
@@ -450,6 +520,8 @@ def build_card(
             spec_uri=_opt_str((spec_ref or {}).get("uri")),
             spec_version_id=_opt_str((spec_ref or {}).get("version_id")),
         ),
+        fairness=_fairness_details(spec, row, versions),
+        explanations=Explanations(feature_importance=dict(importance)) if importance else None,
     )
 
 
@@ -493,6 +565,61 @@ def _sections(card: ModelCard) -> list[tuple[str, list[tuple[str, Any]] | tuple[
         [seg, json.dumps(vals, sort_keys=True, default=str) if isinstance(vals, Mapping) else vals]
         for seg, vals in sorted(e.segment_metrics.items())
     ]
+    return [*_core_sections(card, o, u, t, e, a, segs), *_fairness_sections(card)]
+
+
+def _fairness_sections(card: ModelCard) -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    f = card.fairness
+    if f is not None:
+        out.append(
+            (
+                "Fairness",
+                [
+                    ("Sensitive attributes", ", ".join(f.sensitive_attributes)),
+                    ("Committed bounds", f.bounds),
+                    ("Tolerance vs champion", f.tolerance),
+                    ("Minimum group size", f.min_group_size),
+                    ("Verdict", f.verdict or "not assessed"),
+                    ("Values", f.values),
+                    ("Champion's values (same holdout)", f.champion_values),
+                    ("Failed checks", ", ".join(f.failed_checks)),
+                    ("Groups too small to judge", f.too_small),
+                ],
+            )
+        )
+        out.append(
+            (
+                "Fairness per group",
+                (
+                    ["Attribute", "Group", "Rows", "Selection rate", "Primary metric"],
+                    [
+                        [attr, g, d.get("n"), d.get("selection_rate"), d.get("metric")]
+                        for attr, groups in sorted(f.groups.items())
+                        for g, d in sorted(groups.items())
+                    ],
+                ),
+            )
+        )
+        names = sorted({k for v in f.versions for k in v.values})
+        out.append(
+            (
+                "Fairness per version",
+                (
+                    ["Version", "Status", "Alias", "Verdict", *names],
+                    [[v.version, v.status, v.alias, v.verdict, *[v.values.get(n) for n in names]] for v in f.versions],
+                ),
+            )
+        )
+    if card.explanations is not None:
+        ranked = sorted(card.explanations.feature_importance.items(), key=lambda kv: -kv[1])
+        out.append(("Explanations", (["Feature", "Global attribution"], [[k, v] for k, v in ranked])))
+    return out
+
+
+def _core_sections(
+    card: ModelCard, o: Any, u: Any, t: Any, e: Any, a: Any, segs: list[list[Any]]
+) -> list[tuple[str, Any]]:
     return [
         (
             "Model overview",

@@ -73,8 +73,9 @@ _KNOWN = {
     "schema_version", "status", "generated_at", "model", "name", "version", "model_version",
     "model_overview", "overview", "intended_uses", "intended_use", "training_details", "training",
     "evaluation_details", "evaluation", "gate_evidence", "gate", "approvals", "monitoring_history",
-    "monitoring", "risk_rating", "risk", "lineage", "additional_information",
+    "monitoring", "risk_rating", "risk", "lineage", "additional_information", "fairness", "explanations",
 }  # fmt: skip
+FAIRNESS_TONES = {"held": "ok", "breached": "bad", "unjudged": "warn", "none": "muted"}
 
 
 def render_model_card(card: Mapping[str, Any]) -> str:
@@ -112,6 +113,25 @@ def render_model_card(card: Mapping[str, Any]) -> str:
         body.append(section("Evaluation", _evaluation(evaluation), anchor="evaluation"))
     if gate:
         body.append(section("Promotion gate evidence", _gate(gate), anchor="gate"))
+    fairness = _mapping(data.get("fairness"))
+    if fairness:
+        body.append(
+            section(
+                "Fairness", _fairness(fairness), anchor="fairness",
+                note="Committed bounds, this version's values and every version's verdict; group-level figures only.",
+            )
+        )  # fmt: skip
+    explanations = _mapping(data.get("explanations"))
+    if explanations.get("feature_importance"):
+        ranked = sorted(explanations["feature_importance"].items(), key=lambda kv: -float(kv[1] or 0))
+        body.append(
+            section(
+                "Explanations",
+                table(["Feature", "Global attribution"], [[cell(k), cell(v)] for k, v in ranked], numeric=[1]),
+                anchor="explanations",
+                note=str(explanations.get("method") or ""),
+            )
+        )
     body.append(section("Approvals and decisions", _decisions(decisions, extra), anchor="approvals"))
     if history or monitoring:
         body.append(section("Monitoring", _monitoring(history, monitoring), anchor="monitoring"))
@@ -145,6 +165,49 @@ def render_model_card(card: Mapping[str, Any]) -> str:
         meta=meta,
         body="".join(body),
     )
+
+
+def _fairness(f: Mapping[str, Any]) -> str:
+    verdict = str(f.get("verdict") or "not assessed")
+    parts = [f"<p>{badge('Fairness ' + verdict, FAIRNESS_TONES.get(verdict, 'muted'))}</p>"]
+    bounds = _mapping(f.get("bounds"))
+    values = _mapping(f.get("values"))
+    champ = _mapping(f.get("champion_values"))
+    names = sorted(set(bounds) | {k for k, v in values.items() if v is not None})
+    if names:
+        rows = [[cell(n), cell(bounds.get(n)), cell(values.get(n)), cell(champ.get(n))] for n in names]
+        parts.append(table(["Metric", "Bound", "This version", "Champion (same holdout)"], rows, numeric=[1, 2, 3]))
+    parts.append(
+        _dl(
+            {
+                "sensitive_attributes": ", ".join(f.get("sensitive_attributes") or []),
+                "tolerance": f.get("tolerance"),
+                "min_group_size": f.get("min_group_size"),
+                "failed_checks": ", ".join(f.get("failed_checks") or []) or "none",
+                "groups_too_small_to_judge": f.get("too_small") or "none",
+            }
+        )
+    )
+    groups = _mapping(f.get("groups"))
+    group_rows = [
+        [cell(attr), cell(g), cell(d.get("n")), cell(d.get("selection_rate")), cell(d.get("metric"))]
+        for attr, by_group in sorted(groups.items())
+        for g, d in sorted(_mapping(by_group).items())
+        if isinstance(d, Mapping)
+    ]
+    if group_rows:
+        parts.append(table(["Attribute", "Group", "Rows", "Selection rate", "Primary metric"], group_rows, numeric=[2, 3, 4]))
+    versions = [v for v in f.get("versions") or [] if isinstance(v, Mapping)]
+    if versions:
+        cols = sorted({k for v in versions for k in _mapping(v.get("values"))})
+        rows = [
+            [cell(v.get("version")), cell(v.get("status")), cell(v.get("alias")),
+             badge(str(v.get("verdict") or "n/a"), FAIRNESS_TONES.get(str(v.get("verdict")), "muted")),
+             *[cell(_mapping(v.get("values")).get(c)) for c in cols]]
+            for v in versions
+        ]  # fmt: skip
+        parts.append(table(["Version", "Status", "Alias", "Verdict", *[humanize(c) for c in cols]], rows))
+    return "".join(parts)
 
 
 def _mapping(value: Any) -> dict[str, Any]:

@@ -73,7 +73,14 @@ def build_model_card(ctx: Context, model: str, version: int) -> ModelCard:
         generated_at=iso_utc(ctx.clock()),
         spec_ref=loaded[1].as_dict() if loaded else None,
         in_service=in_service,
+        versions=_all_versions(ctx, model),
     )
+
+
+def _all_versions(ctx: Context, model: str) -> list[dict[str, Any]]:
+    """Every version row, for the card's per-version fairness table (empty if the registry cannot list)."""
+    lister = getattr(ctx.registry, "list_versions", None)
+    return [dict(r) for r in lister(model)] if lister is not None else []
 
 
 def card_html(card: ModelCard) -> str:
