@@ -251,3 +251,18 @@ def test_an_alarm_of_a_longer_model_name_does_not_count(stack: Stack) -> None:
     put_alarm("credit-risk")  # model-steward-test-credit-risk-drift
     result = run_audit(ctx, CloudWatchAlarmCatalog(), run_id="prefix")
     assert [(f.check, f.model) for f in result.report.findings] == [("alarms", "credit")]
+
+
+def test_a_champion_period_that_broke_its_fairness_bounds_is_a_finding(stack: Stack) -> None:
+    ctx, registry, _ = _seed_all(stack, ("credit", "churn"))
+    breached = {"verdict": "breached", "failed_checks": ["fairness:sex:demographic_parity_difference"]}
+    registry.update_version("credit", 1, {"fairness": breached})
+    registry.update_version("churn", 1, {"fairness": {"verdict": "held"}})
+    result = run_audit(ctx, CloudWatchAlarmCatalog(), run_id="fair")
+    found = [f for f in result.report.findings if f.check == "fairness"]
+    assert [(f.model, f.version) for f in found] == [("credit", 1)]
+    assert "did not hold its fairness bounds: fairness:sex:demographic_parity_difference" in found[0].message
+    periods = {m.model: m.fairness_periods for m in result.report.models}
+    assert [p["verdict"] for p in periods["credit"]] == ["breached"]
+    assert [p["verdict"] for p in periods["churn"]] == ["held"]
+    assert "fairness" in _report(stack, "fair")["checks"]

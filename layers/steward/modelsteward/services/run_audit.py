@@ -8,6 +8,9 @@ Checks (each failure is one finding, named by ``check``):
   records or registry fields); ``lineage``: every recorded input resolves to an existing object
   version (HEAD with VersionId; SHA-256 compared when the object carries one); ``champion_age``:
   no champion older than ``governance.max_age_days`` without a retrain decision in that time;
+- for every champion period (current and past, from the audit trail): ``fairness``: the version
+  held the spec's fairness bounds at its gate (registry row ``fairness.verdict`` is ``held``);
+  a breached, unjudged or missing verdict while the spec commits bounds is a finding;
 - for every monitored model (a champion, or any batch on record): ``data_freshness``: an accepted
   batch within ``governance.freshness_hours``; ``pii``: no open PII finding (one is resolved by a
   later ``pii.resolved`` record or a later ``batch.accepted`` of the same model without PII);
@@ -53,6 +56,7 @@ CheckName = Literal[
     "approval",
     "lineage",
     "champion_age",
+    "fairness",
     "data_freshness",
     "pii",
     "alarms",
@@ -94,6 +98,12 @@ class ModelAudit(BaseModel):
     last_accepted_batch_at: str | None = None
     open_pii_findings: list[int] = Field(default_factory=list)
     alarms: list[str] = Field(default_factory=list)
+    fairness_periods: list[dict[str, Any]] = Field(
+        default_factory=list, description="per champion period: version, start, end, fairness verdict"
+    )
+    fairness_rejections: list[int] = Field(
+        default_factory=list, description="versions the gate rejected for a fairness commitment"
+    )
     findings: int = 0
 
 
@@ -257,6 +267,7 @@ class _Auditor:
         champion = self.ctx.registry.champion(model) if self.ctx.registry is not None else None
         if champion:
             self.champion(model, champion, mine, gov, audit)
+        self.fairness(model, mine, loaded[0] if loaded else None, audit)
         batches = [r for r in mine if r.action in BATCH_ACTIONS]
         if champion or batches:
             self.monitoring(model, mine, gov, audit)
@@ -362,6 +373,45 @@ class _Auditor:
                         model,
                         version,
                     )
+
+    def fairness(self, model: str, mine: Sequence[AuditRecord], spec: Any, audit: ModelAudit) -> None:
+        """Every champion period held the fairness bounds its version was gated on."""
+        committed = bool(spec is not None and spec.fairness.bounds.committed())
+        audit.fairness_rejections = sorted(
+            {
+                r.model_version
+                for r in mine
+                if r.action == "gate.decision" and r.model_version is not None
+                and any(str(c).startswith("fairness") for c in r.details.get("failed_checks") or [])
+                and r.details.get("outcome") == "reject"
+            }
+        )  # fmt: skip
+        if self.ctx.registry is None:
+            return
+        for period in champion_periods(mine, model):
+            try:
+                row = self.ctx.registry.get_version(model, period.version) or {}
+            except NotFound:
+                row = {}
+            fair = row.get("fairness") or {}
+            verdict = fair.get("verdict")
+            audit.fairness_periods.append(
+                {"version": period.version, "start": period.start, "end": period.end, "verdict": verdict}
+            )
+            when = f"champion v{period.version} ({period.start} to {period.end or 'now'})"
+            if verdict == "breached":
+                checks = ", ".join(fair.get("failed_checks") or []) or "see the gate decision"
+                self.find("fairness", f"{when} did not hold its fairness bounds: {checks}", model, period.version)
+            elif committed and verdict in (None, "none"):
+                self.find(
+                    "fairness", f"{when} has no fairness verdict though the spec commits bounds", model,
+                    period.version,
+                )  # fmt: skip
+            elif committed and verdict == "unjudged":
+                self.find(
+                    "fairness", f"{when}: its fairness bounds could not be judged (groups too small or "
+                    "attribute missing); a person approved it", model, period.version,
+                )  # fmt: skip
 
     def monitoring(self, model: str, mine: Sequence[AuditRecord], gov: Governance, audit: ModelAudit) -> None:
         accepted = [r for r in mine if r.action == "batch.accepted"]
