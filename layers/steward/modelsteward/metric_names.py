@@ -18,6 +18,9 @@ PII_FINDINGS = "PiiFindings"  # Count
 PROCESSING_TIME = "ProcessingTime"  # Milliseconds
 PEAK_MEMORY = "PeakMemory"  # Megabytes
 FEATURE_DRIFT_SCORE = "FeatureDriftScore"  # None; dims: model, feature
+BIAS_BREACH = "BiasBreach"  # None, 0/1: the batch's predictions break a committed fairness bound
+BIAS_PARITY_DIFFERENCE = "BiasParityDifference"  # None, 0..1: worst demographic parity difference
+BIAS_DISPARATE_IMPACT = "BiasDisparateImpact"  # None, 0..1: worst disparate impact ratio
 
 # check_window (dims: model)
 WINDOW_DRIFTED_FEATURE_SHARE = "WindowDriftedFeatureShare"

@@ -18,6 +18,9 @@ Definitions, per sensitive attribute, over the groups with at least ``min_group_
 
 Rates carry Wilson score intervals and the per-group primary metric a seeded percentile bootstrap,
 at ``confidence``. Only group-level figures (counts, rates) are produced: never a row value.
+
+No pandas at import: monitor_batch (numpy + pyarrow only) computes batch bias with this module;
+the per-group primary metric (holdout only) imports domain.metrics when it is needed.
 """
 
 from __future__ import annotations
@@ -28,11 +31,9 @@ from statistics import NormalDist
 from typing import Any, Literal
 
 import numpy as np
-import pandas as pd
 from pydantic import BaseModel, Field
 
 from ..spec import FAIRNESS_BOUNDS, HIGHER_IS_FAIRER, FairnessPolicy, ModelSpec
-from .metrics import as_labels, metric_value, segment_labels
 
 BOOTSTRAP_ROUNDS = 200
 Verdict = Literal["held", "breached", "unjudged", "none"]
@@ -61,10 +62,59 @@ def favorable_label(spec: ModelSpec, classes: Sequence[str] | None) -> str | Non
     return str(labels[1]) if len(labels) == 2 else None
 
 
+MISSING_GROUP = "(missing)"
+NUMERIC_GROUP_BINS = 4
+
+
+def _is_missing(v: Any) -> bool:
+    if v is None or type(v).__name__ == "NAType":
+        return True
+    return isinstance(v, float | np.floating) and math.isnan(float(v))
+
+
+def _label(v: Any) -> str:
+    """Like domain.metrics.as_labels: 1, 1.0 and "1" are one label; booleans 'true'/'false'."""
+    if isinstance(v, bool | np.bool_):
+        return "true" if v else "false"
+    if isinstance(v, int | np.integer):
+        return str(int(v))
+    if isinstance(v, float | np.floating):
+        f = float(v)
+        return str(int(f)) if f.is_integer() else repr(f)
+    return str(v)
+
+
+def labels(values: Any) -> np.ndarray:
+    """Row labels as text (missing values as None)."""
+    arr = values if isinstance(values, np.ndarray) else np.asarray(values, dtype=object)
+    return np.array([None if _is_missing(v) else _label(v) for v in arr.ravel()], dtype=object)
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.4g}"
+
+
 def group_keys(values: Any, allowed: Sequence[str] | None = None) -> np.ndarray:
-    """Group of each row as text (numbers in quartile bins, nulls '(missing)'); None if not compared."""
-    series = values if isinstance(values, pd.Series) else pd.Series(values)
-    keys = segment_labels(series.reset_index(drop=True)).to_numpy(dtype=object)
+    """Group of each row as text (numbers in quartile bins like segments, nulls '(missing)');
+    None for rows whose group is not compared."""
+    to_numpy = getattr(values, "to_numpy", None)
+    arr = to_numpy() if to_numpy is not None else np.asarray(values)
+    if arr.dtype.kind in "iuf" and arr.size:
+        x = arr.astype(float)
+        finite = x[~np.isnan(x)]
+        edges = np.unique(np.quantile(finite, np.linspace(0, 1, NUMERIC_GROUP_BINS + 1))) if finite.size else []
+        if len(edges) >= 2:
+            idx = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, len(edges) - 2)
+            names = [
+                f"[{_fmt(edges[i])}, {_fmt(edges[i + 1])}{']' if i == len(edges) - 2 else ')'}"
+                for i in range(len(edges) - 1)
+            ]
+            keys = np.array(names, dtype=object)[idx]
+            keys[np.isnan(x)] = MISSING_GROUP
+        else:
+            keys = np.array([MISSING_GROUP if v is None else v for v in labels(arr)], dtype=object)
+    else:
+        keys = np.array([MISSING_GROUP if v is None else v for v in labels(arr)], dtype=object)
     if allowed:
         keep = {str(a) for a in allowed}
         keys = np.array([k if k in keep else None for k in keys], dtype=object)
@@ -163,7 +213,7 @@ def pre_training_bias(
 ) -> FairnessReport:
     """Clarify's CI and DPL of the labelled training data, per group (DPL for classifiers only)."""
     keys, missing = _attribute_keys(policy, sensitive)
-    y = as_labels(np.asarray(y_true, dtype=object)) if favorable is not None else None
+    y = labels(y_true) if favorable is not None else None
     report = FairnessReport(
         kind="training_data",
         favorable_label=favorable,
@@ -222,10 +272,10 @@ def post_training_bias(
     keys, missing = _attribute_keys(policy, sensitive)
     classifier = task != "regression"
     pred_raw = np.asarray(y_pred, dtype=object)
-    pred = as_labels(pred_raw) if classifier else np.asarray(y_pred, dtype=float)
+    pred = labels(pred_raw) if classifier else np.asarray(y_pred, dtype=float)
     true = None
     if y_true is not None:
-        true = as_labels(np.asarray(y_true, dtype=object)) if classifier else np.asarray(y_true, dtype=float)
+        true = labels(y_true) if classifier else np.asarray(y_true, dtype=float)
     report = FairnessReport(
         kind=kind,
         metric=metric if true is not None else None,
@@ -287,6 +337,8 @@ def _group_metric(
     rng: np.random.Generator,
     rounds: int,
 ) -> tuple[float | None, list[float] | None]:
+    from .metrics import metric_value  # the holdout path: pandas is there
+
     def value(rows: np.ndarray) -> float | None:
         p = None if proba is None else proba[rows]
         return metric_value(metric, task, true[rows], pred[rows], p, classes)
@@ -411,14 +463,12 @@ def judge(
     return verdict
 
 
-def sensitive_columns(frame: pd.DataFrame, policy: FairnessPolicy) -> dict[str, pd.Series]:
+def sensitive_columns(frame: Any, policy: FairnessPolicy) -> dict[str, Any]:
     """The sensitive attribute columns a frame carries (absent ones are reported as missing)."""
     return {a: frame[a] for a in policy.sensitive_attributes if a in frame.columns}
 
 
-def holdout_bias(
-    spec: ModelSpec, holdout: pd.DataFrame, preds: Any, classes: Sequence[str] | None
-) -> FairnessReport:
+def holdout_bias(spec: ModelSpec, holdout: Any, preds: Any, classes: Sequence[str] | None) -> FairnessReport:
     """Post-training bias of one model's predictions (``preds``: label, proba) on a holdout frame."""
     return post_training_bias(
         spec.fairness,

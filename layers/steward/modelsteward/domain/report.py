@@ -120,6 +120,12 @@ class BatchReport(_Model):
     extra_columns: list[str] = Field(default_factory=list)
     timings: Timings
     lineage: Lineage
+    bias: dict[str, Any] | None = Field(
+        default=None,
+        description="domain.fairness.BatchBias: selection rate per group, parity vs the committed "
+        "bounds and the per-batch breach flag; null when the spec commits no prediction-only bound "
+        "or the batch carries no sensitive attribute",
+    )
 
     def to_json(self, *, indent: int | None = None) -> str:
         return self.model_dump_json(indent=indent)
@@ -163,6 +169,7 @@ def build_report(
     timings: Timings,
     lineage: Lineage,
     time_range: tuple[str | None, str | None] = (None, None),
+    bias: Mapping[str, Any] | None = None,
 ) -> BatchReport:
     return BatchReport(
         model=model,
@@ -190,6 +197,7 @@ def build_report(
             for f in findings
         ],
         extra_columns=list(extra_columns),
+        bias=dict(bias) if bias is not None else None,
         timings=timings,
         lineage=lineage,
     )

@@ -331,6 +331,7 @@ def _monitor(ctx: Context, upload: S3Upload) -> dict[str, Any]:
             prepared.table, baseline, spec, batch_id=batch_id, findings=prepared.findings
         )
         check_quality(assessment)
+        bias = assess_bias(ctx, spec, prepared.table, model_version)
     except InvalidInput as exc:
         return refuse_batch(
             ctx, exc, model=model, batch_id=batch_id, source=source, pii_summary=pii_summary,
@@ -344,9 +345,28 @@ def _monitor(ctx: Context, upload: S3Upload) -> dict[str, Any]:
             model=model, model_version=model_version, batch_id=batch_id, source=source, spec=spec,
             spec_ref=spec_ref, baseline=baseline, baseline_ref=baseline_ref, assessment=assessment,
             pii=pii_summary, findings=prepared.findings, extra_columns=prepared.extra_columns,
-            rows=prepared.table.num_rows, started=started,
+            rows=prepared.table.num_rows, started=started, bias=bias,
         ),
     )  # fmt: skip
+
+
+def assess_bias(ctx: Context, spec: ModelSpec, table: pa.Table, model_version: int | None) -> Any | None:
+    """Bias drift of the batch's predictions against the spec's prediction-only bounds, or None."""
+    fair = spec.fairness
+    present = [a for a in fair.sensitive_attributes if a in table.column_names]
+    if not fair.bounds.committed() or not present or spec.prediction_column not in table.column_names:
+        return None
+    from ..domain.fairness import batch_bias
+
+    classes = list(spec.classes or [])
+    if not classes and fair.favorable_label is None and ctx.registry is not None and model_version:
+        try:  # the positive class of the version that made the baseline
+            classes = [str(c) for c in ctx.registry.get_version(spec.name, model_version).get("classes") or []]
+        except NotFound:
+            classes = []
+    sensitive = {a: table.column(a).to_numpy(zero_copy_only=False) for a in present}
+    y_pred = table.column(spec.prediction_column).to_numpy(zero_copy_only=False)
+    return batch_bias(spec, sensitive, y_pred, classes)
 
 
 def scale_out_requested(ctx: Context, upload: S3Upload) -> bool:
@@ -416,6 +436,7 @@ class AssessedBatch:
     started: float
     function: str = FUNCTION
     lineage_inputs: Sequence[ObjectRef] = ()
+    bias: Any | None = None  # domain.fairness.BatchBias (one-run path only; scale-out leaves it out)
 
 
 def publish_batch(ctx: Context, batch: AssessedBatch) -> dict[str, Any]:
@@ -451,6 +472,7 @@ def publish_batch(ctx: Context, batch: AssessedBatch) -> dict[str, Any]:
             },
         ),
         time_range=(assessment.profile.time_min, assessment.profile.time_max),
+        bias=batch.bias.model_dump(mode="json") if batch.bias is not None else None,
     )
     outputs = write_batch_artifacts(ctx, report, assessment)
     from .batch_index import record_batch  # windows find this batch by one listing, never by reading reports
@@ -474,6 +496,11 @@ def publish_batch(ctx: Context, batch: AssessedBatch) -> dict[str, Any]:
             "rows": report.rows,
             "pii_findings": sum(f.count for f in pii_summary.findings),
             "quality_violations": len(report.quality),
+            **(
+                {"bias_breach": report.bias["breach"], "bias_values": report.bias["values"]}
+                if report.bias
+                else {}
+            ),
         },
     )
     ctx.record_once(
@@ -582,6 +609,15 @@ def emit_metrics(ctx: Context, report: BatchReport) -> None:
     put(metric_names.PII_FINDINGS, sum(f.count for f in report.pii.findings), "Count", dims)
     put(metric_names.PROCESSING_TIME, report.timings.processing_ms, "Milliseconds", dims)
     put(metric_names.PEAK_MEMORY, report.timings.peak_memory_mb, "Megabytes", dims)
+    if report.bias is not None:
+        put(metric_names.BIAS_BREACH, 1.0 if report.bias["breach"] else 0.0, "None", dims)
+        values = report.bias.get("values") or {}
+        for key, name in (
+            ("demographic_parity_difference", metric_names.BIAS_PARITY_DIFFERENCE),
+            ("disparate_impact_ratio", metric_names.BIAS_DISPARATE_IMPACT),
+        ):
+            if values.get(key) is not None:
+                put(name, float(values[key]), "None", dims)
     for f in report.features:
         if f.score is not None:
             put(metric_names.FEATURE_DRIFT_SCORE, f.score, "None", {"model": report.model, "feature": f.name})

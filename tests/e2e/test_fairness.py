@@ -1,0 +1,195 @@
+"""Fairness guardrails on the local cloud: a retrain that is better but unfair is rejected with evidence.
+
+The planted group effect (see ``_data``): ``sex`` is a sensitive attribute that is NOT a model
+feature; ``proxy`` is a feature that tracks ``sex`` closely (think of a postcode). In the first
+training snapshot the label depends on ``income`` and ``debt`` only, so the model ignores ``proxy``
+and approves both groups at the same rate. In the second snapshot the recorded labels are biased:
+a share of group F's approvals were recorded as refusals. The retrained model learns ``proxy`` and
+predicts those biased labels better (higher ROC AUC on its own holdout, significantly), but its
+approval rate for F falls far below M's: demographic parity difference > 0.1 and disparate impact
+< 0.8, the bounds the spec commits to. The gate rejects it; the model card, the audit trail and the
+governance report say why. Then production batches: one whose predictions treat the groups alike
+(no breach) and one where group F's selection rate collapses (breach, BiasBreach = 1).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from modelsteward import layout
+from modelsteward.cli.main import main as steward
+from modelsteward.localcloud.deploy import LocalCloud
+
+MODEL = "fair-lending"
+SPEC = f"""
+name: {MODEL}
+task: binary
+target: approved
+classes: ["0", "1"]
+features:
+  numeric: [income, debt, proxy]
+estimator:
+  class_path: sklearn.linear_model.LogisticRegression
+primary_metric: roc_auc
+governance:
+  owner: lending@example.com
+fairness:
+  sensitive_attributes: [sex]
+  bounds:
+    demographic_parity_difference: 0.1
+    disparate_impact_ratio: 0.8
+  tolerance: 0.02
+  min_group_size: 30
+"""
+ROWS = 2400
+
+
+def _data(seed: int, *, biased: bool) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    sex = rng.choice(["F", "M"], ROWS)
+    income = rng.normal(0, 1, ROWS)
+    debt = rng.normal(0, 1, ROWS)
+    proxy = (sex == "F") * 1.0 + rng.normal(0, 0.3, ROWS)
+    approved = (income - debt + rng.normal(0, 0.7, ROWS) > 0).astype(int)
+    if biased:  # historical bias: 70% of F's approvals recorded as refusals
+        flip = (sex == "F") & (approved == 1) & (rng.random(ROWS) < 0.7)
+        approved = np.where(flip, 0, approved)
+    return pd.DataFrame(
+        {"id": [f"r{seed}-{i}" for i in range(ROWS)], "income": income, "debt": debt, "proxy": proxy,
+         "sex": sex, "approved": approved}
+    )  # fmt: skip
+
+
+def _csv(frame: pd.DataFrame) -> bytes:
+    buf = io.StringIO()
+    frame.to_csv(buf, index=False)
+    return buf.getvalue().encode()
+
+
+def _artifacts(cloud: LocalCloud) -> str:
+    return cloud.outputs["ArtifactsBucketName"]
+
+
+def _json(cloud: LocalCloud, key: str) -> Any:
+    s3 = cloud.client("s3")
+    return json.loads(s3.get_object(Bucket=_artifacts(cloud), Key=key)["Body"].read())
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    state = tmp_path_factory.mktemp("fairness")
+    spec = state / "spec.yaml"
+    spec.write_text(SPEC)
+    with LocalCloud(models=[MODEL], state_dir=state / "cloud") as c:
+        assert steward(["models", "onboard", str(spec), "--stack", c.stack_name]) == 0
+        c.upload(f"training/{MODEL}/fair.csv", _csv(_data(1, biased=False)))
+        c.wait_idle()
+        c.upload(f"training/{MODEL}/biased.csv", _csv(_data(2, biased=True)))
+        c.wait_idle()
+        yield c
+
+
+def _ctx(cloud: LocalCloud) -> Any:
+    from modelsteward.services.cli_context import cli_context
+
+    return cli_context(cloud.stack_name, actor="test")
+
+
+def test_a_better_but_unfair_retrain_is_rejected_with_evidence(cloud: LocalCloud) -> None:
+    ctx = _ctx(cloud)
+    rows = {int(r["version"]): r for r in ctx.registry.list_versions(MODEL)}
+    assert sorted(rows) == [1, 2]
+    v1, v2 = rows[1], rows[2]
+    assert v1["alias"] == "champion" and v1["fairness"]["verdict"] == "held"
+    gate = v2["gate"]
+    # better on the primary metric, significantly: only fairness stops it
+    assert gate["challenger_score"] > gate["champion_score"] and gate["p_value"] < 0.05
+    assert v2["status"] == "Rejected" and gate["outcome"] == "reject"
+    assert "fairness:sex:demographic_parity_difference" in gate["failed_checks"]
+    assert "fairness:sex:disparate_impact_ratio" in gate["failed_checks"]
+    fair = v2["fairness"]
+    assert fair["verdict"] == "breached" and fair["values"]["demographic_parity_difference"] > 0.1
+    assert fair["champion_values"]["demographic_parity_difference"] < 0.1
+    rates = {g: d["selection_rate"] for g, d in fair["groups"]["sex"].items()}
+    assert rates["F"] < rates["M"]
+    assert ctx.registry.get_model_state(MODEL)["champion"] == 1  # the fair champion keeps serving
+    # the evaluation keeps the training data's pre-training bias: the biased labels show in DPL
+    evaluation = _json(cloud, layout.version_prefix(MODEL, 2) + "evaluation.json")
+    (attr,) = evaluation["fairness"]["training_data"]["attributes"]
+    dpl = {g["group"]: g["dpl"] for g in attr["groups"]}
+    assert dpl["F"] > 0.2 and dpl["M"] < -0.2  # F's recorded approval rate is far below the rest's
+
+    # the audit trail: the gate decision carries the fairness evidence
+    gates = [r for r in ctx.audit.records() if r.get("action") == "gate.decision" and r.get("model_version") == 2]
+    assert gates and gates[-1]["details"]["fairness"]["verdict"] == "breached"
+    assert "breaking the committed bound <= 0.1" in gates[-1]["reason"]
+    # the model card: fairness section with the bounds, the verdict and every version's values
+    card = _json(cloud, layout.card_prefix(MODEL, 2) + "card.json")
+    assert card["fairness"]["verdict"] == "breached"
+    assert card["fairness"]["bounds"] == {"demographic_parity_difference": 0.1, "disparate_impact_ratio": 0.8}
+    assert [(v["version"], v["verdict"]) for v in card["fairness"]["versions"]] == [(1, "held"), (2, "breached")]
+    assert set(card["explanations"]["feature_importance"]) == {"income", "debt", "proxy"}
+    # no row value of the sensitive column anywhere in the card: group names and figures only
+    assert "r2-" not in json.dumps(card)
+
+
+def test_the_governance_report_shows_every_champion_period_held_its_bounds(cloud: LocalCloud) -> None:
+    listed = cloud.client("s3").list_objects_v2(Bucket=_artifacts(cloud), Prefix="governance/")
+    before = {o["Key"] for o in listed.get("Contents", [])}
+    cloud.fire_schedule("run_audit")
+    cloud.wait_idle()
+    keys = [
+        o["Key"]
+        for o in cloud.client("s3").list_objects_v2(Bucket=_artifacts(cloud), Prefix="governance/")["Contents"]
+        if o["Key"].endswith("report.json") and o["Key"] not in before
+    ]
+    report = _json(cloud, sorted(keys)[-1])
+    assert "fairness" in report["checks"]
+    assert not [f for f in report["findings"] if f["check"] == "fairness"]
+    (mine,) = [m for m in report["models"] if m["model"] == MODEL]
+    assert [(p["version"], p["verdict"]) for p in mine["fairness_periods"]] == [(1, "held")]
+    assert mine["fairness_rejections"] == [2]
+
+
+def _inference(cloud: LocalCloud, batch: str, *, shifted: bool) -> dict[str, Any]:
+    frame = _data(10 + shifted, biased=False).drop(columns=["approved"]).iloc[:1000]
+    rng = np.random.default_rng(5)
+    approve = rng.random(len(frame)) < 0.5
+    if shifted:  # group F is approved far less often than M
+        approve &= (frame["sex"] == "M").to_numpy() | (rng.random(len(frame)) < 0.3)
+    frame["prediction"] = approve.astype(int)
+    frame["timestamp"] = cloud.now.isoformat()
+    cloud.upload(f"inference/{MODEL}/{batch}.csv", _csv(frame))
+    cloud.wait_idle()
+    prefix = f"reports/{MODEL}/batches/{batch}-"  # batch ids carry a digest of the key
+    listed = cloud.client("s3").list_objects_v2(Bucket=_artifacts(cloud), Prefix=prefix)
+    (key,) = [o["Key"] for o in listed.get("Contents", []) if o["Key"].endswith("/report.json")]
+    return _json(cloud, key)
+
+
+def _metric(cloud: LocalCloud, name: str) -> list[float]:
+    stats = cloud.client("cloudwatch").get_metric_statistics(
+        Namespace="ModelSteward", MetricName=name, Dimensions=[{"Name": "model", "Value": MODEL}],
+        StartTime=cloud.now.replace(year=cloud.now.year - 1), EndTime=cloud.now.replace(year=cloud.now.year + 1),
+        Period=60, Statistics=["Maximum"],
+    )  # fmt: skip
+    return [p["Maximum"] for p in stats["Datapoints"]]
+
+
+def test_a_batch_whose_selection_rate_shifts_for_one_group_is_flagged(cloud: LocalCloud) -> None:
+    stable = _inference(cloud, "stable", shifted=False)
+    assert stable["bias"]["breach"] is False and stable["bias"]["verdict"] == "held"
+    assert _metric(cloud, "BiasBreach") == [0.0]
+    shifted = _inference(cloud, "shifted", shifted=True)
+    bias = shifted["bias"]
+    assert bias["breach"] is True
+    assert bias["selection_rates"]["sex"]["F"] < 0.3 < bias["selection_rates"]["sex"]["M"]
+    assert bias["values"]["demographic_parity_difference"] > 0.1
+    assert max(_metric(cloud, "BiasBreach")) == 1.0
+    assert max(_metric(cloud, "BiasParityDifference")) > 0.1
