@@ -61,9 +61,15 @@ def _data(seed: int, *, biased: bool) -> pd.DataFrame:
         flip = (sex == "F") & (approved == 1) & (rng.random(ROWS) < 0.7)
         approved = np.where(flip, 0, approved)
     return pd.DataFrame(
-        {"id": [f"r{seed}-{i}" for i in range(ROWS)], "income": income, "debt": debt, "proxy": proxy,
-         "sex": sex, "approved": approved}
-    )  # fmt: skip
+        {
+            "id": [f"r{seed}-{i}" for i in range(ROWS)],
+            "income": income,
+            "debt": debt,
+            "proxy": proxy,
+            "sex": sex,
+            "approved": approved,
+        }
+    )
 
 
 def _csv(frame: pd.DataFrame) -> bytes:
@@ -126,14 +132,19 @@ def test_a_better_but_unfair_retrain_is_rejected_with_evidence(cloud: LocalCloud
     assert dpl["F"] > 0.2 and dpl["M"] < -0.2  # F's recorded approval rate is far below the rest's
 
     # the audit trail: the gate decision carries the fairness evidence
-    gates = [r for r in ctx.audit.records() if r.get("action") == "gate.decision" and r.get("model_version") == 2]
+    gates = [
+        r for r in ctx.audit.records() if r.get("action") == "gate.decision" and r.get("model_version") == 2
+    ]
     assert gates and gates[-1]["details"]["fairness"]["verdict"] == "breached"
     assert "breaking the committed bound <= 0.1" in gates[-1]["reason"]
     # the model card: fairness section with the bounds, the verdict and every version's values
     card = _json(cloud, layout.card_prefix(MODEL, 2) + "card.json")
     assert card["fairness"]["verdict"] == "breached"
     assert card["fairness"]["bounds"] == {"demographic_parity_difference": 0.1, "disparate_impact_ratio": 0.8}
-    assert [(v["version"], v["verdict"]) for v in card["fairness"]["versions"]] == [(1, "held"), (2, "breached")]
+    assert [(v["version"], v["verdict"]) for v in card["fairness"]["versions"]] == [
+        (1, "held"),
+        (2, "breached"),
+    ]
     assert set(card["explanations"]["feature_importance"]) == {"income", "debt", "proxy"}
     # no row value of the sensitive column anywhere in the card: group names and figures only
     assert "r2-" not in json.dumps(card)
@@ -146,7 +157,9 @@ def test_the_governance_report_shows_every_champion_period_held_its_bounds(cloud
     cloud.wait_idle()
     keys = [
         o["Key"]
-        for o in cloud.client("s3").list_objects_v2(Bucket=_artifacts(cloud), Prefix="governance/")["Contents"]
+        for o in cloud.client("s3").list_objects_v2(Bucket=_artifacts(cloud), Prefix="governance/")[
+            "Contents"
+        ]
         if o["Key"].endswith("report.json") and o["Key"] not in before
     ]
     report = _json(cloud, sorted(keys)[-1])
@@ -175,10 +188,14 @@ def _inference(cloud: LocalCloud, batch: str, *, shifted: bool) -> dict[str, Any
 
 def _metric(cloud: LocalCloud, name: str) -> list[float]:
     stats = cloud.client("cloudwatch").get_metric_statistics(
-        Namespace="ModelSteward", MetricName=name, Dimensions=[{"Name": "model", "Value": MODEL}],
-        StartTime=cloud.now.replace(year=cloud.now.year - 1), EndTime=cloud.now.replace(year=cloud.now.year + 1),
-        Period=60, Statistics=["Maximum"],
-    )  # fmt: skip
+        Namespace="ModelSteward",
+        MetricName=name,
+        Dimensions=[{"Name": "model", "Value": MODEL}],
+        StartTime=cloud.now.replace(year=cloud.now.year - 1),
+        EndTime=cloud.now.replace(year=cloud.now.year + 1),
+        Period=60,
+        Statistics=["Maximum"],
+    )
     return [p["Maximum"] for p in stats["Datapoints"]]
 
 

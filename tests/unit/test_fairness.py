@@ -39,15 +39,28 @@ P = ["1", "0", "1", "0", "1", "1", "1", "0"]
 
 def hand_report(**kw):
     return post_training_bias(
-        policy(**kw), task="binary", metric="accuracy", classes=["0", "1"],
-        sensitive={"sex": SEX}, y_true=Y, y_pred=P, favorable="1", bootstrap_rounds=0,
-    )  # fmt: skip
+        policy(**kw),
+        task="binary",
+        metric="accuracy",
+        classes=["0", "1"],
+        sensitive={"sex": SEX},
+        y_true=Y,
+        y_pred=P,
+        favorable="1",
+        bootstrap_rounds=0,
+    )
 
 
 def test_post_training_metrics_follow_their_formulas_on_a_hand_case() -> None:
     (attr,) = hand_report().attributes
     a, b = attr.groups
-    assert (a.group, a.n, a.selection_rate, a.true_positive_rate, a.false_positive_rate) == ("A", 4, 0.5, 0.5, 0.5)
+    assert (a.group, a.n, a.selection_rate, a.true_positive_rate, a.false_positive_rate) == (
+        "A",
+        4,
+        0.5,
+        0.5,
+        0.5,
+    )
     assert (b.selection_rate, b.true_positive_rate, b.false_positive_rate) == (0.75, 1.0, 0.5)
     assert (a.metric, b.metric) == (0.5, 0.75)
     assert attr.demographic_parity_difference == pytest.approx(0.25)
@@ -82,9 +95,15 @@ def test_rates_carry_wilson_intervals_and_metrics_a_bootstrap_interval() -> None
     y = rng.integers(0, 2, n).astype(str)
     p = np.where(rng.random(n) < 0.8, y, 1 - y.astype(int)).astype(str)
     report = post_training_bias(
-        policy(), task="binary", metric="accuracy", classes=["0", "1"],
-        sensitive={"sex": sex}, y_true=y, y_pred=p, favorable="1",
-    )  # fmt: skip
+        policy(),
+        task="binary",
+        metric="accuracy",
+        classes=["0", "1"],
+        sensitive={"sex": sex},
+        y_true=y,
+        y_pred=p,
+        favorable="1",
+    )
     for g in report.attributes[0].groups:
         k = int(np.sum(p[sex == g.group] == "1"))
         assert g.selection_rate_ci == pytest.approx(list(wilson_interval(k, g.n)))
@@ -92,11 +111,18 @@ def test_rates_carry_wilson_intervals_and_metrics_a_bootstrap_interval() -> None
 
 
 def test_groups_below_min_group_size_are_flagged_and_left_out_of_the_differences() -> None:
-    sex = SEX + ["C"]
+    sex = [*SEX, "C"]
     report = post_training_bias(
-        policy(min_group_size=3), task="binary", metric="accuracy", classes=["0", "1"],
-        sensitive={"sex": sex}, y_true=[*Y, "0"], y_pred=[*P, "1"], favorable="1", bootstrap_rounds=0,
-    )  # fmt: skip
+        policy(min_group_size=3),
+        task="binary",
+        metric="accuracy",
+        classes=["0", "1"],
+        sensitive={"sex": sex},
+        y_true=[*Y, "0"],
+        y_pred=[*P, "1"],
+        favorable="1",
+        bootstrap_rounds=0,
+    )
     attr = report.attributes[0]
     assert attr.too_small == ["C"]  # C selects 1/1: counted, it would make the difference 0.5
     assert attr.demographic_parity_difference == pytest.approx(0.25)
@@ -111,36 +137,62 @@ def test_judge_breaks_a_bound_and_compares_with_the_champion_within_tolerance() 
     assert any("0.2500" in r and "<= 0.2" in r for r in verdict.reasons)
     # a champion with perfect parity: the challenger is worse by 0.25 > tolerance on both metrics
     fair = post_training_bias(
-        p, task="binary", metric="accuracy", classes=["0", "1"], sensitive={"sex": SEX},
-        y_true=Y, y_pred=["1", "0"] * 4, favorable="1", bootstrap_rounds=0,
-    )  # fmt: skip
+        p,
+        task="binary",
+        metric="accuracy",
+        classes=["0", "1"],
+        sensitive={"sex": SEX},
+        y_true=Y,
+        y_pred=["1", "0"] * 4,
+        favorable="1",
+        bootstrap_rounds=0,
+    )
     loose = policy(bounds={"demographic_parity_difference": 0.3}, tolerance=0.05)
     v2 = judge(loose, chal, fair)
     assert v2.verdict == "breached"
     assert v2.failed_checks == ["fairness_vs_champion:sex:demographic_parity_difference"]
     assert v2.checks[0].worse_by == pytest.approx(0.25)
-    assert judge(policy(bounds={"demographic_parity_difference": 0.3}, tolerance=0.3), chal, fair).verdict == "held"
+    assert (
+        judge(policy(bounds={"demographic_parity_difference": 0.3}, tolerance=0.3), chal, fair).verdict
+        == "held"
+    )
 
 
 def test_judge_cannot_judge_without_two_large_enough_groups() -> None:
-    verdict = judge(policy(bounds={"demographic_parity_difference": 0.2}, min_group_size=5), hand_report(min_group_size=5))
+    verdict = judge(
+        policy(bounds={"demographic_parity_difference": 0.2}, min_group_size=5), hand_report(min_group_size=5)
+    )
     assert verdict.verdict == "unjudged" and verdict.too_small == {"sex": ["A", "B"]}
 
 
 def test_batch_reports_need_no_labels() -> None:
     report = post_training_bias(
-        policy(), task="binary", metric=None, classes=["0", "1"], sensitive={"sex": SEX},
-        y_pred=P, favorable="1", kind="batch",
-    )  # fmt: skip
+        policy(),
+        task="binary",
+        metric=None,
+        classes=["0", "1"],
+        sensitive={"sex": SEX},
+        y_pred=P,
+        favorable="1",
+        kind="batch",
+    )
     attr = report.attributes[0]
-    assert attr.demographic_parity_difference == pytest.approx(0.25) and attr.equalized_odds_difference is None
+    assert (
+        attr.demographic_parity_difference == pytest.approx(0.25) and attr.equalized_odds_difference is None
+    )
 
 
 def test_regression_reports_the_per_group_error_gap() -> None:
     report = post_training_bias(
-        policy(), task="regression", metric="mae", classes=None, sensitive={"sex": ["A", "A", "B", "B"]},
-        y_true=[1.0, 2.0, 1.0, 2.0], y_pred=[1.0, 2.0, 2.0, 4.0], bootstrap_rounds=0,
-    )  # fmt: skip
+        policy(),
+        task="regression",
+        metric="mae",
+        classes=None,
+        sensitive={"sex": ["A", "A", "B", "B"]},
+        y_true=[1.0, 2.0, 1.0, 2.0],
+        y_pred=[1.0, 2.0, 2.0, 4.0],
+        bootstrap_rounds=0,
+    )
     assert report.attributes[0].primary_metric_gap == pytest.approx(1.5)  # MAE 0 vs 1.5
 
 
@@ -152,16 +204,27 @@ def test_fairlearn_agrees_on_the_same_rows() -> None:
     y = rng.integers(0, 2, n)
     p = np.where(rng.random(n) < 0.7, y, 1 - y)
     report = post_training_bias(
-        policy(), task="binary", metric="accuracy", classes=["0", "1"], sensitive={"sex": sex},
-        y_true=y, y_pred=p, favorable="1", bootstrap_rounds=0,
-    )  # fmt: skip
+        policy(),
+        task="binary",
+        metric="accuracy",
+        classes=["0", "1"],
+        sensitive={"sex": sex},
+        y_true=y,
+        y_pred=p,
+        favorable="1",
+        bootstrap_rounds=0,
+    )
     attr = report.attributes[0]
     kw = {"sensitive_features": sex}
-    assert attr.demographic_parity_difference == pytest.approx(metrics.demographic_parity_difference(y, p, **kw))
+    assert attr.demographic_parity_difference == pytest.approx(
+        metrics.demographic_parity_difference(y, p, **kw)
+    )
     assert attr.disparate_impact_ratio == pytest.approx(metrics.demographic_parity_ratio(y, p, **kw))
     assert attr.equalized_odds_difference == pytest.approx(metrics.equalized_odds_difference(y, p, **kw))
     if hasattr(metrics, "equal_opportunity_difference"):
-        assert attr.equal_opportunity_difference == pytest.approx(metrics.equal_opportunity_difference(y, p, **kw))
+        assert attr.equal_opportunity_difference == pytest.approx(
+            metrics.equal_opportunity_difference(y, p, **kw)
+        )
 
 
 # --- the spec ------------------------------------------------------------------------------------
@@ -170,7 +233,10 @@ def test_fairness_commitments_parse_with_defaults() -> None:
         BASE + "fairness:\n  sensitive_attributes: [sex, region]\n"
         "  bounds:\n    demographic_parity_difference: 0.1\n    disparate_impact_ratio: 0.8\n"
     )
-    assert spec.fairness.bounds.committed() == {"demographic_parity_difference": 0.1, "disparate_impact_ratio": 0.8}
+    assert spec.fairness.bounds.committed() == {
+        "demographic_parity_difference": 0.1,
+        "disparate_impact_ratio": 0.8,
+    }
     assert spec.fairness.min_group_size == 30 and spec.fairness.tolerance == 0.02
     assert spec.sensitive_only_columns == ["sex"]  # region is a feature too
     assert favorable_label(spec, ["0", "1"]) == "1"
@@ -179,13 +245,28 @@ def test_fairness_commitments_parse_with_defaults() -> None:
 @pytest.mark.parametrize(
     ("patch", "expected"),
     [
-        ("fairness:\n  bounds:\n    demographic_parity_difference: 0.1\n", "fairness.bounds: name the sensitive_attributes"),
-        ("fairness:\n  sensitive_attributes: [default]\n", "fairness.sensitive_attributes: ['default'] is the target"),
-        ("fairness:\n  sensitive_attributes: [sex]\n  groups:\n    age: [a, b]\n", "fairness.groups: ['age'] are not"),
+        (
+            "fairness:\n  bounds:\n    demographic_parity_difference: 0.1\n",
+            "fairness.bounds: name the sensitive_attributes",
+        ),
+        (
+            "fairness:\n  sensitive_attributes: [default]\n",
+            "fairness.sensitive_attributes: ['default'] is the target",
+        ),
+        (
+            "fairness:\n  sensitive_attributes: [sex]\n  groups:\n    age: [a, b]\n",
+            "fairness.groups: ['age'] are not",
+        ),
         ("fairness:\n  sensitive_attributes: [sex]\n  groups:\n    sex: [F]\n", "at least two group values"),
-        ("fairness:\n  sensitive_attributes: [sex]\n  bounds:\n    disparate_impact_ratio: 1.5\n", "fairness.bounds.disparate_impact_ratio"),
+        (
+            "fairness:\n  sensitive_attributes: [sex]\n  bounds:\n    disparate_impact_ratio: 1.5\n",
+            "fairness.bounds.disparate_impact_ratio",
+        ),
         ("fairness:\n  sensitive_attributes: [sex]\n  bound:\n    x: 1\n", "fairness.bound: unknown field"),
-        ("classes: ['0', '1']\nfairness:\n  sensitive_attributes: [sex]\n  favorable_label: good\n", "fairness.favorable_label: 'good' is not one of"),
+        (
+            "classes: ['0', '1']\nfairness:\n  sensitive_attributes: [sex]\n  favorable_label: good\n",
+            "fairness.favorable_label: 'good' is not one of",
+        ),
     ],
 )
 def test_bad_fairness_sections_name_field_and_fix(patch: str, expected: str) -> None:
@@ -197,12 +278,28 @@ def test_bad_fairness_sections_name_field_and_fix(patch: str, expected: str) -> 
 def test_regression_rejects_classifier_only_bounds() -> None:
     reg = BASE.replace("task: binary", "task: regression").replace("accuracy", "mae")
     with pytest.raises(SpecError, match="for regression bound the per-group error gap"):
-        parse_spec(reg + "fairness:\n  sensitive_attributes: [sex]\n  bounds:\n    demographic_parity_difference: 0.1\n")
+        parse_spec(
+            reg
+            + "fairness:\n  sensitive_attributes: [sex]\n  bounds:\n    demographic_parity_difference: 0.1\n"
+        )
     ok = parse_spec(reg + "fairness:\n  sensitive_attributes: [sex]\n  bounds:\n    primary_metric_gap: 2\n")
     assert ok.fairness.bounds.committed() == {"primary_metric_gap": 2.0}
 
 
 def test_multiclass_needs_a_favorable_label() -> None:
     multi = BASE.replace("task: binary", "task: multiclass")
-    with pytest.raises(SpecError, match="fairness.favorable_label: name the favorable class"):
+    with pytest.raises(SpecError, match=r"fairness\.favorable_label: name the favorable class"):
         parse_spec(multi + "fairness:\n  sensitive_attributes: [sex]\n")
+
+
+def test_numeric_sensitive_attributes_group_like_segments() -> None:
+    import pandas as pd
+
+    from modelsteward.domain.fairness import group_keys
+    from modelsteward.domain.metrics import segment_labels
+
+    ages = pd.Series([18.0, 25.0, 33.0, 41.0, 52.0, 67.0, np.nan, 29.0])
+    assert list(group_keys(ages)) == list(segment_labels(ages))
+    text = pd.Series(["F", None, "M", 1, 1.0], dtype=object)
+    assert list(group_keys(text)) == list(segment_labels(text)) == ["F", "(missing)", "M", "1", "1"]
+    assert list(group_keys(["F", "M", "X"], ["F", "M"])) == ["F", "M", None]

@@ -258,7 +258,7 @@ def fair_spec(**fairness) -> object:
 def test_a_better_challenger_that_breaks_the_parity_bound_is_rejected_with_evidence():
     from modelsteward.domain.fairness import holdout_bias, judge
 
-    y, region, signal, rng = holdout()
+    y, _region, signal, rng = holdout()
     sex = np.where(rng.random(len(y)) < 0.5, "F", "M")
     noise = rng.normal(0, 1, len(y))
     champion = binary_preds(1.0 * signal + noise)
@@ -292,7 +292,7 @@ def test_a_better_challenger_that_breaks_the_parity_bound_is_rejected_with_evide
 def test_fairness_that_cannot_be_judged_sends_a_passing_challenger_to_a_person():
     from modelsteward.domain.fairness import holdout_bias, judge
 
-    y, region, signal, rng = holdout(n=200)
+    y, _region, signal, rng = holdout(n=200)
     s = fair_spec(bounds={"disparate_impact_ratio": 0.8}, min_group_size=500)
     preds = binary_preds(3 * signal + rng.normal(0, 1, len(y)))
     frame = pd.DataFrame({"default": y, "sex": np.where(rng.random(len(y)) < 0.5, "F", "M")})

@@ -339,11 +339,13 @@ def test_the_card_shows_fairness_per_version_and_explanations() -> None:
             "fairness": {"sensitive_attributes": ["sex"], "bounds": {"demographic_parity_difference": 0.1}},
         }).fairness}
     )  # fmt: skip
+    dpd = "demographic_parity_difference"
     fairness = {
-        "verdict": "breached", "bounds": {"demographic_parity_difference": 0.1}, "tolerance": 0.02,
-        "values": {"demographic_parity_difference": 0.31}, "champion_values": {"demographic_parity_difference": 0.04},
-        "too_small": {"sex": ["X"]}, "failed_checks": ["fairness:sex:demographic_parity_difference"],
-        "groups": {"sex": {"F": {"n": 120, "selection_rate": 0.2, "metric": 0.8}, "M": {"n": 130, "selection_rate": 0.51}}},
+        "verdict": "breached", "bounds": {dpd: 0.1}, "tolerance": 0.02,
+        "values": {dpd: 0.31}, "champion_values": {dpd: 0.04},
+        "too_small": {"sex": ["X"]}, "failed_checks": [f"fairness:sex:{dpd}"],
+        "groups": {"sex": {"F": {"n": 120, "selection_rate": 0.2, "metric": 0.8},
+                           "M": {"n": 130, "selection_rate": 0.51}}},
     }  # fmt: skip
     row = {**ROW, "version": 3, "status": "Rejected", "alias": None, "fairness": fairness,
            "feature_importance": {"income": 0.7, "region": 0.3}}  # fmt: skip

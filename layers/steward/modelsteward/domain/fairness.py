@@ -102,7 +102,8 @@ def group_keys(values: Any, allowed: Sequence[str] | None = None) -> np.ndarray:
     if arr.dtype.kind in "iuf" and arr.size:
         x = arr.astype(float)
         finite = x[~np.isnan(x)]
-        edges = np.unique(np.quantile(finite, np.linspace(0, 1, NUMERIC_GROUP_BINS + 1))) if finite.size else []
+        quantiles = np.linspace(0, 1, NUMERIC_GROUP_BINS + 1)
+        edges: np.ndarray = np.unique(np.quantile(finite, quantiles)) if finite.size else np.array([])
         if len(edges) >= 2:
             idx = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, len(edges) - 2)
             names = [
@@ -423,7 +424,9 @@ def judge(
         return verdict
     champ_attrs = {a.attribute: a for a in champion.attributes} if champion is not None else {}
     for attr in challenger.missing_attributes:
-        verdict.reasons.append(f"fairness: sensitive attribute '{attr}' is absent from the data: cannot judge")
+        verdict.reasons.append(
+            f"fairness: sensitive attribute '{attr}' is absent from the data: cannot judge"
+        )
     for a in challenger.attributes:
         for name, bound in bounds.items():
             value = a.value(name)

@@ -341,7 +341,9 @@ class FairnessDetails(BaseModel):
     bounds: dict[str, float] = Field(default_factory=dict)
     tolerance: float | None = None
     min_group_size: int | None = None
-    verdict: str | None = Field(default=None, description="held, breached, unjudged, none; null: not assessed")
+    verdict: str | None = Field(
+        default=None, description="held, breached, unjudged, none; null: not assessed"
+    )
     values: dict[str, float | None] = Field(default_factory=dict)
     champion_values: dict[str, float | None] | None = None
     failed_checks: list[str] = Field(default_factory=list)
@@ -607,7 +609,10 @@ def _fairness_sections(card: ModelCard) -> list[tuple[str, Any]]:
                 "Fairness per version",
                 (
                     ["Version", "Status", "Alias", "Verdict", *names],
-                    [[v.version, v.status, v.alias, v.verdict, *[v.values.get(n) for n in names]] for v in f.versions],
+                    [
+                        [v.version, v.status, v.alias, v.verdict, *[v.values.get(n) for n in names]]
+                        for v in f.versions
+                    ],
                 ),
             )
         )

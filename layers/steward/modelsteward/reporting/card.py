@@ -115,19 +115,17 @@ def render_model_card(card: Mapping[str, Any]) -> str:
         body.append(section("Promotion gate evidence", _gate(gate), anchor="gate"))
     fairness = _mapping(data.get("fairness"))
     if fairness:
-        body.append(
-            section(
-                "Fairness", _fairness(fairness), anchor="fairness",
-                note="Committed bounds, this version's values and every version's verdict; group-level figures only.",
-            )
-        )  # fmt: skip
+        note = "Committed bounds, this version's values and every version's verdict; group figures only."
+        body.append(section("Fairness", _fairness(fairness), anchor="fairness", note=note))
     explanations = _mapping(data.get("explanations"))
     if explanations.get("feature_importance"):
         ranked = sorted(explanations["feature_importance"].items(), key=lambda kv: -float(kv[1] or 0))
         body.append(
             section(
                 "Explanations",
-                table(["Feature", "Global attribution"], [[cell(k), cell(v)] for k, v in ranked], numeric=[1]),
+                table(
+                    ["Feature", "Global attribution"], [[cell(k), cell(v)] for k, v in ranked], numeric=[1]
+                ),
                 anchor="explanations",
                 note=str(explanations.get("method") or ""),
             )
@@ -176,7 +174,8 @@ def _fairness(f: Mapping[str, Any]) -> str:
     names = sorted(set(bounds) | {k for k, v in values.items() if v is not None})
     if names:
         rows = [[cell(n), cell(bounds.get(n)), cell(values.get(n)), cell(champ.get(n))] for n in names]
-        parts.append(table(["Metric", "Bound", "This version", "Champion (same holdout)"], rows, numeric=[1, 2, 3]))
+        headers = ["Metric", "Bound", "This version", "Champion (same holdout)"]
+        parts.append(table(headers, rows, numeric=[1, 2, 3]))
     parts.append(
         _dl(
             {
@@ -196,7 +195,8 @@ def _fairness(f: Mapping[str, Any]) -> str:
         if isinstance(d, Mapping)
     ]
     if group_rows:
-        parts.append(table(["Attribute", "Group", "Rows", "Selection rate", "Primary metric"], group_rows, numeric=[2, 3, 4]))
+        headers = ["Attribute", "Group", "Rows", "Selection rate", "Primary metric"]
+        parts.append(table(headers, group_rows, numeric=[2, 3, 4]))
     versions = [v for v in f.get("versions") or [] if isinstance(v, Mapping)]
     if versions:
         cols = sorted({k for v in versions for k in _mapping(v.get("values"))})

@@ -361,7 +361,8 @@ def assess_bias(ctx: Context, spec: ModelSpec, table: pa.Table, model_version: i
     classes = list(spec.classes or [])
     if not classes and fair.favorable_label is None and ctx.registry is not None and model_version:
         try:  # the positive class of the version that made the baseline
-            classes = [str(c) for c in ctx.registry.get_version(spec.name, model_version).get("classes") or []]
+            row = ctx.registry.get_version(spec.name, model_version)
+            classes = [str(c) for c in row.get("classes") or []]
         except NotFound:
             classes = []
     sensitive = {a: table.column(a).to_numpy(zero_copy_only=False) for a in present}

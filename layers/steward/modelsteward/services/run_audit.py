@@ -401,7 +401,8 @@ class _Auditor:
             when = f"champion v{period.version} ({period.start} to {period.end or 'now'})"
             if verdict == "breached":
                 checks = ", ".join(fair.get("failed_checks") or []) or "see the gate decision"
-                self.find("fairness", f"{when} did not hold its fairness bounds: {checks}", model, period.version)
+                message = f"{when} did not hold its fairness bounds: {checks}"
+                self.find("fairness", message, model, period.version)
             elif committed and verdict in (None, "none"):
                 self.find(
                     "fairness", f"{when} has no fairness verdict though the spec commits bounds", model,
