@@ -210,3 +210,12 @@ def test_a_batch_whose_selection_rate_shifts_for_one_group_is_flagged(cloud: Loc
     assert bias["values"]["demographic_parity_difference"] > 0.1
     assert max(_metric(cloud, "BiasBreach")) == 1.0
     assert max(_metric(cloud, "BiasParityDifference")) > 0.1
+
+
+def test_the_batch_page_shows_the_bias_section(cloud: LocalCloud) -> None:
+    listed = cloud.client("s3").list_objects_v2(
+        Bucket=_artifacts(cloud), Prefix=f"reports/{MODEL}/batches/shifted-"
+    )
+    (key,) = [o["Key"] for o in listed.get("Contents", []) if o["Key"].endswith("/report.html")]
+    page = cloud.client("s3").get_object(Bucket=_artifacts(cloud), Key=key)["Body"].read().decode()
+    assert 'id="bias"' in page and "Fairness bound broken" in page

@@ -70,7 +70,7 @@ _KNOWN_KEYS = frozenset(
         "window_end", "source", "input", "created_at", "rows", "n_rows", "row_count", "verdict",
         "dataset_drift", "dataset", "drift", "features", "multivariate", "quality_violations", "quality",
         "violations", "pii", "pii_summary", "contract_findings", "contract", "extra_columns", "timings",
-        "timings_ms", "lineage", "baseline", "kind", "schema_version", "time_min", "time_max",
+        "timings_ms", "lineage", "baseline", "kind", "schema_version", "time_min", "time_max", "bias",
     }
 )  # fmt: skip
 
@@ -103,6 +103,7 @@ def render_batch_report(report: Any) -> str:
         _key_numbers(data, features, dataset, multivariate, violations),
         _features_section(features),
         _quality_section(violations),
+        _bias_section(_mapping(pick(data, "bias"))),
         '<div class="grid2">',
         _pii_section(pick(data, "pii", "pii_summary")),
         _contract_section(pick(data, "contract", "contract_findings"), pick(data, "extra_columns")),
@@ -530,6 +531,31 @@ def _timings_section(timings: Any) -> str:
             f'<div class="legend">{legend}</div>'
         )
     return section("Processing", body, anchor="timings")
+
+
+def _bias_section(bias: Mapping[str, Any]) -> str:
+    """Selection rate per group against the committed fairness bounds (group figures only)."""
+    if not bias:
+        return ""
+    breach = bool(bias.get("breach"))
+    head = badge("Fairness bound broken", "bad") if breach else badge(f"Fairness {bias.get('verdict')}", "ok")
+    bounds = _mapping(bias.get("bounds"))
+    values = _mapping(bias.get("values"))
+    rows = [[cell(k), cell(bounds.get(k)), cell(values.get(k))] for k in sorted(bounds)]
+    body = [f"<p>{head}</p>", table(["Metric", "Bound", "This batch"], rows, numeric=[1, 2])]
+    sizes = _mapping(bias.get("group_rows"))
+    group_rows = [
+        [cell(attr), cell(g), cell(_mapping(sizes.get(attr)).get(g)), cell(rate)]
+        for attr, rates in sorted(_mapping(bias.get("selection_rates")).items())
+        for g, rate in sorted(_mapping(rates).items())
+    ]
+    if group_rows:
+        body.append(table(["Attribute", "Group", "Rows", "Selection rate"], group_rows, numeric=[2, 3]))
+    small = _mapping(bias.get("too_small"))
+    if small:
+        listed = "; ".join(f"{a}: {', '.join(g)}" for a, g in small.items())
+        body.append(empty_note("Too small to judge: " + listed))
+    return section("Bias (predictions per group)", "".join(body), anchor="bias")
 
 
 def _other_section(data: Mapping[str, Any]) -> str:
