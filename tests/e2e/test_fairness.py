@@ -219,3 +219,28 @@ def test_the_batch_page_shows_the_bias_section(cloud: LocalCloud) -> None:
     (key,) = [o["Key"] for o in listed.get("Contents", []) if o["Key"].endswith("/report.html")]
     page = cloud.client("s3").get_object(Bucket=_artifacts(cloud), Key=key)["Body"].read().decode()
     assert 'id="bias"' in page and "Fairness bound broken" in page
+
+
+def test_scoring_then_labels_give_realized_group_metrics(cloud: LocalCloud) -> None:
+    """The champion scores a batch in which group F's incomes are lower (a population shift): it
+    approves F far less often, which the batch report flags before labels and the label
+    evaluation confirms with realized group metrics."""
+    frame = _data(20, biased=False).iloc[:1200].copy()
+    is_f = (frame["sex"] == "F").to_numpy()
+    frame.loc[is_f, "income"] -= 1.5
+    frame["approved"] = (frame["income"] - frame["debt"] > 0).astype(int)
+    frame["timestamp"] = cloud.now.isoformat()
+    cloud.upload(f"scoring/{MODEL}/shift.csv", _csv(frame.drop(columns=["approved"])))
+    cloud.wait_idle()
+    cloud.upload(f"labels/{MODEL}/shift.csv", _csv(frame[["id", "approved"]]))
+    cloud.wait_idle()
+    listed = cloud.client("s3").list_objects_v2(Bucket=_artifacts(cloud), Prefix=f"quality/{MODEL}/shift")
+    (key,) = [o["Key"] for o in listed.get("Contents", []) if o["Key"].endswith("quality.json")]
+    quality = _json(cloud, key)
+    fair = quality["fairness"]
+    assert fair["breach"] is True and "fairness:sex:demographic_parity_difference" in fair["failed_checks"]
+    groups = fair["groups"]["sex"]
+    assert groups["F"]["selection_rate"] < groups["M"]["selection_rate"]
+    assert groups["F"]["n"] + groups["M"]["n"] == 1200
+    assert _metric(cloud, "RealizedBiasBreach") == [1.0]
+    assert "r20-" not in json.dumps(fair)  # group figures only

@@ -40,6 +40,7 @@ SCORING_PEAK_MEMORY = "ScoringPeakMemory"  # Megabytes (monitor_batch's is PeakM
 SCORING_ERRORS = "ScoringErrors"  # Count
 
 # evaluate_labels (dims: model; and model, variant)
+REALIZED_BIAS_BREACH = "RealizedBiasBreach"  # None, 0/1 (dims: model): labelled champion rows break a bound
 REALIZED_PRIMARY_METRIC = "RealizedPrimaryMetric"  # None
 REALIZED_PRIMARY_METRIC_DROP = "RealizedPrimaryMetricDrop"  # None: validation score - realized (>0 = worse)
 ESTIMATED_PRIMARY_METRIC = "EstimatedPrimaryMetric"  # None

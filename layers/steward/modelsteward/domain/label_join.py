@@ -274,3 +274,62 @@ def pool_rows(
     labeled = labeled.rename(columns={LABEL: target}).drop(columns=ID)
     ordered = [*keep, *[f for f in features if f in labeled.columns], target]
     return labeled[ordered].reset_index(drop=True), int(len(matched) - len(labeled))
+
+
+def realized_fairness(
+    frame: pd.DataFrame, spec: Any, classes: Sequence[str] | None, *, seed: int = 0
+) -> dict[str, Any] | None:
+    """Realized bias of labelled rows (group metrics against the spec's fairness bounds), or None.
+
+    The sensitive attributes ride in the compact prediction copy as ``segment_<attribute>``.
+    Group-level figures only; ``breach`` is the per-batch verdict on every committed bound.
+    """
+    from .fairness import favorable_label, judge, post_training_bias
+
+    fair = spec.fairness
+    sensitive = {
+        a: frame[SEGMENT_PREFIX + a].to_numpy(dtype=object)
+        for a in fair.sensitive_attributes
+        if SEGMENT_PREFIX + a in frame.columns
+    }
+    if not fair.bounds.committed() or not sensitive or not len(frame):
+        return None
+    if spec.task == "regression":
+        y_true: Any = frame[LABEL].to_numpy(dtype="float64")
+        y_pred: Any = pd.to_numeric(frame["prediction"], errors="coerce").to_numpy(dtype="float64")
+    else:
+        y_true, y_pred = frame[LABEL].to_numpy(dtype=object), as_labels(frame["prediction"])
+    report = post_training_bias(
+        fair,
+        task=spec.task,
+        metric=spec.primary_metric,
+        classes=classes,
+        sensitive=sensitive,
+        y_true=y_true,
+        y_pred=y_pred,
+        proba=_proba(frame, classes or []) if spec.is_classifier else None,
+        favorable=favorable_label(spec, classes),
+        seed=seed,
+        kind="batch",
+    )
+    verdict = judge(fair, report)
+    return {
+        "breach": verdict.verdict == "breached",
+        "verdict": verdict.verdict,
+        "bounds": verdict.bounds,
+        "values": verdict.values,
+        "failed_checks": verdict.failed_checks,
+        "too_small": verdict.too_small,
+        "groups": {
+            a.attribute: {
+                g.group: {
+                    "n": g.n,
+                    "selection_rate": g.selection_rate,
+                    "true_positive_rate": g.true_positive_rate,
+                    "metric": g.metric,
+                }
+                for g in a.groups
+            }
+            for a in report.attributes
+        },
+    }

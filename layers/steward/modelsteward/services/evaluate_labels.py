@@ -237,6 +237,8 @@ def evaluate_labels(ctx: Context, upload: S3Upload, key: UploadKey) -> dict[str,
     ctx.metrics.put(mn.LABELS_MATCHED, len(joined.matched), "Count", dims)
     ctx.metrics.put(mn.LABELS_UNMATCHED, len(joined.unmatched), "Count", dims)
     _emit_realized(ctx, model, quality)
+    if quality.get("fairness"):
+        ctx.metrics.put(mn.REALIZED_BIAS_BREACH, 1.0 if quality["fairness"]["breach"] else 0.0, "None", dims)
 
     outputs = [quality_ref.as_dict(), *(r for r in side_refs.values())]
     if pool.get("ref"):
@@ -256,6 +258,7 @@ def evaluate_labels(ctx: Context, upload: S3Upload, key: UploadKey) -> dict[str,
             "drop": overall.get("drop"),
             "pool_rows": pool.get("rows", 0),
             "pool_written": pool.get("written", False),
+            **({"bias_breach": quality["fairness"]["breach"]} if quality.get("fairness") else {}),
         },
     )
     return {
@@ -328,6 +331,7 @@ def _evaluate(ctx: Context, spec: ModelSpec, matched: pd.DataFrame) -> dict[str,
         metric_drop,
         realized,
         realized_by_segment,
+        realized_fairness,
         version_groups,
         weighted_validation,
     )
@@ -370,7 +374,14 @@ def _evaluate(ctx: Context, spec: ModelSpec, matched: pd.DataFrame) -> dict[str,
         overall = {"variant": CHAMPION, **variants[CHAMPION]}
         served = overall["versions"]
         overall["version"] = served[-1] if served else None
-    return {"classes": classes, "overall": overall, "variants": variants, "versions": versions}
+    fairness = None
+    if CHAMPION in variants:
+        champion_rows = matched.loc[matched["variant"] == CHAMPION]
+        fairness = realized_fairness(champion_rows, spec, classes, seed=spec.seed)
+    return {
+        "classes": classes, "overall": overall, "variants": variants, "versions": versions,
+        "fairness": fairness,
+    }  # fmt: skip
 
 
 def _emit_realized(ctx: Context, model: str, quality: Mapping[str, Any]) -> None:

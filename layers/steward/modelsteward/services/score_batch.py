@@ -466,8 +466,8 @@ def _compact_frame(
     out["variant"] = variants.astype(str)
     out["scored_at"] = pd.Timestamp(scored_at)
     out["batch_id"] = batch_id
-    for seg in spec.segments:
-        if seg in frame.columns:
+    for seg in dict.fromkeys([*spec.segments, *spec.fairness.sensitive_attributes]):
+        if seg in frame.columns:  # sensitive attributes too: realized group metrics once labels arrive
             out[SEGMENT_PREFIX + seg] = frame[seg].to_numpy()
     return out
 
