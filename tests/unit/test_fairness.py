@@ -303,3 +303,17 @@ def test_numeric_sensitive_attributes_group_like_segments() -> None:
     text = pd.Series(["F", None, "M", 1, 1.0], dtype=object)
     assert list(group_keys(text)) == list(segment_labels(text)) == ["F", "(missing)", "M", "1", "1"]
     assert list(group_keys(["F", "M", "X"], ["F", "M"])) == ["F", "M", None]
+
+
+def test_an_attribute_with_too_many_values_is_not_judged_and_names_no_group() -> None:
+    ids = [f"person-{i}" for i in range(120)]
+    p = policy(bounds={"demographic_parity_difference": 0.1})
+    report = post_training_bias(
+        p, task="binary", metric=None, classes=["0", "1"], sensitive={"sex": ids},
+        y_pred=["1", "0"] * 60, favorable="1", kind="batch",
+    )  # fmt: skip
+    (attr,) = report.attributes
+    assert attr.too_many_groups == 120 and attr.groups == [] and attr.too_small == []
+    verdict = judge(p, report)
+    assert verdict.verdict == "unjudged" and "120 distinct values" in verdict.reasons[0]
+    assert "person-" not in verdict.model_dump_json() + report.model_dump_json()

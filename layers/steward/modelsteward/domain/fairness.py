@@ -36,6 +36,7 @@ from pydantic import BaseModel, Field
 from ..spec import FAIRNESS_BOUNDS, HIGHER_IS_FAIRER, FairnessPolicy, ModelSpec
 
 BOOTSTRAP_ROUNDS = 200
+MAX_GROUPS = 50  # more distinct values than this is not a group attribute (and naming them could leak rows)
 Verdict = Literal["held", "breached", "unjudged", "none"]
 
 
@@ -160,6 +161,9 @@ class AttributeFairness(BaseModel):
     attribute: str
     groups: list[GroupFairness] = Field(default_factory=list)
     too_small: list[str] = Field(default_factory=list, description="groups below min_group_size")
+    too_many_groups: int | None = Field(
+        default=None, description=f"distinct values when above {MAX_GROUPS}: nothing computed, no names"
+    )
     demographic_parity_difference: float | None = None
     disparate_impact_ratio: float | None = None
     equal_opportunity_difference: float | None = None
@@ -227,7 +231,12 @@ def pre_training_bias(
         compared = np.array([g is not None for g in k])
         total = int(compared.sum())
         out = AttributeFairness(attribute=attr)
-        for g in sorted({str(v) for v in k[compared]}):
+        distinct = sorted({str(v) for v in k[compared]})
+        if len(distinct) > MAX_GROUPS:
+            out.too_many_groups = len(distinct)
+            report.attributes.append(out)
+            continue
+        for g in distinct:
             member = k == g
             n_d = int(member.sum())
             rest = compared & ~member
@@ -291,7 +300,12 @@ def post_training_bias(
     for attr, k in keys.items():
         out = AttributeFairness(attribute=attr)
         compared = np.array([g is not None for g in k], dtype=bool)
-        for g in sorted({str(v) for v in k[compared]}):
+        distinct = sorted({str(v) for v in k[compared]})
+        if len(distinct) > MAX_GROUPS:
+            out.too_many_groups = len(distinct)
+            report.attributes.append(out)
+            continue
+        for g in distinct:
             idx = np.flatnonzero(k == g)
             row = GroupFairness(group=g, n=int(idx.size), too_small=idx.size < policy.min_group_size)
             if classifier and favorable is not None:
@@ -433,10 +447,12 @@ def judge(
             check = FairnessCheck(attribute=a.attribute, metric=name, bound=bound, value=value)
             if value is None:
                 check.unjudged = True
-                verdict.reasons.append(
-                    f"fairness: {name} of '{a.attribute}' cannot be judged (fewer than two groups of "
-                    f">= {policy.min_group_size} rows with a defined value)"
+                why = (
+                    f"{a.too_many_groups} distinct values: band it (at most {MAX_GROUPS} groups)"
+                    if a.too_many_groups
+                    else f"fewer than two groups of >= {policy.min_group_size} rows with a defined value"
                 )
+                verdict.reasons.append(f"fairness: {name} of '{a.attribute}' cannot be judged ({why})")
             else:
                 check.breaches_bound = _breaks(name, value, bound)
                 if check.breaches_bound:
