@@ -317,3 +317,19 @@ def test_an_attribute_with_too_many_values_is_not_judged_and_names_no_group() ->
     verdict = judge(p, report)
     assert verdict.verdict == "unjudged" and "120 distinct values" in verdict.reasons[0]
     assert "person-" not in verdict.model_dump_json() + report.model_dump_json()
+
+
+def test_large_groups_get_a_rescaled_bootstrap_interval_of_the_right_width() -> None:
+    rng = np.random.default_rng(1)
+    n = 12_000
+    y = rng.integers(0, 2, n).astype(str)
+    p = np.where(rng.random(n) < 0.8, y, np.where(y == "1", "0", "1"))
+    report = post_training_bias(
+        policy(), task="binary", metric="accuracy", classes=["0", "1"],
+        sensitive={"sex": np.full(n, "F")}, y_true=y, y_pred=p, favorable="1",
+    )  # fmt: skip
+    (g,) = report.attributes[0].groups
+    lo, hi = g.metric_ci
+    expected = 1.96 * np.sqrt(g.metric * (1 - g.metric) / n)  # binomial standard error of accuracy
+    assert lo < g.metric < hi
+    assert (hi - lo) / 2 == pytest.approx(expected, rel=0.3)

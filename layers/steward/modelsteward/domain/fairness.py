@@ -16,8 +16,9 @@ Definitions, per sensitive attribute, over the groups with at least ``min_group_
   ``equalized_odds_difference`` = max(TPR gap, FPR gap); ``primary_metric_gap`` = largest minus
   smallest per-group primary metric (for regression: the per-group error gap).
 
-Rates carry Wilson score intervals and the per-group primary metric a seeded percentile bootstrap,
-at ``confidence``. Only group-level figures (counts, rates) are produced: never a row value.
+Rates carry Wilson score intervals and the per-group primary metric a seeded percentile bootstrap
+(groups above 2,000 rows: an m-out-of-n bootstrap of 2,000 rows whose standard error is rescaled
+by sqrt(m/n), normal interval), at ``confidence``. Only group-level figures (counts, rates) are produced: never a row value.
 
 No pandas at import: monitor_batch (numpy + pyarrow only) computes batch bias with this module;
 the per-group primary metric (holdout only) imports domain.metrics when it is needed.
@@ -36,6 +37,7 @@ from pydantic import BaseModel, Field
 from ..spec import FAIRNESS_BOUNDS, HIGHER_IS_FAIRER, FairnessPolicy, ModelSpec
 
 BOOTSTRAP_ROUNDS = 200
+BOOTSTRAP_MAX_ROWS = 2000  # larger groups: m-out-of-n bootstrap, standard error rescaled by sqrt(m/n)
 MAX_GROUPS = 50  # more distinct values than this is not a group attribute (and naming them could leak rows)
 Verdict = Literal["held", "breached", "unjudged", "none"]
 
@@ -361,12 +363,17 @@ def _group_metric(
     point = value(idx) if idx.size else None
     if point is None or idx.size < 2 or rounds <= 0:
         return point, None
-    draws = [v for _ in range(rounds) if (v := value(idx[rng.integers(0, idx.size, idx.size)])) is not None]
+    m = min(idx.size, BOOTSTRAP_MAX_ROWS)
+    draws = [v for _ in range(rounds) if (v := value(idx[rng.integers(0, idx.size, m)])) is not None]
     if len(draws) < rounds // 2:
         return point, None
-    alpha = (1 - confidence) / 2
-    lo, hi = np.quantile(np.asarray(draws), [alpha, 1 - alpha])
-    return point, [float(lo), float(hi)]
+    if m == idx.size:  # percentile bootstrap
+        alpha = (1 - confidence) / 2
+        lo, hi = np.quantile(np.asarray(draws), [alpha, 1 - alpha])
+        return point, [float(lo), float(hi)]
+    se = float(np.std(draws, ddof=1)) * math.sqrt(m / idx.size)
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    return point, [point - z * se, point + z * se]
 
 
 # --- commitments --------------------------------------------------------------------------------
