@@ -18,7 +18,8 @@ Definitions, per sensitive attribute, over the groups with at least ``min_group_
 
 Rates carry Wilson score intervals and the per-group primary metric a seeded percentile bootstrap
 (groups above 2,000 rows: an m-out-of-n bootstrap of 2,000 rows whose standard error is rescaled
-by sqrt(m/n), normal interval), at ``confidence``. Only group-level figures (counts, rates) are produced: never a row value.
+by sqrt(m/n), normal interval), at ``confidence``. Only group-level figures (counts, rates) are
+produced: never a row value.
 
 No pandas at import: monitor_batch (numpy + pyarrow only) computes batch bias with this module;
 the per-group primary metric (holdout only) imports domain.metrics when it is needed.
