@@ -31,7 +31,6 @@ SPEC = f"""
 name: {MODEL}
 task: binary
 target: approved
-classes: ["0", "1"]
 features:
   numeric: [income, debt, proxy]
 estimator:
