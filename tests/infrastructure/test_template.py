@@ -68,7 +68,9 @@ EXPECTED_ENV = {
     "TrainModelFunction": _DATA_FUNCTION_ENV | _NOTIFY | {"TRAIN_FUNCTION_NAME", "STEWARD_PACKED_DEPS"},
     "CreateBaselineFunction": _DATA_FUNCTION_ENV,
     "ScoreBatchFunction": _DATA_FUNCTION_ENV | _EPISODES | {"STEWARD_PACKED_DEPS"},
-    "MonitorBatchFunction": _DATA_FUNCTION_ENV | _EPISODES | {"SCALE_OUT_STATE_MACHINE_ARN", "SCALE_OUT_BYTES"},
+    "MonitorBatchFunction": _DATA_FUNCTION_ENV
+    | _EPISODES
+    | {"SCALE_OUT_STATE_MACHINE_ARN", "SCALE_OUT_BYTES"},
     "EvaluateLabelsFunction": _DATA_FUNCTION_ENV | _EPISODES,
     "HandleAlarmFunction": _EVERY_FUNCTION_ENV
     | _NOTIFY
@@ -110,7 +112,9 @@ _GETATT_ARNS = {"ArtifactsBucket": ARTIFACTS, "AuditBucket": AUDIT, "DataBucket"
 
 # batch signals: decided as episodes by the suite, mirrored as EpisodeOpen (1 while open)
 _EPISODE = (metric_names.EPISODE_OPEN, "Maximum", "GreaterThanOrEqualToThreshold", 1, 1, 1, "ignore")
-EPISODE_SIGNALS = ("drift", "multivariate_drift", "quality", "pii", "realized_drop", "estimated_drop", "freshness")
+EPISODE_SIGNALS = (
+    "drift", "multivariate_drift", "quality", "pii", "realized_drop", "estimated_drop", "freshness",
+)  # fmt: skip
 SIGNALS = {
     # signal: (metric, statistic, comparison, threshold parameter or value, periods, to alarm, missing)
     **{signal: _EPISODE for signal in EPISODE_SIGNALS},

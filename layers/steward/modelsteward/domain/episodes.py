@@ -43,6 +43,7 @@ class Observation(BaseModel):
     value: float | None = None
     threshold: float | None = None
     note: str = ""
+    data_from: str | None = Field(None, description="the batch's oldest row time (ISO), when known")
 
     @property
     def order(self) -> tuple[str, str]:
@@ -60,6 +61,7 @@ class SignalEpisode(BaseModel):
     episode_id: str | None = None
     opened_at: str | None = None
     since: str | None = Field(None, description="event time of the first breaching batch of the episode")
+    data_from: str | None = Field(None, description="that batch's oldest row time: where the new data starts")
     opened_by: str | None = None
     batches_seen: int = 0
     breaching_batches: int = 0
@@ -114,6 +116,7 @@ def observe(
                 "episode_id": f"{state.signal}#{number}@{breaching[0].event_time}",
                 "opened_at": obs.arrived_at,
                 "since": breaching[0].event_time,
+                "data_from": breaching[0].data_from or breaching[0].event_time,
                 "opened_by": obs.batch_id,
                 "batches_seen": len(window),
                 "breaching_batches": len(breaching),

@@ -63,6 +63,8 @@ class TrainingResult:
     n_holdout: int
     duration_seconds: float
     dropped_rows: dict[str, int] = field(default_factory=dict)
+    #: event time of each holdout row (aligned with ``holdout``), when the spec names a timestamp column
+    holdout_times: pd.Series | None = None
 
     @property
     def primary_score(self) -> float | None:
@@ -352,6 +354,10 @@ def train(spec: ModelSpec, frame: pd.DataFrame) -> TrainingResult:
     )
     holdout = x_hold.copy()
     holdout[spec.target] = y_hold
+    holdout_times = None
+    if spec.timestamp_column and spec.timestamp_column in frame.columns:
+        stamps = frame.loc[x_hold.index, spec.timestamp_column]
+        holdout_times = pd.to_datetime(stamps, errors="coerce", utc=True).reset_index(drop=True)
     estimator = pipeline.named_steps["model"]
     params = {
         "class_path": spec.estimator.class_path,
@@ -376,6 +382,7 @@ def train(spec: ModelSpec, frame: pd.DataFrame) -> TrainingResult:
         n_holdout=len(y_hold),
         duration_seconds=round(time.perf_counter() - started, 3),
         dropped_rows=dropped,
+        holdout_times=holdout_times,
     )
 
 

@@ -62,13 +62,14 @@ def observation(
     threshold: float | None = None,
     event_time: dt.datetime | str | None = None,
     note: str = "",
+    data_from: str | None = None,
 ) -> Observation:
     """One batch's verdict; its event time is the batch's newest row time when known, else now."""
     now = iso(ctx.clock())
     when = event_time if isinstance(event_time, str) else iso(event_time) if event_time else now
     return Observation(
         batch_id=batch_id, event_time=when, arrived_at=now, breached=breached, value=value,
-        threshold=threshold, note=note,
+        threshold=threshold, note=note, data_from=data_from,
     )  # fmt: skip
 
 
@@ -77,7 +78,7 @@ def report_observations(ctx: Context, report: BatchReport) -> dict[str, Observat
 
     def obs(breached: bool, value: float | None = None, threshold: float | None = None) -> Observation:
         return observation(ctx, report.batch_id, breached=breached, value=value, threshold=threshold,
-                           event_time=report.time_max)  # fmt: skip
+                           event_time=report.time_max, data_from=report.time_min)  # fmt: skip
 
     drift = report.dataset_drift  # the importance-weighted share of drifted inputs (prediction drift is
     # reported per batch but opens no episode alone: a model's outputs follow its inputs)
@@ -103,17 +104,21 @@ def performance_observation(
     drop: float | None,
     rows: int,
     version_row: Mapping[str, Any] | None,
+    time_range: tuple[str | None, str | None] = (None, None),
 ) -> Observation | None:
-    """A drop of the primary metric against the threshold the version earned (domain.performance_bands)."""
+    """A drop of the primary metric against the threshold the version earned (domain.performance_bands).
+    ``time_range``: (oldest, newest) event time of the rows it was measured on, when known."""
     from ..domain.performance_bands import MetricNoise, drop_threshold
 
     if drop is None:
         return None
-    alert = spec.alerts.estimated_drop if signal == "estimated_drop" else spec.alerts.realized_drop
-    noise = MetricNoise.from_row((version_row or {}).get("metric_noise"))
-    threshold, how = drop_threshold(alert, noise, rows)
+    estimated = signal == "estimated_drop"
+    alert = spec.alerts.estimated_drop if estimated else spec.alerts.realized_drop
+    noise = MetricNoise.from_row((version_row or {}).get("estimate_noise" if estimated else "metric_noise"))
+    threshold, how = drop_threshold(alert, noise, rows, against_validation=not estimated)
     return observation(ctx, batch_id, breached=drop >= threshold, value=round(drop, 6),
-                       threshold=round(threshold, 6), note=how)  # fmt: skip
+                       threshold=round(threshold, 6), note=how, event_time=time_range[1],
+                       data_from=time_range[0])  # fmt: skip
 
 
 def observe_batch(

@@ -174,7 +174,7 @@ def evaluate_labels(ctx: Context, upload: S3Upload, key: UploadKey) -> dict[str,
     predictions, pred_refs, pred_dups = _matching_predictions(ctx, files, set(labels.frame["_row_id"]), since)
     joined = join_labels(labels, predictions, pred_dups)
     quality = _evaluate(ctx, spec, joined.matched)
-    realized = _realized_observation(ctx, spec, batch_id, quality)
+    realized = _realized_observation(ctx, spec, batch_id, quality, _time_range(joined.matched))
 
     prefix = quality_prefix(model, batch_id)
     side_refs: dict[str, Any] = {}
@@ -378,8 +378,25 @@ def _evaluate(ctx: Context, spec: ModelSpec, matched: pd.DataFrame) -> dict[str,
     return {"classes": classes, "overall": overall, "variants": variants, "versions": versions}
 
 
+def _time_range(matched: pd.DataFrame) -> tuple[str | None, str | None]:
+    """(oldest, newest) event time of the labeled rows (their scoring time where none is known)."""
+    if not len(matched):
+        return None, None
+    scored = pd.to_datetime(matched["scored_at"], utc=True, errors="coerce")
+    stamps = matched.get("timestamp")
+    when = scored if stamps is None else pd.to_datetime(stamps, utc=True, errors="coerce")
+    when = when.fillna(scored).dropna()
+    if when.empty:
+        return None, None
+    return when.min().isoformat(), when.max().isoformat()
+
+
 def _realized_observation(
-    ctx: Context, spec: ModelSpec, batch_id: str, quality: Mapping[str, Any]
+    ctx: Context,
+    spec: ModelSpec,
+    batch_id: str,
+    quality: Mapping[str, Any],
+    time_range: tuple[str | None, str | None] = (None, None),
 ) -> Observation | None:
     """The champion rows' realized drop against the threshold its version earned (noted in quality)."""
     overall = quality.get("overall")
@@ -393,7 +410,7 @@ def _realized_observation(
             row = None
     seen = performance_observation(
         ctx, spec, "realized_drop", batch_id, drop=float(overall["drop"]), rows=int(overall.get("rows") or 0),
-        version_row=row,
+        version_row=row, time_range=time_range,
     )  # fmt: skip
     if seen is not None:
         overall.update(

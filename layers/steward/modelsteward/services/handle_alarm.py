@@ -221,8 +221,11 @@ def _conditional_update(
     return True
 
 
-def _request_retrain(ctx: Context, identity: AlarmIdentity, decision: Decision, since: dt.datetime) -> str:
-    """Invoke train_model asynchronously; returns the sentence saying what was done."""
+def _request_retrain(
+    ctx: Context, identity: AlarmIdentity, decision: Decision, since: dt.datetime, data_since: str | None
+) -> str:
+    """Invoke train_model asynchronously; returns the sentence saying what was done. ``data_since``
+    (where the episode's data starts) lets the new version's baseline follow the new regime."""
     model, alarm = str(identity.model), identity.name
     function = ctx.settings.train_function_name
     if ctx.invoker is None or not function:
@@ -233,6 +236,7 @@ def _request_retrain(ctx: Context, identity: AlarmIdentity, decision: Decision, 
         "reason": f"alarm {alarm}: {identity.signal} in ALARM since {iso(since)}",
         "trigger": f"alarm:{alarm}",
         "episode": decision.episode_id,
+        **({"data_since": data_since} if data_since else {}),
     }
     ctx.invoker.invoke_async(function, payload)
     if ctx.registry is not None:
@@ -261,7 +265,7 @@ def _alarm(
         return _already_told(ctx, n, identity, decision.episode_id)
     extra: list[str] = []
     if decision.retrain and not invoked:
-        extra.append(_request_retrain(ctx, identity, decision, since))
+        extra.append(_request_retrain(ctx, identity, decision, since, _new_regime_since(ctx, model)))
     if not decision.replayed:
         if decision.retrain:
             ctx.record("retrain.requested", model=model, reason=f"alarm {identity.name}: {decision.summary}",
@@ -533,6 +537,19 @@ def _family(identity: AlarmIdentity) -> AlarmIdentity:
         return identity
     name = identity.name.removesuffix(str(identity.signal)) + "data_drift"
     return AlarmIdentity(identity.kind, name, identity.stage, identity.model, "data_drift", identity.function)
+
+
+def _new_regime_since(ctx: Context, model: str) -> str | None:
+    """Where the data of the model's open episodes starts (the earliest): a retrain's baseline is
+    drawn from the holdout rows since then, so the new champion is compared with what it was fitted on."""
+    if ctx.episodes is None:
+        return None
+    try:
+        book = episode_book(ctx, model)
+    except StewardError:
+        return None
+    starts = [ep.data_from for ep in (book.get(s) for s in EPISODE_SIGNALS) if ep.open and ep.data_from]
+    return min(starts, default=None)
 
 
 def _episode_time(ep: SignalEpisode) -> dt.datetime | None:

@@ -112,9 +112,10 @@ def retrain(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
     reason = str(request.get("reason") or f"retrain requested ({trigger})")
     episode = str(request.get("episode") or request.get("request_id") or reason)
     key = {"model": model, "trigger": trigger, "episode": episode}
+    since = _parse_time(str(request["data_since"])) if request.get("data_since") else None
 
     def work() -> dict[str, Any]:
-        return _guarded(ctx, model, lambda: _train_retrain(ctx, model, trigger, reason, key))
+        return _guarded(ctx, model, lambda: _train_retrain(ctx, model, trigger, reason, key, since))
 
     return run_once("train_model.retrain", key, work)
 
@@ -294,15 +295,22 @@ def _train_upload(ctx: Context, upload: S3Upload, key: layout.UploadKey) -> dict
 
 
 def _train_retrain(
-    ctx: Context, model: str, trigger: str, reason: str, request: Mapping[str, Any]
+    ctx: Context,
+    model: str,
+    trigger: str,
+    reason: str,
+    request: Mapping[str, Any],
+    baseline_since: dt.datetime | None = None,
 ) -> dict[str, Any]:
+    """``baseline_since``: where the data of the episode that asked for it starts (handle_alarm)."""
     ctx.settings.require("data_bucket", "artifacts_bucket")
     spec, spec_ref = load_spec(ctx, model)
     state = _registry(ctx).get_model_state(model)
     data = _retrain_data(ctx, spec, state)
     return _train_and_register(
-        ctx, spec, spec_ref, data, trigger=trigger, reason=reason, request_key=_request_key(request)
-    )
+        ctx, spec, spec_ref, data, trigger=trigger, reason=reason, request_key=_request_key(request),
+        baseline_since=baseline_since,
+    )  # fmt: skip
 
 
 def _request_key(request: Mapping[str, Any]) -> str:
@@ -327,6 +335,7 @@ def _train_and_register(
     trigger: str,
     reason: str,
     request_key: str,
+    baseline_since: dt.datetime | None = None,
 ) -> dict[str, Any]:
     from ..domain.gate import evaluate_gate
     from ..domain.model_artifact import dump_model
@@ -416,8 +425,8 @@ def _train_and_register(
         json.dumps(evaluation, indent=2, default=str).encode(),
         content_type="application/json",
     )
-    estimation_ref = _write_estimation(ctx, spec, version, result)
-    baseline_uri = _write_baseline(ctx, spec, version, result, lineage)
+    estimation_ref, estimation_doc = _write_estimation(ctx, spec, version, result)
+    baseline_uri, baseline_rows = _write_baseline(ctx, spec, version, result, lineage, since=baseline_since)
 
     row: dict[str, Any] = {
         "status": "PendingManualApproval",
@@ -453,11 +462,13 @@ def _train_and_register(
         "holdout_version_id": holdout_ref.version_id,
         "estimation_uri": estimation_ref.uri if estimation_ref else None,
         "baseline_uri": baseline_uri,
+        "baseline_rows": baseline_rows,
         "gate": decision.summary(),
         "n_train": result.n_train,
         "n_holdout": result.n_holdout,
         "training_seconds": result.duration_seconds,
         "metric_noise": _metric_noise(spec, result),
+        "estimate_noise": _estimate_noise(spec, result, estimation_doc),
         "decision_seq": 0,
     }
     registry.put_version(model, version, row)
@@ -758,11 +769,38 @@ def _metric_noise(spec: ModelSpec, result: Any) -> dict[str, Any] | None:
     return noise.model_dump() if noise is not None else None
 
 
-def _baseline_table(spec: ModelSpec, result: Any) -> Any:
-    """Holdout rows with the model's out-of-sample predictions: the reference monitoring compares to.
+#: fewest holdout rows of the new regime a baseline is built from (else the whole holdout)
+MIN_BASELINE_ROWS = 200
+
+
+def _estimate_noise(
+    spec: ModelSpec, result: Any, estimation: Mapping[str, Any] | None
+) -> dict[str, Any] | None:
+    """The label-free estimate's bootstrap spread on the holdout (the estimated_drop threshold)."""
+    from ..domain.estimation import Estimator
+    from ..domain.performance_bands import bootstrap_noise
+
+    proba = result.holdout_predictions.proba
+    if estimation is None or proba is None:
+        return None
+    estimator = Estimator.model_validate(estimation)
+    label = result.holdout_predictions.label
+
+    def value_of(idx: Any) -> float | None:
+        return estimator.estimate(proba[idx], label[idx]).value(spec.primary_metric)
+
+    noise = bootstrap_noise(spec.primary_metric, len(label), value_of, resamples=100, seed=spec.seed)
+    return noise.model_dump() if noise is not None else None
+
+
+def _baseline_table(spec: ModelSpec, result: Any, since: dt.datetime | None = None) -> tuple[Any, str]:
+    """Holdout rows with the model's out-of-sample predictions: the reference monitoring compares to,
+    and a sentence saying which rows.
 
     Out-of-sample predictions matter: in-sample ones are over-confident, and prediction drift would
-    fire on the first production batch.
+    fire on the first production batch. After a drift episode (``since``: when its data starts) the
+    baseline follows the champion: only holdout rows of the new regime, so drift the retrain resolved
+    stops alarming - as long as at least MIN_BASELINE_ROWS of them are in the holdout.
     """
     import pyarrow as pa
 
@@ -771,21 +809,36 @@ def _baseline_table(spec: ModelSpec, result: Any) -> Any:
     frame[spec.prediction_column] = preds.label
     if spec.task == "binary" and spec.probability_column and preds.proba is not None:
         frame[spec.probability_column] = preds.proba[:, 1]
-    return pa.Table.from_pandas(frame, preserve_index=False)
+    rows = f"the holdout ({len(frame)} rows)"
+    times = result.holdout_times
+    if since is not None and times is not None:
+        recent = (times >= pd.Timestamp(since)).to_numpy()
+        if int(recent.sum()) >= MIN_BASELINE_ROWS:
+            frame = frame.loc[recent]
+            count = int(recent.sum())
+            rows = f"holdout rows since the drift episode's data ({count} rows since {since.isoformat()})"
+    return pa.Table.from_pandas(frame, preserve_index=False), rows
 
 
 def _write_baseline(
-    ctx: Context, spec: ModelSpec, version: int, result: Any, lineage: list[dict[str, Any]]
-) -> str:
-    """The version's baseline (monitoring reference) under ``layout.baseline_prefix``; returns its URI."""
+    ctx: Context,
+    spec: ModelSpec,
+    version: int,
+    result: Any,
+    lineage: list[dict[str, Any]],
+    *,
+    since: dt.datetime | None = None,
+) -> tuple[str, str]:
+    """The version's baseline (monitoring reference) under ``layout.baseline_prefix``: (URI, which rows)."""
     try:
         from ..domain.baseline import build_baseline
     except ImportError as exc:
         from ..errors import ConfigError
 
         raise ConfigError(f"baseline module missing ({exc}); cannot register a monitored version") from exc
+    table, rows = _baseline_table(spec, result, since)
     baseline = build_baseline(
-        _baseline_table(spec, result),
+        table,
         spec,
         feature_importance=result.feature_importance,
         sources=lineage,
@@ -802,37 +855,38 @@ def _write_baseline(
         ref = ctx.store.put(
             bucket, prefix + "baseline.json", baseline.to_json().encode(), content_type="application/json"
         )
-        return ref.uri
+        return ref.uri, rows
     written = write_baseline(ctx, spec.name, baseline, prefix, policy=spec.drift)
     if isinstance(written, ObjectRef):
-        return written.uri
+        return written.uri, rows
     if isinstance(written, Mapping):
         first = written.get("baseline") or written.get("json") or next(iter(written.values()), None)
         if isinstance(first, ObjectRef):
-            return first.uri
-    return layout.s3_uri(bucket, prefix + "baseline.json")
+            return first.uri, rows
+    return layout.s3_uri(bucket, prefix + "baseline.json"), rows
 
 
-def _write_estimation(ctx: Context, spec: ModelSpec, version: int, result: Any) -> ObjectRef | None:
+def _write_estimation(
+    ctx: Context, spec: ModelSpec, version: int, result: Any
+) -> tuple[ObjectRef | None, dict[str, Any] | None]:
     """Label-free performance estimator fitted on the holdout (classifiers with probabilities)."""
+    from ..domain.estimation import fit_estimator_for_version
+
     preds = result.holdout_predictions
     if not spec.is_classifier or preds.proba is None:
-        return None
-    try:
-        from ..domain.estimation import fit_estimator_for_version
-    except ImportError:
-        return None
+        return None, None
     try:
         doc = fit_estimator_for_version(preds.proba, result.holdout[spec.target].to_numpy(), result.classes)
     except (ValueError, TypeError) as exc:
         log.warning("estimator not fitted", extra={"model": spec.name, "error": str(exc)})
-        return None
-    return ctx.store.put(
+        return None, None
+    ref = ctx.store.put(
         ctx.settings.artifacts_bucket,
         layout.estimation_key(spec.name, version),
         json.dumps(doc).encode(),
         content_type="application/json",
     )
+    return ref, doc
 
 
 def _regenerate_cards(ctx: Context, model: str, versions: list[int]) -> None:
