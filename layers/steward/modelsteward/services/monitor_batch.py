@@ -344,7 +344,7 @@ def _monitor(ctx: Context, upload: S3Upload) -> dict[str, Any]:
             model=model, model_version=model_version, batch_id=batch_id, source=source, spec=spec,
             spec_ref=spec_ref, baseline=baseline, baseline_ref=baseline_ref, assessment=assessment,
             pii=pii_summary, findings=prepared.findings, extra_columns=prepared.extra_columns,
-            rows=prepared.table.num_rows, started=started,
+            rows=prepared.table.num_rows, started=started, table=prepared.table,
         ),
     )  # fmt: skip
 
@@ -416,6 +416,7 @@ class AssessedBatch:
     started: float
     function: str = FUNCTION
     lineage_inputs: Sequence[ObjectRef] = ()
+    table: pa.Table | None = None  # the conformed rows (one run); None after scale-out
 
 
 def publish_batch(ctx: Context, batch: AssessedBatch) -> dict[str, Any]:
@@ -456,6 +457,9 @@ def publish_batch(ctx: Context, batch: AssessedBatch) -> dict[str, Any]:
     from .batch_index import record_batch  # windows find this batch by one listing, never by reading reports
 
     record_batch(ctx, report)
+    from .byom import keep_predictions  # the label join's copy and the label-free estimate (BYOM)
+
+    kept = keep_predictions(ctx, batch)
     inputs = [source, batch.spec_ref, batch.baseline_ref]
     if pii_summary.findings:
         _record_pii(ctx, model, model_version, source, pii_summary)
@@ -512,6 +516,7 @@ def publish_batch(ctx: Context, batch: AssessedBatch) -> dict[str, Any]:
         "rows": report.rows,
         "verdict": report.verdict,
         "report_uri": outputs["report"].uri,
+        "predictions": kept,
     }
 
 

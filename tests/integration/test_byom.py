@@ -1,0 +1,117 @@
+"""Bring your own model on moto: reference -> inference batches -> labels give realized metrics
+equal to scikit-learn's per batch, label-free estimates per batch, and late labels update the batch."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from byom_data import csv_bytes, rows, sklearn_metrics, spec_yaml
+
+from modelsteward import layout
+from modelsteward.events import s3_uploads
+from modelsteward.services.create_baseline import create_baseline
+from modelsteward.services.evaluate_labels import evaluate_upload
+from modelsteward.services.monitor_batch import monitor_batch
+
+START = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+
+
+def _run(aws, context, name: str, task: str, batches: int = 3, n: int = 400):
+    aws.put(f"specs/{name}/spec.yaml", spec_yaml(name, task))
+    reference = rows(task, 2000, seed=1, start=START - dt.timedelta(days=10))
+    summary = create_baseline(context, s3_uploads(aws.put(f"reference/{name}/ref.csv", csv_bytes(reference)))[0])
+    assert summary["status"] == "created", summary
+    out = []
+    for i in range(batches):
+        frame = rows(task, n, seed=100 + i, start=START + dt.timedelta(days=3 * i))  # 3 event-days apart
+        inference = frame.drop(columns=["outcome"])
+        monitored = monitor_batch(context, s3_uploads(aws.put(f"inference/{name}/b{i}.csv", csv_bytes(inference)))[0])
+        assert monitored["status"] == "accepted", monitored
+        assert monitored["predictions"]["kept"], monitored
+        out.append((frame, monitored))
+    return summary, out
+
+
+def test_binary_byom_gets_realized_metrics_equal_to_sklearn_and_estimates(aws, context) -> None:
+    summary, batches = _run(aws, context, "churn-byom", "binary")
+    assert summary["label_free_estimates"] and not summary["warnings"]
+    for i, (frame, monitored) in enumerate(batches):
+        est = monitored["predictions"]["estimated"]
+        assert est["estimated"] and 0.5 < est["roc_auc"] <= 1.0 and est["lower"] <= est["roc_auc"] <= est["upper"]
+        labels = frame[["id", "timestamp", "outcome"]]
+        done = evaluate_upload(context, s3_uploads(aws.put(f"labels/churn-byom/l{i}.csv", csv_bytes(labels)))[0])
+        assert done["status"] == "evaluated", done
+        quality = aws.get_json(_quality_key(aws, "churn-byom", f"l{i}"))
+        assert quality["counts"]["matched"] == len(frame)
+        # found through the event-time partition: only this batch's file was read
+        assert quality["prediction_files"]["read"] == 1
+        expected = sklearn_metrics("binary", frame)
+        got = quality["overall"]["metrics"]
+        for name, value in expected.items():
+            assert got[name] == pytest.approx(value, abs=1e-9), name
+        [per_batch] = quality["batches"]
+        assert per_batch["batch_id"] == monitored["batch_id"] and per_batch["roc_auc"] == pytest.approx(expected["roc_auc"])
+        doc = aws.get_json(layout.estimated_performance_key("churn-byom", monitored["batch_id"]))
+        assert doc["overall"]["estimate"]["metrics"]["roc_auc"]["value"] == pytest.approx(est["roc_auc"])
+    names = {p[0] for p in context.metrics.points}
+    assert {"EstimatedPrimaryMetric", "EstimatedPrimaryMetricDrop", "RealizedPrimaryMetric"} <= names
+
+
+def _quality_key(aws, model: str, stem: str) -> str:
+    keys = [k for k in aws.keys(f"quality/{model}/{stem}-", aws.artifacts_bucket) if k.endswith("/quality.json")]
+    assert len(keys) == 1, keys
+    return keys[0]
+
+
+def test_late_labels_update_the_batch_they_belong_to(aws, context) -> None:
+    _, [(frame, monitored)] = _run(aws, context, "late-byom", "binary", batches=1)
+    first, second = frame.iloc[:150], frame.iloc[150:]
+    for j, part in enumerate((first, second)):
+        # no timestamps: found through the scoring-day index instead
+        evaluate_upload(context, s3_uploads(aws.put(f"labels/late-byom/p{j}.csv", csv_bytes(part[["id", "outcome"]])))[0])
+    realized = aws.get_json(layout.batch_realized_key("late-byom", monitored["batch_id"]))
+    assert realized["rows_labeled"] == len(frame) and len(realized["label_files"]) == 2
+    assert realized["value"] == pytest.approx(sklearn_metrics("binary", frame)["roc_auc"])
+    assert realized["reference"] is not None and realized["drop"] == pytest.approx(realized["reference"] - realized["value"])
+
+
+@pytest.mark.parametrize("task", ["multiclass", "regression"])
+def test_multiclass_and_regression_byom_get_realized_metrics(aws, context, task: str) -> None:
+    name = f"{task[:5]}-byom"
+    _, [(frame, monitored)] = _run(aws, context, name, task, batches=1)
+    evaluate_upload(context, s3_uploads(aws.put(f"labels/{name}/l.csv", csv_bytes(frame[["id", "timestamp", "outcome"]])))[0])
+    realized = aws.get_json(layout.batch_realized_key(name, monitored["batch_id"]))
+    for metric, value in sklearn_metrics(task, frame).items():
+        assert realized["metrics"][metric] == pytest.approx(value, abs=1e-9), metric
+    assert set(realized["segments"]) == {"region"}
+
+
+def test_a_reference_without_labels_is_accepted_with_a_warning(aws, context) -> None:
+    aws.put("specs/nolabel/spec.yaml", spec_yaml("nolabel", "binary"))
+    reference = rows("binary", 500, seed=3, start=START).drop(columns=["outcome", "probability"])
+    summary = create_baseline(context, s3_uploads(aws.put("reference/nolabel/ref.csv", csv_bytes(reference)))[0])
+    assert summary["status"] == "created" and not summary["label_free_estimates"]
+    assert any("'outcome'" in w for w in summary["warnings"]) and any("probabilit" in w for w in summary["warnings"])
+    batch = rows("binary", 300, seed=4, start=START).drop(columns=["outcome"])
+    monitored = monitor_batch(context, s3_uploads(aws.put("inference/nolabel/b.csv", csv_bytes(batch)))[0])
+    assert monitored["predictions"]["kept"]
+    assert not monitored["predictions"]["estimated"]["estimated"]
+    assert "reference upload had no labels" in monitored["predictions"]["estimated"]["reason"]
+
+
+def test_versions_and_variants_named_by_the_batch_are_kept(aws, context) -> None:
+    aws.put("specs/ab-byom/spec.yaml", spec_yaml("ab-byom", "binary"))
+    create_baseline(context, s3_uploads(aws.put("reference/ab-byom/ref.csv", csv_bytes(rows("binary", 1000, 1, START))))[0])
+    frame = rows("binary", 400, seed=9, start=START)
+    frame["model_version"] = ["3" if i % 2 else "4" for i in range(len(frame))]
+    frame["variant"] = ["blue" if i % 2 else "green" for i in range(len(frame))]
+    monitored = monitor_batch(context, s3_uploads(aws.put("inference/ab-byom/b.csv", csv_bytes(frame.drop(columns=["outcome"]))))[0])
+    evaluate_upload(context, s3_uploads(aws.put("labels/ab-byom/l.csv", csv_bytes(frame[["id", "timestamp", "outcome"]])))[0])
+    quality = aws.get_json(_quality_key(aws, "ab-byom", "l"))
+    assert set(quality["variants"]) == {"blue", "green"}
+    assert {(v["version"], v["variant"]) for v in quality["versions"]} == {(3, "blue"), (4, "green")}
+    blue = frame.iloc[1::2]
+    assert quality["variants"]["blue"]["metrics"]["roc_auc"] == pytest.approx(sklearn_metrics("binary", blue)["roc_auc"])
+    assert quality["overall"]["rows"] == len(frame)
+    assert monitored["predictions"]["estimated"]["estimated"]
