@@ -4,6 +4,7 @@ equal to scikit-learn's per batch, label-free estimates per batch, and late labe
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from byom_data import csv_bytes, rows, sklearn_metrics, spec_yaml
@@ -115,3 +116,51 @@ def test_versions_and_variants_named_by_the_batch_are_kept(aws, context) -> None
     assert quality["variants"]["blue"]["metrics"]["roc_auc"] == pytest.approx(sklearn_metrics("binary", blue)["roc_auc"])
     assert quality["overall"]["rows"] == len(frame)
     assert monitored["predictions"]["estimated"]["estimated"]
+
+
+# --- SageMaker Model Monitor's own files ---------------------------------------------------------
+CAPTURE_STYLES = [("text/csv", False), ("text/csv", True), ("application/json", False), ("application/json", True)]
+
+
+def test_capture_and_ground_truth_files_give_the_same_results_as_flat_tables(aws, context) -> None:
+    from byom_data import capture_lines, ground_truth_lines
+
+    for name in ("flat-byom", "cap-byom"):
+        aws.put(f"specs/{name}/spec.yaml", spec_yaml(name, "binary"))
+        create_baseline(context, s3_uploads(aws.put(f"reference/{name}/ref.csv", csv_bytes(rows("binary", 2000, 1, START))))[0])
+    for i, (content_type, b64) in enumerate(CAPTURE_STYLES):
+        frame = rows("binary", 300, seed=200 + i, start=START + dt.timedelta(hours=i))
+        flat = monitor_batch(context, s3_uploads(aws.put(f"inference/flat-byom/b{i}.csv", csv_bytes(frame.drop(columns=["outcome"]))))[0])
+        key = f"inference/cap-byom/my-endpoint/AllTraffic/2026/03/01/{i:02d}/capture-{i}.jsonl"
+        cap = monitor_batch(
+            context,
+            s3_uploads(aws.put(key, capture_lines(frame, content_type=content_type, base64_encoded=b64, inference_id=i % 2 == 1)))[0],
+        )
+        assert cap["status"] == "accepted", cap
+        assert cap["verdict"] == flat["verdict"] and cap["rows"] == flat["rows"] == len(frame)
+        assert cap["predictions"]["estimated"]["roc_auc"] == pytest.approx(flat["predictions"]["estimated"]["roc_auc"])
+        evaluate_upload(context, s3_uploads(aws.put(f"labels/flat-byom/l{i}.csv", csv_bytes(frame[["id", "outcome"]])))[0])
+        gt_key = f"labels/cap-byom/my-endpoint/AllTraffic/2026/03/02/{i:02d}/gt-{i}.jsonl"
+        evaluate_upload(context, s3_uploads(aws.put(gt_key, ground_truth_lines(frame, base64_encoded=b64)))[0])
+        flat_q = aws.get_json(layout.batch_realized_key("flat-byom", flat["batch_id"]))
+        cap_q = aws.get_json(layout.batch_realized_key("cap-byom", cap["batch_id"]))
+        assert cap_q["rows_labeled"] == flat_q["rows_labeled"] == len(frame)
+        for metric in ("roc_auc", "accuracy", "f1", "log_loss"):
+            assert cap_q["metrics"][metric] == pytest.approx(flat_q["metrics"][metric]), metric
+        assert [v["variant"] for v in cap_q["versions"]] == ["AllTraffic"]
+
+
+def test_undecodable_capture_records_quarantine_the_file_with_counts_not_values(aws, context) -> None:
+    from byom_data import capture_lines
+
+    aws.put("specs/bad-cap/spec.yaml", spec_yaml("bad-cap", "binary"))
+    create_baseline(context, s3_uploads(aws.put("reference/bad-cap/ref.csv", csv_bytes(rows("binary", 500, 1, START))))[0])
+    frame = rows("binary", 40, seed=7, start=START)
+    lines = capture_lines(frame, content_type="text/csv", base64_encoded=True).decode().splitlines()
+    broken = [line.replace('"data": "', '"data": "%%secret-value%%') if k % 2 else line for k, line in enumerate(lines)]
+    done = monitor_batch(context, s3_uploads(aws.put("inference/bad-cap/c.jsonl", ("\n".join(broken) + "\n").encode()))[0])
+    assert done["status"] == "quarantined", done
+    reason = aws.get_json(f"quarantine/bad-cap/{done['batch_id']}/reason.json", aws.data_bucket)
+    text = json.dumps(reason)
+    assert "capture_undecodable" in text and "20 of 40" in text and "not valid base64" in text
+    assert "secret-value" not in text

@@ -184,6 +184,7 @@ def keep_predictions(ctx: Context, batch: Any) -> dict[str, Any]:
 def _own_columns(ctx: Context, batch: Any) -> pd.DataFrame | None:
     """The batch's ``model_version`` / ``variant`` columns (the contract drops them), when it has them."""
     from ..domain.byom import VARIANT_COLUMN, VERSION_COLUMN
+    from ..domain.capture import for_spec
     from ..domain.ingest import read_table
 
     wanted = [c for c in (VERSION_COLUMN, VARIANT_COLUMN) if c in set(batch.extra_columns)]
@@ -192,7 +193,7 @@ def _own_columns(ctx: Context, batch: Any) -> pd.DataFrame | None:
     source = batch.source
     try:
         body = ctx.store.get(source.bucket, source.key, source.version_id).body
-        raw = read_table(body, source.key.split("/", 2)[-1])
+        raw, _ = for_spec(read_table(body, source.key.split("/", 2)[-1]), batch.spec)
     except Exception as exc:  # noqa: BLE001 - the batch was read once already; versions are optional
         log.warning("could not re-read version/variant columns", extra={"model": batch.model, "error": str(exc)[:200]})
         return None

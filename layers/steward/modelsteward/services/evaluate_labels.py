@@ -151,6 +151,9 @@ def evaluate_labels(ctx: Context, upload: S3Upload, key: UploadKey) -> dict[str,
     spec, spec_ref = load_spec(ctx, model)
     obj = ctx.store.get(upload.bucket, upload.key, upload.version_id, max_bytes=MAX_LABEL_BYTES)
     table = read_table(obj.body, key.name)
+    from ..domain.capture import for_spec
+
+    table, _ = for_spec(table, spec)  # SageMaker ground truth: eventId -> id, groundTruthData -> target
     column = label_column(list(table.column_names), spec)
     if column != spec.target:
         table = table.rename_columns([spec.target if c == column else c for c in table.column_names])
