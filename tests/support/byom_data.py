@@ -41,8 +41,8 @@ def spec_yaml(name: str, task: str) -> bytes:
     if task != "regression":
         lines += ["probability_column: probability", f"classes: {json.dumps(CLASSES[task])}"]
         lines.append("primary_metric: " + ("roc_auc" if task == "binary" else "accuracy"))
-    else:
-        lines.append("primary_metric: rmse")
+    else:  # the default estimator is a classifier: onboarding checks it even if it never trains
+        lines += ["primary_metric: rmse", "estimator:", "  class_path: sklearn.ensemble.HistGradientBoostingRegressor"]
     lines += [
         "features:",
         f"  numeric: {json.dumps(FEATURES_NUMERIC)}",

@@ -139,14 +139,11 @@ def _reference_estimator(ctx: Context, spec: ModelSpec) -> Any:
 
 
 # --- monitor_batch's accept path -------------------------------------------------------------------
-def scored_by_suite(ctx: Context, model: str, source_key: str) -> bool:
-    """True for the inference file score_batch wrote (its predictions are already kept)."""
-    name = source_key.rsplit("/", 1)[-1]
-    if not source_key.startswith(f"inference/{model}/") or not name.endswith(".parquet"):
-        return False
-    if source_key != layout.inference_key(model, name.removesuffix(".parquet")):
-        return False
-    return ctx.store.exists(ctx.settings.artifacts_bucket, layout.predictions_key(model, name.removesuffix(".parquet")))
+def scored_by_suite(model: str, source_key: str, metadata: Mapping[str, str]) -> bool:
+    """True for the inference file score_batch wrote (it kept those predictions already): its key is
+    ``layout.inference_key(model, batch_id)`` and its S3 metadata names that batch."""
+    batch_id = metadata.get("batch-id")
+    return bool(batch_id) and source_key == layout.inference_key(model, str(batch_id))
 
 
 def keep_predictions(ctx: Context, batch: Any) -> dict[str, Any]:
@@ -159,7 +156,7 @@ def keep_predictions(ctx: Context, batch: Any) -> dict[str, Any]:
 
     spec: ModelSpec = batch.spec
     model, batch_id = batch.model, batch.batch_id
-    if scored_by_suite(ctx, model, batch.source.key):
+    if scored_by_suite(model, batch.source.key, getattr(batch, "source_metadata", {}) or {}):
         return {"kept": False, "reason": "scored by the suite: score_batch kept its predictions"}
     table = getattr(batch, "table", None)
     if table is None:

@@ -321,7 +321,7 @@ def _monitor(ctx: Context, upload: S3Upload) -> dict[str, Any]:
 
             return start_large_batch(ctx, upload, key)
         try:
-            prepared, _ = read_upload(ctx, upload, spec, role="inference", filename=key.name)
+            prepared, obj = read_upload(ctx, upload, spec, role="inference", filename=key.name)
         except NotFound:  # deleted before we got to it: nothing to monitor, nothing to quarantine
             log.warning("upload vanished before monitoring", extra={"model": model, "batch_id": batch_id})
             return {"status": "gone", "model": model, "batch_id": batch_id}
@@ -345,6 +345,7 @@ def _monitor(ctx: Context, upload: S3Upload) -> dict[str, Any]:
             spec_ref=spec_ref, baseline=baseline, baseline_ref=baseline_ref, assessment=assessment,
             pii=pii_summary, findings=prepared.findings, extra_columns=prepared.extra_columns,
             rows=prepared.table.num_rows, started=started, table=prepared.table,
+            source_metadata=dict(obj.metadata),
         ),
     )  # fmt: skip
 
@@ -417,6 +418,7 @@ class AssessedBatch:
     function: str = FUNCTION
     lineage_inputs: Sequence[ObjectRef] = ()
     table: pa.Table | None = None  # the conformed rows (one run); None after scale-out
+    source_metadata: Mapping[str, str] = field(default_factory=dict)  # the upload's S3 user metadata
 
 
 def publish_batch(ctx: Context, batch: AssessedBatch) -> dict[str, Any]:
