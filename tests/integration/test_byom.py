@@ -99,6 +99,9 @@ def test_a_reference_without_labels_is_accepted_with_a_warning(aws, context) -> 
     assert monitored["predictions"]["kept"]
     assert not monitored["predictions"]["estimated"]["estimated"]
     assert "reference upload had no labels" in monitored["predictions"]["estimated"]["reason"]
+    report = aws.get_json(layout.batch_report_prefix("nolabel", monitored["batch_id"]) + "report.json")
+    [warning] = [c for c in report["contract"] if c["check"] == "no_label_free_estimate"]
+    assert "reference/nolabel/" in warning["message"]
 
 
 def test_versions_and_variants_named_by_the_batch_are_kept(aws, context) -> None:

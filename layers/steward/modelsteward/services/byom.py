@@ -178,6 +178,23 @@ def keep_predictions(ctx: Context, batch: Any) -> dict[str, Any]:
     return summary
 
 
+def report_findings(kept: Mapping[str, Any]) -> list[Any]:
+    """Warnings for the batch report when the batch gets no label join copy or no estimate."""
+    from ..domain.contract import ContractFinding
+
+    out = []
+    if not kept.get("kept") and not str(kept.get("reason", "")).startswith("scored by the suite"):
+        out.append(ContractFinding("predictions_not_kept", None, "warning", f"labels cannot be joined: {kept.get('reason')}"))
+    estimated = kept.get("estimated") or {}
+    if kept.get("kept") and estimated and not estimated.get("estimated") and "classifiers" not in str(estimated.get("reason")):
+        out.append(
+            ContractFinding(
+                "no_label_free_estimate", None, "warning", f"no label-free performance estimate: {estimated.get('reason')}"
+            )
+        )
+    return out
+
+
 def _own_columns(ctx: Context, batch: Any) -> pd.DataFrame | None:
     """The batch's ``model_version`` / ``variant`` columns (the contract drops them), when it has them."""
     from ..domain.byom import VARIANT_COLUMN, VERSION_COLUMN

@@ -426,6 +426,9 @@ def publish_batch(ctx: Context, batch: AssessedBatch) -> dict[str, Any]:
     model, model_version, batch_id = batch.model, batch.model_version, batch.batch_id
     source, spec, baseline, assessment = batch.source, batch.spec, batch.baseline, batch.assessment
     pii_summary = batch.pii
+    from .byom import keep_predictions, report_findings  # the label join's copy, label-free estimate
+
+    kept = keep_predictions(ctx, batch)
     report = build_report(
         model=model,
         model_version=model_version,
@@ -437,7 +440,7 @@ def publish_batch(ctx: Context, batch: AssessedBatch) -> dict[str, Any]:
         multivariate=assessment.multivariate,
         quality=assessment.quality,
         pii=pii_summary,
-        findings=batch.findings,
+        findings=[*batch.findings, *report_findings(kept)],
         extra_columns=batch.extra_columns,
         timings=Timings(
             processing_ms=round((time.perf_counter() - batch.started) * 1000, 1),
@@ -459,9 +462,6 @@ def publish_batch(ctx: Context, batch: AssessedBatch) -> dict[str, Any]:
     from .batch_index import record_batch  # windows find this batch by one listing, never by reading reports
 
     record_batch(ctx, report)
-    from .byom import keep_predictions  # the label join's copy and the label-free estimate (BYOM)
-
-    kept = keep_predictions(ctx, batch)
     inputs = [source, batch.spec_ref, batch.baseline_ref]
     if pii_summary.findings:
         _record_pii(ctx, model, model_version, source, pii_summary)
