@@ -167,3 +167,19 @@ def test_undecodable_capture_records_quarantine_the_file_with_counts_not_values(
     text = json.dumps(reason)
     assert "capture_undecodable" in text and "20 of 40" in text and "not valid base64" in text
     assert "secret-value" not in text
+
+
+def test_a_model_without_training_data_cannot_be_retrained_and_says_what_to_do(aws, context) -> None:
+    from modelsteward.domain.training import can_train
+    from modelsteward.services.specs import load_spec
+    from modelsteward.services.train_model import training_data_available
+
+    aws.put("specs/served-elsewhere/spec.yaml", spec_yaml("served-elsewhere", "binary"))
+    spec, _ = load_spec(context, "served-elsewhere")
+    create_baseline(context, s3_uploads(aws.put("reference/served-elsewhere/r.csv", csv_bytes(rows("binary", 300, 1, START))))[0])
+    assert training_data_available(context, spec) is False
+    ok, why = can_train(spec, training_data_available(context, spec))
+    assert not ok and "reference/served-elsewhere/" in why and "training/served-elsewhere/" in why
+    aws.put("training/served-elsewhere/t.csv", b"x\n1\n")
+    assert training_data_available(context, spec) is True
+    assert can_train(spec, True)[0]

@@ -261,6 +261,18 @@ def _retrain_data(ctx: Context, spec: ModelSpec, state: Mapping[str, Any]) -> Tr
     return TrainingData(frame=frame, lineage=refs, roles=roles)
 
 
+def training_data_available(ctx: Context, spec: ModelSpec) -> bool:
+    """True when a retrain of the model finds data (what :func:`_retrain_data` reads): a recorded
+    training snapshot, a file under ``training/<model>/`` or a labeled pool object. At most two
+    LIST requests on the data bucket (``training/<model>/``, ``pool/<model>/``), stopped at the
+    first key. Pair with ``domain.training.can_train`` for the owner's sentence."""
+    state = ctx.registry.get_model_state(spec.name) if ctx.registry is not None else {}
+    if (state or {}).get("last_training_data"):
+        return True
+    bucket = ctx.settings.data_bucket
+    return any(next(iter(ctx.store.list_keys(bucket, f"{p}/{spec.name}/")), None) for p in ("training", "pool"))
+
+
 def _read_parquet(body: bytes) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
