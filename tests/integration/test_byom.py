@@ -21,13 +21,17 @@ START = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 def _run(aws, context, name: str, task: str, batches: int = 3, n: int = 400):
     aws.put(f"specs/{name}/spec.yaml", spec_yaml(name, task))
     reference = rows(task, 2000, seed=1, start=START - dt.timedelta(days=10))
-    summary = create_baseline(context, s3_uploads(aws.put(f"reference/{name}/ref.csv", csv_bytes(reference)))[0])
+    summary = create_baseline(
+        context, s3_uploads(aws.put(f"reference/{name}/ref.csv", csv_bytes(reference)))[0]
+    )
     assert summary["status"] == "created", summary
     out = []
     for i in range(batches):
         frame = rows(task, n, seed=100 + i, start=START + dt.timedelta(days=3 * i))  # 3 event-days apart
         inference = frame.drop(columns=["outcome"])
-        monitored = monitor_batch(context, s3_uploads(aws.put(f"inference/{name}/b{i}.csv", csv_bytes(inference)))[0])
+        monitored = monitor_batch(
+            context, s3_uploads(aws.put(f"inference/{name}/b{i}.csv", csv_bytes(inference)))[0]
+        )
         assert monitored["status"] == "accepted", monitored
         assert monitored["predictions"]["kept"], monitored
         out.append((frame, monitored))
@@ -39,9 +43,15 @@ def test_binary_byom_gets_realized_metrics_equal_to_sklearn_and_estimates(aws, c
     assert summary["label_free_estimates"] and not summary["warnings"]
     for i, (frame, monitored) in enumerate(batches):
         est = monitored["predictions"]["estimated"]
-        assert est["estimated"] and 0.5 < est["roc_auc"] <= 1.0 and est["lower"] <= est["roc_auc"] <= est["upper"]
+        assert (
+            est["estimated"]
+            and 0.5 < est["roc_auc"] <= 1.0
+            and est["lower"] <= est["roc_auc"] <= est["upper"]
+        )
         labels = frame[["id", "timestamp", "outcome"]]
-        done = evaluate_upload(context, s3_uploads(aws.put(f"labels/churn-byom/l{i}.csv", csv_bytes(labels)))[0])
+        done = evaluate_upload(
+            context, s3_uploads(aws.put(f"labels/churn-byom/l{i}.csv", csv_bytes(labels)))[0]
+        )
         assert done["status"] == "evaluated", done
         quality = aws.get_json(_quality_key(aws, "churn-byom", f"l{i}"))
         assert quality["counts"]["matched"] == len(frame)
@@ -52,7 +62,9 @@ def test_binary_byom_gets_realized_metrics_equal_to_sklearn_and_estimates(aws, c
         for name, value in expected.items():
             assert got[name] == pytest.approx(value, abs=1e-9), name
         [per_batch] = quality["batches"]
-        assert per_batch["batch_id"] == monitored["batch_id"] and per_batch["roc_auc"] == pytest.approx(expected["roc_auc"])
+        assert per_batch["batch_id"] == monitored["batch_id"] and per_batch["roc_auc"] == pytest.approx(
+            expected["roc_auc"]
+        )
         doc = aws.get_json(layout.estimated_performance_key("churn-byom", monitored["batch_id"]))
         assert doc["overall"]["estimate"]["metrics"]["roc_auc"]["value"] == pytest.approx(est["roc_auc"])
     names = {p[0] for p in context.metrics.points}
@@ -60,7 +72,9 @@ def test_binary_byom_gets_realized_metrics_equal_to_sklearn_and_estimates(aws, c
 
 
 def _quality_key(aws, model: str, stem: str) -> str:
-    keys = [k for k in aws.keys(f"quality/{model}/{stem}-", aws.artifacts_bucket) if k.endswith("/quality.json")]
+    keys = [
+        k for k in aws.keys(f"quality/{model}/{stem}-", aws.artifacts_bucket) if k.endswith("/quality.json")
+    ]
     assert len(keys) == 1, keys
     return keys[0]
 
@@ -70,18 +84,25 @@ def test_late_labels_update_the_batch_they_belong_to(aws, context) -> None:
     first, second = frame.iloc[:150], frame.iloc[150:]
     for j, part in enumerate((first, second)):
         # no timestamps: found through the scoring-day index instead
-        evaluate_upload(context, s3_uploads(aws.put(f"labels/late-byom/p{j}.csv", csv_bytes(part[["id", "outcome"]])))[0])
+        evaluate_upload(
+            context, s3_uploads(aws.put(f"labels/late-byom/p{j}.csv", csv_bytes(part[["id", "outcome"]])))[0]
+        )
     realized = aws.get_json(layout.batch_realized_key("late-byom", monitored["batch_id"]))
     assert realized["rows_labeled"] == len(frame) and len(realized["label_files"]) == 2
     assert realized["value"] == pytest.approx(sklearn_metrics("binary", frame)["roc_auc"])
-    assert realized["reference"] is not None and realized["drop"] == pytest.approx(realized["reference"] - realized["value"])
+    assert realized["reference"] is not None and realized["drop"] == pytest.approx(
+        realized["reference"] - realized["value"]
+    )
 
 
 @pytest.mark.parametrize("task", ["multiclass", "regression"])
 def test_multiclass_and_regression_byom_get_realized_metrics(aws, context, task: str) -> None:
     name = f"{task[:5]}-byom"
     _, [(frame, monitored)] = _run(aws, context, name, task, batches=1)
-    evaluate_upload(context, s3_uploads(aws.put(f"labels/{name}/l.csv", csv_bytes(frame[["id", "timestamp", "outcome"]])))[0])
+    evaluate_upload(
+        context,
+        s3_uploads(aws.put(f"labels/{name}/l.csv", csv_bytes(frame[["id", "timestamp", "outcome"]])))[0],
+    )
     realized = aws.get_json(layout.batch_realized_key(name, monitored["batch_id"]))
     for metric, value in sklearn_metrics(task, frame).items():
         assert realized["metrics"][metric] == pytest.approx(value, abs=1e-9), metric
@@ -91,9 +112,13 @@ def test_multiclass_and_regression_byom_get_realized_metrics(aws, context, task:
 def test_a_reference_without_labels_is_accepted_with_a_warning(aws, context) -> None:
     aws.put("specs/nolabel/spec.yaml", spec_yaml("nolabel", "binary"))
     reference = rows("binary", 500, seed=3, start=START).drop(columns=["outcome", "probability"])
-    summary = create_baseline(context, s3_uploads(aws.put("reference/nolabel/ref.csv", csv_bytes(reference)))[0])
+    summary = create_baseline(
+        context, s3_uploads(aws.put("reference/nolabel/ref.csv", csv_bytes(reference)))[0]
+    )
     assert summary["status"] == "created" and not summary["label_free_estimates"]
-    assert any("'outcome'" in w for w in summary["warnings"]) and any("probabilit" in w for w in summary["warnings"])
+    assert any("'outcome'" in w for w in summary["warnings"]) and any(
+        "probabilit" in w for w in summary["warnings"]
+    )
     batch = rows("binary", 300, seed=4, start=START).drop(columns=["outcome"])
     monitored = monitor_batch(context, s3_uploads(aws.put("inference/nolabel/b.csv", csv_bytes(batch)))[0])
     assert monitored["predictions"]["kept"]
@@ -106,23 +131,38 @@ def test_a_reference_without_labels_is_accepted_with_a_warning(aws, context) -> 
 
 def test_versions_and_variants_named_by_the_batch_are_kept(aws, context) -> None:
     aws.put("specs/ab-byom/spec.yaml", spec_yaml("ab-byom", "binary"))
-    create_baseline(context, s3_uploads(aws.put("reference/ab-byom/ref.csv", csv_bytes(rows("binary", 1000, 1, START))))[0])
+    create_baseline(
+        context,
+        s3_uploads(aws.put("reference/ab-byom/ref.csv", csv_bytes(rows("binary", 1000, 1, START))))[0],
+    )
     frame = rows("binary", 400, seed=9, start=START)
     frame["model_version"] = ["3" if i % 2 else "4" for i in range(len(frame))]
     frame["variant"] = ["blue" if i % 2 else "green" for i in range(len(frame))]
-    monitored = monitor_batch(context, s3_uploads(aws.put("inference/ab-byom/b.csv", csv_bytes(frame.drop(columns=["outcome"]))))[0])
-    evaluate_upload(context, s3_uploads(aws.put("labels/ab-byom/l.csv", csv_bytes(frame[["id", "timestamp", "outcome"]])))[0])
+    monitored = monitor_batch(
+        context, s3_uploads(aws.put("inference/ab-byom/b.csv", csv_bytes(frame.drop(columns=["outcome"]))))[0]
+    )
+    evaluate_upload(
+        context,
+        s3_uploads(aws.put("labels/ab-byom/l.csv", csv_bytes(frame[["id", "timestamp", "outcome"]])))[0],
+    )
     quality = aws.get_json(_quality_key(aws, "ab-byom", "l"))
     assert set(quality["variants"]) == {"blue", "green"}
     assert {(v["version"], v["variant"]) for v in quality["versions"]} == {(3, "blue"), (4, "green")}
     blue = frame.iloc[1::2]
-    assert quality["variants"]["blue"]["metrics"]["roc_auc"] == pytest.approx(sklearn_metrics("binary", blue)["roc_auc"])
+    assert quality["variants"]["blue"]["metrics"]["roc_auc"] == pytest.approx(
+        sklearn_metrics("binary", blue)["roc_auc"]
+    )
     assert quality["overall"]["rows"] == len(frame)
     assert monitored["predictions"]["estimated"]["estimated"]
 
 
 # --- SageMaker Model Monitor's own files ---------------------------------------------------------
-CAPTURE_STYLES = [("text/csv", False), ("text/csv", True), ("application/json", False), ("application/json", True)]
+CAPTURE_STYLES = [
+    ("text/csv", False),
+    ("text/csv", True),
+    ("application/json", False),
+    ("application/json", True),
+]
 
 
 def test_capture_and_ground_truth_files_give_the_same_results_as_flat_tables(aws, context) -> None:
@@ -130,21 +170,42 @@ def test_capture_and_ground_truth_files_give_the_same_results_as_flat_tables(aws
 
     for name in ("flat-byom", "cap-byom"):
         aws.put(f"specs/{name}/spec.yaml", spec_yaml(name, "binary"))
-        create_baseline(context, s3_uploads(aws.put(f"reference/{name}/ref.csv", csv_bytes(rows("binary", 2000, 1, START))))[0])
+        create_baseline(
+            context,
+            s3_uploads(aws.put(f"reference/{name}/ref.csv", csv_bytes(rows("binary", 2000, 1, START))))[0],
+        )
     for i, (content_type, b64) in enumerate(CAPTURE_STYLES):
         frame = rows("binary", 300, seed=200 + i, start=START + dt.timedelta(hours=i))
-        flat = monitor_batch(context, s3_uploads(aws.put(f"inference/flat-byom/b{i}.csv", csv_bytes(frame.drop(columns=["outcome"]))))[0])
+        flat = monitor_batch(
+            context,
+            s3_uploads(aws.put(f"inference/flat-byom/b{i}.csv", csv_bytes(frame.drop(columns=["outcome"]))))[
+                0
+            ],
+        )
         key = f"inference/cap-byom/my-endpoint/AllTraffic/2026/03/01/{i:02d}/capture-{i}.jsonl"
         cap = monitor_batch(
             context,
-            s3_uploads(aws.put(key, capture_lines(frame, content_type=content_type, base64_encoded=b64, inference_id=i % 2 == 1)))[0],
+            s3_uploads(
+                aws.put(
+                    key,
+                    capture_lines(
+                        frame, content_type=content_type, base64_encoded=b64, inference_id=i % 2 == 1
+                    ),
+                )
+            )[0],
         )
         assert cap["status"] == "accepted", cap
         assert cap["verdict"] == flat["verdict"] and cap["rows"] == flat["rows"] == len(frame)
-        assert cap["predictions"]["estimated"]["roc_auc"] == pytest.approx(flat["predictions"]["estimated"]["roc_auc"])
-        evaluate_upload(context, s3_uploads(aws.put(f"labels/flat-byom/l{i}.csv", csv_bytes(frame[["id", "outcome"]])))[0])
+        assert cap["predictions"]["estimated"]["roc_auc"] == pytest.approx(
+            flat["predictions"]["estimated"]["roc_auc"]
+        )
+        evaluate_upload(
+            context, s3_uploads(aws.put(f"labels/flat-byom/l{i}.csv", csv_bytes(frame[["id", "outcome"]])))[0]
+        )
         gt_key = f"labels/cap-byom/my-endpoint/AllTraffic/2026/03/02/{i:02d}/gt-{i}.jsonl"
-        evaluate_upload(context, s3_uploads(aws.put(gt_key, ground_truth_lines(frame, base64_encoded=b64)))[0])
+        evaluate_upload(
+            context, s3_uploads(aws.put(gt_key, ground_truth_lines(frame, base64_encoded=b64)))[0]
+        )
         flat_q = aws.get_json(layout.batch_realized_key("flat-byom", flat["batch_id"]))
         cap_q = aws.get_json(layout.batch_realized_key("cap-byom", cap["batch_id"]))
         assert cap_q["rows_labeled"] == flat_q["rows_labeled"] == len(frame)
@@ -157,11 +218,18 @@ def test_undecodable_capture_records_quarantine_the_file_with_counts_not_values(
     from byom_data import capture_lines
 
     aws.put("specs/bad-cap/spec.yaml", spec_yaml("bad-cap", "binary"))
-    create_baseline(context, s3_uploads(aws.put("reference/bad-cap/ref.csv", csv_bytes(rows("binary", 500, 1, START))))[0])
+    create_baseline(
+        context, s3_uploads(aws.put("reference/bad-cap/ref.csv", csv_bytes(rows("binary", 500, 1, START))))[0]
+    )
     frame = rows("binary", 40, seed=7, start=START)
     lines = capture_lines(frame, content_type="text/csv", base64_encoded=True).decode().splitlines()
-    broken = [line.replace('"data": "', '"data": "%%secret-value%%') if k % 2 else line for k, line in enumerate(lines)]
-    done = monitor_batch(context, s3_uploads(aws.put("inference/bad-cap/c.jsonl", ("\n".join(broken) + "\n").encode()))[0])
+    broken = [
+        line.replace('"data": "', '"data": "%%secret-value%%') if k % 2 else line
+        for k, line in enumerate(lines)
+    ]
+    done = monitor_batch(
+        context, s3_uploads(aws.put("inference/bad-cap/c.jsonl", ("\n".join(broken) + "\n").encode()))[0]
+    )
     assert done["status"] == "quarantined", done
     reason = aws.get_json(f"quarantine/bad-cap/{done['batch_id']}/reason.json", aws.data_bucket)
     text = json.dumps(reason)
@@ -176,7 +244,10 @@ def test_a_model_without_training_data_cannot_be_retrained_and_says_what_to_do(a
 
     aws.put("specs/served-elsewhere/spec.yaml", spec_yaml("served-elsewhere", "binary"))
     spec, _ = load_spec(context, "served-elsewhere")
-    create_baseline(context, s3_uploads(aws.put("reference/served-elsewhere/r.csv", csv_bytes(rows("binary", 300, 1, START))))[0])
+    create_baseline(
+        context,
+        s3_uploads(aws.put("reference/served-elsewhere/r.csv", csv_bytes(rows("binary", 300, 1, START))))[0],
+    )
     assert training_data_available(context, spec) is False
     ok, why = can_train(spec, training_data_available(context, spec))
     assert not ok and "reference/served-elsewhere/" in why and "training/served-elsewhere/" in why

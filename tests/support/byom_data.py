@@ -42,7 +42,11 @@ def spec_yaml(name: str, task: str) -> bytes:
         lines += ["probability_column: probability", f"classes: {json.dumps(CLASSES[task])}"]
         lines.append("primary_metric: " + ("roc_auc" if task == "binary" else "accuracy"))
     else:  # the default estimator is a classifier: onboarding checks it even if it never trains
-        lines += ["primary_metric: rmse", "estimator:", "  class_path: sklearn.ensemble.HistGradientBoostingRegressor"]
+        lines += [
+            "primary_metric: rmse",
+            "estimator:",
+            "  class_path: sklearn.ensemble.HistGradientBoostingRegressor",
+        ]
     lines += [
         "features:",
         f"  numeric: {json.dumps(FEATURES_NUMERIC)}",
@@ -81,7 +85,12 @@ def rows(task: str, n: int, seed: int, start: dt.datetime, *, shift: float = 0.0
     elif task == "multiclass":
         scores = np.column_stack([x1, x2, effect + 0.2]) + rng.normal(0, 0.5, (n, 3))
         proba = np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)
-        truth = np.array([rng.choice(3, p=row) for row in np.exp(scores * 1.2) / np.exp(scores * 1.2).sum(1, keepdims=True)])
+        truth = np.array(
+            [
+                rng.choice(3, p=row)
+                for row in np.exp(scores * 1.2) / np.exp(scores * 1.2).sum(1, keepdims=True)
+            ]
+        )
         for j, c in enumerate(CLASSES["multiclass"]):
             frame[f"probability_{c}"] = proba[:, j].round(6)
         frame["prediction"] = np.array(CLASSES["multiclass"])[proba.argmax(axis=1)]
@@ -105,7 +114,9 @@ def _encode(text: str, style: str) -> tuple[str, str]:
     return text, style
 
 
-def capture_lines(frame: pd.DataFrame, *, content_type: str, base64_encoded: bool, inference_id: bool = False) -> bytes:
+def capture_lines(
+    frame: pd.DataFrame, *, content_type: str, base64_encoded: bool, inference_id: bool = False
+) -> bytes:
     """SageMaker endpoint data capture of a binary classifier: input features, output P(positive).
 
     ``content_type``: ``text/csv`` (input: feature values in the spec's order; output: the score) or
@@ -128,15 +139,27 @@ def capture_lines(frame: pd.DataFrame, *, content_type: str, base64_encoded: boo
             in_enc = out_enc = "BASE64"
         in_data, _ = _encode(inp, in_enc)
         out_data, _ = _encode(res, out_enc)
-        meta: dict[str, Any] = {"eventId": row["id"] if not inference_id else f"evt-{row['id']}",
-                                "inferenceTime": row["timestamp"]}
+        meta: dict[str, Any] = {
+            "eventId": row["id"] if not inference_id else f"evt-{row['id']}",
+            "inferenceTime": row["timestamp"],
+        }
         if inference_id:
             meta["inferenceId"] = row["id"]
         out.append(
             {
                 "captureData": {
-                    "endpointInput": {"observedContentType": content_type, "mode": "INPUT", "data": in_data, "encoding": in_enc},
-                    "endpointOutput": {"observedContentType": out_type, "mode": "OUTPUT", "data": out_data, "encoding": out_enc},
+                    "endpointInput": {
+                        "observedContentType": content_type,
+                        "mode": "INPUT",
+                        "data": in_data,
+                        "encoding": in_enc,
+                    },
+                    "endpointOutput": {
+                        "observedContentType": out_type,
+                        "mode": "OUTPUT",
+                        "data": out_data,
+                        "encoding": out_enc,
+                    },
                 },
                 "eventMetadata": meta,
                 "eventVersion": "0",
@@ -149,7 +172,13 @@ def ground_truth_lines(frame: pd.DataFrame, *, base64_encoded: bool = False) -> 
     out = []
     for row in frame.to_dict("records"):
         data, enc = _encode(str(row["outcome"]), "BASE64" if base64_encoded else "CSV")
-        out.append({"groundTruthData": {"data": data, "encoding": enc}, "eventMetadata": {"eventId": row["id"]}, "eventVersion": "0"})
+        out.append(
+            {
+                "groundTruthData": {"data": data, "encoding": enc},
+                "eventMetadata": {"eventId": row["id"]},
+                "eventVersion": "0",
+            }
+        )
     return ("\n".join(json.dumps(o) for o in out) + "\n").encode()
 
 

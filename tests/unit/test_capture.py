@@ -95,13 +95,21 @@ def test_regression_output_is_the_prediction() -> None:
 
 
 def test_ground_truth_becomes_id_and_target() -> None:
-    gt = json.dumps({"groundTruthData": {"data": "1", "encoding": "CSV"}, "eventMetadata": {"eventId": "e9"}, "eventVersion": "0"})
+    gt = json.dumps(
+        {
+            "groundTruthData": {"data": "1", "encoding": "CSV"},
+            "eventMetadata": {"eventId": "e9"},
+            "eventVersion": "0",
+        }
+    )
     named, _ = for_spec(read_table(_lines(gt), "labels.jsonl"), _spec())
     assert named.to_pylist() == [{"id": "e9", "y": "1"}]
 
 
 def test_batch_transform_output_joined_with_its_input() -> None:
-    line = json.dumps({"id": "r1", "a": 1.0, "b": 2.0, "c": "x", "SageMakerOutput": {"predicted_label": "1", "score": 0.9}})
+    line = json.dumps(
+        {"id": "r1", "a": 1.0, "b": 2.0, "c": "x", "SageMakerOutput": {"predicted_label": "1", "score": 0.9}}
+    )
     named, _ = for_spec(read_table(_lines(line), "input.jsonl.out"), _spec())
     row = named.to_pylist()[0]
     assert row["id"] == "r1" and row["prediction"] == "1" and row["probability"] == 0.9
@@ -126,7 +134,12 @@ def test_a_few_undecodable_records_are_skipped_and_reported_many_refuse_the_file
 
 
 def test_capture_mode_input_only_and_other_json_are_told_apart() -> None:
-    only_input = json.dumps({"captureData": {"endpointInput": {"data": "1,2,x", "encoding": "CSV"}}, "eventMetadata": {"eventId": "e"}})
+    only_input = json.dumps(
+        {
+            "captureData": {"endpointInput": {"data": "1,2,x", "encoding": "CSV"}},
+            "eventMetadata": {"eventId": "e"},
+        }
+    )
     with pytest.raises(BatchRejected) as err:
         decode(_lines(only_input), "f.jsonl", 10)
     assert "endpointOutput" in err.value.message

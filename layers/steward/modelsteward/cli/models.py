@@ -384,7 +384,8 @@ def _reference_lines(path: Path, reference: dict[str, Any]) -> list[str]:
     if not reference["ok"]:
         return lines + [f"  ERROR {e}" for e in reference["errors"]]
     enabled = "yes" if reference["label_free_estimates"] else "NO"
-    lines.append(f"  {reference['rows']} rows, {reference['rows_labeled']} labelled; label-free estimates: {enabled}")
+    rows, labeled = reference["rows"], reference["rows_labeled"]
+    lines.append(f"  {rows} rows, {labeled} labelled; label-free estimates: {enabled}")
     lines += [f"  WARNING {w}" for w in reference["warnings"]]
     lines += [f"  note {f}" for f in reference.get("findings", [])]
     return lines

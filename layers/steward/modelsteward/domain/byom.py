@@ -141,7 +141,11 @@ def check_reference(frame: pd.DataFrame, spec: ModelSpec) -> ReferenceQuality:
     classes = None
     proba = None
     if spec.is_classifier:
-        source = frame[spec.target] if has_labels else frame.get(spec.prediction_column, pd.Series([], dtype=object))
+        source = (
+            frame[spec.target]
+            if has_labels
+            else frame.get(spec.prediction_column, pd.Series([], dtype=object))
+        )
         classes = batch_classes(spec, None, source)
         proba = probability_matrix(frame, spec, classes) if classes else None
     has_proba = proba is not None and bool(np.isfinite(proba).all(axis=1).any())

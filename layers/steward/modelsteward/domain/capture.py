@@ -111,7 +111,9 @@ def _payload(part: Any, what: str) -> tuple[str, Any]:
             data = base64.b64decode(data, validate=True).decode("utf-8")
         except (binascii.Error, ValueError):
             raise _Undecodable(f"{what} is not valid base64 UTF-8 text") from None
-        encoding = "JSON" if "json" in content_type else "CSV" if ("csv" in content_type or not content_type) else ""
+        encoding = (
+            "JSON" if "json" in content_type else "CSV" if ("csv" in content_type or not content_type) else ""
+        )
         if not encoding:
             raise _Undecodable(f"{what} content type is neither CSV nor JSON")
     if encoding == "JSON":
@@ -204,7 +206,11 @@ def decode(payload: bytes | bytearray, filename: str, max_rows: int) -> pa.Table
     kind = looks_like_sagemaker(payload)
     if kind is None:
         raise _reject("not_sagemaker", "file is not SageMaker data capture, ground truth or transform output")
-    build = {"captureData": _capture_rows, "groundTruthData": _ground_truth_rows, "SageMakerOutput": _transform_rows}[kind]
+    build = {
+        "captureData": _capture_rows,
+        "groundTruthData": _ground_truth_rows,
+        "SageMakerOutput": _transform_rows,
+    }[kind]
     rows: list[dict[str, Any]] = []
     skipped: Counter[str] = Counter()
     records = 0
@@ -277,7 +283,10 @@ def for_spec(table: pa.Table, spec: ModelSpec) -> tuple[pa.Table, list[str]]:
     warnings = []
     if info.get("skipped"):
         reasons = "; ".join(f"{n} record(s): {why}" for why, n in info["skipped"].items())
-        warnings.append(f"{sum(info['skipped'].values())} SageMaker record(s) could not be decoded and were skipped ({reasons})")
+        warnings.append(
+            f"{sum(info['skipped'].values())} SageMaker record(s) could not be decoded and were "
+            f"skipped ({reasons})"
+        )
     columns: dict[str, pa.ChunkedArray] = {}
     names = table.column_names
     n_in = sum(1 for c in names if c.startswith(IN_PREFIX))
@@ -285,7 +294,8 @@ def for_spec(table: pa.Table, spec: ModelSpec) -> tuple[pa.Table, list[str]]:
     if n_in and n_in != len(features):
         raise _reject(
             "capture_shape",
-            f"the endpoint input holds {n_in} value(s) per row but the spec lists {len(features)} feature(s); "
+            f"the endpoint input holds {n_in} value(s) per row but the spec lists "
+            f"{len(features)} feature(s); "
             f"CSV input must carry the features in the spec's order: {', '.join(features)}",
         )
     for name in names:
@@ -307,9 +317,15 @@ def for_spec(table: pa.Table, spec: ModelSpec) -> tuple[pa.Table, list[str]]:
     return pa.table(columns), warnings
 
 
+def _argmax(values: list[float | None]) -> int:
+    return max(range(len(values)), key=lambda j: values[j] or 0.0)
+
+
 def _outputs(table: pa.Table, spec: ModelSpec, named: dict[str, Any]) -> dict[str, pa.Array]:
     """Prediction and probability columns from positional outputs or SageMaker's answer keys."""
-    positional = sorted((c for c in table.column_names if c.startswith(OUT_PREFIX)), key=lambda c: int(c[len(OUT_PREFIX):]))
+    positional = sorted(
+        (c for c in table.column_names if c.startswith(OUT_PREFIX)), key=lambda c: int(c[len(OUT_PREFIX) :])
+    )
     out: dict[str, pa.Array] = {}
     prob = spec.probability_column or "probability"
     if not spec.is_classifier:
@@ -335,16 +351,25 @@ def _outputs(table: pa.Table, spec: ModelSpec, named: dict[str, Any]) -> dict[st
             score = numeric[0]
             out[prob] = pa.array(score, pa.float64())
         elif len(positional) == 1:
-            out[spec.prediction_column] = pa.array([None if v is None else str(v) for v in values[0]], pa.string())
+            out[spec.prediction_column] = pa.array(
+                [None if v is None else str(v) for v in values[0]], pa.string()
+            )
         elif len(positional) == 2 and all(v is not None for v in numeric[1]) and len(classes) == 2:
-            out[spec.prediction_column] = pa.array([None if v is None else str(v) for v in values[0]], pa.string())
+            out[spec.prediction_column] = pa.array(
+                [None if v is None else str(v) for v in values[0]], pa.string()
+            )
             out[prob] = pa.array(numeric[1], pa.float64())
         elif len(positional) == len(classes):
             for j, c in enumerate(classes):
                 out[f"{prob}_{c}"] = pa.array(numeric[j], pa.float64())
-            best = [max(range(len(classes)), key=lambda j, i=i: numeric[j][i] or 0.0) for i in range(n)]
+            best = [_argmax([numeric[j][i] for j in range(len(classes))]) for i in range(n)]
             out[spec.prediction_column] = pa.array([classes[b] for b in best], pa.string())
-    if spec.prediction_column not in named and spec.prediction_column not in out and prob in out and len(classes) == 2:
+    if (
+        spec.prediction_column not in named
+        and spec.prediction_column not in out
+        and prob in out
+        and len(classes) == 2
+    ):
         scores = [_number(v) for v in out[prob].to_pylist()]
         out[spec.prediction_column] = pa.array(
             [None if s is None else classes[1] if s >= 0.5 else classes[0] for s in scores], pa.string()

@@ -70,7 +70,11 @@ def fit_reference(ctx: Context, spec: ModelSpec, table: pa.Table, source: Object
             if proba is not None and not np.isfinite(proba).all():
                 proba = None
             metrics = task_metrics(
-                spec.task, as_labels(rows[spec.target]), as_labels(rows[spec.prediction_column]), proba, classes
+                spec.task,
+                as_labels(rows[spec.target]),
+                as_labels(rows[spec.prediction_column]),
+                proba,
+                classes,
             )
         else:
             metrics = task_metrics(
@@ -163,14 +167,23 @@ def keep_predictions(ctx: Context, batch: Any) -> dict[str, Any]:
         return {"kept": False, "reason": "no rows in memory (scale-out batch): predictions not kept"}
     frame = table.to_pandas()
     if spec.id_column not in frame.columns or spec.prediction_column not in frame.columns:
-        return {"kept": False, "reason": f"the batch has no '{spec.id_column}' or '{spec.prediction_column}' column"}
+        return {
+            "kept": False,
+            "reason": f"the batch has no '{spec.id_column}' or '{spec.prediction_column}' column",
+        }
     raw = _own_columns(ctx, batch)
     versions, variants = versions_and_variants(raw, len(frame))
     estimator = _reference_estimator(ctx, spec) if spec.is_classifier else None
     classes = batch_classes(spec, estimator.classes if estimator else None, frame[spec.prediction_column])
     scored_at = ctx.clock()
     compact = compact_rows(
-        frame, spec, classes=classes, versions=versions, variants=variants, scored_at=scored_at, batch_id=batch_id
+        frame,
+        spec,
+        classes=classes,
+        versions=versions,
+        variants=variants,
+        scored_at=scored_at,
+        batch_id=batch_id,
     )
     ref = write_predictions(ctx.store, ctx.settings.artifacts_bucket, model, batch_id, compact, scored_at)
     summary: dict[str, Any] = {"kept": True, "rows": len(compact), "predictions": ref.as_dict()}
@@ -184,12 +197,24 @@ def report_findings(kept: Mapping[str, Any]) -> list[Any]:
 
     out = []
     if not kept.get("kept") and not str(kept.get("reason", "")).startswith("scored by the suite"):
-        out.append(ContractFinding("predictions_not_kept", None, "warning", f"labels cannot be joined: {kept.get('reason')}"))
-    estimated = kept.get("estimated") or {}
-    if kept.get("kept") and estimated and not estimated.get("estimated") and "classifiers" not in str(estimated.get("reason")):
         out.append(
             ContractFinding(
-                "no_label_free_estimate", None, "warning", f"no label-free performance estimate: {estimated.get('reason')}"
+                "predictions_not_kept", None, "warning", f"labels cannot be joined: {kept.get('reason')}"
+            )
+        )
+    estimated = kept.get("estimated") or {}
+    if (
+        kept.get("kept")
+        and estimated
+        and not estimated.get("estimated")
+        and "classifiers" not in str(estimated.get("reason"))
+    ):
+        out.append(
+            ContractFinding(
+                "no_label_free_estimate",
+                None,
+                "warning",
+                f"no label-free performance estimate: {estimated.get('reason')}",
             )
         )
     return out
@@ -208,8 +233,10 @@ def _own_columns(ctx: Context, batch: Any) -> pd.DataFrame | None:
     try:
         body = ctx.store.get(source.bucket, source.key, source.version_id).body
         raw, _ = for_spec(read_table(body, source.key.split("/", 2)[-1]), batch.spec)
-    except Exception as exc:  # noqa: BLE001 - the batch was read once already; versions are optional
-        log.warning("could not re-read version/variant columns", extra={"model": batch.model, "error": str(exc)[:200]})
+    except Exception as exc:
+        log.warning(
+            "could not re-read version/variant columns", extra={"model": batch.model, "error": str(exc)[:200]}
+        )
         return None
     return raw.select([c for c in wanted if c in raw.column_names]).to_pandas()
 
@@ -234,7 +261,7 @@ def estimate_batch(
             "reason": "no estimator: the reference upload had no labels or no probabilities "
             f"(upload reference/{spec.name}/ with '{spec.target}' and probability columns)",
         }
-    if classes != estimator.classes:
+    if classes is None or classes != estimator.classes:
         return {"estimated": False, "reason": "the batch's classes differ from the reference's"}
     cols = [PROBABILITY_PREFIX + c for c in classes]
     if any(c not in compact.columns for c in cols):
@@ -276,7 +303,15 @@ def estimate_batch(
     ref = ctx.store.put(
         ctx.settings.artifacts_bucket,
         layout.estimated_performance_key(model, batch_id),
-        _json({"model": model, "batch_id": batch_id, "source": "reference", "overall": overall, "variants": documents}),
+        _json(
+            {
+                "model": model,
+                "batch_id": batch_id,
+                "source": "reference",
+                "overall": overall,
+                "variants": documents,
+            }
+        ),
         content_type="application/json",
     )
     est = overall["estimate"]["metrics"].get(spec.primary_metric) or {}
@@ -322,12 +357,22 @@ def update_batch_realized(
 
 
 def _recompute_batch(ctx: Context, spec: ModelSpec, batch_id: str) -> dict[str, Any]:
-    from ..domain.label_join import ID, LABEL, LABELED_AT, classes_from_columns, latest_predictions
-    from ..domain.label_join import realized, realized_by_segment, version_groups
+    from ..domain.label_join import (
+        ID,
+        LABEL,
+        LABELED_AT,
+        classes_from_columns,
+        latest_predictions,
+        realized,
+        realized_by_segment,
+        version_groups,
+    )
 
     bucket = ctx.settings.artifacts_bucket
     prefix = layout.batch_labels_prefix(spec.name, batch_id)
-    frames = [read_parquet(ctx.store.get(bucket, k).body) for k in sorted(ctx.store.list_keys(bucket, prefix))]
+    frames = [
+        read_parquet(ctx.store.get(bucket, k).body) for k in sorted(ctx.store.list_keys(bucket, prefix))
+    ]
     labels = pd.concat(frames, ignore_index=True)
     labels = labels.sort_values(["_evaluated_at"], kind="mergesort").drop_duplicates(ID, keep="last")
     if not spec.is_classifier:

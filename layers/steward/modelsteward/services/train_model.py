@@ -270,7 +270,8 @@ def training_data_available(ctx: Context, spec: ModelSpec) -> bool:
     if (state or {}).get("last_training_data"):
         return True
     bucket = ctx.settings.data_bucket
-    return any(next(iter(ctx.store.list_keys(bucket, f"{p}/{spec.name}/")), None) for p in ("training", "pool"))
+    prefixes = (f"training/{spec.name}/", f"pool/{spec.name}/")
+    return any(next(iter(ctx.store.list_keys(bucket, p)), None) for p in prefixes)
 
 
 def _read_parquet(body: bytes) -> pd.DataFrame:

@@ -27,7 +27,10 @@ def _spec(**extra: object):
 
 def test_binary_probability_column_is_the_positive_class() -> None:
     frame = pd.DataFrame({"probability": [0.2, 0.9]})
-    assert probability_matrix(frame, _spec(), ["no", "yes"]).tolist() == [[0.8, 0.2], [pytest.approx(0.1), 0.9]]
+    assert probability_matrix(frame, _spec(), ["no", "yes"]).tolist() == [
+        [0.8, 0.2],
+        [pytest.approx(0.1), 0.9],
+    ]
     per_class = pd.DataFrame({"probability_no": [0.3], "probability_yes": [0.7]})
     assert probability_matrix(per_class, _spec(), ["no", "yes"]).tolist() == [[0.3, 0.7]]
     assert probability_matrix(pd.DataFrame({"x": [1]}), _spec(), ["no", "yes"]) is None
@@ -52,8 +55,9 @@ def test_compact_rows_carry_what_the_label_join_reads() -> None:
             "probability": [0.9, 0.1, 0.2],
         }
     )
+    variants = np.array(["a", "a", "a"], dtype=object)
     out = compact_rows(
-        frame, _spec(), classes=["no", "yes"], versions=np.array([1, 1, 1]), variants=np.array(["a", "a", "a"], dtype=object),
+        frame, _spec(), classes=["no", "yes"], versions=np.array([1, 1, 1]), variants=variants,
         scored_at=pd.Timestamp("2026-01-03", tz="UTC"), batch_id="b",
     )  # fmt: skip
     assert list(out["id"]) == ["1", "2"]  # a row without an id cannot be joined
@@ -62,7 +66,15 @@ def test_compact_rows_carry_what_the_label_join_reads() -> None:
 
 
 def test_check_reference_names_what_is_lost_and_how_to_fix_it() -> None:
-    full = pd.DataFrame({"a": [1.0, 2.0], "seg": ["x", "y"], "prediction": ["yes", "no"], "probability": [0.8, 0.3], "y": ["yes", "no"]})
+    full = pd.DataFrame(
+        {
+            "a": [1.0, 2.0],
+            "seg": ["x", "y"],
+            "prediction": ["yes", "no"],
+            "probability": [0.8, 0.3],
+            "y": ["yes", "no"],
+        }
+    )
     ok = check_reference(full, _spec())
     assert ok.can_estimate and ok.warnings == [] and ok.classes == ["no", "yes"]
     bare = check_reference(full.drop(columns=["y", "probability"]), _spec(probability_column=None))

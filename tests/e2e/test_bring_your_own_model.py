@@ -42,7 +42,9 @@ def _reports(cloud: LocalCloud, model: str) -> dict[str, dict[str, Any]]:
     bucket = cloud.outputs["ArtifactsBucketName"]
     keys = [
         o["Key"]
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"reports/{model}/batches/")
+        for page in s3.get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix=f"reports/{model}/batches/"
+        )
         for o in page.get("Contents", [])
         if o["Key"].endswith("/report.json")
     ]
@@ -61,11 +63,19 @@ def _onboard(cloud: LocalCloud, tmp: Path, name: str, task: str) -> str:
 
 
 def _batches(cloud: LocalCloud, task: str) -> list[Any]:
-    return [rows(task, ROWS, seed=500 + i, start=cloud.now + dt.timedelta(hours=i), shift=0.1 * i) for i in range(BATCHES)]
+    return [
+        rows(task, ROWS, seed=500 + i, start=cloud.now + dt.timedelta(hours=i), shift=0.1 * i)
+        for i in range(BATCHES)
+    ]
 
 
-def test_binary_byom_flat_tables_and_sagemaker_files_give_the_same_verdicts(cloud: LocalCloud, tmp_path: Path, capsys) -> None:
-    flat, cap = _onboard(cloud, tmp_path, "flat-bin", "binary"), _onboard(cloud, tmp_path, "cap-bin", "binary")
+def test_binary_byom_flat_tables_and_sagemaker_files_give_the_same_verdicts(
+    cloud: LocalCloud, tmp_path: Path, capsys
+) -> None:
+    flat, cap = (
+        _onboard(cloud, tmp_path, "flat-bin", "binary"),
+        _onboard(cloud, tmp_path, "cap-bin", "binary"),
+    )
     out = capsys.readouterr().out
     assert "monitor a model served elsewhere" in out and "label-free estimates: yes" in out
     frames = _batches(cloud, "binary")
@@ -80,7 +90,10 @@ def test_binary_byom_flat_tables_and_sagemaker_files_give_the_same_verdicts(clou
     cloud.wait_idle()
     for i, frame in enumerate(frames):
         cloud.upload(f"labels/{flat}/labels-{i:02d}.csv", csv_bytes(frame[["id", "timestamp", "outcome"]]))
-        cloud.upload(f"labels/{cap}/my-endpoint/AllTraffic/gt-{i:02d}.jsonl", ground_truth_lines(frame, base64_encoded=i % 2 == 1))
+        cloud.upload(
+            f"labels/{cap}/my-endpoint/AllTraffic/gt-{i:02d}.jsonl",
+            ground_truth_lines(frame, base64_encoded=i % 2 == 1),
+        )
     cloud.wait_idle()
 
     flat_reports, cap_reports = _reports(cloud, flat), _reports(cloud, cap)
@@ -114,7 +127,9 @@ def test_binary_byom_flat_tables_and_sagemaker_files_give_the_same_verdicts(clou
 
 
 @pytest.mark.parametrize("task", ["multiclass", "regression"])
-def test_multiclass_and_regression_byom_get_realized_metrics(cloud: LocalCloud, tmp_path: Path, task: str) -> None:
+def test_multiclass_and_regression_byom_get_realized_metrics(
+    cloud: LocalCloud, tmp_path: Path, task: str
+) -> None:
     name = _onboard(cloud, tmp_path, f"{task[:5]}-own", task)
     frames = _batches(cloud, task)[:3]
     for i, frame in enumerate(frames):
