@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import numpy as np
 import pytest
 from byom_data import csv_bytes, rows, sklearn_metrics, spec_yaml
 
@@ -254,3 +255,49 @@ def test_a_model_without_training_data_cannot_be_retrained_and_says_what_to_do(a
     aws.put("training/served-elsewhere/t.csv", b"x\n1\n")
     assert training_data_available(context, spec) is True
     assert can_train(spec, True)[0]
+
+
+def test_a_challenger_trained_from_the_labeled_pool_is_gated_against_the_served_models_predictions(
+    aws,
+) -> None:
+    from registry_fixtures import RecordingNotifier, make_context
+
+    from modelsteward.services.train_model import retrain
+
+    ctx = make_context(notifier=RecordingNotifier())
+    name = "pool-byom"
+    aws.put(f"specs/{name}/spec.yaml", spec_yaml(name, "binary", "retrain:\n  from_labeled_pool: true\n"))
+
+    def served_badly(frame):  # the served model is half noise: a challenger can beat it
+        noise = np.random.default_rng(len(frame)).random(len(frame))
+        frame["probability"] = (0.4 * frame["probability"] + 0.6 * noise).round(6)
+        frame["prediction"] = np.where(frame["probability"] >= 0.5, "1", "0")
+        return frame
+
+    reference = served_badly(rows("binary", 1500, seed=1, start=START - dt.timedelta(days=3)))
+    create_baseline(ctx, s3_uploads(aws.put(f"reference/{name}/ref.csv", csv_bytes(reference)))[0])
+    for i in range(2):
+        frame = served_badly(rows("binary", 400, seed=60 + i, start=START + dt.timedelta(hours=i)))
+        monitor_batch(
+            ctx,
+            s3_uploads(aws.put(f"inference/{name}/b{i}.csv", csv_bytes(frame.drop(columns=["outcome"]))))[0],
+        )
+        done = evaluate_upload(
+            ctx, s3_uploads(aws.put(f"labels/{name}/l{i}.csv", csv_bytes(frame[["id", "outcome"]])))[0]
+        )
+        assert done["pool"], done
+    pool = aws.keys(f"pool/{name}/", aws.data_bucket)
+    assert len(pool) == 2
+    result = retrain(ctx, {"model": name, "reason": "drift", "trigger": "manual"})
+    assert result["status"] == "trained", result
+    assert result["outcome"] == "pending_approval"  # never promoted over a model the suite does not serve
+    row = ctx.registry.get_version(name, result["version"])
+    assert [r["role"] for r in row["lineage"]] == ["labeled_reference", "labeled_pool", "labeled_pool"]
+    assert row["n_train"] + row["n_holdout"] == 1500 + 800
+    evaluation = aws.get_json(row["evaluation_uri"].split("/", 3)[3])
+    served = evaluation["champion_metrics_on_holdout"]
+    assert served is not None and 0.6 < served["roc_auc"] < 1.0  # the served model's own predictions
+    assert evaluation["gate"]["champion_score"] == pytest.approx(served["roc_auc"])
+    assert evaluation["metrics"]["roc_auc"] > served["roc_auc"] + 0.05  # the better successor
+    assert any("served outside the suite" in r for r in row["gate"]["reasons"])
+    assert "gate.decision" in [r["action"] for r in ctx.audit.records() if r.get("model") == name]

@@ -28,7 +28,7 @@ FEATURES_CATEGORICAL = ["region"]
 CLASSES = {"binary": ["0", "1"], "multiclass": ["a", "b", "c"]}
 
 
-def spec_yaml(name: str, task: str) -> bytes:
+def spec_yaml(name: str, task: str, extra: str = "") -> bytes:
     target = "outcome"
     lines = [
         f"name: {name}",
@@ -55,7 +55,7 @@ def spec_yaml(name: str, task: str) -> bytes:
         "pii:",
         "  action: allow",
     ]
-    return ("\n".join(lines) + "\n").encode()
+    return ("\n".join(lines) + "\n" + extra).encode()
 
 
 def rows(task: str, n: int, seed: int, start: dt.datetime, *, shift: float = 0.0) -> pd.DataFrame:

@@ -26,6 +26,7 @@ VERSION_COLUMN = "model_version"
 VARIANT_COLUMN = "variant"
 DEFAULT_VARIANT = "champion"  # a batch that names no variant: the model's one serving variant
 UNVERSIONED = 0  # a batch that names no model version
+FEATURE_PREFIX = "feature_"  # features in the copy, for the labeled pool (retrain.from_labeled_pool)
 
 
 def probability_matrix(frame: pd.DataFrame, spec: ModelSpec, classes: Sequence[str]) -> np.ndarray | None:
@@ -83,8 +84,10 @@ def compact_rows(
     variants: np.ndarray,
     scored_at: Any,
     batch_id: str,
+    features: Sequence[str] = (),
 ) -> pd.DataFrame:
-    """The label join's copy: normalized id, event time, prediction, probabilities, version, variant."""
+    """The label join's copy: normalized id, event time, prediction, probabilities, version, variant
+    (and ``feature_<name>`` for each of ``features``: the labeled pool's inputs)."""
     out = pd.DataFrame({"id": normalize_ids(frame[spec.id_column]).to_numpy(dtype=object)})
     if spec.timestamp_column and spec.timestamp_column in frame.columns:
         out["timestamp"] = pd.to_datetime(frame[spec.timestamp_column], utc=True, errors="coerce").to_numpy()
@@ -103,6 +106,9 @@ def compact_rows(
     for seg in spec.segments:
         if seg in frame.columns:
             out[SEGMENT_PREFIX + seg] = frame[seg].to_numpy()
+    for name in features:
+        if name in frame.columns:
+            out[FEATURE_PREFIX + name] = frame[name].to_numpy()
     return out.loc[out["id"].notna().to_numpy()].reset_index(drop=True)
 
 
@@ -180,3 +186,43 @@ def check_reference(frame: pd.DataFrame, spec: ModelSpec) -> ReferenceQuality:
         classes=classes,
         warnings=warnings,
     )
+
+
+# --- retraining from the labeled pool: the served model's own outputs ride along ------------------
+CHAMPION_PREDICTION = "champion_prediction"
+CHAMPION_PROBABILITY = "champion_probability_"
+
+
+def champion_outputs(frame: pd.DataFrame, spec: ModelSpec, classes: Sequence[str] | None) -> pd.DataFrame:
+    """The served model's prediction and class probabilities as ``champion_*`` columns."""
+    out = pd.DataFrame(index=frame.index)
+    if spec.prediction_column in frame.columns:
+        out[CHAMPION_PREDICTION] = frame[spec.prediction_column].to_numpy()
+    proba = probability_matrix(frame, spec, classes) if classes else None
+    if proba is not None and classes:
+        for j, c in enumerate(classes):
+            out[CHAMPION_PROBABILITY + str(c)] = proba[:, j]
+    return out
+
+
+def champion_predictions(
+    frame: pd.DataFrame, rows: np.ndarray, task: str, classes: Sequence[str] | None
+) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """(labels, probabilities) the served model gave ``rows`` of ``frame``; None if any is missing."""
+    if CHAMPION_PREDICTION not in frame.columns:
+        return None
+    picked = frame.loc[rows]
+    raw = picked[CHAMPION_PREDICTION]
+    if raw.isna().any():
+        return None
+    if task == "regression":
+        values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype="float64")
+        return (values, None) if np.isfinite(values).all() else None
+    labels = as_labels(raw.to_numpy(dtype=object))
+    cols = [CHAMPION_PROBABILITY + str(c) for c in classes or []]
+    proba = None
+    if cols and all(c in picked.columns for c in cols):
+        proba = picked[cols].to_numpy(dtype="float64", na_value=np.nan)
+        if not np.isfinite(proba).all():
+            proba = None
+    return labels, proba

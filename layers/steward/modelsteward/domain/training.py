@@ -63,6 +63,7 @@ class TrainingResult:
     n_holdout: int
     duration_seconds: float
     dropped_rows: dict[str, int] = field(default_factory=dict)
+    holdout_index: np.ndarray | None = None  # the holdout rows' labels in the training frame's index
 
     @property
     def primary_score(self) -> float | None:
@@ -393,6 +394,7 @@ def train(spec: ModelSpec, frame: pd.DataFrame) -> TrainingResult:
         n_holdout=len(y_hold),
         duration_seconds=round(time.perf_counter() - started, 3),
         dropped_rows=dropped,
+        holdout_index=x_hold.index.to_numpy(),
     )
 
 

@@ -184,6 +184,7 @@ def keep_predictions(ctx: Context, batch: Any) -> dict[str, Any]:
         variants=variants,
         scored_at=scored_at,
         batch_id=batch_id,
+        features=spec.features.all if spec.retrain.from_labeled_pool else (),
     )
     ref = write_predictions(ctx.store, ctx.settings.artifacts_bucket, model, batch_id, compact, scored_at)
     summary: dict[str, Any] = {"kept": True, "rows": len(compact), "predictions": ref.as_dict()}
@@ -421,3 +422,26 @@ def _recompute_batch(ctx: Context, spec: ModelSpec, batch_id: str) -> dict[str, 
         "drop": drop,
         "ref": ref.as_dict(),
     }
+
+
+# --- the labeled pool of a model served elsewhere (evaluate_labels, train_model) -----------------------
+def pool_rows_served_elsewhere(spec: ModelSpec, matched: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Pool rows from the label join's copies (``feature_<name>`` columns, written when
+    ``retrain.from_labeled_pool``), with the served model's outputs as ``champion_*`` columns so a
+    challenger is gated against them on the same rows. Returns the rows and how many lacked features."""
+    from ..domain.byom import CHAMPION_PREDICTION, CHAMPION_PROBABILITY, FEATURE_PREFIX
+    from ..domain.label_join import ID, LABEL, PROBABILITY_PREFIX
+
+    cols = [FEATURE_PREFIX + f for f in spec.features.all]
+    if not len(matched) or any(c not in matched.columns for c in cols):
+        return pd.DataFrame(columns=[spec.id_column, *spec.features.all, spec.target]), len(matched)
+    out = pd.DataFrame({spec.id_column: matched[ID].astype(str).to_numpy()})
+    if spec.timestamp_column and "timestamp" in matched.columns:
+        out[spec.timestamp_column] = matched["timestamp"].to_numpy()
+    for f in spec.features.all:
+        out[f] = matched[FEATURE_PREFIX + f].to_numpy()
+    out[spec.target] = matched[LABEL].to_numpy()
+    out[CHAMPION_PREDICTION] = matched["prediction"].to_numpy()
+    for c in [c for c in matched.columns if c.startswith(PROBABILITY_PREFIX)]:
+        out[CHAMPION_PROBABILITY + c.removeprefix(PROBABILITY_PREFIX)] = matched[c].to_numpy()
+    return out.reset_index(drop=True), 0

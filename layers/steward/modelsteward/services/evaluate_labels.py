@@ -474,14 +474,19 @@ def _write_pool(
         frames.append(read_parquet(stored.body, wanted_cols))
         inference_refs.append(stored.ref)
     inference = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    rows, missing = pool_rows(
-        matched,
-        inference,
-        id_column=spec.id_column,
-        timestamp_column=spec.timestamp_column,
-        features=spec.features.all,
-        target=spec.target,
-    )
+    if not frames and spec.retrain.from_labeled_pool:
+        from .byom import pool_rows_served_elsewhere  # features and the served model's outputs
+
+        rows, missing = pool_rows_served_elsewhere(spec, matched)
+    else:
+        rows, missing = pool_rows(
+            matched,
+            inference,
+            id_column=spec.id_column,
+            timestamp_column=spec.timestamp_column,
+            features=spec.features.all,
+            target=spec.target,
+        )
     result: dict[str, Any] = {"rows": len(rows), "missing_features": missing}
     if not len(rows):
         return {**result, "written": False, "reason": "no stored inference rows to take features from"}
