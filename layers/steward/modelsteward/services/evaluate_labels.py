@@ -174,9 +174,6 @@ def evaluate_labels(ctx: Context, upload: S3Upload, key: UploadKey) -> dict[str,
     files, predictions, pred_refs, pred_dups = _find_predictions(ctx, spec, labels, since)
     joined = join_labels(labels, predictions, pred_dups)
     quality = _evaluate(ctx, spec, joined.matched)
-    from .byom import update_batch_realized
-
-    batches_realized = update_batch_realized(ctx, spec, key.batch_id, joined.matched)
 
     prefix = quality_prefix(model, batch_id)
     side_refs: dict[str, Any] = {}
@@ -195,6 +192,9 @@ def evaluate_labels(ctx: Context, upload: S3Upload, key: UploadKey) -> dict[str,
             content_type=PARQUET,
         ).as_dict()
     pool = _write_pool(ctx, spec, key, obj.ref, joined.matched, pred_refs)
+    from .byom import update_batch_realized  # per inference batch, late labels included
+
+    batches_realized = update_batch_realized(ctx, spec, key.batch_id, joined.matched)
 
     from ..domain.label_join import batch_windows
 
