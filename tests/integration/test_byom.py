@@ -301,3 +301,23 @@ def test_a_challenger_trained_from_the_labeled_pool_is_gated_against_the_served_
     assert evaluation["metrics"]["roc_auc"] > served["roc_auc"] + 0.05  # the better successor
     assert any("served outside the suite" in r for r in row["gate"]["reasons"])
     assert "gate.decision" in [r["action"] for r in ctx.audit.records() if r.get("model") == name]
+
+
+def test_the_inference_file_the_scorer_wrote_is_not_kept_twice(aws, context) -> None:
+    from modelsteward.events import s3_uploads as uploads
+
+    aws.put("specs/scored/spec.yaml", spec_yaml("scored", "binary"))
+    create_baseline(
+        context, uploads(aws.put("reference/scored/r.csv", csv_bytes(rows("binary", 500, 1, START))))[0]
+    )
+    frame = rows("binary", 200, seed=5, start=START).drop(columns=["outcome"])
+    key = layout.inference_key("scored", "batch-1-abcd1234")
+    body = csv_bytes(frame)  # score_batch writes Parquet; the key and the metadata are what count
+    event = aws.put(key, body)  # the notification's shape; then the version score_batch would write
+    resp = aws.s3.put_object(
+        Bucket=aws.data_bucket, Key=key, Body=body, Metadata={"batch-id": "batch-1-abcd1234"}
+    )
+    event["Records"][0]["s3"]["object"]["versionId"] = resp["VersionId"]
+    done = monitor_batch(context, uploads(event)[0])
+    assert done["status"] == "accepted" and done["predictions"]["kept"] is False
+    assert aws.keys("predictions/scored/", aws.artifacts_bucket) == []
