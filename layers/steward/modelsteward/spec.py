@@ -117,6 +117,9 @@ class RetrainPolicy(_Strict):
     on_alarms: list[RetrainSignal] = Field(
         default_factory=lambda: list[RetrainSignal](["drift", "performance", "estimated_performance"])
     )
+    # a model served elsewhere: train challengers from the labeled reference + labeled batches,
+    # gated against the served model's own predictions on the same rows (never auto-promoted)
+    from_labeled_pool: bool = False
 
 
 class EpisodeRule(_Strict):

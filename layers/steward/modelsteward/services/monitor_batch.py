@@ -323,7 +323,7 @@ def _monitor(ctx: Context, upload: S3Upload) -> dict[str, Any]:
 
             return start_large_batch(ctx, upload, key)
         try:
-            prepared, _ = read_upload(ctx, upload, spec, role="inference", filename=key.name)
+            prepared, obj = read_upload(ctx, upload, spec, role="inference", filename=key.name)
         except NotFound:  # deleted before we got to it: nothing to monitor, nothing to quarantine
             log.warning("upload vanished before monitoring", extra={"model": model, "batch_id": batch_id})
             return {"status": "gone", "model": model, "batch_id": batch_id}
@@ -346,7 +346,8 @@ def _monitor(ctx: Context, upload: S3Upload) -> dict[str, Any]:
             model=model, model_version=model_version, batch_id=batch_id, source=source, spec=spec,
             spec_ref=spec_ref, baseline=baseline, baseline_ref=baseline_ref, assessment=assessment,
             pii=pii_summary, findings=prepared.findings, extra_columns=prepared.extra_columns,
-            rows=prepared.table.num_rows, started=started,
+            rows=prepared.table.num_rows, started=started, table=prepared.table,
+            source_metadata=dict(obj.metadata),
         ),
     )  # fmt: skip
 
@@ -425,6 +426,8 @@ class AssessedBatch:
     started: float
     function: str = FUNCTION
     lineage_inputs: Sequence[ObjectRef] = ()
+    table: pa.Table | None = None  # the conformed rows (one run); None after scale-out
+    source_metadata: Mapping[str, str] = field(default_factory=dict)  # the upload's S3 user metadata
 
 
 def publish_batch(ctx: Context, batch: AssessedBatch) -> dict[str, Any]:
@@ -432,6 +435,9 @@ def publish_batch(ctx: Context, batch: AssessedBatch) -> dict[str, Any]:
     model, model_version, batch_id = batch.model, batch.model_version, batch.batch_id
     source, spec, baseline, assessment = batch.source, batch.spec, batch.baseline, batch.assessment
     pii_summary = batch.pii
+    from .byom import keep_predictions, report_findings  # the label join's copy, label-free estimate
+
+    kept = keep_predictions(ctx, batch)
     report = build_report(
         model=model,
         model_version=model_version,
@@ -443,7 +449,7 @@ def publish_batch(ctx: Context, batch: AssessedBatch) -> dict[str, Any]:
         multivariate=assessment.multivariate,
         quality=assessment.quality,
         pii=pii_summary,
-        findings=batch.findings,
+        findings=[*batch.findings, *report_findings(kept)],
         extra_columns=batch.extra_columns,
         timings=Timings(
             processing_ms=round((time.perf_counter() - batch.started) * 1000, 1),
@@ -522,6 +528,7 @@ def publish_batch(ctx: Context, batch: AssessedBatch) -> dict[str, Any]:
         "rows": report.rows,
         "verdict": report.verdict,
         "report_uri": outputs["report"].uri,
+        "predictions": kept,
     }
 
 

@@ -239,6 +239,12 @@ def _retrain_data(ctx: Context, spec: ModelSpec, state: Mapping[str, Any]) -> Tr
         frames.append(_read_conformed(ctx, obj.body, obj.ref.key.rsplit("/", 1)[-1], spec))
         refs.append(obj.ref)
         roles.append("training_snapshot")
+    elif spec.retrain.from_labeled_pool:  # a model served elsewhere: its labeled reference
+        reference = _labeled_reference(ctx, spec)
+        if reference is not None:
+            frames.append(reference[0])
+            refs.append(reference[1])
+            roles.append("labeled_reference")
     cutoff = ctx.clock() - dt.timedelta(days=spec.retrain.training_window_days)
     # the timestamp rides along so a ``holdout_split: recent`` spec can hold out the newest rows
     wanted = [*spec.features.all, spec.target, *([spec.timestamp_column] if spec.timestamp_column else [])]
@@ -250,7 +256,7 @@ def _retrain_data(ctx: Context, spec: ModelSpec, state: Mapping[str, Any]) -> Tr
         if spec.target not in frame.columns or not set(spec.features.all) <= set(frame.columns):
             log.warning("pool object skipped: columns missing", extra={"model": model, "key": key})
             continue
-        frames.append(frame[[c for c in wanted if c in frame.columns]])
+        frames.append(frame[[c for c in frame.columns if c in wanted or c.startswith(SERVED_MODEL_PREFIX)]])
         refs.append(pooled.ref)
         roles.append("labeled_pool")
     if not frames:
@@ -258,8 +264,65 @@ def _retrain_data(ctx: Context, spec: ModelSpec, state: Mapping[str, Any]) -> Tr
             f"no training data for '{model}': upload a snapshot to training/{model}/ first",
             code="no_training_data",
         )
+    served = sorted({c for f in frames for c in f.columns if c.startswith(SERVED_MODEL_PREFIX)})
+    wanted += served  # the served model's own outputs: what a challenger is gated against
     frame = pd.concat([f[[c for c in wanted if c in f.columns]] for f in frames], ignore_index=True)
     return TrainingData(frame=frame, lineage=refs, roles=roles)
+
+
+SERVED_MODEL_PREFIX = "champion_"  # domain.byom.CHAMPION_PREDICTION / CHAMPION_PROBABILITY
+
+
+def _labeled_reference(ctx: Context, spec: ModelSpec) -> tuple[pd.DataFrame, ObjectRef] | None:
+    """The newest reference upload with labels, conformed for training, with the served model's
+    prediction and probabilities as ``champion_*`` columns (None without one)."""
+    from ..domain.byom import batch_classes, champion_outputs
+
+    keys = sorted(ctx.store.list_keys(ctx.settings.data_bucket, f"reference/{spec.name}/"))
+    if not keys:
+        return None
+    obj = ctx.store.get(ctx.settings.data_bucket, keys[-1], max_bytes=MAX_TRAINING_BYTES)
+    try:
+        frame = _read_conformed(ctx, obj.body, obj.ref.key.rsplit("/", 1)[-1], spec)
+    except InvalidInput as exc:
+        log.warning("reference not usable for training", extra={"model": spec.name, "code": exc.code})
+        return None
+    if spec.target not in frame.columns:
+        return None
+    classes = batch_classes(spec, None, frame[spec.target]) if spec.is_classifier else None
+    served = champion_outputs(frame, spec, classes)
+    return pd.concat([frame, served], axis=1), obj.ref
+
+
+def _served_model_predictions(spec: ModelSpec, frame: pd.DataFrame, result: Any) -> tuple[Any, str | None]:
+    """The served model's own predictions on the challenger's holdout rows (bring your own model)."""
+    from ..domain.byom import champion_predictions
+    from ..domain.training import Predictions
+
+    if result.holdout_index is None:
+        return None, "the holdout rows are not known: a person decides"
+    found = champion_predictions(frame, result.holdout_index, spec.task, result.classes)
+    if found is None:
+        return None, (
+            "the served model's predictions are missing for some holdout rows (a labeled row without "
+            "them): a person decides"
+        )
+    return Predictions(label=found[0], proba=found[1]), None
+
+
+def training_data_available(ctx: Context, spec: ModelSpec) -> bool:
+    """True when a retrain of the model finds data (what :func:`_retrain_data` reads): a recorded
+    training snapshot, a file under ``training/<model>/`` or a labeled pool object. At most two
+    LIST requests on the data bucket (``training/<model>/``, ``pool/<model>/``), stopped at the
+    first key. Pair with ``domain.training.can_train`` for the owner's sentence."""
+    state = ctx.registry.get_model_state(spec.name) if ctx.registry is not None else {}
+    if (state or {}).get("last_training_data"):
+        return True
+    bucket = ctx.settings.data_bucket
+    prefixes: tuple[str, ...] = (f"training/{spec.name}/", f"pool/{spec.name}/")
+    if spec.retrain.from_labeled_pool:  # the labeled reference of a model served elsewhere
+        prefixes += (f"reference/{spec.name}/",)
+    return any(next(iter(ctx.store.list_keys(bucket, p)), None) for p in prefixes)
 
 
 def _read_parquet(body: bytes) -> pd.DataFrame:
@@ -363,6 +426,9 @@ def _train_and_register(
     champion_row = registry.champion(model)
     champion_version = int(champion_row["version"]) if champion_row else None
     champion_preds, champion_problem = _champion_predictions(ctx, spec, champion_row, result)
+    served_elsewhere = champion_row is None and spec.retrain.from_labeled_pool
+    if served_elsewhere:  # the champion is the model served elsewhere: its own predictions, same rows
+        champion_preds, champion_problem = _served_model_predictions(spec, data.frame, result)
     decision = evaluate_gate(
         spec,
         y_true=result.holdout[spec.target].to_numpy(),
@@ -373,6 +439,17 @@ def _train_and_register(
         champion_version=champion_version,
         challenger_version=version,
     )
+    if served_elsewhere and decision.outcome == "promote":  # the suite cannot deploy it: a person does
+        decision = decision.model_copy(
+            update={
+                "outcome": "pending_approval",
+                "reasons": [
+                    *decision.reasons,
+                    "the champion is served outside the suite: deploy this version where the model is "
+                    "served, then approve it",
+                ],
+            }
+        )
     if champion_problem is not None:  # a champion exists but could not be compared: a person decides
         decision = decision.model_copy(
             update={
