@@ -261,14 +261,14 @@ def run(root: Path, tools: list[str], evidently: str, nannyml: str) -> dict:
             found = peer(evidently if tool == "evidently" else nannyml, tool, files, root / f"{tool}.json")
         timings[tool] = time.perf_counter() - t0
         results.update(found)
-    print(f"\n{'tool':<50} {'shifted flagged':>16} {'recall':>7} {'false':>10}  quiet features ever flagged")
+    print(f"\n{'tool':<58} {'shifted flagged':>15} {'recall':>6} {'false':>9}  quiet features ever flagged")
     summary = {}
     for label, chunks in results.items():
         s = score(chunks)
         summary[label] = s
         print(
-            f"{label:<50} {s['found']:>9}/{s['of']:<6} {s['recall']:>6.0%} "
-            f"{s['false_feature_chunks']:>4}/{s['quiet_feature_chunks']:<5}  "
+            f"{label:<58} {s['found']:>9}/{s['of']:<5} {s['recall']:>6.0%} "
+            f"{s['false_feature_chunks']:>5}/{s['quiet_feature_chunks']:<3}  "
             f"{', '.join(s['quiet_features_ever_flagged']) or 'none'}"
         )
     print("   (false = feature-chunks flagged where nothing moved or only negligibly; seconds: "
@@ -277,10 +277,12 @@ def run(root: Path, tools: list[str], evidently: str, nannyml: str) -> dict:
         label: {f: "".join("x" if f in c else "." for c in chunks) for f in [*SHIFTED, *NEGLIGIBLE, *UNTOUCHED]}
         for label, chunks in results.items()
     }
-    print("\n   per feature and chunk (x = flagged; shifted features move in chunks 7-12):")
-    print(f"   {'feature':<12} " + " ".join(f"{label[:14]:<14}" for label in per_feature))
+    print("\n   per feature and chunk (x = flagged; shifted features move in chunks 7-12), columns:")
+    for i, label in enumerate(per_feature):
+        print(f"   ({i + 1}) {label}")
+    print(f"   {'feature':<12} " + " ".join(f"({i + 1})".ljust(13) for i in range(len(per_feature))))
     for f in [*SHIFTED, *NEGLIGIBLE, *UNTOUCHED]:
-        print(f"   {f:<12} " + " ".join(f"{per_feature[label][f]:<14}" for label in per_feature))
+        print(f"   {f:<12} " + " ".join(f"{per_feature[label][f]:<13}" for label in per_feature))
     (root / "results.json").write_text(json.dumps({"summary": summary, "chunks": results}, indent=1))
     return summary
 
