@@ -171,7 +171,7 @@ def main() -> None:
         )
     )
     if not args.skip_sensitivity:
-        import sensitivity  # noqa: PLC0415 - bench/sensitivity.py, next to this file
+        import sensitivity  # bench/sensitivity.py, next to this file
 
         peers = [t for t in tools if t in ("ours", "evidently", "nannyml")]
         sensitivity.run(root / "sensitivity", peers, args.evidently, args.nannyml)

@@ -121,8 +121,12 @@ def truth() -> dict:
         "shifted_chunks": SHIFTED_CHUNKS,
         "reference_rows": REFERENCE_ROWS,
         "js_targets": {k: t for k, (_, t) in JS_TARGETS.items()},
-        "js_actual": {k: js_distance(np.asarray(b), shifted_shares(b, t)) for k, (b, t) in JS_TARGETS.items()},
-        "negligible_js": {k: js_distance(np.asarray(b), np.asarray(q)) for k, (b, q) in NEGLIGIBLE_CAT.items()},
+        "js_actual": {
+            k: js_distance(np.asarray(b), shifted_shares(b, t)) for k, (b, t) in JS_TARGETS.items()
+        },
+        "negligible_js": {
+            k: js_distance(np.asarray(b), np.asarray(q)) for k, (b, q) in NEGLIGIBLE_CAT.items()
+        },
     }
 
 
@@ -188,7 +192,9 @@ def ours(files: dict[str, str]) -> dict[str, list[list[str]]]:
         for name, p in persistent.items():
             for j in range(p.since, i + 1):
                 episode[j].add(name)
-        plain_flags.append(sorted(f.name for f in detect_drift(plain, profile, spec.drift).features if f.drifted))
+        plain_flags.append(
+            sorted(f.name for f in detect_drift(plain, profile, spec.drift).features if f.drifted)
+        )
     return {
         "ours (batch verdict + persistence, episode)": [sorted(e) for e in episode],
         "ours (batch verdict + persistence, at decision)": online,
@@ -271,10 +277,15 @@ def run(root: Path, tools: list[str], evidently: str, nannyml: str) -> dict:
             f"{s['false_feature_chunks']:>5}/{s['quiet_feature_chunks']:<3}  "
             f"{', '.join(s['quiet_features_ever_flagged']) or 'none'}"
         )
-    print("   (false = feature-chunks flagged where nothing moved or only negligibly; seconds: "
-          + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()) + ")")
+    print(
+        "   (false = feature-chunks flagged where nothing moved or only negligibly; seconds: "
+        + ", ".join(f"{k} {v:.1f}" for k, v in timings.items())
+        + ")"
+    )
     per_feature = {
-        label: {f: "".join("x" if f in c else "." for c in chunks) for f in [*SHIFTED, *NEGLIGIBLE, *UNTOUCHED]}
+        label: {
+            f: "".join("x" if f in c else "." for c in chunks) for f in [*SHIFTED, *NEGLIGIBLE, *UNTOUCHED]
+        }
         for label, chunks in results.items()
     }
     print("\n   per feature and chunk (x = flagged; shifted features move in chunks 7-12), columns:")

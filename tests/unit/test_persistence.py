@@ -44,7 +44,9 @@ def test_bands_cover_the_no_drift_score_at_their_quantile() -> None:
     spec = spec_for()
     baseline = build_baseline(reference(60_000), spec)
     band = baseline.columns["x"].noise
-    assert band is not None and band.quantile == NOISE_QUANTILE and band.contiguous_chunks == CONTIGUOUS_CHUNKS
+    assert (
+        band is not None and band.quantile == NOISE_QUANTILE and band.contiguous_chunks == CONTIGUOUS_CHUNKS
+    )
     assert set(band.scaled) == {"wasserstein", "jensen_shannon", "psi"}
     assert set(baseline.columns["c"].noise.scaled) == {"jensen_shannon", "psi"}
     rng = np.random.default_rng(5)
@@ -107,7 +109,9 @@ def test_a_negligible_shift_is_never_beyond_noise_however_certain() -> None:
 
 
 def test_persistence_m_of_n_with_since_and_reason() -> None:
-    history = [{"a": False, "b": True}, {"a": False, "b": False}] + [{"a": True, "b": i == 0} for i in range(6)]
+    history = [{"a": False, "b": True}, {"a": False, "b": False}] + [
+        {"a": True, "b": i == 0} for i in range(6)
+    ]
     found = persistent_features(history)
     assert set(found) == {"a"}
     a = found["a"]

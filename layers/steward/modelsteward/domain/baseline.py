@@ -139,7 +139,7 @@ def value_counts(column: pa.ChunkedArray | pa.Array) -> ValueCounts:
 
 
 def category_codes(column: pa.ChunkedArray | pa.Array, categories: Sequence[str]) -> np.ndarray:
-    """Per non-null row, the position of its value in ``categories`` (len(categories) = other), in row order."""
+    """Per non-null row in row order, its value's position in ``categories`` (len(categories): other)."""
     arr = _combined(column)
     if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
         arr = pc.cast(arr, pa.string())
@@ -556,7 +556,8 @@ def build_baseline(
         if col.data_type == "numeric":
             summary = numeric_summary(table.column(col.name))
             num_base = build_numeric(summary, col.role)
-            columns[col.name] = num_base.model_copy(update={"noise": numeric_band(summary.finite, num_base, rng)})
+            band = numeric_band(summary.finite, num_base, rng)
+            columns[col.name] = num_base.model_copy(update={"noise": band})
         else:
             cat_base = build_categorical(value_counts(table.column(col.name)), col.role)
             codes = category_codes(table.column(col.name), cat_base.categories)

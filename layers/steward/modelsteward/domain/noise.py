@@ -35,7 +35,7 @@ def _chunk_rows(n: int) -> int:
 
 
 def _chunk_indices(n: int, m: int, rng: np.random.Generator) -> tuple[np.ndarray, int]:
-    """Row indices of the bootstrap chunks, then the contiguous ones (concatenated), and how many of the latter."""
+    """Row indices of the bootstrap chunks then the consecutive ones, and how many consecutive ones."""
     boot = rng.integers(0, n, size=BOOTSTRAP_CHUNKS * m)
     contiguous = min(CONTIGUOUS_CHUNKS, n // m)
     if contiguous < MIN_CONTIGUOUS:
@@ -112,7 +112,9 @@ def numeric_band(values: np.ndarray, base: NumericBaseline, rng: np.random.Gener
     )
 
 
-def categorical_band(codes: np.ndarray, base: CategoricalBaseline, rng: np.random.Generator) -> NoiseBand | None:
+def categorical_band(
+    codes: np.ndarray, base: CategoricalBaseline, rng: np.random.Generator
+) -> NoiseBand | None:
     """Band of a categorical column from its non-null reference codes (baseline categories, last = other)."""
     n = len(codes)
     m = _chunk_rows(n)
@@ -139,4 +141,3 @@ def categorical_band(codes: np.ndarray, base: CategoricalBaseline, rng: np.rando
         contiguous_chunks=contiguous,
         scaled=_band(scores, m, n, contiguous),
     )
-

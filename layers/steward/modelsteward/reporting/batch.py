@@ -313,9 +313,10 @@ def _features_section(features: list[Mapping[str, Any]]) -> str:
     )
     note = (
         "Drifted first. A feature drifts when its effect size reaches the threshold and its "
-        "Benjamini-Hochberg adjusted p-value is below the significance level, with enough rows on both sides; "
-        "or, under the threshold, when its raw score is well beyond its noise band (what the score reaches "
-        "without drift at this batch size, learned from the reference) and its effect reaches the floor. "
+        "Benjamini-Hochberg adjusted p-value is below the significance level, with enough rows on both "
+        "sides; or, under the threshold, when its raw score is well beyond its noise band (what the "
+        "score reaches without drift at this batch size, learned from the reference) and its effect "
+        "reaches the floor. "
         "Beyond the noise band batch after batch, it drifts for persistence."
     )
     headers = [
