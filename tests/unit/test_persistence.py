@@ -151,3 +151,12 @@ def test_mark_persistent_makes_drift_with_the_reason_and_recounts_the_share() ->
     x = next(f for f in marked.features if f.name == "x")
     assert x.drifted and x.severity == "drift" and x.drift_reason.startswith("persistent: 6 of")
     assert marked.dataset.drifted_features == ["x"] and marked.dataset.share == pytest.approx(1 / 3)
+
+
+def test_category_codes_follow_the_baselines_categories_in_row_order() -> None:
+    from modelsteward.domain.baseline import category_codes
+
+    column = pa.chunked_array([pa.array(["b", None, "a", "zz", "b"]), pa.array(["a"])])
+    assert category_codes(column, ["b", "a"]).tolist() == [0, 1, 2, 0, 1]  # null dropped, unseen = other
+    coded = pa.DictionaryArray.from_arrays(pa.array([0, 1, None, 1], type=pa.int8()), pa.array(["x", "b"]))
+    assert category_codes(coded, ["b"]).tolist() == [1, 0, 0]

@@ -139,14 +139,35 @@ def value_counts(column: pa.ChunkedArray | pa.Array) -> ValueCounts:
 
 
 def category_codes(column: pa.ChunkedArray | pa.Array, categories: Sequence[str]) -> np.ndarray:
-    """Per non-null row in row order, its value's position in ``categories`` (len(categories): other)."""
+    """Per non-null row in row order, its value's position in ``categories`` (len(categories): other).
+
+    One dictionary-encode and a lookup per distinct value, like ``value_counts`` (``pa.array`` of a
+    list, or ``index_in``, would import pandas on the monitoring path's cold start).
+    """
     arr = _combined(column)
-    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-        arr = pc.cast(arr, pa.string())
-    index = pc.index_in(arr, value_set=pa.array(list(categories), type=arr.type))
-    valid = _validity(arr)
-    codes = index.fill_null(len(categories)).to_numpy(zero_copy_only=False).astype(np.int64)
-    return codes if valid is None else codes[valid]
+    if not pa.types.is_dictionary(arr.type):
+        if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+            arr = pc.cast(arr, pa.string())
+        arr = pc.dictionary_encode(arr)
+    dictionary = arr.dictionary
+    if not (pa.types.is_string(dictionary.type) or pa.types.is_large_string(dictionary.type)):
+        dictionary = pc.cast(dictionary, pa.string())
+    position = {c: i for i, c in enumerate(categories)}
+    lookup = np.asarray(
+        [-1 if v is None else position.get(v, len(categories)) for v in dictionary.to_pylist()], np.int64
+    )
+    indices = arr.indices
+    width = indices.type.bit_width
+    dtype = np.dtype(f"{'u' if pa.types.is_unsigned_integer(indices.type) else ''}int{width}")
+    n = len(indices)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    idx = np.frombuffer(indices.buffers()[1], dtype=dtype, count=indices.offset + n)[indices.offset :]
+    valid = _validity(indices)
+    if valid is not None:
+        idx = idx[valid]
+    codes = lookup[idx] if len(lookup) else np.zeros(0, dtype=np.int64)
+    return codes[codes >= 0]
 
 
 def is_numeric_type(t: pa.DataType) -> bool:
