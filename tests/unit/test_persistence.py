@@ -160,3 +160,24 @@ def test_category_codes_follow_the_baselines_categories_in_row_order() -> None:
     assert category_codes(column, ["b", "a"]).tolist() == [0, 1, 2, 0, 1]  # null dropped, unseen = other
     coded = pa.DictionaryArray.from_arrays(pa.array([0, 1, None, 1], type=pa.int8()), pa.array(["x", "b"]))
     assert category_codes(coded, ["b"]).tolist() == [1, 0, 0]
+
+
+def test_the_sensitivity_benchmark_finds_modest_shifts_and_never_negligible_ones(tmp_path) -> None:
+    """bench/sensitivity.py, ours only: >= 95% of the shifted feature-chunks over the episode, no
+    negligible or untouched feature ever flagged; the plain threshold finds none of them."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "bench" / "sensitivity.py"
+    loader = importlib.util.spec_from_file_location("sensitivity_bench", path)
+    assert loader and loader.loader
+    bench = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(bench)
+    results = bench.ours(bench.generate(tmp_path))
+    episode = bench.score(results["ours (batch verdict + persistence, episode)"])
+    assert episode["recall"] >= 0.95 and episode["quiet_features_ever_flagged"] == []
+    assert episode["false_feature_chunks"] == 0
+    at_decision = bench.score(results["ours (batch verdict + persistence, at decision)"])
+    alone = bench.score(results["ours (batch verdict alone)"])
+    assert alone["found"] <= at_decision["found"] <= episode["found"]
+    assert bench.score(results["ours, plain threshold (no noise bands)"])["found"] == 0
