@@ -181,3 +181,34 @@ def test_the_sensitivity_benchmark_finds_modest_shifts_and_never_negligible_ones
     alone = bench.score(results["ours (batch verdict alone)"])
     assert alone["found"] <= at_decision["found"] <= episode["found"]
     assert bench.score(results["ours, plain threshold (no noise bands)"])["found"] == 0
+
+
+def test_the_drift_timeline_shows_which_features_are_persistent() -> None:
+    from modelsteward.reporting import render_drift_timeline
+    from modelsteward.services.timeline import persistent_now
+
+    def point(i: int, beyond: bool, effect: float) -> dict:
+        return {
+            "at": f"2026-01-{i + 1:02d}T00:00:00+00:00",
+            "batch_id": f"b{i}",
+            "drifted_share": 0.0,
+            "threshold": 0.3,
+            "verdict": "ok",
+            "features": [
+                {"name": "age", "score": 0.04, "threshold": 0.1, "beyond_noise": beyond, "effect": effect,
+                 "floor": 0.035},
+                {"name": "income", "score": 0.01, "threshold": 0.1, "beyond_noise": False, "effect": 0.0,
+                 "floor": 0.035},
+            ],
+        }  # fmt: skip
+
+    points = [point(i, i >= 2, 0.05 if i >= 2 else 0.0) for i in range(8)]
+    persistent = persistent_now(points)
+    assert persistent == {"age": "persistent: 6 of the last 6 batches beyond the noise band"}
+    assert persistent_now([]) == {} and persistent_now(points[:4]) == {}  # 2 of 4: not yet
+    # a modest effect under the floor on average is not persistent, however often beyond the band
+    assert persistent_now([point(i, True, 0.03) for i in range(6)]) == {}
+    page = render_drift_timeline("m", points, persistent=persistent)
+    assert ">Persistent<" in page and "persistent: 6 of the last 6 batches beyond the noise band" in page
+    assert ">6 of 8<" in page and ">0 of 8<" in page  # the Beyond noise column
+    assert ">Persistent<" not in render_drift_timeline("m", points)
