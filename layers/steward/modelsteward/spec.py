@@ -140,6 +140,60 @@ class RetrainPolicy(_Strict):
     )
 
 
+class EpisodeRule(_Strict):
+    """Open an episode when ``breaches`` of the last ``of_last`` batches breach; close it after
+    ``clean_to_close`` consecutive clean batches (batch order: event time, then arrival)."""
+
+    breaches: int = Field(default=2, ge=1, le=100)
+    of_last: int = Field(default=3, ge=1, le=100)
+    clean_to_close: int = Field(default=2, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _m_of_n(self) -> EpisodeRule:
+        if self.breaches > self.of_last:
+            raise ValueError(f"breaches ({self.breaches}) cannot exceed of_last ({self.of_last})")
+        return self
+
+    @property
+    def window(self) -> int:
+        return max(self.of_last, self.clean_to_close)
+
+    def text(self) -> str:
+        return f"{self.breaches} of the last {self.of_last} batches"
+
+
+class PerformanceAlert(EpisodeRule):
+    """A drop of the primary metric breaches when it reaches ``drop_threshold`` if set, else the
+    threshold the model earns: ``sigmas`` standard deviations of the metric at the batch's size (from
+    the holdout), never below ``min_drop`` nor above ``max_drop``."""
+
+    drop_threshold: float | None = Field(default=None, gt=0)
+    sigmas: float = Field(default=3.0, gt=0)
+    min_drop: float = Field(default=0.005, ge=0)
+    max_drop: float = Field(default=0.05, gt=0)
+
+
+class AlertPolicy(_Strict):
+    """Per-signal episode rules (docs/alerts.md); every field has a default that suits most models."""
+
+    drift: EpisodeRule = Field(default_factory=EpisodeRule)
+    multivariate_drift: EpisodeRule = Field(default_factory=EpisodeRule)
+    quality: EpisodeRule = Field(default_factory=lambda: EpisodeRule(breaches=1, of_last=1))
+    pii: EpisodeRule = Field(default_factory=lambda: EpisodeRule(breaches=1, of_last=1))
+    bias: EpisodeRule = Field(default_factory=EpisodeRule)
+    estimated_drop: PerformanceAlert = Field(default_factory=PerformanceAlert)
+    realized_drop: PerformanceAlert = Field(
+        default_factory=lambda: PerformanceAlert(breaches=1, of_last=1, clean_to_close=1)
+    )
+    freshness: EpisodeRule = Field(
+        default_factory=lambda: EpisodeRule(breaches=1, of_last=1, clean_to_close=1)
+    )
+
+    def rule(self, signal: str) -> EpisodeRule:
+        found = getattr(self, signal, None)
+        return found if isinstance(found, EpisodeRule) else EpisodeRule()
+
+
 class Governance(_Strict):
     owner: str = "unknown"
     intended_use: str = ""
@@ -173,6 +227,7 @@ class ModelSpec(_Strict):
     gate: GatePolicy = Field(default_factory=GatePolicy)
     retrain: RetrainPolicy = Field(default_factory=RetrainPolicy)
     governance: Governance = Field(default_factory=Governance)
+    alerts: AlertPolicy = Field(default_factory=AlertPolicy)
     alert_email: str | None = None
 
     @field_validator("name")

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..clock import utcnow
 from ..config import Settings, settings
-from ..ports import AuditLog, Invoker, MetricsSink, Notifier, ObjectStore, Registry
+from ..ports import AlarmStates, AuditLog, EpisodeStore, Invoker, MetricsSink, Notifier, ObjectStore, Registry
 
 
 @dataclass
@@ -26,6 +26,8 @@ class Context:
     invoker: Invoker | None = None
     registry: Registry | None = None
     audit: AuditLog | None = None
+    alarm_states: AlarmStates | None = None
+    episodes: EpisodeStore | None = None
     actor: str = "steward"
     clock: Callable[[], dt.datetime] = field(default=utcnow)
 
@@ -49,7 +51,9 @@ class Context:
 
 @functools.cache
 def _context_for(actor: str) -> Context:
+    from ..adapters.cloudwatch_alarms import CloudWatchAlarmStates
     from ..adapters.dynamodb_audit import DynamoAuditLog
+    from ..adapters.dynamodb_episodes import DynamoEpisodeStore
     from ..adapters.dynamodb_registry import DynamoRegistry
     from ..adapters.lambda_invoke import LambdaInvoker
     from ..adapters.metrics import EmfMetrics
@@ -68,6 +72,8 @@ def _context_for(actor: str) -> Context:
         audit=DynamoAuditLog(s.audit_table, export_bucket=s.audit_bucket, store=store)
         if s.audit_table
         else None,
+        alarm_states=CloudWatchAlarmStates(),
+        episodes=DynamoEpisodeStore(s.episodes_table) if s.episodes_table else None,
         actor=actor,
     )
 

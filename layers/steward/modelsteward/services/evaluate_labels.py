@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from .. import metric_names as mn
+from ..domain.episodes import Observation
 from ..errors import InvalidInput, NotFound, StewardError, UnknownModel
 from ..events import S3Upload
 from ..idempotency import run_once
@@ -43,6 +44,7 @@ from ..layout import UploadKey, inference_key, parse_upload_key, pool_key, quali
 from ..ports import ObjectRef
 from ..spec import CLASSIFIER_METRICS, REGRESSOR_METRICS, ModelSpec
 from .context import Context
+from .episodes import observe_batch, performance_observation
 from .predictions_store import PARQUET, PredictionFiles, parquet_bytes, read_parquet, window_files
 from .quarantine import quarantine_upload
 
@@ -172,6 +174,7 @@ def evaluate_labels(ctx: Context, upload: S3Upload, key: UploadKey) -> dict[str,
     predictions, pred_refs, pred_dups = _matching_predictions(ctx, files, set(labels.frame["_row_id"]), since)
     joined = join_labels(labels, predictions, pred_dups)
     quality = _evaluate(ctx, spec, joined.matched)
+    realized = _realized_observation(ctx, spec, batch_id, quality)
 
     prefix = quality_prefix(model, batch_id)
     side_refs: dict[str, Any] = {}
@@ -237,6 +240,8 @@ def evaluate_labels(ctx: Context, upload: S3Upload, key: UploadKey) -> dict[str,
     ctx.metrics.put(mn.LABELS_MATCHED, len(joined.matched), "Count", dims)
     ctx.metrics.put(mn.LABELS_UNMATCHED, len(joined.unmatched), "Count", dims)
     _emit_realized(ctx, model, quality)
+    if realized is not None:
+        observe_batch(ctx, model, {"realized_drop": realized}, spec=spec)
 
     outputs = [quality_ref.as_dict(), *(r for r in side_refs.values())]
     if pool.get("ref"):
@@ -371,6 +376,30 @@ def _evaluate(ctx: Context, spec: ModelSpec, matched: pd.DataFrame) -> dict[str,
         served = overall["versions"]
         overall["version"] = served[-1] if served else None
     return {"classes": classes, "overall": overall, "variants": variants, "versions": versions}
+
+
+def _realized_observation(
+    ctx: Context, spec: ModelSpec, batch_id: str, quality: Mapping[str, Any]
+) -> Observation | None:
+    """The champion rows' realized drop against the threshold its version earned (noted in quality)."""
+    overall = quality.get("overall")
+    if not isinstance(overall, dict) or overall.get("drop") is None:
+        return None
+    row = None
+    if ctx.registry is not None and overall.get("version") is not None:
+        try:
+            row = ctx.registry.get_version(spec.name, int(overall["version"]))
+        except NotFound:
+            row = None
+    seen = performance_observation(
+        ctx, spec, "realized_drop", batch_id, drop=float(overall["drop"]), rows=int(overall.get("rows") or 0),
+        version_row=row,
+    )  # fmt: skip
+    if seen is not None:
+        overall.update(
+            drop_threshold=seen.threshold, drop_threshold_how=seen.note, drop_breached=seen.breached
+        )
+    return seen
 
 
 def _emit_realized(ctx: Context, model: str, quality: Mapping[str, Any]) -> None:

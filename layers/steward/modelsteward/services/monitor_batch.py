@@ -32,6 +32,7 @@ import pyarrow as pa
 from .. import layout, metric_names
 from ..domain.baseline import Baseline, spec_fingerprint
 from ..domain.drift import DriftResult, detect_drift
+from ..domain.episodes import Observation
 from ..domain.multivariate import MultivariateResult, multivariate_drift
 from ..domain.profile import Profile, profile_batch
 from ..domain.quality import ContractFindingLike, QualityResult, evaluate_quality
@@ -43,6 +44,7 @@ from ..idempotency import run_once
 from ..ports import ObjectRef
 from ..spec import ModelSpec
 from .context import Context
+from .episodes import observation, observe_batch, report_observations
 from .quarantine import quarantine_batch
 from .specs import load_spec
 
@@ -374,14 +376,21 @@ def refuse_batch(
     if isinstance(exc, PiiRejected):
         pii_summary = exc.summary
     dims = {"model": model}
+    observed: dict[str, Observation] = {}
     if isinstance(exc, QualityRejected):
         extra["violations"] = [v.model_dump() for v in exc.quality.violations]
         # quarantine must not hide the violations from the quality alarm
-        ctx.metrics.put(metric_names.QUALITY_VIOLATIONS, len(exc.quality.violations), "Count", dims)
+        count = len(exc.quality.violations)
+        ctx.metrics.put(metric_names.QUALITY_VIOLATIONS, count, "Count", dims)
+        observed["quality"] = observation(ctx, batch_id, breached=True, value=float(count), threshold=0.0)
     if pii_summary is not None and pii_summary.findings:
         extra["pii"] = pii_summary.model_dump()
         _record_pii(ctx, model, model_version, source, pii_summary, function)
-        ctx.metrics.put(metric_names.PII_FINDINGS, sum(f.count for f in pii_summary.findings), "Count", dims)
+        found = sum(f.count for f in pii_summary.findings)
+        ctx.metrics.put(metric_names.PII_FINDINGS, found, "Count", dims)
+        observed["pii"] = observation(ctx, batch_id, breached=True, value=float(found), threshold=0.0)
+    if observed and spec_ref is not None:  # a known model: its episodes count the refused batch too
+        observe_batch(ctx, model, observed)
     return quarantine_batch(
         ctx,
         model=model,
@@ -494,6 +503,7 @@ def publish_batch(ctx: Context, batch: AssessedBatch) -> dict[str, Any]:
         },
     )
     emit_metrics(ctx, report)
+    observe_batch(ctx, model, report_observations(ctx, report), spec=spec)
     log.info(
         "batch monitored",
         extra={

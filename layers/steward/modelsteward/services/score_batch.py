@@ -49,6 +49,7 @@ from ..layout import (
 from ..ports import ObjectRef
 from ..spec import ModelSpec
 from .context import Context
+from .episodes import observe_batch, performance_observation
 from .predictions_store import PARQUET, parquet_bytes, write_predictions
 from .quarantine import quarantine_upload
 
@@ -525,9 +526,18 @@ def _estimate(
             for name, est in estimate.metrics.items():
                 if est.value is not None:
                     ctx.metrics.put(mn.estimated(name), est.value, "None", dims)
+        threshold = None
+        if variant == CHAMPION:
+            seen = performance_observation(
+                ctx, spec, "estimated_drop", batch_id, drop=drop, rows=int(rows.sum()), version_row=loaded.row
+            )
+            if seen is not None:
+                threshold = seen.threshold
+                observe_batch(ctx, model, {"estimated_drop": seen}, spec=spec)
         documents[variant] = {
             "version": loaded.version,
             "validation": validation,
+            "drop_threshold": threshold,
             "primary_metric": spec.primary_metric,
             "drop": drop,
             "estimate": estimate.model_dump(mode="json"),

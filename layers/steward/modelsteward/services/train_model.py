@@ -457,6 +457,7 @@ def _train_and_register(
         "n_train": result.n_train,
         "n_holdout": result.n_holdout,
         "training_seconds": result.duration_seconds,
+        "metric_noise": _metric_noise(spec, result),
         "decision_seq": 0,
     }
     registry.put_version(model, version, row)
@@ -743,6 +744,18 @@ def _parquet(frame: pd.DataFrame) -> bytes:
     buf = io.BytesIO()
     pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), buf)
     return buf.getvalue()
+
+
+def _metric_noise(spec: ModelSpec, result: Any) -> dict[str, Any] | None:
+    """The primary metric's bootstrap spread on the holdout: the performance alerts' earned threshold."""
+    from ..domain.performance_bands import metric_noise
+
+    preds = result.holdout_predictions
+    noise = metric_noise(
+        spec.primary_metric, spec.task, result.holdout[spec.target].to_numpy(), preds.label, preds.proba,
+        result.classes, seed=spec.seed,
+    )  # fmt: skip
+    return noise.model_dump() if noise is not None else None
 
 
 def _baseline_table(spec: ModelSpec, result: Any) -> Any:
