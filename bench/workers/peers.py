@@ -1,7 +1,7 @@
 """The peers, run in their own virtual environments (see bench/run.py).
 
     python peers.py evidently|nannyml REFERENCE CURRENT TRUTH_JSON OUT_JSON
-    python peers.py evidently-chunks|nannyml-chunks REFERENCE ANALYSIS TRUTH_JSON OUT_JSON  # bench/sensitivity.py
+    python peers.py evidently-chunks|nannyml-chunks REFERENCE ANALYSIS TRUTH_JSON OUT_JSON  # sensitivity
 
 evidently: DataDriftPreset with its defaults (Report.run on pandas frames; columns declared as
 numerical/categorical as the data are). nannyml: UnivariateDriftCalculator with its defaults

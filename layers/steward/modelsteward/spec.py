@@ -62,6 +62,20 @@ class FeatureDrift(_Strict):
     method: DriftMethod | None = None
     threshold: float | None = Field(default=None, gt=0)
     warn_threshold: float | None = Field(default=None, gt=0)
+    floor: float | None = Field(default=None, ge=0)
+
+
+class Persistence(_Strict):
+    """A feature beyond its noise band in ``min_beyond_noise`` of the last ``batches`` batches drifts."""
+
+    batches: int = Field(default=4, ge=1, le=100)
+    min_beyond_noise: int = Field(default=3, ge=1)
+
+    @model_validator(mode="after")
+    def _m_of_n(self) -> Persistence:
+        if self.min_beyond_noise > self.batches:
+            raise ValueError("min_beyond_noise must not exceed batches")
+        return self
 
 
 class DriftPolicy(_Strict):
@@ -75,12 +89,19 @@ class DriftPolicy(_Strict):
     min_samples: int = Field(default=100, ge=1)
     dataset_drift_share: float = Field(default=0.3, gt=0, le=1)
     multivariate_auc: float = Field(default=0.7, gt=0.5, le=1)
+    # below ``floor`` nothing is drift however certain (None: the method's default, see
+    # domain/drift.py); between it and ``threshold`` a feature needs to beat its noise band
+    floor: float | None = Field(default=None, ge=0)
+    noise_margin: float = Field(default=2.0, ge=1)  # one batch alone: raw score > margin x noise band
+    persistence: Persistence = Field(default_factory=Persistence)
     features: dict[str, FeatureDrift] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _warn_below_drift(self) -> DriftPolicy:
         if self.warn_threshold > self.threshold:
             raise ValueError("warn_threshold must not exceed threshold")
+        if self.floor is not None and self.floor > self.threshold:
+            raise ValueError("floor must not exceed threshold")
         return self
 
 
