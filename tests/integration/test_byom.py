@@ -241,7 +241,7 @@ def test_undecodable_capture_records_quarantine_the_file_with_counts_not_values(
 def test_a_model_without_training_data_cannot_be_retrained_and_says_what_to_do(aws, context) -> None:
     from modelsteward.domain.training import can_train
     from modelsteward.services.specs import load_spec
-    from modelsteward.services.train_model import training_data_available
+    from modelsteward.services.training_data import training_data_available
 
     aws.put("specs/served-elsewhere/spec.yaml", spec_yaml("served-elsewhere", "binary"))
     spec, _ = load_spec(context, "served-elsewhere")

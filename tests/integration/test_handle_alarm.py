@@ -172,6 +172,23 @@ def register_champion(world: World) -> None:
     registry.update_model_state(MODEL, {"champion": 3})
 
 
+def test_a_model_served_elsewhere_is_never_promised_a_retrain(
+    aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Monitored from a reference only (bring your own model): no training data, no retrain (issue 16)."""
+    from modelsteward.config import reset_settings
+
+    monkeypatch.setenv("TRAIN_FUNCTION_NAME", "steward-train_model")
+    reset_settings()
+    byom = make_world(aws, trainable=False)
+    result = handle(byom, composite(), put_child_alarm_in_alarm())
+    assert (result["decision"], result["retrain"], result["emailed"]) == ("no_training_data", False, True)
+    ((_, body, _),) = byom.notifier.messages
+    assert "Retrain started" not in body and byom.invoker.calls == []
+    assert f"{MODEL} has no training data" in body
+    assert f"upload its new reference to reference/{MODEL}/" in body
+
+
 def test_a_composite_drift_alarm_sends_one_email_with_the_evidence_and_starts_one_retrain(
     world: World,
 ) -> None:

@@ -141,6 +141,9 @@ class RetrainPolicy(_Strict):
     # a model served elsewhere: train challengers from the labeled reference + labeled batches,
     # gated against the served model's own predictions on the same rows (never auto-promoted)
     from_labeled_pool: bool = False
+    # an episode's retrain waits until this many labeled rows of the episode's data are in the pool
+    # (retraining on drift before labels of the new regime arrive cannot learn it); 0: never wait
+    min_new_rows: int = Field(default=1000, ge=0)
 
 
 class EpisodeRule(_Strict):

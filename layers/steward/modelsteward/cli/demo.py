@@ -238,21 +238,27 @@ def run_demo(
             result.quarantined = reasons
             progress.event(f"{len(reasons)} quarantine reason(s) written; the upload stays in place")
 
-        # 5. drift -------------------------------------------------------------------------------
+        # 5. drift ---------------------------------------------------------------------------------
         with progress.step(
-            "Drift: 3 shifted batches, 5 minutes apart (incomes fall, utilisation rises)", total
+            "Drift: 3 shifted batches 5 minutes apart (incomes fall, utilisation up); labels an hour later",
+            total,
         ):
             cloud.advance(hours=1)
+            shifted = []
             for i in range(3):
                 batch = generate(
                     MODEL, rows, seed=200 + i, drift=1.0, labeled=True, start=cloud.now, span_hours=0.08
                 )
+                shifted.append(batch)
                 cloud.upload(f"scoring/{MODEL}/shifted-{i + 1}.csv", _csv(batch.drop(columns=["default"])))
-                settle()
-                cloud.upload(f"labels/{MODEL}/shifted-{i + 1}.csv", _csv(batch[["id", "default"]]))
                 settle()
                 changes = tick()
                 progress.event(f"shifted-{i + 1}: scored and monitored" + _alarm_note(changes))
+            cloud.advance(hours=1)
+            for i, batch in enumerate(shifted):  # the retrain waits for these (retrain.min_new_rows)
+                cloud.upload(f"labels/{MODEL}/shifted-{i + 1}.csv", _csv(batch[["id", "default"]]))
+                settle()
+                progress.event(f"labels of shifted-{i + 1} arrived" + _alarm_note(tick()))
             for _ in range(6):  # let retraining (async) finish and alarms settle
                 settle()
                 if champion() != result.champion_before:
@@ -291,9 +297,12 @@ def run_demo(
             for i in range(2):  # the population stays shifted; v2's baseline was drawn from it
                 cloud.advance(minutes=5)
                 batch = generate(
-                    MODEL, rows, seed=300 + i, drift=1.0, labeled=False, start=cloud.now, span_hours=0.08
+                    MODEL, rows, seed=300 + i, drift=1.0, labeled=True, start=cloud.now, span_hours=0.08
                 )
-                cloud.upload(f"scoring/{MODEL}/after-retrain-{i + 1}.csv", _csv(batch))
+                features = _csv(batch.drop(columns=["default"]))
+                cloud.upload(f"scoring/{MODEL}/after-retrain-{i + 1}.csv", features)
+                settle()
+                cloud.upload(f"labels/{MODEL}/after-retrain-{i + 1}.csv", _csv(batch[["id", "default"]]))
                 settle()
                 name = f"after-retrain-{i + 1}"
                 keys = [k for k in store.list_keys(data_bucket, f"inference/{MODEL}/") if name in k]
@@ -308,6 +317,7 @@ def run_demo(
                 state = "open" if book.get("drift").open else "closed"
                 progress.event(f"{name}: scored by version(s) {sorted(served)}, drift episode {state}")
             result.drift_episode = book.get("drift").story()
+            tick()
             result.recovery_emails = [
                 m.subject for m in cloud.outbox_messages() if "recovered" in (m.subject or "")
             ]

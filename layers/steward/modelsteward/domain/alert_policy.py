@@ -24,7 +24,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..spec import RetrainPolicy
 
-DecisionKind = Literal["retrain", "cooldown", "not_configured", "never", "no_spec", "ignored"]
+DecisionKind = Literal[
+    "retrain", "cooldown", "not_configured", "never", "no_spec", "ignored", "no_training_data"
+]
 Mail = Literal["alarm", "recovery", "none"]
 
 #: Alarm signal -> the ``retrain.on_alarms`` group that may retrain on it (None: retraining never helps).
@@ -79,6 +81,16 @@ class Decision(BaseModel):
     last_retrain_at: str | None = None
     next_allowed_at: str | None = None
     group: str | None = None
+
+
+def no_training_data(model: str) -> str:
+    """What the owner of a model the suite cannot retrain reads instead of "retrain started"."""
+    return (
+        f"{model} has no training data (nothing under training/{model}/ and no labeled pool), so the "
+        "suite cannot retrain it: retrain the model where it is served and upload its new reference to "
+        f"reference/{model}/, or upload labeled training data to training/{model}/ so the suite can "
+        "train a challenger"
+    )
 
 
 def episode_id(alarm: str, since: dt.datetime | str) -> str:
@@ -144,6 +156,7 @@ def decide(
     state: Mapping[str, Any],
     policy: RetrainPolicy | None,
     spec_problem: str | None = None,
+    has_training_data: bool = True,
 ) -> Decision:
     """The decision for an alarm that went into ALARM at ``since`` (see the module docstring).
 
@@ -173,6 +186,10 @@ def decide(
             kind="not_configured", episode_id=eid, group=group,
             summary=f"none (signal not configured to retrain: retrain.on_alarms lists {listed}, not {group})",
         )  # fmt: skip
+    if not has_training_data:  # never promise a retrain the suite cannot run
+        model = str(state.get("model") or "the model")
+        return Decision(kind="no_training_data", episode_id=eid, group=group,
+                        summary=f"none ({no_training_data(model)})")  # fmt: skip
     last = last_retrain(state)
     if last is not None and policy.cooldown_hours > 0:
         allowed = last + dt.timedelta(hours=policy.cooldown_hours)

@@ -41,8 +41,8 @@ SIGNAL_GUIDE: dict[str, tuple[str, str]] = {
         "often means a changed segment mix. Check upstream changes, then retrain if it is real.",
     ),
     "data_drift": (
-        "data drift: the univariate drift alarm or the multivariate drift alarm of the model is in ALARM "
-        "(one composite alarm, so one root cause makes one email)",
+        "data drift: the univariate or the multivariate drift episode of the model is open (one family, "
+        "so one root cause makes one email)",
         "Open the batch report: its features table shows each drifted column with reference and current "
         "histograms. Rule out an upstream change first (new source, unit or encoding change, a broken "
         "join); if the population really changed, the model needs retraining on recent data.",

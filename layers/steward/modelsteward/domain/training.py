@@ -81,14 +81,11 @@ def can_train(spec: ModelSpec, has_training_data: bool) -> tuple[bool, str]:
     labels, but nothing under ``training/`` and no labeled pool) cannot be retrained: an alarm must
     not announce a retrain; it says what the owner can do instead.
     """
+    from .alert_policy import no_training_data
+
     if has_training_data:
         return True, f"a retrain of {spec.name} can run from its training snapshot and labeled pool"
-    return False, (
-        f"{spec.name} has no training data (nothing under training/{spec.name}/ and no labeled pool), "
-        "so the suite cannot retrain it: retrain the model where it is served and upload its new "
-        f"reference to reference/{spec.name}/, or upload labeled training data to "
-        f"training/{spec.name}/ so the suite can train a challenger"
-    )
+    return False, no_training_data(spec.name)
 
 
 def prepare_features(frame: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:

@@ -34,6 +34,7 @@ from ..errors import NotFound
 from ..ports import ObjectRef
 from ..spec import ModelSpec
 from .context import Context
+from .episodes import observe_batch, performance_observation
 from .predictions_store import PARQUET, parquet_bytes, read_parquet, write_predictions
 
 log = logging.getLogger(__name__)
@@ -315,6 +316,12 @@ def estimate_batch(
         ),
         content_type="application/json",
     )
+    seen = performance_observation(
+        ctx, spec, "estimated_drop", batch_id, drop=overall["drop"], rows=int(usable.sum()),
+        version_row=None,  # no holdout spread of a model trained elsewhere: the spec's max_drop
+    )  # fmt: skip
+    if seen is not None:
+        observe_batch(ctx, model, {"estimated_drop": seen}, spec=spec)
     est = overall["estimate"]["metrics"].get(spec.primary_metric) or {}
     return {
         "estimated": True,

@@ -248,6 +248,8 @@ def evaluate_labels(ctx: Context, upload: S3Upload, key: UploadKey) -> dict[str,
     _emit_realized(ctx, model, quality)
     if realized is not None:
         observe_batch(ctx, model, {"realized_drop": realized}, spec=spec)
+    if pool.get("ref"):
+        _resume_waiting_retrain(ctx, model, batch_id)
 
     outputs = [quality_ref.as_dict(), *(r for r in side_refs.values())]
     if pool.get("ref"):
@@ -362,7 +364,8 @@ def _validation_scores(ctx: Context, model: str, versions: set[int], metric: str
         if ctx.registry is not None:
             try:
                 row = ctx.registry.get_version(model, version)
-                value = (row.get("metrics") or {}).get(metric)
+                reference = (row.get("monitoring_reference") or {}).get("metrics") or {}
+                value = reference.get(metric, (row.get("metrics") or {}).get(metric))
                 score = None if value is None else float(value)
             except NotFound:
                 score = None
@@ -431,6 +434,20 @@ def _evaluate(ctx: Context, spec: ModelSpec, matched: pd.DataFrame) -> dict[str,
         served = overall["versions"]
         overall["version"] = served[-1] if served else None
     return {"classes": classes, "overall": overall, "variants": variants, "versions": versions}
+
+
+def _resume_waiting_retrain(ctx: Context, model: str, batch_id: str) -> None:
+    """An episode's retrain waits for labels of the new data (train_model's ``pending_retrain``): new
+    labeled rows are in the pool, so ask train_model again (it trains once enough have arrived)."""
+    from .train_model import pending_retrain_request
+
+    function = ctx.settings.train_function_name
+    if ctx.registry is None or ctx.invoker is None or not function:
+        return
+    request = pending_retrain_request(ctx.registry.get_model_state(model), batch_id)
+    if request is not None:
+        ctx.invoker.invoke_async(function, request)
+        log.info("waiting retrain asked again", extra={"model": model, "labels": batch_id})
 
 
 def _time_range(matched: pd.DataFrame) -> tuple[str | None, str | None]:

@@ -77,6 +77,7 @@ from .batch_index import BatchIndex
 from .context import Context
 from .episodes import COMPOSITE_CHILDREN, REASON_PREFIX, episode_book
 from .specs import load_spec
+from .training_data import training_data_available
 
 log = logging.getLogger(__name__)
 
@@ -189,13 +190,14 @@ def _decide(
     """The decision, recorded on STATE under a version condition; (decision, train_model already invoked)."""
     model, alarm, signal = str(identity.model), identity.name, str(identity.signal)
     policy = spec.retrain if spec is not None else None
+    trainable = _trainable(ctx, spec, signal)
     if ctx.registry is None:
         return decide(alarm=alarm, signal=signal, since=since, now=now, state={}, policy=policy,
-                      spec_problem=spec_problem), False  # fmt: skip
+                      spec_problem=spec_problem, has_training_data=trainable), False  # fmt: skip
     for _ in range(MAX_STATE_ATTEMPTS):
         state = ctx.registry.get_model_state(model)
         decision = decide(alarm=alarm, signal=signal, since=since, now=now, state=state, policy=policy,
-                          spec_problem=spec_problem)  # fmt: skip
+                          spec_problem=spec_problem, has_training_data=trainable)  # fmt: skip
         if decision.replayed:
             recorded = episodes_of(state).get(alarm)
             return decision, bool(recorded and recorded.retrain_invoked)
@@ -206,6 +208,21 @@ def _decide(
             return decision, False
         # lost the race (another delivery, a training): re-read and decide again
     raise ConflictError(f"state of {model} kept changing while handling {alarm}; Lambda retries the event")
+
+
+def _trainable(ctx: Context, spec: ModelSpec | None, signal: str) -> bool:
+    """Whether a retrain could find data (asked only when the signal may retrain; best effort: a
+    failed look-up keeps the old behaviour, and train_model then says why it cannot)."""
+    from ..domain.alert_policy import RETRAIN_GROUPS
+
+    group = RETRAIN_GROUPS.get(signal)
+    if spec is None or group is None or group not in spec.retrain.on_alarms or not ctx.settings.data_bucket:
+        return True
+    try:
+        return training_data_available(ctx, spec)
+    except StewardError as exc:
+        log.warning("could not tell whether %s has training data: %s", spec.name, exc.message)
+        return True
 
 
 def _conditional_update(
@@ -247,7 +264,14 @@ def _request_retrain(
                 break
             if _conditional_update(ctx, model, state, changes):
                 break
-    return f"train_model was asked to retrain {model} (trigger alarm:{alarm}, episode {decision.episode_id})"
+    waits = (
+        f"; it trains once enough labeled rows of the data since {data_since} are in the pool "
+        "(retrain.min_new_rows), else it waits for them and says so in the audit trail"
+        if data_since
+        else ""
+    )
+    asked = f"train_model was asked to retrain {model} (trigger alarm:{alarm}, episode {decision.episode_id})"
+    return asked + waits
 
 
 def _alarm(

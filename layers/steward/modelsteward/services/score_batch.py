@@ -577,7 +577,11 @@ def _time_range(frame: pd.DataFrame, spec: ModelSpec) -> tuple[str | None, str |
 def _validation_score(
     row: Mapping[str, Any], metric: str, fallback: Mapping[str, float | None]
 ) -> float | None:
-    value = (row.get("metrics") or {}).get(metric)
+    """What a batch's metric is compared with: the version's monitoring reference (the new regime's
+    holdout rows after an episode's retrain), else its holdout score."""
+    value = ((row.get("monitoring_reference") or {}).get("metrics") or {}).get(metric)
+    if value is None:
+        value = (row.get("metrics") or {}).get(metric)
     if value is None:
         value = fallback.get(metric)
     return None if value is None else float(value)

@@ -310,21 +310,6 @@ def _served_model_predictions(spec: ModelSpec, frame: pd.DataFrame, result: Any)
     return Predictions(label=found[0], proba=found[1]), None
 
 
-def training_data_available(ctx: Context, spec: ModelSpec) -> bool:
-    """True when a retrain of the model finds data (what :func:`_retrain_data` reads): a recorded
-    training snapshot, a file under ``training/<model>/`` or a labeled pool object. At most two
-    LIST requests on the data bucket (``training/<model>/``, ``pool/<model>/``), stopped at the
-    first key. Pair with ``domain.training.can_train`` for the owner's sentence."""
-    state = ctx.registry.get_model_state(spec.name) if ctx.registry is not None else {}
-    if (state or {}).get("last_training_data"):
-        return True
-    bucket = ctx.settings.data_bucket
-    prefixes: tuple[str, ...] = (f"training/{spec.name}/", f"pool/{spec.name}/")
-    if spec.retrain.from_labeled_pool:  # the labeled reference of a model served elsewhere
-        prefixes += (f"reference/{spec.name}/",)
-    return any(next(iter(ctx.store.list_keys(bucket, p)), None) for p in prefixes)
-
-
 def _read_parquet(body: bytes) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
@@ -370,10 +355,76 @@ def _train_retrain(
     spec, spec_ref = load_spec(ctx, model)
     state = _registry(ctx).get_model_state(model)
     data = _retrain_data(ctx, spec, state)
+    if baseline_since is not None:
+        have = _rows_since(spec, data.frame, baseline_since)
+        if have < spec.retrain.min_new_rows:
+            return _defer(ctx, spec, trigger, reason, request, baseline_since, have)
+        _clear_pending(ctx, model, state)
     return _train_and_register(
         ctx, spec, spec_ref, data, trigger=trigger, reason=reason, request_key=_request_key(request),
         baseline_since=baseline_since,
     )  # fmt: skip
+
+
+def _rows_since(spec: ModelSpec, frame: pd.DataFrame, since: dt.datetime) -> int:
+    """Labeled rows of the training data whose event time is at or after ``since``."""
+    column = spec.timestamp_column
+    if not column or column not in frame.columns:
+        return 0
+    stamps = pd.to_datetime(frame[column], utc=True, errors="coerce")
+    return int((stamps >= pd.Timestamp(since)).sum())
+
+
+def _defer(
+    ctx: Context,
+    spec: ModelSpec,
+    trigger: str,
+    reason: str,
+    request: Mapping[str, Any],
+    since: dt.datetime,
+    have: int,
+) -> dict[str, Any]:
+    """Too few labeled rows of the new data: wait for them (STATE ``pending_retrain``); evaluate_labels
+    asks again when labels arrive. Retraining now would fit the old regime again."""
+    need = spec.retrain.min_new_rows
+    pending = {
+        "trigger": trigger, "reason": reason, "episode": str(request.get("episode") or ""),
+        "data_since": since.isoformat(), "have": have, "need": need,
+        "since_requested": ctx.clock().isoformat(),
+    }  # fmt: skip
+    registry = _registry(ctx)
+    previous = registry.get_model_state(spec.name).get("pending_retrain") or {}
+    if previous.get("episode") == pending["episode"] and previous.get("data_since") == pending["data_since"]:
+        pending["since_requested"] = previous.get("since_requested") or pending["since_requested"]
+    registry.update_model_state(spec.name, {"pending_retrain": pending})
+    why = (
+        f"retrain waits for labels of the new data: {have} of {need} labeled rows since "
+        f"{since.isoformat(timespec='seconds')} are in the pool (retrain.min_new_rows)"
+    )
+    ctx.record_once(
+        "retrain.deferred", {"model": spec.name, "episode": pending["episode"], "have": have},
+        model=spec.name, reason=why, details={"trigger": trigger, **pending},
+    )  # fmt: skip
+    log.info("retrain deferred", extra={"model": spec.name, "have": have, "need": need})
+    return {"status": "deferred", "model": spec.name, "reason": why, "have": have, "need": need}
+
+
+def _clear_pending(ctx: Context, model: str, state: Mapping[str, Any]) -> None:
+    if state.get("pending_retrain"):
+        _registry(ctx).update_model_state(model, {"pending_retrain": None})
+
+
+def pending_retrain_request(state: Mapping[str, Any], labels_batch: str) -> dict[str, Any] | None:
+    """The retrain request evaluate_labels sends when labels arrive for a model whose episode's
+    retrain is waiting for them (a new episode key per label file, so it is not taken for a repeat)."""
+    pending = state.get("pending_retrain")
+    if not isinstance(pending, Mapping) or not pending.get("data_since"):
+        return None
+    return {
+        "action": "retrain", "model": state.get("model"), "trigger": pending.get("trigger") or "labels",
+        "reason": f"{pending.get('reason') or 'retrain requested'} (labels arrived: {labels_batch})",
+        "episode": f"{pending.get('episode')}+labels:{labels_batch}", "data_since": pending["data_since"],
+    }  # fmt: skip
 
 
 def _request_key(request: Mapping[str, Any]) -> str:
@@ -503,7 +554,8 @@ def _train_and_register(
         content_type="application/json",
     )
     estimation_ref, estimation_doc = _write_estimation(ctx, spec, version, result)
-    baseline_uri, baseline_rows = _write_baseline(ctx, spec, version, result, lineage, since=baseline_since)
+    regime, baseline_rows = _regime_rows(result, baseline_since)
+    baseline_uri = _write_baseline(ctx, spec, version, result, lineage, rows=regime)
 
     row: dict[str, Any] = {
         "status": "PendingManualApproval",
@@ -544,8 +596,9 @@ def _train_and_register(
         "n_train": result.n_train,
         "n_holdout": result.n_holdout,
         "training_seconds": result.duration_seconds,
-        "metric_noise": _metric_noise(spec, result),
-        "estimate_noise": _estimate_noise(spec, result, estimation_doc),
+        "metric_noise": _metric_noise(spec, result, regime),
+        "estimate_noise": _estimate_noise(spec, result, estimation_doc, regime),
+        "monitoring_reference": _monitoring_reference(spec, result, regime, baseline_rows),
         "decision_seq": 0,
     }
     registry.put_version(model, version, row)
@@ -834,14 +887,45 @@ def _parquet(frame: pd.DataFrame) -> bytes:
     return buf.getvalue()
 
 
-def _metric_noise(spec: ModelSpec, result: Any) -> dict[str, Any] | None:
-    """The primary metric's bootstrap spread on the holdout: the performance alerts' earned threshold."""
+def _regime_rows(result: Any, since: dt.datetime | None) -> tuple[Any, str]:
+    """(mask of the holdout rows monitoring compares with, which rows in words). After an episode
+    (``since``: where its data starts) the reference follows the champion: only holdout rows of the
+    new regime - baseline, validation score and noise alike - so what the retrain resolved stops
+    alarming, as long as at least MIN_BASELINE_ROWS of them are in the holdout. Else all of it."""
+    whole = f"the holdout ({result.n_holdout} rows)"
+    times = result.holdout_times
+    if since is None or times is None:
+        return None, whole
+    recent = (times >= pd.Timestamp(since)).to_numpy()
+    count = int(recent.sum())
+    if count < MIN_BASELINE_ROWS:
+        return None, whole
+    return recent, f"holdout rows since the episode's data ({count} rows since {since.isoformat()})"
+
+
+def _monitoring_reference(spec: ModelSpec, result: Any, rows: Any, text: str) -> dict[str, Any]:
+    """The metrics batches are compared with: the holdout's, or the new regime's rows' (see above)."""
+    from ..domain.metrics import task_metrics
+
+    if rows is None:
+        return {"rows": text, "metrics": _without_confusion(result.metrics)}
+    preds = result.holdout_predictions
+    metrics = task_metrics(
+        spec.task, result.holdout[spec.target].to_numpy()[rows], preds.label[rows],
+        None if preds.proba is None else preds.proba[rows], result.classes,
+    )  # fmt: skip
+    return {"rows": text, "metrics": _without_confusion(metrics)}
+
+
+def _metric_noise(spec: ModelSpec, result: Any, rows: Any = None) -> dict[str, Any] | None:
+    """The primary metric's bootstrap spread on the reference rows: the realized alerts' threshold."""
     from ..domain.performance_bands import metric_noise
 
     preds = result.holdout_predictions
+    keep = slice(None) if rows is None else rows
     noise = metric_noise(
-        spec.primary_metric, spec.task, result.holdout[spec.target].to_numpy(), preds.label, preds.proba,
-        result.classes, seed=spec.seed,
+        spec.primary_metric, spec.task, result.holdout[spec.target].to_numpy()[keep], preds.label[keep],
+        None if preds.proba is None else preds.proba[keep], result.classes, seed=spec.seed,
     )  # fmt: skip
     return noise.model_dump() if noise is not None else None
 
@@ -851,9 +935,9 @@ MIN_BASELINE_ROWS = 200
 
 
 def _estimate_noise(
-    spec: ModelSpec, result: Any, estimation: Mapping[str, Any] | None
+    spec: ModelSpec, result: Any, estimation: Mapping[str, Any] | None, rows: Any = None
 ) -> dict[str, Any] | None:
-    """The label-free estimate's bootstrap spread on the holdout (the estimated_drop threshold)."""
+    """The label-free estimate's bootstrap spread on the reference rows (the estimated_drop threshold)."""
     from ..domain.estimation import Estimator
     from ..domain.performance_bands import bootstrap_noise
 
@@ -862,6 +946,8 @@ def _estimate_noise(
         return None
     estimator = Estimator.model_validate(estimation)
     label = result.holdout_predictions.label
+    if rows is not None:
+        proba, label = proba[rows], label[rows]
 
     def value_of(idx: Any) -> float | None:
         return estimator.estimate(proba[idx], label[idx]).value(spec.primary_metric)
@@ -870,14 +956,12 @@ def _estimate_noise(
     return noise.model_dump() if noise is not None else None
 
 
-def _baseline_table(spec: ModelSpec, result: Any, since: dt.datetime | None = None) -> tuple[Any, str]:
-    """Holdout rows with the model's out-of-sample predictions: the reference monitoring compares to,
-    and a sentence saying which rows.
+def _baseline_table(spec: ModelSpec, result: Any, rows: Any = None) -> Any:
+    """Reference rows (the holdout, or its new-regime rows: :func:`_regime_rows`) with the model's
+    out-of-sample predictions: the reference monitoring compares to.
 
     Out-of-sample predictions matter: in-sample ones are over-confident, and prediction drift would
-    fire on the first production batch. After a drift episode (``since``: when its data starts) the
-    baseline follows the champion: only holdout rows of the new regime, so drift the retrain resolved
-    stops alarming - as long as at least MIN_BASELINE_ROWS of them are in the holdout.
+    fire on the first production batch.
     """
     import pyarrow as pa
 
@@ -886,15 +970,9 @@ def _baseline_table(spec: ModelSpec, result: Any, since: dt.datetime | None = No
     frame[spec.prediction_column] = preds.label
     if spec.task == "binary" and spec.probability_column and preds.proba is not None:
         frame[spec.probability_column] = preds.proba[:, 1]
-    rows = f"the holdout ({len(frame)} rows)"
-    times = result.holdout_times
-    if since is not None and times is not None:
-        recent = (times >= pd.Timestamp(since)).to_numpy()
-        if int(recent.sum()) >= MIN_BASELINE_ROWS:
-            frame = frame.loc[recent]
-            count = int(recent.sum())
-            rows = f"holdout rows since the drift episode's data ({count} rows since {since.isoformat()})"
-    return pa.Table.from_pandas(frame, preserve_index=False), rows
+    if rows is not None:
+        frame = frame.loc[rows]
+    return pa.Table.from_pandas(frame, preserve_index=False)
 
 
 def _write_baseline(
@@ -904,18 +982,17 @@ def _write_baseline(
     result: Any,
     lineage: list[dict[str, Any]],
     *,
-    since: dt.datetime | None = None,
-) -> tuple[str, str]:
-    """The version's baseline (monitoring reference) under ``layout.baseline_prefix``: (URI, which rows)."""
+    rows: Any = None,
+) -> str:
+    """The version's baseline (monitoring reference) under ``layout.baseline_prefix``; returns its URI."""
     try:
         from ..domain.baseline import build_baseline
     except ImportError as exc:
         from ..errors import ConfigError
 
         raise ConfigError(f"baseline module missing ({exc}); cannot register a monitored version") from exc
-    table, rows = _baseline_table(spec, result, since)
     baseline = build_baseline(
-        table,
+        _baseline_table(spec, result, rows),
         spec,
         feature_importance=result.feature_importance,
         sources=lineage,
@@ -932,15 +1009,15 @@ def _write_baseline(
         ref = ctx.store.put(
             bucket, prefix + "baseline.json", baseline.to_json().encode(), content_type="application/json"
         )
-        return ref.uri, rows
+        return ref.uri
     written = write_baseline(ctx, spec.name, baseline, prefix, policy=spec.drift)
     if isinstance(written, ObjectRef):
-        return written.uri, rows
+        return written.uri
     if isinstance(written, Mapping):
         first = written.get("baseline") or written.get("json") or next(iter(written.values()), None)
         if isinstance(first, ObjectRef):
-            return first.uri, rows
-    return layout.s3_uri(bucket, prefix + "baseline.json"), rows
+            return first.uri
+    return layout.s3_uri(bucket, prefix + "baseline.json")
 
 
 def _write_estimation(
