@@ -419,7 +419,7 @@ def test_an_episodes_retrain_waits_for_labels_of_the_new_data_then_follows_it(aw
     put_spec(aws, doc)
     train(steward, upload(aws, "base.csv", credit_default(1500, seed=21, start="2026-01-01")))
     since = "2026-02-01T00:00:00+00:00"
-    request = {"action": "retrain", "model": MODEL, "trigger": "alarm:x", "episode": "e1", "data_since": since}
+    request = {"action": "retrain", "model": MODEL, "trigger": "alarm:x", "episode": "e1"} | {"data_since": since}
     waiting = train(steward, request)
     assert waiting["status"] == "deferred" and (waiting["have"], waiting["need"]) == (0, 1000)
     assert len(steward.registry.list_versions(MODEL)) == 1, "nothing trained"
@@ -428,7 +428,8 @@ def test_an_episodes_retrain_waits_for_labels_of_the_new_data_then_follows_it(aw
     assert again is not None and again["data_since"] == since and again["episode"] == "e1+labels:labels-1"
 
     shifted = credit_default(1500, seed=22, drift=1.0, start="2026-02-02")
-    aws.s3.put_object(Bucket="steward-data", Key=f"pool/{MODEL}/labels-1.parquet", Body=parquet_bytes(shifted))
+    key = f"pool/{MODEL}/labels-1.parquet"
+    aws.s3.put_object(Bucket="steward-data", Key=key, Body=parquet_bytes(shifted))
     trained = train(steward, again)
     assert trained["status"] == "trained", trained
     row = steward.registry.get_version(MODEL, 2)
