@@ -419,7 +419,8 @@ def test_an_episodes_retrain_waits_for_labels_of_the_new_data_then_follows_it(aw
     put_spec(aws, doc)
     train(steward, upload(aws, "base.csv", credit_default(1500, seed=21, start="2026-01-01")))
     since = "2026-02-01T00:00:00+00:00"
-    request = {"action": "retrain", "model": MODEL, "trigger": "alarm:x", "episode": "e1"} | {"data_since": since}
+    request = {"action": "retrain", "model": MODEL, "trigger": "alarm:x", "episode": "e1"}
+    request["data_since"] = since
     waiting = train(steward, request)
     assert waiting["status"] == "deferred" and (waiting["have"], waiting["need"]) == (0, 1000)
     assert len(steward.registry.list_versions(MODEL)) == 1, "nothing trained"
