@@ -94,7 +94,7 @@ sam-build: $(SAM_VENV)/.ok-$(SAM_CLI_VERSION)
 	@# python3.12 on PATH by that name; not inside the venv (its pyvenv.cfg would capture it)
 	mkdir -p $(SAM_VENV)-python312 && ln -sf "$(PY312)" $(SAM_VENV)-python312/python3.12
 	PATH="$(CURDIR)/$(SAM_VENV)-python312:$(CURDIR)/$(SAM_VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 \
-		sam build --config-file infra/samconfig.toml
+		sam build  # samconfig.toml next to template.yaml
 
 # --- reliability and security gates (docs/reliability.md, docs/security.md) ---------------------------
 # make reliability-report   # fuzz + tests/reliability, then renders docs/reliability.md from their counts
