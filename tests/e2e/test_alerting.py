@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from modelsteward.datasets import credit_default
-from modelsteward.localcloud.deploy import LocalCloud
+from modelsteward.localcloud.deploy import DEFAULT_STACK_NAME, LocalCloud
 from modelsteward.localcloud.outbox import OutboxMessage
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,7 +33,7 @@ PERIOD = dt.timedelta(minutes=5)  # the template's MonitoringPeriodSeconds defau
 
 
 def alarm(signal: str) -> str:
-    return f"model-steward-{STAGE}-{MODEL}-{signal}"
+    return f"{DEFAULT_STACK_NAME}-{MODEL}-{signal}"  # alarm names start with the stack's name
 
 
 class Feed:

@@ -20,7 +20,7 @@ from typing import Any
 import boto3
 import pytest
 
-from modelsteward.localcloud.deploy import LocalCloud
+from modelsteward.localcloud.deploy import DEFAULT_STACK_NAME, LocalCloud
 from modelsteward.localcloud.emf import parse_emf_line
 from modelsteward.localcloud.resolve import StackContext
 from modelsteward.localcloud.scheduler import rate_of
@@ -40,7 +40,7 @@ PREFIX_FUNCTIONS = {
 
 
 def _alarm(signal_name: str) -> str:
-    return f"model-steward-{STAGE}-{MODEL}-{signal_name}"
+    return f"{DEFAULT_STACK_NAME}-{MODEL}-{signal_name}"  # alarm names start with the stack's name
 
 
 def _new_invocations(cloud: LocalCloud, before: int) -> list[Any]:
@@ -96,7 +96,7 @@ def test_what_moto_cloudformation_ignores_is_applied(local_cloud: LocalCloud) ->
     ttl = local_cloud.client("dynamodb").describe_time_to_live(TableName=outputs["IdempotencyTableName"])
     assert ttl["TimeToLiveDescription"]["TimeToLiveStatus"] == "ENABLED"
     alarms = local_cloud.client("cloudwatch").describe_alarms(
-        AlarmNamePrefix=f"model-steward-{STAGE}-{MODEL}-"
+        AlarmNamePrefix=f"{DEFAULT_STACK_NAME}-{MODEL}-"
     )
     names = {a["AlarmName"] for a in alarms["MetricAlarms"] + alarms["CompositeAlarms"]}
     assert {_alarm("drift"), _alarm("quality"), _alarm("freshness"), _alarm("data_drift")} <= names
@@ -341,8 +341,9 @@ def test_a_failing_async_invocation_is_retried_then_dead_lettered_and_alarmed(
             VisibilityTimeout=0,
         )
     changes = {(c.alarm_name, c.new_state) for c in cloud.evaluate_alarms()}
-    assert (f"steward-ops-{STAGE}-check_window-errors", "ALARM") in changes, "AWS/Lambda Errors are published"
-    assert (f"steward-ops-{STAGE}-dlq-depth", "ALARM") in changes, "AWS/SQS queue depth is sampled"
+    errors = f"{DEFAULT_STACK_NAME}-ops-check_window-errors"
+    assert (errors, "ALARM") in changes, "AWS/Lambda Errors are published"
+    assert (f"{DEFAULT_STACK_NAME}-ops-dlq-depth", "ALARM") in changes, "AWS/SQS queue depth is sampled"
 
 
 def test_a_synchronous_invoke_returns_the_handler_result(local_cloud: LocalCloud, recorder: Recorder) -> None:

@@ -8,9 +8,20 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from infra_helpers import REPO, STAGE, SUB_VALUES, TWO_MODELS, as_list, of_type, render_sub, statements
+from infra_helpers import (
+    BUCKET_SUFFIX,
+    REPO,
+    STAGE,
+    SUB_VALUES,
+    TWO_MODELS,
+    as_list,
+    of_type,
+    render_sub,
+    statements,
+)
 
 from modelsteward import metric_names
+from modelsteward.domain.alarm_message import AlarmNotification, identify
 from modelsteward.layout import TRIGGER_PREFIXES
 from modelsteward.localcloud.stepfunctions import state_machine_definition
 
@@ -58,7 +69,7 @@ SCHEDULES = {
 
 # Environment contract with modelsteward.config.Settings: each function gets what it uses.
 _EVERY_FUNCTION_ENV = {
-    "AUDIT_TABLE", "AUDIT_BUCKET", "IDEMPOTENCY_TABLE", "POWERTOOLS_METRICS_NAMESPACE", "STAGE",
+    "AUDIT_TABLE", "AUDIT_BUCKET", "IDEMPOTENCY_TABLE", "POWERTOOLS_METRICS_NAMESPACE", "STAGE", "STACK_NAME",
     "POWERTOOLS_SERVICE_NAME", "DATA_BUCKET", "REGISTRY_TABLE",
 }  # fmt: skip
 _DATA_FUNCTION_ENV = _EVERY_FUNCTION_ENV | {"ARTIFACTS_BUCKET"}
@@ -90,9 +101,9 @@ ALLOWED_AWS_MANAGED_POLICIES = {
 # no function needs cloudwatch:PutMetricData; X-Ray comes with the managed policy above).
 RESOURCE_WILDCARD_EXCEPTIONS: dict[str, str] = {}
 
-DATA = "arn:aws:s3:::model-steward-dev-data-123456789012"
-ARTIFACTS = "arn:aws:s3:::model-steward-dev-artifacts-123456789012"
-AUDIT = "arn:aws:s3:::model-steward-dev-audit-123456789012"
+DATA = f"arn:aws:s3:::model-steward-dev-data-{BUCKET_SUFFIX}"
+ARTIFACTS = f"arn:aws:s3:::model-steward-dev-artifacts-{BUCKET_SUFFIX}"
+AUDIT = f"arn:aws:s3:::model-steward-dev-audit-{BUCKET_SUFFIX}"
 _ARN_VALUES = {
     **SUB_VALUES,
     "ArtifactsBucket.Arn": ARTIFACTS,
@@ -126,10 +137,10 @@ SIGNALS = {
 }  # fmt: skip
 COMPOSITE_CHILDREN = ("drift", "multivariate_drift")
 
-# The parse rule handle_alarm relies on: Stage has no '-', signal is snake_case.
-ALARM_NAME = re.compile(
-    r"^model-steward-(?P<stage>[a-z0-9]+)-(?P<model>[a-z0-9][a-z0-9-]*)-(?P<signal>[a-z_]+)$"
-)
+# The parse rule handle_alarm relies on: <stack>-<model>-<signal>, signal snake_case; suite
+# health alarms are <stack>-ops-...
+STACK = SUB_VALUES["AWS::StackName"]
+ALARM_NAME = re.compile(rf"^{STACK}-(?!ops-)(?P<model>[a-z0-9][a-z0-9-]*)-(?P<signal>[a-z_]+)$")
 
 
 def arn_text(value: Any) -> str:
@@ -214,6 +225,7 @@ def test_environment_is_exactly_what_each_function_needs(resources: dict[str, An
         assert env["POWERTOOLS_SERVICE_NAME"] == FUNCTIONS[function_id]
         assert env["POWERTOOLS_METRICS_NAMESPACE"] == metric_names.NAMESPACE
         assert env["STAGE"] == {"Ref": "Stage"}
+        assert env["STACK_NAME"] == {"Ref": "AWS::StackName"}
         assert env["DATA_BUCKET"] == resources["DataBucket"]["Properties"]["BucketName"]
         assert env["REGISTRY_TABLE"] == {"Ref": "RegistryTable"}
         assert env["AUDIT_TABLE"] == {"Ref": "AuditTable"}
@@ -435,7 +447,7 @@ def test_policies_name_single_tables_topics_keys_and_prefixes(resources: dict[st
             assert targets == [{"Ref": "NotificationsTopic"}], owner
         elif service == {"cloudwatch"}:
             assert actions == ["cloudwatch:DescribeAlarms"], owner
-            assert [arn_text(t) for t in targets] == [f"{ALARM_ARN_PREFIX}model-steward-{STAGE}-*"], owner
+            assert [arn_text(t) for t in targets] == [f"{ALARM_ARN_PREFIX}{STACK}-*"], owner
         elif service == {"lambda"}:
             assert actions == ["lambda:InvokeFunction"], owner
             if owner == "LargeBatchStateMachineRole":
@@ -523,7 +535,7 @@ def test_light_functions_only_read_what_they_check(role_statements: Statements) 
     assert {"models/*", "reports/*"} <= object_prefixes(allowed(run_audit, "s3:GetObject"), ARTIFACTS)
     assert "<RegistryTable.Arn>" in allowed(run_audit, "dynamodb:Scan")
     assert "<RegistryTable.Arn>" not in allowed(run_audit, "dynamodb:PutItem")
-    assert allowed(run_audit, "cloudwatch:DescribeAlarms") == {f"{ALARM_ARN_PREFIX}model-steward-{STAGE}-*"}
+    assert allowed(run_audit, "cloudwatch:DescribeAlarms") == {f"{ALARM_ARN_PREFIX}{STACK}-*"}
 
 
 def test_key_policy_delegates_to_iam_and_lets_cloudwatch_publish(resources: dict[str, Any]) -> None:
@@ -656,8 +668,12 @@ def test_per_model_alarms_exist_for_each_monitored_model(resources: dict[str, An
     assert parsed == {(model, signal) for model in TWO_MODELS for signal in SIGNALS}
     for name, props in model_alarms.items():
         match = ALARM_NAME.match(name)
-        assert match and match["stage"] == STAGE
+        assert match
         model, signal = match["model"], match["signal"]
+        probe = AlarmNotification(
+            AlarmName=name, NewStateValue="ALARM", StateChangeTime="2026-01-01T00:00:00Z"
+        )
+        assert (identify(probe, stack=STACK).model, identify(probe, stack=STACK).signal) == (model, signal)
         metric, statistic, comparison, threshold, periods, to_alarm, missing = SIGNALS[signal]
         assert props["Namespace"] == metric_names.NAMESPACE
         assert props["MetricName"] == metric, name
@@ -671,7 +687,7 @@ def test_per_model_alarms_exist_for_each_monitored_model(resources: dict[str, An
         description = render_sub(props["AlarmDescription"], {**SUB_VALUES, "DriftedShareThreshold": "0.3",
                                  "MultivariateAucThreshold": "0.7", "MetricDropThreshold": "0.05",
                                  "LatencyP95ThresholdMs": "25", "FreshnessHours": "24"})  # fmt: skip
-        assert description.startswith(f"model={model};signal={signal};stage={STAGE} | "), name
+        assert description.startswith(f"model={model};signal={signal};stage={STAGE};stack={STACK} | "), name
         if signal in COMPOSITE_CHILDREN:
             assert "AlarmActions" not in props and "OKActions" not in props, name
         else:
@@ -686,12 +702,12 @@ def test_one_composite_drift_alarm_per_model_carries_the_actions(resources: dict
         for alarm_id, a in alarms.items()
     }
     composites = _alarm_names(resources, "AWS::CloudWatch::CompositeAlarm")
-    assert set(composites) == {f"model-steward-{STAGE}-{model}-data_drift" for model in TWO_MODELS}
+    assert set(composites) == {f"{STACK}-{model}-data_drift" for model in TWO_MODELS}
     for name, props in composites.items():
         match = ALARM_NAME.match(name)
         assert match is not None
         children = [
-            arn_of[f"model-steward-{STAGE}-{match['model']}-{signal}"] for signal in COMPOSITE_CHILDREN
+            arn_of[f"{STACK}-{match['model']}-{signal}"] for signal in COMPOSITE_CHILDREN
         ]
         assert props["AlarmRule"] == {"Fn::Sub": f'ALARM("{children[0]}") OR ALARM("{children[1]}")'}
         assert props["AlarmActions"] == [{"Ref": "AlarmsTopic"}]
@@ -703,17 +719,17 @@ def test_one_composite_drift_alarm_per_model_carries_the_actions(resources: dict
 
 def test_suite_health_alarms_watch_every_function_and_the_dlq(resources: dict[str, Any]) -> None:
     alarms = _alarm_names(resources, "AWS::CloudWatch::Alarm")
-    ops = {name: props for name, props in alarms.items() if name.startswith(f"steward-ops-{STAGE}-")}
+    ops = {name: props for name, props in alarms.items() if name.startswith(f"{STACK}-ops-")}
     assert not any(ALARM_NAME.match(name) for name in ops)  # handle_alarm must not mistake them
     for function_id, snake in FUNCTIONS.items():
         function_name = resources[function_id]["Properties"]["FunctionName"]
         for metric, suffix in (("Errors", "errors"), ("Throttles", "throttles")):
-            props = ops[f"steward-ops-{STAGE}-{snake}-{suffix}"]
+            props = ops[f"{STACK}-ops-{snake}-{suffix}"]
             assert props["Namespace"] == "AWS/Lambda"
             assert props["MetricName"] == metric
             assert props["Dimensions"] == [{"Name": "FunctionName", "Value": function_name}]
             assert props["AlarmActions"] == [{"Ref": "AlarmsTopic"}]
-    dlq = ops[f"steward-ops-{STAGE}-dlq-depth"]
+    dlq = ops[f"{STACK}-ops-dlq-depth"]
     assert dlq["MetricName"] == "ApproximateNumberOfMessagesVisible"
     assert dlq["Dimensions"] == [
         {"Name": "QueueName", "Value": {"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]}}

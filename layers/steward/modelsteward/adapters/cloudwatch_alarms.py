@@ -1,4 +1,4 @@
-"""AlarmCatalog on CloudWatch: which alarms exist (names ``model-steward-<stage>-<model>-<signal>``)."""
+"""AlarmCatalog on CloudWatch: which alarms exist (names ``<stack>-<model>-<signal>``)."""
 
 from __future__ import annotations
 

@@ -134,6 +134,7 @@ class LocalCloud:
         self.parameters.update(parameters or {})
         self.outputs: dict[str, str] = {}
         self.resources: dict[str, str] = {}
+        self.stack_id = ""
         self.state_machines: Any = None  # localcloud.stepfunctions.LocalStateMachines once deployed
         self.endpoint_url: str | None = None
         self.translated: dict[str, Any] = {}
@@ -283,6 +284,7 @@ class LocalCloud:
         ctx = StackContext(
             template=self.translated, parameters=self.parameters, physical_ids=self.resources,
             stack_name=self.stack_name, region=self.region, account_id=self.account_id,
+            stack_id=self.stack_id,
         )  # fmt: skip
         self._fix_layer_references(ctx)
         self._start_services()
@@ -330,6 +332,7 @@ class LocalCloud:
                 f"local stack {self.stack_name}: {stack['StackStatus']} {stack.get('StackStatusReason', '')}"
             )
         self.outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        self.stack_id = str(stack["StackId"])  # bucket names carry part of it (template.yaml)
         for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=self.stack_name):
             for item in page["StackResourceSummaries"]:
                 if item.get("PhysicalResourceId"):

@@ -83,7 +83,8 @@ MAX_STATE_ATTEMPTS = 5
 FEATURE_EVIDENCE = frozenset(
     {"drift", "multivariate_drift", "data_drift", "realized_drop", "estimated_drop", "custom"}
 )  # conditional writes retried after a lost race before giving up (Lambda retries)
-_DATA_BUCKET = re.compile(r"^(?P<stack>.+)-data-(?P<account>\d{12})$")
+#: template.yaml's bucket names: ``<stack>-data-<region>-<id>`` (and ``<stack>-data-<account>`` before)
+_DATA_BUCKET = re.compile(r"^(?P<stack>.+)-data-(?P<suffix>[a-z0-9][a-z0-9-]*)$")
 
 
 class AlarmLookup(Protocol):
@@ -115,12 +116,12 @@ def alarm_notifications(event: Mapping[str, Any]) -> list[AlarmNotification | In
 
 
 def artifacts_bucket(ctx: Context) -> str | None:
-    """ARTIFACTS_BUCKET, else the template's naming rule ``<stack>-artifacts-<account>`` derived from
-    the data bucket ``<stack>-data-<account>`` (handle_alarm only reads reports and cards there)."""
+    """ARTIFACTS_BUCKET, else the template's naming rule ``<stack>-artifacts-<region>-<id>`` derived
+    from the data bucket ``<stack>-data-<region>-<id>`` (handle_alarm only reads reports and cards there)."""
     if ctx.settings.artifacts_bucket:
         return ctx.settings.artifacts_bucket
     match = _DATA_BUCKET.match(ctx.settings.data_bucket or "")
-    return f"{match['stack']}-artifacts-{match['account']}" if match else None
+    return f"{match['stack']}-artifacts-{match['suffix']}" if match else None
 
 
 # --- the use case -------------------------------------------------------------------------------
@@ -133,7 +134,7 @@ def handle_alarm(
 
 
 def _handle(ctx: Context, n: AlarmNotification, alarms: AlarmLookup | None) -> dict[str, Any]:
-    identity = identify(n)
+    identity = identify(n, stack=ctx.settings.stack_name)
     if identity.kind == "suite":
         return _suite_alarm(ctx, n, identity)
     if not identity.is_model:
