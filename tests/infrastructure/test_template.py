@@ -97,9 +97,16 @@ ALLOWED_AWS_MANAGED_POLICIES = {
     # SAM adds it for Tracing: Active; X-Ray's PutTraceSegments has no resource-level scope.
     "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
 }
-# Actions our own policies may grant on Resource "*" (none: metrics go out as EMF log lines, so
+# Actions our own policies may grant on Resource "*" (metrics go out as EMF log lines, so
 # no function needs cloudwatch:PutMetricData; X-Ray comes with the managed policy above).
-RESOURCE_WILDCARD_EXCEPTIONS: dict[str, str] = {}
+RESOURCE_WILDCARD_EXCEPTIONS: dict[str, str] = {
+    action: "Step Functions execution logging: log-delivery actions have no resource-level scope"
+    for action in (
+        "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+        "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
+        "logs:DescribeLogGroups",
+    )
+}  # fmt: skip
 
 DATA = f"arn:aws:s3:::model-steward-dev-data-{BUCKET_SUFFIX}"
 ARTIFACTS = f"arn:aws:s3:::model-steward-dev-artifacts-{BUCKET_SUFFIX}"
@@ -778,3 +785,35 @@ def test_outputs_tell_scripts_where_everything_is(translated: dict[str, Any]) ->
         "Stage": {"Ref": "Stage"},
     } | {f"{function_id}Name": {"Ref": function_id} for function_id in FUNCTIONS}
     assert {name: outputs[name]["Value"] for name in expected} == expected
+
+
+# --------------------------------------------------------------------------- traces and execution logs
+def test_every_function_and_the_state_machine_are_traced(resources: dict[str, Any]) -> None:
+    for function_id in FUNCTIONS:
+        assert resources[function_id]["Properties"]["TracingConfig"] == {"Mode": "Active"}, function_id
+    machine = resources["LargeBatchStateMachine"]["Properties"]
+    assert machine["TracingConfiguration"] == {"Enabled": True}
+
+
+def test_state_machine_logs_failed_executions_without_their_data(resources: dict[str, Any]) -> None:
+    logging_config = resources["LargeBatchStateMachine"]["Properties"]["LoggingConfiguration"]
+    assert logging_config["Level"] in ("ERROR", "ALL") and logging_config["IncludeExecutionData"] is False
+    (destination,) = logging_config["Destinations"]
+    group_id = destination["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
+    group = resources[group_id]["Properties"]
+    assert render_sub(group["LogGroupName"], SUB_VALUES).startswith("/aws/vendedlogs/states/")
+    assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_a_failed_scale_out_execution_raises_a_suite_alarm(resources: dict[str, Any]) -> None:
+    props = resources["LargeBatchFailedAlarm"]["Properties"]
+    assert (props["Namespace"], props["MetricName"]) == ("AWS/States", "ExecutionsFailed")
+    assert props["Dimensions"] == [{"Name": "StateMachineArn", "Value": {"Ref": "LargeBatchStateMachine"}}]
+    assert props["ComparisonOperator"] == "GreaterThanThreshold" and props["Threshold"] == 0
+    assert props["AlarmActions"] == [{"Ref": "AlarmsTopic"}]
+    probe = AlarmNotification(
+        AlarmName=render_sub(props["AlarmName"], SUB_VALUES), NewStateValue="ALARM",
+        StateChangeTime="2026-01-01T00:00:00Z",
+        AlarmDescription=render_sub(props["AlarmDescription"], SUB_VALUES),
+    )  # fmt: skip
+    assert identify(probe).kind == "suite", "handle_alarm sends an operational note, never a retrain"
