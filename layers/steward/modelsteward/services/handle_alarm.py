@@ -95,21 +95,41 @@ class AlarmLookup(Protocol):
 
 # --- the event --------------------------------------------------------------------------------
 def alarm_notifications(event: Mapping[str, Any]) -> list[AlarmNotification | InvalidInput]:
-    """The alarm notifications of an SNS event (Powertools' SnsModel), one per record.
+    """The alarm notifications of an SNS event (Powertools' SnsModel), one per record, or of a
+    "CloudWatch Alarm State Change" delivered by EventBridge (one).
 
     A record whose message is not a CloudWatch alarm becomes an InvalidInput in its place (recorded,
-    never retried); an event that is not an SNS event raises InvalidInput.
+    never retried); an event that is neither raises InvalidInput.
     """
     from aws_lambda_powertools.utilities.parser.models import SnsModel
 
-    try:
-        sns = SnsModel.model_validate(event)
-    except ValidationError as exc:
-        raise InvalidInput(f"handle_alarm expects an SNS event: {str(exc)[:200]}", code="bad_event") from exc
-    out: list[AlarmNotification | InvalidInput] = []
-    for record in sns.Records:
+    from ..events import alarm_message_from_eventbridge, is_alarm_state_change
+
+    if is_alarm_state_change(event):
         try:
-            out.append(parse_alarm_message(str(record.Sns.Message)))
+            return [parse_alarm_message(alarm_message_from_eventbridge(event))]
+        except InvalidInput as exc:
+            return [exc]
+    try:
+        messages = [str(record.Sns.Message) for record in SnsModel.model_validate(event).Records]
+    except ValidationError as exc:
+        # SNS's envelope with fields the strict model refuses (SAM's sample: "EXAMPLE" URLs): the
+        # data class reads the messages; a message that is no alarm is still recorded, not retried
+        records = event.get("Records")
+        sns_records = isinstance(records, list) and bool(records) and all(
+            isinstance(r, Mapping) and isinstance(r.get("Sns"), Mapping) and "Message" in r["Sns"]
+            for r in records
+        )  # fmt: skip
+        if not sns_records:
+            reason = f"handle_alarm expects an SNS event: {str(exc)[:200]}"
+            raise InvalidInput(reason, code="bad_event") from exc
+        from aws_lambda_powertools.utilities.data_classes import SNSEvent
+
+        messages = [record.sns.message for record in SNSEvent(dict(event)).records]
+    out: list[AlarmNotification | InvalidInput] = []
+    for message in messages:
+        try:
+            out.append(parse_alarm_message(message))
         except InvalidInput as exc:
             out.append(exc)
     return out
