@@ -24,6 +24,7 @@ NAMED = {
     "AWS::SQS::Queue": ("QueueName", "region"),
     "AWS::StepFunctions::StateMachine": ("StateMachineName", "region"),
     "AWS::KMS::Alias": ("AliasName", "region"),
+    "AWS::Events::Rule": ("Name", "region"),
 }
 #: properties that end in "Name" but name no resource of this stack
 NOT_NAMES = {"MetricName", "DisplayName", "FunctionName", "BucketName"}

@@ -352,7 +352,9 @@ def test_each_upload_prefix_triggers_its_function(resources: dict[str, Any]) -> 
         assert config["Event"] == "s3:ObjectCreated:*"
         rules = config["Filter"]["S3Key"]["Rules"]
         assert [rule["Name"] for rule in rules] == ["prefix"]
-        wiring[rules[0]["Value"]] = config["Function"]["Fn::GetAtt"][0]
+        condition, off, prefix = rules[0]["Value"]["Fn::If"]  # UploadEvents=EventBridge turns it off
+        assert condition == "UploadsViaEventBridge" and off == f"notifications-off/{prefix}"
+        wiring[prefix] = config["Function"]["Fn::GetAtt"][0]
     assert wiring == TRIGGERS
     assert {prefix.rstrip("/") for prefix in TRIGGERS} == set(TRIGGER_PREFIXES)
     permissions = of_type(resources, "AWS::Lambda::Permission")
@@ -364,8 +366,39 @@ def test_each_upload_prefix_triggers_its_function(resources: dict[str, Any]) -> 
     assert s3_invokers == set(TRIGGERS.values())
 
 
+def test_uploads_can_arrive_through_eventbridge_instead(
+    sam_template: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    parameter = sam_template["Parameters"]["UploadEvents"]
+    assert set(parameter["AllowedValues"]) == {"S3Notifications", "EventBridge"}
+    assert parameter["Default"] == "S3Notifications"
+    bridge = resources["DataBucket"]["Properties"]["NotificationConfiguration"]["EventBridgeConfiguration"]
+    on = {"EventBridgeEnabled": True}
+    assert bridge == {"Fn::If": ["UploadsViaEventBridge", on, {"Ref": "AWS::NoValue"}]}
+    names = {function_id: FUNCTIONS[function_id] for function_id in TRIGGERS.values()}
+    mapping = sam_template["Mappings"]["UploadFunctions"]
+    rules = {
+        r["Properties"]["EventPattern"]["detail"]["object"]["key"][0]["prefix"]["Fn::Sub"][1]["Prefix"]: r
+        for r in of_type(resources, "AWS::Events::Rule").values()
+        if r.get("Condition") == "UploadsViaEventBridge"
+    }
+    assert {f"{prefix}/" for prefix in rules} == set(TRIGGERS)
+    for prefix, rule in rules.items():
+        pattern = rule["Properties"]["EventPattern"]
+        assert pattern["source"] == ["aws.s3"] and pattern["detail-type"] == ["Object Created"]
+        assert pattern["detail"]["bucket"]["name"] == [{"Ref": "DataBucket"}]
+        assert mapping[prefix]["Function"] == names[TRIGGERS[f"{prefix}/"]]
+    bridge_invokers = [
+        p for p in of_type(resources, "AWS::Lambda::Permission").values()
+        if p["Properties"]["Principal"] == "events.amazonaws.com"
+        and p.get("Condition") == "UploadsViaEventBridge"
+    ]  # fmt: skip
+    assert len(bridge_invokers) == len(TRIGGERS)
+
+
 def test_schedules_send_the_expected_inputs(resources: dict[str, Any]) -> None:
-    rules = of_type(resources, "AWS::Events::Rule")
+    every_rule = of_type(resources, "AWS::Events::Rule")
+    rules = {k: r for k, r in every_rule.items() if "ScheduleExpression" in r["Properties"]}
     found: dict[str, tuple[str, dict[str, Any]]] = {}
     for rule in rules.values():
         (target,) = rule["Properties"]["Targets"]
