@@ -139,8 +139,10 @@ def test_persistent_drift_sends_exactly_one_email_with_the_evidence(
     top = [line.split() for line in section.splitlines()[1:] if line.strip()]
     assert len(top) == 5 and top[0][-1] == "drift"
     artifacts = feed.cloud.outputs["ArtifactsBucketName"]
-    assert f"batch report (HTML): s3://{artifacts}/reports/{MODEL}/batches/" in body
-    assert f"champion model card v1: s3://{artifacts}/models/{MODEL}/v0001/card/card.html" in body
+    objects = (feed.cloud.state_dir / "objects").resolve()  # local cloud: links are files (links.py)
+    assert f"batch report (HTML): {objects}/{artifacts}/reports/{MODEL}/batches/" in body
+    card = f"{objects}/{artifacts}/models/{MODEL}/v0001/card/card.html"
+    assert f"champion model card v1: {card}" in body and Path(card).is_file(), "the outbox copied it"
     assert "Retrain started (retrain.on_alarms includes drift)." in body
 
     retrains = [r for r in drift_episode["train_runs"] if r.event.get("action") == "retrain"]

@@ -62,7 +62,7 @@ FAKE_CREDENTIALS = {
     "AWS_SECRET_ACCESS_KEY": "test",  # nosec B105 - moto's fake credentials, local only
     "AWS_SESSION_TOKEN": "test",  # nosec B105 - moto's fake credentials, local only
 }
-STATE_SUBDIRS = ("logs", "outbox", "alarms")
+STATE_SUBDIRS = ("logs", "outbox", "alarms", "objects")
 _RUNNING: LocalCloud | None = None
 
 
@@ -354,7 +354,8 @@ class LocalCloud:
                     self.outputs[key] = str(ctx.resolve(output["Value"]))
 
     def _start_services(self) -> None:
-        self._outbox = Outbox(self.state_dir / "outbox")
+        objects = (self.state_dir / "objects").resolve()
+        self._outbox = Outbox(self.state_dir / "outbox", objects=objects, fetch=self._local_object)
         bridge = EmfBridge(self.client("cloudwatch"), self.clock)
         self._runtime = LambdaRuntime(
             log_dir=self.state_dir / "logs", clock=self.clock, region=self.region, emf=bridge,
@@ -730,6 +731,15 @@ class LocalCloud:
         spec = self._require_runtime().spec_for(function)
         path = self.state_dir / "logs" / f"{spec.log_name}.log"
         return path.read_text(encoding="utf-8") if path.is_file() else ""
+
+    def _local_object(self, bucket: str, key: str) -> bytes | None:
+        """An object of the local S3, read in-process (the outbox copies what emails link to)."""
+        from moto.s3.models import s3_backends
+
+        try:
+            return bytes(s3_backends[self.account_id]["aws"].get_object(bucket, key).value)
+        except Exception:  # a link to an object that is gone: the email still goes out
+            return None
 
     def outbox_messages(self) -> list[OutboxMessage]:
         return list(self._outbox.messages) if self._outbox else []
