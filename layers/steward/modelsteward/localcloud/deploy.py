@@ -737,7 +737,8 @@ class LocalCloud:
         from moto.s3.models import s3_backends
 
         try:
-            return bytes(s3_backends[self.account_id]["aws"].get_object(bucket, key).value)
+            found = s3_backends[self.account_id]["aws"].get_object(bucket, key)
+            return bytes(found.value) if found is not None else None
         except Exception:  # a link to an object that is gone: the email still goes out
             return None
 
