@@ -10,26 +10,39 @@ CHECKOV := BC_SKIP_MAPPING=TRUE $(CHECKOV_VENV)/bin/checkov --skip-download --co
 
 .PHONY: venv test test-fast demo lint typecheck bench bench-sensitivity size sam-build docs-cli clean local-up
 
+# pip prints each package as it goes (no -q): a first install takes minutes and should show it.
+PIP_PROGRESS := --progress-bar on --no-color
+step = @echo "==> [$$(date +%H:%M:%S)] $(1)"
+
 $(STAMP): pyproject.toml requirements/lock.txt
+	$(call step,creating $(VENV) (first run only: installs the pinned lock, a few minutes))
 	$(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -c requirements/lock.txt -e '.[dev]'
+	$(BIN)/python -m pip install $(PIP_PROGRESS) --upgrade pip
+	$(call step,installing model-steward and its pinned dependencies into $(VENV))
+	$(BIN)/python -m pip install $(PIP_PROGRESS) -c requirements/lock.txt -e '.[dev]'
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
+	$(call step,$(VENV) ready)
 
 venv: $(STAMP)
 
 test: venv $(CHECKOV_VENV)/.ok  ## static gates + the whole test suite
+	$(call step,1/5 ruff)
 	$(BIN)/ruff check layers functions tests
+	$(call step,2/5 mypy)
 	$(BIN)/mypy layers/steward/modelsteward
+	$(call step,3/5 bandit)
 	$(BIN)/bandit -q -r layers functions -s B101  # static gate (docs/security.md); B101: asserts only narrow types
+	$(call step,4/5 checkov on template.yaml)
 	$(CHECKOV)  # quiet, compact; skips justified in infra/checkov.yaml
+	$(call step,5/5 pytest (every suite; one dot per test))
 	$(BIN)/python -m pytest -q -n 2 --dist loadscope --cov --cov-report= $(PYTEST_ARGS)  # floor: pyproject.toml
 
 test-fast: venv
 	$(BIN)/python -m pytest -q -n 2 --dist loadscope -m "not slow and not browser" $(PYTEST_ARGS)
 
 demo: venv  ## the whole lifecycle on the local cloud (no AWS account, no Docker)
+	$(call step,steward demo (each step prints when it starts and how long it took))
 	$(BIN)/steward demo
 
 local-up: venv
@@ -89,8 +102,9 @@ PY312 ?= $(shell $(PY) -c 'import sys; sys.path.insert(0, "layers/deps"); \
 	from build_layer import python312; print(python312() or "")')
 
 $(SAM_VENV)/.ok-$(SAM_CLI_VERSION):
+	$(call step,creating $(SAM_VENV) with SAM CLI $(SAM_CLI_VERSION) (first run only))
 	$(PY) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/python -m pip install -q 'aws-sam-cli==$(SAM_CLI_VERSION)'
+	$(SAM_VENV)/bin/python -m pip install $(PIP_PROGRESS) 'aws-sam-cli==$(SAM_CLI_VERSION)'
 	touch $@
 
 sam-build: $(SAM_VENV)/.ok-$(SAM_CLI_VERSION)
@@ -98,7 +112,7 @@ sam-build: $(SAM_VENV)/.ok-$(SAM_CLI_VERSION)
 	@# python3.12 on PATH by that name; not inside the venv (its pyvenv.cfg would capture it)
 	mkdir -p $(SAM_VENV)-python312 && ln -sf "$(PY312)" $(SAM_VENV)-python312/python3.12
 	PATH="$(CURDIR)/$(SAM_VENV)-python312:$(CURDIR)/$(SAM_VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 \
-		sam build --config-file infra/samconfig.toml
+		sam build  # samconfig.toml next to template.yaml
 
 # --- reliability and security gates (docs/reliability.md, docs/security.md) ---------------------------
 # make reliability-report   # fuzz + tests/reliability, then renders docs/reliability.md from their counts
@@ -115,8 +129,9 @@ reliability-report: venv
 	$(BIN)/python tests/reliability/render_report.py --results $(RELIABILITY_OUT) --out docs/reliability.md
 
 $(CHECKOV_VENV)/.ok:
+	$(call step,creating $(CHECKOV_VENV) for checkov (first run only: a large dependency tree))
 	$(PY) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install -q 'checkov==3.3.30'
+	$(CHECKOV_VENV)/bin/python -m pip install $(PIP_PROGRESS) 'checkov==3.3.30'
 	touch $@
 
 checkov: $(CHECKOV_VENV)/.ok

@@ -29,7 +29,7 @@ import pytest
 import yaml
 
 from modelsteward.datasets import credit_default
-from modelsteward.localcloud.deploy import LocalCloud
+from modelsteward.localcloud.deploy import DEFAULT_STACK_NAME, LocalCloud
 from modelsteward.localcloud.outbox import OutboxMessage
 
 REPO = Path(__file__).resolve().parents[2]
@@ -41,7 +41,7 @@ BURST_STEP = dt.timedelta(seconds=5)
 
 
 def alarm(signal: str, model: str = MODEL) -> str:
-    return f"model-steward-{STAGE}-{model}-{signal}"
+    return f"{DEFAULT_STACK_NAME}-{model}-{signal}"  # alarm names start with the stack's name
 
 
 @pytest.fixture(scope="module")

@@ -38,7 +38,7 @@ def test_one_drift_episode_sends_exactly_one_alarm_email(demo: tuple) -> None:
     bodies = [p.read_text() for p in result.emails]
     alarm = next(b for b in bodies if "data_drift ALARM" in b)
     assert "TOP DRIFTED FEATURES" in alarm and "retrain" in alarm.lower()
-    assert "s3://" in alarm  # links to the report and the model card
+    assert "/objects/" in alarm and "report.html" in alarm  # local files of the report and the card
 
 
 def test_the_drift_episode_closes_after_the_retrain_with_one_recovery_email(demo: tuple) -> None:

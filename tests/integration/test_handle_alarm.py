@@ -406,6 +406,10 @@ def test_the_artifacts_bucket_follows_the_template_naming_when_not_configured(wo
     )
     assert service.artifacts_bucket(world.ctx) == "st-artifacts-123456789012"
     world.ctx.settings = settings().model_copy(
+        update={"artifacts_bucket": "", "data_bucket": "my-data-stack-data-eu-west-1-6d9c5dde"}
+    )
+    assert service.artifacts_bucket(world.ctx) == "my-data-stack-artifacts-eu-west-1-6d9c5dde"
+    world.ctx.settings = settings().model_copy(
         update={"artifacts_bucket": "", "data_bucket": "my-own-bucket"}
     )
     assert service.artifacts_bucket(world.ctx) is None

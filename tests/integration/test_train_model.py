@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from lambda_context import LAMBDA_CONTEXT
 
 try:
     from .registry_fixtures import (
@@ -220,14 +221,15 @@ def test_the_handler_trains_once_per_upload_and_dispatches_retrains(aws):
     put_spec(aws, spec_doc())
     event = aws.put(f"training/{MODEL}/2026-02.csv", csv_bytes(credit_default(1000, seed=5)))
     handler = load_handler()
-    first = handler(event, None)
-    second = handler(event, None)
+    first = handler(event, LAMBDA_CONTEXT)
+    second = handler(event, LAMBDA_CONTEXT)
     assert first["ok"] and first["results"][0]["version"] == 1
     assert second == first
     assert len(make_context().registry.list_versions(MODEL)) == 1
-    out = handler({"action": "retrain", "model": MODEL, "reason": "manual", "trigger": "manual"}, None)
+    request = {"action": "retrain", "model": MODEL, "reason": "manual", "trigger": "manual"}
+    out = handler(request, LAMBDA_CONTEXT)
     assert out["results"][0]["version"] == 2
-    bad = handler({"action": "explode"}, None)
+    bad = handler({"action": "explode"}, LAMBDA_CONTEXT)
     assert not bad["ok"] and bad["results"][0]["code"] == "bad_event"
 
 

@@ -31,6 +31,10 @@ class Settings(BaseModel):
     train_function_name: str = Field(default="", alias="TRAIN_FUNCTION_NAME")
     metrics_namespace: str = Field(default="ModelSteward", alias="POWERTOOLS_METRICS_NAMESPACE")
     stage: str = Field(default="local", alias="STAGE")
+    #: the stack's name: alarm names start with ``<stack>-`` (template.yaml)
+    stack_name: str = Field(default="", alias="STACK_NAME")
+    #: the local cloud's folder of objects that emails link to (links.py); unset on AWS
+    local_objects: str = Field(default="", alias="STEWARD_LOCAL_OBJECTS")
     region: str = Field(default="us-east-1", alias="AWS_DEFAULT_REGION")
     #: monitor_batch hands batches above this size to the scale-out state machine (docs/scale-out.md)
     scale_out_state_machine_arn: str = Field(default="", alias="SCALE_OUT_STATE_MACHINE_ARN")

@@ -1,4 +1,5 @@
-"""CloudWatch alarms: which exist (AlarmCatalog) and the episode mirror's SetAlarmState (AlarmStates)."""
+"""CloudWatch alarms: which exist (AlarmCatalog; names ``<stack>-<model>-<signal>``) and the episode
+mirror's SetAlarmState (AlarmStates)."""
 
 from __future__ import annotations
 

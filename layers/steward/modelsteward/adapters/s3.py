@@ -62,9 +62,7 @@ class S3ObjectStore:
         lm = resp.get("LastModified")
         return StoredObject(ref, body, dict(resp.get("Metadata") or {}), lm.isoformat() if lm else None)
 
-    def get_range(
-        self, bucket: str, key: str, version_id: str | None, start: int, end: int
-    ) -> bytes:
+    def get_range(self, bucket: str, key: str, version_id: str | None, start: int, end: int) -> bytes:
         """Bytes ``[start, end)`` of one object version (S3 GetObject ``Range``; scale-out chunks)."""
         if end <= start:
             return b""

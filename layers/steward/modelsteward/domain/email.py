@@ -71,8 +71,7 @@ SIGNAL_GUIDE: dict[str, tuple[str, str]] = {
     ),
     "latency": (
         "scoring latency per row (p95, milliseconds)",
-        "Look at score_batch's memory and batch sizes, and at the model's size; retraining does not "
-        "help.",
+        "Look at score_batch's memory and batch sizes, and at the model's size; retraining does not help.",
     ),
     "scoring_errors": (
         "rows the model failed to score",
@@ -479,8 +478,10 @@ def window_email(facts: WindowFacts) -> tuple[str, str]:
         limit = "" if at is None else f" (dataset drift at {number(at)})"
         lines += [
             f"Drifted share of the merged window: {share}{limit}.",
-            *wrap("No single batch alarmed, but together the window's batches have the rows to show a slow "
-                  "drift (each small batch alone is too noisy to test)."),
+            *wrap(
+                "No single batch alarmed, but together the window's batches have the rows to show a slow "
+                "drift (each small batch alone is too noisy to test)."
+            ),
             "",
             "TOP DRIFTED FEATURES (merged window)",
             *_feature_lines(facts.features),

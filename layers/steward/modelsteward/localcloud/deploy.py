@@ -62,7 +62,7 @@ FAKE_CREDENTIALS = {
     "AWS_SECRET_ACCESS_KEY": "test",  # nosec B105 - moto's fake credentials, local only
     "AWS_SESSION_TOKEN": "test",  # nosec B105 - moto's fake credentials, local only
 }
-STATE_SUBDIRS = ("logs", "outbox", "alarms")
+STATE_SUBDIRS = ("logs", "outbox", "alarms", "objects")
 _RUNNING: LocalCloud | None = None
 
 
@@ -134,6 +134,7 @@ class LocalCloud:
         self.parameters.update(parameters or {})
         self.outputs: dict[str, str] = {}
         self.resources: dict[str, str] = {}
+        self.stack_id = ""
         self.state_machines: Any = None  # localcloud.stepfunctions.LocalStateMachines once deployed
         self.endpoint_url: str | None = None
         self.translated: dict[str, Any] = {}
@@ -287,6 +288,7 @@ class LocalCloud:
         ctx = StackContext(
             template=self.translated, parameters=self.parameters, physical_ids=self.resources,
             stack_name=self.stack_name, region=self.region, account_id=self.account_id,
+            stack_id=self.stack_id,
         )  # fmt: skip
         self._fix_layer_references(ctx)
         self._start_services()
@@ -334,6 +336,7 @@ class LocalCloud:
                 f"local stack {self.stack_name}: {stack['StackStatus']} {stack.get('StackStatusReason', '')}"
             )
         self.outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        self.stack_id = str(stack["StackId"])  # bucket names carry part of it (template.yaml)
         for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=self.stack_name):
             for item in page["StackResourceSummaries"]:
                 if item.get("PhysicalResourceId"):
@@ -355,7 +358,8 @@ class LocalCloud:
                     self.outputs[key] = str(ctx.resolve(output["Value"]))
 
     def _start_services(self) -> None:
-        self._outbox = Outbox(self.state_dir / "outbox")
+        objects = (self.state_dir / "objects").resolve()
+        self._outbox = Outbox(self.state_dir / "outbox", objects=objects, fetch=self._local_object)
         bridge = EmfBridge(self.client("cloudwatch"), self.clock)
         self._runtime = LambdaRuntime(
             log_dir=self.state_dir / "logs", clock=self.clock, region=self.region, emf=bridge,
@@ -754,6 +758,16 @@ class LocalCloud:
         spec = self._require_runtime().spec_for(function)
         path = self.state_dir / "logs" / f"{spec.log_name}.log"
         return path.read_text(encoding="utf-8") if path.is_file() else ""
+
+    def _local_object(self, bucket: str, key: str) -> bytes | None:
+        """An object of the local S3, read in-process (the outbox copies what emails link to)."""
+        from moto.s3.models import s3_backends
+
+        try:
+            found = s3_backends[self.account_id]["aws"].get_object(bucket, key)
+            return bytes(found.value) if found is not None else None
+        except Exception:  # a link to an object that is gone: the email still goes out
+            return None
 
     def outbox_messages(self) -> list[OutboxMessage]:
         return list(self._outbox.messages) if self._outbox else []

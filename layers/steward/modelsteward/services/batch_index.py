@@ -143,7 +143,7 @@ class BatchIndex:
         prefix = f"reports/{self.model}/batches/"
         ids = []
         for key in self.ctx.store.list_keys(self.bucket, prefix):
-            rest = key[len(prefix):]
+            rest = key[len(prefix) :]
             batch_id, _, name = rest.partition("/")
             if name == REPORT_FILE and batch_id:
                 ids.append(batch_id)

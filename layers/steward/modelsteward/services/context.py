@@ -49,6 +49,16 @@ class Context:
         return _context_for(actor)
 
 
+def _email_links(s: Settings) -> Callable[[str], str]:
+    """Emails carry console links of the deployed region (or local paths on the local cloud)."""
+    from ..links import dashboard_name, render_links
+
+    dashboard = dashboard_name(s.stack_name, s.region) if s.stack_name else None
+    return functools.partial(
+        render_links, region=s.region, dashboard=dashboard, local_objects=s.local_objects or None
+    )
+
+
 @functools.cache
 def _context_for(actor: str) -> Context:
     from ..adapters.metrics import EmfMetrics
@@ -74,7 +84,7 @@ def wire(s: Settings, *, actor: str, metrics: MetricsSink) -> Context:
         settings=s,
         store=store,
         metrics=metrics,
-        notifier=SnsNotifier(s.notifications_topic_arn) if s.notifications_topic_arn else None,
+        notifier=SnsNotifier(topic, render=_email_links(s)) if (topic := s.notifications_topic_arn) else None,
         invoker=LambdaInvoker(),
         registry=DynamoRegistry(s.registry_table) if s.registry_table else None,
         audit=DynamoAuditLog(s.audit_table, export_bucket=s.audit_bucket or None, store=store)
@@ -88,4 +98,3 @@ def wire(s: Settings, *, actor: str, metrics: MetricsSink) -> Context:
 
 def reset_contexts() -> None:
     _context_for.cache_clear()
-

@@ -8,7 +8,7 @@ two episodes) decides with domain.episodes; then, for every observed signal:
 
 * the ``EpisodeOpen`` metric (dims model, signal) is 1 while an episode is open, else 0 - the
   dashboard graph, and what the stack's alarm for the signal watches;
-* the alarm ``model-steward-<stage>-<model>-<signal>`` is set to ALARM / OK to match (SetAlarmState
+* the alarm ``<stack>-<model>-<signal>`` is set to ALARM / OK to match (SetAlarmState
   changes nothing when it already matches, so a retried run heals a lost update). CloudWatch then
   runs the alarm's actions: the alarms topic -> handle_alarm, which writes the one email of the
   opening (and starts a retrain when the policy says so) and the one recovery email of the closing.
@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .. import metric_names
+from ..domain.alarm_message import model_alarm_name
 from ..domain.episodes import EpisodeBook, Observation, SignalEpisode, Transition, iso, observe
 from ..errors import ConflictError, NotFound, StorageError
 from ..spec import AlertPolicy, ModelSpec
@@ -46,11 +47,6 @@ class EpisodeChange:
     signal: str
     transition: Transition
     episode: SignalEpisode
-
-
-def alarm_name(stage: str, model: str, signal: str) -> str:
-    """The stack's alarm for one signal of one model (template.yaml, Fn::ForEach::ModelAlarms)."""
-    return f"model-steward-{stage}-{model}-{signal}"
 
 
 def observation(
@@ -211,7 +207,8 @@ def _mirror(ctx: Context, model: str, episode: SignalEpisode) -> None:
     """Set the signal's alarm to the episode's state (no-op when it already is)."""
     if ctx.alarm_states is None:
         return
-    name = alarm_name(ctx.settings.stage, model, episode.signal)
+    stack = ctx.settings.stack_name or f"model-steward-{ctx.settings.stage}"
+    name = model_alarm_name(stack, model, episode.signal)
     if episode.open:
         state = "ALARM"
         reason = (

@@ -1,6 +1,6 @@
 """handle_alarm: a CloudWatch alarm changed state -> one email a person can act on, and maybe a retrain.
 
-For a model alarm (``model-steward-<stage>-<model>-<signal>``):
+For a model alarm (``<stack>-<model>-<signal>``):
 
 * **ALARM** opens an episode (alarm name + the StateChangeTime of the transition into ALARM). The
   retrain policy (domain.alert_policy: spec ``retrain.on_alarms`` and ``cooldown_hours``) decides:
@@ -88,7 +88,8 @@ MAX_STATE_ATTEMPTS = 5
 FEATURE_EVIDENCE = frozenset(
     {"drift", "multivariate_drift", "data_drift", "realized_drop", "estimated_drop", "custom"}
 )  # conditional writes retried after a lost race before giving up (Lambda retries)
-_DATA_BUCKET = re.compile(r"^(?P<stack>.+)-data-(?P<account>\d{12})$")
+#: template.yaml's bucket names: ``<stack>-data-<region>-<id>`` (and ``<stack>-data-<account>`` before)
+_DATA_BUCKET = re.compile(r"^(?P<stack>.+)-data-(?P<suffix>[a-z0-9][a-z0-9-]*)$")
 
 
 class AlarmLookup(Protocol):
@@ -99,33 +100,53 @@ class AlarmLookup(Protocol):
 
 # --- the event --------------------------------------------------------------------------------
 def alarm_notifications(event: Mapping[str, Any]) -> list[AlarmNotification | InvalidInput]:
-    """The alarm notifications of an SNS event (Powertools' SnsModel), one per record.
+    """The alarm notifications of an SNS event (Powertools' SnsModel), one per record, or of a
+    "CloudWatch Alarm State Change" delivered by EventBridge (one).
 
     A record whose message is not a CloudWatch alarm becomes an InvalidInput in its place (recorded,
-    never retried); an event that is not an SNS event raises InvalidInput.
+    never retried); an event that is neither raises InvalidInput.
     """
     from aws_lambda_powertools.utilities.parser.models import SnsModel
 
-    try:
-        sns = SnsModel.model_validate(event)
-    except ValidationError as exc:
-        raise InvalidInput(f"handle_alarm expects an SNS event: {str(exc)[:200]}", code="bad_event") from exc
-    out: list[AlarmNotification | InvalidInput] = []
-    for record in sns.Records:
+    from ..events import alarm_message_from_eventbridge, is_alarm_state_change
+
+    if is_alarm_state_change(event):
         try:
-            out.append(parse_alarm_message(str(record.Sns.Message)))
+            return [parse_alarm_message(alarm_message_from_eventbridge(event))]
+        except InvalidInput as exc:
+            return [exc]
+    try:
+        messages = [str(record.Sns.Message) for record in SnsModel.model_validate(event).Records]
+    except ValidationError as exc:
+        # SNS's envelope with fields the strict model refuses (SAM's sample: "EXAMPLE" URLs): the
+        # data class reads the messages; a message that is no alarm is still recorded, not retried
+        records = event.get("Records")
+        sns_records = isinstance(records, list) and bool(records) and all(
+            isinstance(r, Mapping) and isinstance(r.get("Sns"), Mapping) and "Message" in r["Sns"]
+            for r in records
+        )  # fmt: skip
+        if not sns_records:
+            reason = f"handle_alarm expects an SNS event: {str(exc)[:200]}"
+            raise InvalidInput(reason, code="bad_event") from exc
+        from aws_lambda_powertools.utilities.data_classes import SNSEvent
+
+        messages = [record.sns.message for record in SNSEvent(dict(event)).records]
+    out: list[AlarmNotification | InvalidInput] = []
+    for message in messages:
+        try:
+            out.append(parse_alarm_message(message))
         except InvalidInput as exc:
             out.append(exc)
     return out
 
 
 def artifacts_bucket(ctx: Context) -> str | None:
-    """ARTIFACTS_BUCKET, else the template's naming rule ``<stack>-artifacts-<account>`` derived from
-    the data bucket ``<stack>-data-<account>`` (handle_alarm only reads reports and cards there)."""
+    """ARTIFACTS_BUCKET, else the template's naming rule ``<stack>-artifacts-<region>-<id>`` derived
+    from the data bucket ``<stack>-data-<region>-<id>`` (handle_alarm only reads reports and cards there)."""
     if ctx.settings.artifacts_bucket:
         return ctx.settings.artifacts_bucket
     match = _DATA_BUCKET.match(ctx.settings.data_bucket or "")
-    return f"{match['stack']}-artifacts-{match['account']}" if match else None
+    return f"{match['stack']}-artifacts-{match['suffix']}" if match else None
 
 
 # --- the use case -------------------------------------------------------------------------------
@@ -138,7 +159,7 @@ def handle_alarm(
 
 
 def _handle(ctx: Context, n: AlarmNotification, alarms: AlarmLookup | None) -> dict[str, Any]:
-    identity = identify(n)
+    identity = identify(n, stack=ctx.settings.stack_name)
     if identity.kind == "suite":
         return _suite_alarm(ctx, n, identity)
     if not identity.is_model:

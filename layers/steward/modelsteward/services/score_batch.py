@@ -532,8 +532,14 @@ def _estimate(
         threshold = None
         if variant == CHAMPION:
             seen = performance_observation(
-                ctx, spec, "estimated_drop", batch_id, drop=drop, rows=int(rows.sum()),
-                version_row=loaded.row, time_range=time_range,
+                ctx,
+                spec,
+                "estimated_drop",
+                batch_id,
+                drop=drop,
+                rows=int(rows.sum()),
+                version_row=loaded.row,
+                time_range=time_range,
             )
             if seen is not None:
                 threshold = seen.threshold
