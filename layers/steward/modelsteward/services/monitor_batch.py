@@ -24,7 +24,7 @@ import resource
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pyarrow as pa
@@ -91,39 +91,77 @@ def pii_salt(ctx: Context, model: str) -> bytes:
 
 def screen_pii(ctx: Context | None, table: pa.Table, spec: ModelSpec) -> tuple[pa.Table, PiiSummary]:
     """Scan for PII and apply the spec's policy: quarantine (raise), redact/hash (return the masked
-    table) or allow (return as is). Runs before anything derived from the data is stored."""
+    table) or allow (return as is). Runs before anything derived from the data is stored.
+
+    Scans ``table`` as it is: for an upload use :func:`conform_and_screen`, which scans the columns
+    as read, before the contract converts (and nulls) what is not of the spec's type."""
     from ..domain import pii
 
     scan = pii.scan_table(table, allow_columns=spec.pii.allow_columns)
+    summary = _pii_verdict(scan, spec)
+    return _apply_policy(ctx, table, spec, scan, summary), summary
+
+
+def _pii_verdict(scan: Any, spec: ModelSpec) -> PiiSummary:
+    """The summary of a scan; PiiRejected when the policy is quarantine and there are findings."""
     summary = PiiSummary.from_scan(scan, spec.pii.action)
-    if not summary.findings:
-        return table, summary
-    if spec.pii.action == "quarantine":
+    if summary.findings and spec.pii.action == "quarantine":
         kinds = sorted({f.kind for f in summary.findings})
         raise PiiRejected(
             f"personal data found in column(s) {', '.join(summary.columns)} ({', '.join(kinds)}); "
             "the model's pii.action is 'quarantine'",
             summary,
         )
+    return summary
+
+
+def _apply_policy(
+    ctx: Context | None, table: pa.Table, spec: ModelSpec, scan: Any, summary: PiiSummary
+) -> pa.Table:
+    from ..domain import pii
+
+    if not summary.findings:
+        return table
     if spec.pii.action in ("redact", "hash"):
         salt = pii_salt(ctx, spec.name) if ctx is not None else b"modelsteward-offline"
         table = pii.apply_pii_policy(table, scan, spec.pii.action, salt=salt)
-    return table, summary
+    return table
+
+
+def conform_and_screen(
+    ctx: Context | None, raw: pa.Table, spec: ModelSpec, *, role: str
+) -> tuple[Any, pa.Table, PiiSummary]:
+    """(conformed batch, PII-screened table, PII summary) of a table as read.
+
+    The PII screen sees every column the contract keeps as read, whatever type the spec declares
+    (emails in a numeric column are text until the contract nulls them), and runs first: a batch
+    with personal data is refused for that, never with a message about its values."""
+    from ..domain import pii
+    from ..domain.contract import LABEL_ALIAS, conform, contract_columns
+
+    scan = pii.scan_table(
+        raw, allow_columns=spec.pii.allow_columns, columns=contract_columns(spec, raw.column_names)
+    )
+    if LABEL_ALIAS in raw.column_names and spec.target not in raw.column_names:  # conform renames it
+        scan.findings = [
+            replace(f, column=spec.target) if f.column == LABEL_ALIAS else f for f in scan.findings
+        ]
+    summary = _pii_verdict(scan, spec)
+    conformed = conform(raw, spec, role=role)  # type: ignore[arg-type]
+    return conformed, _apply_policy(ctx, conformed.table, spec, scan, summary), summary
 
 
 def read_upload(
     ctx: Context, upload: S3Upload, spec: ModelSpec, *, role: str, filename: str
 ) -> tuple[PreparedBatch, Any]:
     """Get, read, conform and PII-screen one upload. InvalidInput for anything wrong with it."""
-    from ..domain.contract import conform
     from ..domain.ingest import IngestLimits, read_table
 
     limits = IngestLimits()
     obj = ctx.store.get(upload.bucket, upload.key, upload.version_id, max_bytes=limits.max_object_bytes)
     try:
         table = read_table(obj.body, filename, limits)
-        conformed = conform(table, spec, role=role)  # type: ignore[arg-type]
-        screened, summary = screen_pii(ctx, conformed.table, spec)
+        conformed, screened, summary = conform_and_screen(ctx, table, spec, role=role)
     except InvalidInput as exc:
         exc.source = obj.ref  # type: ignore[attr-defined]  # the exact version refused, for the reason
         raise
