@@ -139,6 +139,9 @@ def _print_banner(cloud: Any, args: argparse.Namespace) -> None:
         f"Alarms are evaluated every {args.alarm_interval:g} s"
         + ("" if args.no_schedules else "; rate(...) schedules fire on time")
         + ". Ctrl-C stops.",
+        "State is in memory: a stop or a crash loses the buckets, tables, metrics, alarm states and "
+        "queued invocations (logs/, outbox/ and alarms/ above stay); a restart on the same port works "
+        "at once, with a fresh stack.",
         f"{READY_PREFIX}{endpoint}",
     ]
     _say("\n".join(lines))
