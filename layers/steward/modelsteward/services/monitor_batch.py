@@ -456,11 +456,58 @@ class AssessedBatch:
     lineage_inputs: Sequence[ObjectRef] = ()
 
 
+def newer_version(ctx: Context, source: ObjectRef) -> str | None:
+    """The upload key's current version id when it is not ``source``'s: the key was uploaded again
+    and this version is superseded (None when it is current, unversioned or gone)."""
+    if not source.version_id:
+        return None
+    try:
+        current = ctx.store.head(source.bucket, source.key).version_id
+    except NotFound:
+        return None
+    return current if current and current != source.version_id else None
+
+
+def record_superseded(
+    ctx: Context, model: str, batch_id: str, old: Mapping[str, Any], new: Mapping[str, Any], function: str
+) -> None:
+    """The audit record that a batch's upload version was replaced by a newer upload of its key."""
+    ctx.record_once(
+        "batch.superseded",
+        {"uri": str(old.get("uri") or ""), "version_id": str(old.get("version_id") or "")},
+        model=model,
+        reason=f"{old.get('uri')} was uploaded again: the newer version replaces this one in the "
+        "batch index, the window counts and the report",
+        inputs=[dict(old)],
+        outputs=[dict(new)],
+        details={"function": function, "batch_id": batch_id, "superseded_by": new.get("version_id")},
+    )
+
+
+def _previous_report(ctx: Context, model: str, batch_id: str) -> dict[str, Any] | None:
+    from .batch_index import BatchIndex
+
+    return BatchIndex(ctx, ctx.settings.artifacts_bucket, model).read_report(batch_id)
+
+
 def publish_batch(ctx: Context, batch: AssessedBatch) -> dict[str, Any]:
-    """Report, artifacts, audit records and metrics of an assessed batch (both paths share this)."""
+    """Report, artifacts, audit records and metrics of an assessed batch (both paths share this).
+
+    An upload key uploaded again is a new version of one batch: a version that is no longer the
+    key's current one publishes nothing (``batch.superseded`` records it); the current one replaces
+    the previous version's report and index marker and records that version as superseded."""
     model, model_version, batch_id = batch.model, batch.model_version, batch.batch_id
     source, spec, baseline, assessment = batch.source, batch.spec, batch.baseline, batch.assessment
     pii_summary = batch.pii
+    newer = newer_version(ctx, source)
+    if newer is not None:
+        record_superseded(
+            ctx, model, batch_id, source.as_dict(), {**source.as_dict(), "version_id": newer, "sha256": None},
+            batch.function,
+        )
+        log.info("superseded upload version skipped", extra={"model": model, "batch_id": batch_id})
+        return {"status": "superseded", "model": model, "batch_id": batch_id, "superseded_by": newer}
+    previous = _previous_report(ctx, model, batch_id)
     report = build_report(
         model=model,
         model_version=model_version,
@@ -493,7 +540,8 @@ def publish_batch(ctx: Context, batch: AssessedBatch) -> dict[str, Any]:
     outputs = write_batch_artifacts(ctx, report, assessment)
     from .batch_index import record_batch  # windows find this batch by one listing, never by reading reports
 
-    record_batch(ctx, report)
+    marker = record_batch(ctx, report)
+    _replace_previous(ctx, batch, previous, marker.key if marker else None)
     inputs = [source, batch.spec_ref, batch.baseline_ref]
     if pii_summary.findings:
         _record_pii(ctx, model, model_version, source, pii_summary)
@@ -551,6 +599,23 @@ def publish_batch(ctx: Context, batch: AssessedBatch) -> dict[str, Any]:
         "verdict": report.verdict,
         "report_uri": outputs["report"].uri,
     }
+
+
+def _replace_previous(
+    ctx: Context, batch: AssessedBatch, previous: Mapping[str, Any] | None, marker: str | None
+) -> None:
+    """The previous version's marker goes and its supersession is recorded. With concurrent uploads
+    of one key, each run that finds a newer version publishes nothing and the newest run replaces
+    whatever an older one wrote, so they converge to one index entry (BatchIndex.entries also keeps
+    the newest marker per batch)."""
+    from .batch_index import forget_marker
+
+    source = batch.source.as_dict()
+    old_source = (previous or {}).get("source") or {}
+    if previous is not None and old_source.get("version_id") != source.get("version_id"):
+        forget_marker(ctx, previous, keep=marker)
+        if old_source.get("uri"):
+            record_superseded(ctx, batch.model, batch.batch_id, old_source, source, batch.function)
 
 
 def _record_pii(
