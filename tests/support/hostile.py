@@ -7,6 +7,7 @@ over every artifact a run wrote, asserting that no planted value appears in any 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gzip
 import io
@@ -154,10 +155,8 @@ def text_of(blob: bytes | str) -> str:
     if isinstance(blob, str):
         return blob
     if blob[:2] == b"\x1f\x8b":
-        try:
+        with contextlib.suppress(zlib.error):
             blob = zlib.decompressobj(31).decompress(blob, 64 * 2**20)
-        except zlib.error:
-            pass
     return blob.decode("utf-8", "replace")
 
 

@@ -77,7 +77,11 @@ def run_check(
     with caplog.at_level(logging.DEBUG):
         code = main(args + (["--spec", str(spec)] if spec else []))
     said = capsys.readouterr()
-    written: list[tuple[str, bytes | str]] = [("stdout", said.out), ("stderr", said.err), ("log", caplog.text)]
+    written: list[tuple[str, bytes | str]] = [
+        ("stdout", said.out),
+        ("stderr", said.err),
+        ("log", caplog.text),
+    ]
     if out.exists():
         written += list(files_under(out))
     return code, written
