@@ -46,7 +46,7 @@ def planted_values(kind: str, n: int, seed: int = 0) -> list[str]:
             number = _luhn_complete(f"4{k:014d}"[:15])
             out.append(f"{number[:4]} {number[4:8]} {number[8:12]} {number[12:]}")
         elif kind == "ssn":
-            out.append(f"{212 + k % 400:03d}-{11 + k % 80:02d}-{1000 + k:04d}")
+            out.append(f"{212 + k % 400:03d}-{11 + k % 80:02d}-{1000 + k % 8999:04d}")
         else:
             raise ValueError(kind)
     return out
