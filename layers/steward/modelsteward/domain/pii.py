@@ -487,6 +487,7 @@ def _is_text(t: pa.DataType) -> bool:
 
 def _integral_floats(column: pa.ChunkedArray) -> pa.ChunkedArray:
     """The integral values of a float column as int64 (a card number read as a float)."""
+    column = column.cast(pa.float64())  # float16/float32 too
     column = pc.if_else(pc.is_finite(column), column, null_scalar(column.type))
     big = pc.and_(
         pc.greater_equal(pc.abs(column), float_scalar(1e12)), pc.less(pc.abs(column), float_scalar(9e18))
@@ -548,6 +549,7 @@ def scan_table(
         elif scan_ints:
             _scan_integers(field.name, column, findings)
         else:
+            column = column.cast(pa.float64())
             present = len(column) - int(pc.sum(pc.is_nan(column)).as_py() or 0) - column.null_count
             _scan_integers(field.name, _integral_floats(column), findings, present)
     rows_scanned = table.num_rows if indices is None else len(indices)
