@@ -29,11 +29,13 @@ from hostile import (
     oversized_spec,
     plant,
     planted_values,
+    record,
 )
 
 from modelsteward.cli.main import main as steward
 from modelsteward.localcloud.deploy import LocalCloud
 
+SUITE = "local cloud"
 UNDER, ABOVE, ROWS = 5, 60, 2000
 PII_CASES = [  # (column, kind, count, expected status)
     ("annual_income", "email", UNDER, "accepted"),
@@ -105,6 +107,9 @@ def test_planted_personal_data_is_accepted_or_quarantined_once(
         assert [r["action"] for r in records if r["action"].startswith("batch.")] == ["batch.accepted"]
     head = cloud.client("s3").head_object(Bucket=cloud.data_bucket, Key=f"inference/{MODEL}/{name}.csv")
     assert head["ContentLength"] > 0  # the upload is kept, as uploaded
+    share = f"{count / ROWS:.2%}"
+    record(SUITE, "personal data in typed columns", f"{count} {kind}s in {column} ({share})",
+           f"{status}, one audit record, not retried, upload kept")  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -125,6 +130,12 @@ def test_a_malicious_spec_in_s3_quarantines_the_batch_with_a_reason(
     assert why["code"] == "invalid_spec" and words in why["message"], why
     quarantined = [r for r in audit(cloud) if r["action"] == "batch.quarantined" and r.get("model") == model]
     assert len(quarantined) == 1
+    record(
+        SUITE,
+        "malicious specs",
+        f"{model} in specs/",
+        "batch quarantined (invalid_spec), one record, not retried",
+    )
 
 
 def test_a_gzip_bomb_under_the_ratio_limit_is_quarantined_before_memory_runs_out(cloud: LocalCloud) -> None:
@@ -133,6 +144,8 @@ def test_a_gzip_bomb_under_the_ratio_limit_is_quarantined_before_memory_runs_out
     assert result["status"] == "quarantined"
     why = reason(cloud, MODEL, result["batch_id"])
     assert why["code"] == "decompressed_too_large" and "752.0 MiB" in why["message"], why
+    record(SUITE, "decompression bombs", "6 MB gzip at ratio 131 (790 MB), 3,008 MB function",
+           "quarantined at 752 MiB, not retried")  # fmt: skip
 
 
 def test_invalid_predictions_are_a_quality_verdict(cloud: LocalCloud) -> None:
@@ -140,6 +153,7 @@ def test_invalid_predictions_are_a_quality_verdict(cloud: LocalCloud) -> None:
     frame.loc[frame.index % 2 == 0, "prediction"] = "maybe"
     result = outcome(run(cloud, f"inference/{MODEL}/garbage-predictions.csv", csv_bytes(frame)))
     assert result["status"] == "accepted" and result["verdict"] == "quality", result
+    record(SUITE, "invalid predictions", "50% of predictions outside the classes", "verdict quality")
 
 
 def _markers(cloud: LocalCloud, batch_id: str) -> list[str]:
@@ -177,6 +191,8 @@ def test_a_reuploaded_key_is_one_batch_in_its_latest_version(cloud: LocalCloud) 
     (oldest,) = [v["VersionId"] for v in versions if not v["IsLatest"]]
     assert len(superseded) == 1 and superseded[0]["inputs"][0]["version_id"] == oldest
     assert superseded[0]["details"]["superseded_by"] == newest
+    record(SUITE, "duplicate and concurrent deliveries", "the same key uploaded twice",
+           "one index entry (latest version), one batch.superseded")  # fmt: skip
 
 
 def test_concurrent_uploads_of_one_key_converge_to_one_entry(cloud: LocalCloud) -> None:
@@ -209,6 +225,8 @@ def test_concurrent_uploads_of_one_key_converge_to_one_entry(cloud: LocalCloud) 
         if r["action"] == "batch.superseded" and (r.get("details") or {}).get("batch_id") == batch_id
     ]  # fmt: skip
     assert len(superseded) == 4  # each older version, once
+    record(SUITE, "duplicate and concurrent deliveries", "5 concurrent uploads of one key",
+           "one index entry (the current version), 4 batch.superseded")  # fmt: skip
 
 
 def test_no_planted_value_is_anywhere_the_stack_wrote(cloud: LocalCloud) -> None:
@@ -229,3 +247,5 @@ def test_no_planted_value_is_anywhere_the_stack_wrote(cloud: LocalCloud) -> None
     audit_bucket = cloud.outputs["AuditBucketName"]
     assert any(where.startswith(f"s3://{audit_bucket}/") for where, _ in haystacks), "the export is walked"
     assert leaks(haystacks, PLANTED) == []
+    record(SUITE, "personal data in typed columns", f"walk for {len(PLANTED)} planted values",
+           f"none in {len(haystacks)} objects, items, logs and messages")  # fmt: skip

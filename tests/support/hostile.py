@@ -196,3 +196,20 @@ def all_dynamodb_items(dynamodb: Any) -> Iterator[tuple[str, str]]:
         for page in dynamodb.get_paginator("scan").paginate(TableName=table):
             for item in page.get("Items", []):
                 yield f"dynamodb:{table}", repr(item)
+
+
+# --- the record for docs/reliability.md ---------------------------------------------------------
+def record(suite: str, klass: str, case: str, outcome: str, **extra: Any) -> None:
+    """One line per hostile case that held (call it after the case's assertions), for
+    ``make reliability-report``; written only when RELIABILITY_RESULTS is set."""
+    import json
+    import os
+
+    folder = os.environ.get("RELIABILITY_RESULTS")
+    if not folder:
+        return
+    out = Path(folder) / "hostile"
+    out.mkdir(parents=True, exist_ok=True)
+    line = {"suite": suite, "class": klass, "case": case, "outcome": outcome, **extra}
+    with (out / f"{suite.replace(' ', '-')}.jsonl").open("a", encoding="utf-8") as f:
+        f.write(json.dumps(line, default=str) + "\n")

@@ -27,6 +27,7 @@ from hostile import (
     oversized_spec,
     plant,
     planted_values,
+    record,
     recursive_alias_spec,
 )
 
@@ -35,6 +36,7 @@ from modelsteward.cli.main import main
 ROWS = 2000
 UNDER = 5  # 0.25% of the rows: below the PII screen's threshold
 ABOVE = 60  # 3%
+SUITE = "steward check"
 REQUIRED_NUMBERS = ("annual_income", "age", "loan_amount")
 PLACES = [
     ("annual_income", "email"),  # numeric feature
@@ -100,6 +102,8 @@ def test_personal_data_under_the_threshold_is_accepted_and_never_written(
     report = (tmp_path / "out" / "report.json").read_text()
     if column != "prediction":  # the nulled values are counted, and described by their kind
         assert f"{UNDER} values like <" in report
+    record(SUITE, "personal data in typed columns", f"{UNDER} {kind}s in {column} (0.25%)",
+           f"accepted (exit {code}), no value in {len(written)} outputs")  # fmt: skip
 
 
 @pytest.mark.parametrize("action", ["quarantine", "redact"])
@@ -120,6 +124,9 @@ def test_personal_data_above_the_threshold_is_refused_and_never_quoted(
         assert "personal data found" in stderr
     assert "Traceback" not in stderr
     assert leaks(written, values) == []
+    said = "refused in one sentence" if code == 2 else f"accepted (exit {code}), values redacted"
+    record(SUITE, "personal data in typed columns", f"{ABOVE} {kind}s in {column} (3%), pii.action {action}",
+           f"{said}, no value in {len(written)} outputs")  # fmt: skip
 
 
 def test_no_spec_inferred_columns_leak_nothing(tmp_path: Path, reference: Path, capsys, caplog) -> None:
@@ -128,6 +135,8 @@ def test_no_spec_inferred_columns_leak_nothing(tmp_path: Path, reference: Path, 
     code, written = run_check(tmp_path, reference, current, capsys, caplog, None)
     assert code in (0, 1)
     assert leaks(written, values) == []
+    record(SUITE, "personal data in typed columns", "5 emails in a numeric column, no spec (inferred)",
+           f"accepted (exit {code}), no value in {len(written)} outputs")  # fmt: skip
 
 
 def test_half_the_predictions_outside_the_classes_is_a_quality_violation(
@@ -145,6 +154,8 @@ def test_half_the_predictions_outside_the_classes_is_a_quality_violation(
     (violation,) = [q for q in report["quality"] if q["check"] == "invalid_predictions"]
     assert violation["column"] == "prediction" and violation["observed"] == pytest.approx(0.5)
     assert report["verdict"] != "ok"
+    record(SUITE, "invalid predictions", "50% of predictions outside the classes",
+           f"exit 1, verdict {report['verdict']}, invalid_predictions violation")  # fmt: skip
 
 
 def test_a_few_invalid_predictions_stay_a_warning(tmp_path: Path, reference: Path, capsys, caplog) -> None:
@@ -155,6 +166,16 @@ def test_a_few_invalid_predictions_stay_a_warning(tmp_path: Path, reference: Pat
 
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert not [q for q in report["quality"] if q["check"] == "invalid_predictions"]
+    record(SUITE, "invalid predictions", "0.5% of predictions outside the classes", "a warning only")
+
+
+def reason_case(reason: str) -> str:
+    return {
+        "aliases": "billion laughs (3.8 KB) in an estimator parameter",
+        "nested more than": "nested 20,000 levels",
+        "refers to itself": "a recursive alias",
+        "the limit is": "a 2 MB spec",
+    }[reason]
 
 
 # --- malicious specs -----------------------------------------------------------------------------
@@ -179,6 +200,7 @@ def test_malicious_specs_are_refused_with_a_reason(
     stderr = str(written[1][1])
     assert code == 2 and reason in stderr and "Traceback" not in stderr, stderr
     assert not (tmp_path / "out").exists()
+    record(SUITE, "malicious specs", reason_case(reason), f"exit 2 in {time.perf_counter() - started:.2f} s")
 
 
 def test_a_60_mb_spec_is_refused_before_it_is_read(tmp_path: Path, reference: Path, capsys, caplog) -> None:
@@ -190,6 +212,7 @@ def test_a_60_mb_spec_is_refused_before_it_is_read(tmp_path: Path, reference: Pa
     code, written = run_check(tmp_path, reference, reference.read_bytes(), capsys, caplog, spec)
     assert code == 2 and "the limit is 1048576 bytes" in str(written[1][1])
     assert time.perf_counter() - started < 5
+    record(SUITE, "malicious specs", "a 60 MB spec", f"exit 2 in {time.perf_counter() - started:.2f} s")
 
 
 def test_the_billion_laughs_spec_is_refused_by_onboarding(tmp_path: Path, capsys) -> None:
@@ -197,6 +220,7 @@ def test_the_billion_laughs_spec_is_refused_by_onboarding(tmp_path: Path, capsys
     spec.write_bytes(billion_laughs_spec())
     assert main(["models", "onboard", str(spec), "--stack", "nowhere"]) == 2
     assert "aliases" in capsys.readouterr().err
+    record("steward models onboard", "malicious specs", "billion laughs in an estimator parameter", "exit 2")
 
 
 # --- decompression -------------------------------------------------------------------------------
@@ -222,3 +246,5 @@ def test_a_gzip_bomb_under_the_ratio_limit_is_refused_within_the_memory_budget(
     code, peak_mb = (int(x) for x in done.stdout.split())
     assert code == 2 and "decompresses to more than 128.0 MiB" in done.stderr, done.stderr
     assert peak_mb < 512, f"peak RSS {peak_mb} MB"
+    record(SUITE, "decompression bombs", "2 MB gzip at ratio 131 (262 MB), 512 MB function",
+           f"exit 2 at 128 MiB, peak RSS {peak_mb} MB", peak_mb=peak_mb)  # fmt: skip
