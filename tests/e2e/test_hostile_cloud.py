@@ -58,12 +58,12 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Any:
         yield c
 
 
-def run(cloud: LocalCloud, key: str, body: bytes) -> Any:
-    """Upload, wait, and return the one monitor_batch invocation it caused."""
+def run(cloud: LocalCloud, key: str, body: bytes, function: str = "MonitorBatchFunction") -> Any:
+    """Upload, wait, and return the one invocation of ``function`` it caused."""
     before = len(cloud.invocations)
     cloud.upload(key, body)
     cloud.wait_idle()
-    (invocation,) = [i for i in cloud.invocations[before:] if i.function == "MonitorBatchFunction"]
+    (invocation,) = [i for i in cloud.invocations[before:] if i.function == function]
     assert invocation.ok and invocation.attempts == 1, invocation.summary()  # decided, never retried
     return invocation
 
@@ -130,6 +130,9 @@ def test_a_malicious_spec_in_s3_quarantines_the_batch_with_a_reason(
     assert why["code"] == "invalid_spec" and words in why["message"], why
     quarantined = [r for r in audit(cloud) if r["action"] == "batch.quarantined" and r.get("model") == model]
     assert len(quarantined) == 1
+    # create_baseline loads the spec the same way (it ran 62 s at 6.1 GB on the alias bomb)
+    built = run(cloud, f"reference/{model}/ref.csv", csv_bytes(batch(200, seed=4)), "CreateBaselineFunction")
+    assert "invalid_spec" in json.dumps(built.result), built.result
     record(
         SUITE,
         "malicious specs",
