@@ -8,7 +8,7 @@ CHECKOV_VENV := .venv-checkov
 # offline: no guideline download from the vendor's API (tests and gates reach no network)
 CHECKOV := BC_SKIP_MAPPING=TRUE $(CHECKOV_VENV)/bin/checkov --skip-download --config-file infra/checkov.yaml
 
-.PHONY: venv test test-fast demo lint typecheck bench size sam-build docs-cli clean local-up
+.PHONY: venv test test-fast demo lint typecheck bench bench-sensitivity size sam-build docs-cli clean local-up
 
 $(STAMP): pyproject.toml requirements/lock.txt
 	$(PY) -m venv $(VENV)
@@ -50,6 +50,7 @@ clean:
 # --- performance and packaging (docs/performance.md) ---------------------------------------------
 # make bench                              # 10k, 100k, 1M rows x 25 columns (~15-25 min on 2 cores)
 # make bench BENCH_SIZES=10000,100000     # quick run
+# make bench-sensitivity                  # only the sensitivity case (bench/sensitivity.py, ~1 min)
 # Evidently and NannyML run in their own venvs, created from PyPI on first use (Evidently 0.7
 # needs pandas < 3; NannyML 0.13 imports statsmodels without declaring it).
 BENCH_SIZES ?= 10000,100000,1000000
@@ -71,6 +72,9 @@ $(BENCH_NANNYML)/.ok:
 bench: venv $(BENCH_EVIDENTLY)/.ok $(BENCH_NANNYML)/.ok
 	$(BIN)/python bench/run.py --sizes $(BENCH_SIZES) --runs $(BENCH_RUNS) --peer-runs-1m $(BENCH_PEER_RUNS_1M) \
 		--evidently $(BENCH_EVIDENTLY)/bin/python --nannyml $(BENCH_NANNYML)/bin/python
+
+bench-sensitivity: venv $(BENCH_EVIDENTLY)/.ok $(BENCH_NANNYML)/.ok
+	$(BIN)/python bench/sensitivity.py --evidently $(BENCH_EVIDENTLY)/bin/python --nannyml $(BENCH_NANNYML)/bin/python
 
 # Every function's deployment (code + its layers, unzipped) vs Lambda's 250 MiB, each run as
 # Lambda loads it in python3.12 (bench/size.py; CI runs it). Fails when one is over or broken.

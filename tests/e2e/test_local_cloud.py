@@ -391,13 +391,15 @@ def test_local_up_serves_the_stack_to_boto3_and_runs_handlers(tmp_path: Path) ->
     env.pop("AWS_ENDPOINT_URL", None)
     process = subprocess.Popen(
         [sys.executable, "-m", "modelsteward.cli.main", "local", "up", "--port", "0",
-         "--state-dir", str(state), "--models", MODEL, "--alarm-interval", "1", "--template", str(TEMPLATE)],
+         "--state-dir", str(state), "--models", MODEL, "--alarm-interval", "1", "--template", str(TEMPLATE),
+         "--parameter-overrides", "ScaleOutBytes=1048576", "LogRetentionDays=7"],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
         endpoint = _read_until_ready(process, timeout=120)
         assert endpoint.startswith("http://127.0.0.1:")
         stack = json.loads((state / "stack.json").read_text())
+        assert stack["parameters"]["ScaleOutBytes"] == "1048576"  # as `sam deploy --parameter-overrides`
         s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
                           aws_access_key_id="test", aws_secret_access_key="test")  # fmt: skip
         bucket = stack["outputs"]["DataBucketName"]
@@ -416,6 +418,17 @@ def test_local_up_serves_the_stack_to_boto3_and_runs_handlers(tmp_path: Path) ->
         written += [o["Key"] for o in s3.list_objects_v2(Bucket=stack["outputs"]["ArtifactsBucketName"])
                     .get("Contents", [])]  # fmt: skip
         assert any("served" in key and not key.startswith("inference/") for key in written), written
+        # a day passes on the running cloud: the hourly and daily schedules fire, alarms evaluate
+        advanced = subprocess.run(
+            [sys.executable, "-m", "modelsteward.cli.main", "local", "advance", "--hours", "25",
+             "--state-dir", str(state)],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert advanced.returncode == 0, advanced.stdout + advanced.stderr
+        assert "25 h passed; the local cloud's clock is now" in advanced.stdout
+        fired = [line for line in advanced.stdout.splitlines() if "schedule fired:" in line]
+        assert sum("CheckWindow" in line for line in fired) >= 24, advanced.stdout  # hourly
+        assert any("RunAudit" in line for line in fired), advanced.stdout  # daily
     finally:
         process.send_signal(signal.SIGINT)
         try:

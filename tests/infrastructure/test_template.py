@@ -63,20 +63,24 @@ _EVERY_FUNCTION_ENV = {
 }  # fmt: skip
 _DATA_FUNCTION_ENV = _EVERY_FUNCTION_ENV | {"ARTIFACTS_BUCKET"}
 _NOTIFY = {"NOTIFICATIONS_TOPIC_ARN"}
+_EPISODES = {"EPISODES_TABLE"}  # the functions that judge batches, and handle_alarm that tells their story
 EXPECTED_ENV = {
     "TrainModelFunction": _DATA_FUNCTION_ENV | _NOTIFY | {"TRAIN_FUNCTION_NAME", "STEWARD_PACKED_DEPS"},
     "CreateBaselineFunction": _DATA_FUNCTION_ENV,
-    "ScoreBatchFunction": _DATA_FUNCTION_ENV | {"STEWARD_PACKED_DEPS"},
-    "MonitorBatchFunction": _DATA_FUNCTION_ENV | {"SCALE_OUT_STATE_MACHINE_ARN", "SCALE_OUT_BYTES"},
-    "EvaluateLabelsFunction": _DATA_FUNCTION_ENV,
+    "ScoreBatchFunction": _DATA_FUNCTION_ENV | _EPISODES | {"STEWARD_PACKED_DEPS"},
+    "MonitorBatchFunction": _DATA_FUNCTION_ENV
+    | _EPISODES
+    | {"SCALE_OUT_STATE_MACHINE_ARN", "SCALE_OUT_BYTES"},
+    "EvaluateLabelsFunction": _DATA_FUNCTION_ENV | _EPISODES,
     "HandleAlarmFunction": _EVERY_FUNCTION_ENV
     | _NOTIFY
+    | _EPISODES
     | {"ALARMS_TOPIC_ARN", "TRAIN_FUNCTION_NAME", "ARTIFACTS_BUCKET"},
-    "CheckWindowFunction": _DATA_FUNCTION_ENV | _NOTIFY,
+    "CheckWindowFunction": _DATA_FUNCTION_ENV | _NOTIFY | _EPISODES,
     "RunAuditFunction": _DATA_FUNCTION_ENV | _NOTIFY,
     "PlanChunksFunction": _DATA_FUNCTION_ENV | {"SCALE_OUT_CHUNK_BYTES"},
     "ProfileChunkFunction": _DATA_FUNCTION_ENV,
-    "FinishLargeBatchFunction": _DATA_FUNCTION_ENV,
+    "FinishLargeBatchFunction": _DATA_FUNCTION_ENV | _EPISODES,
 }
 
 # AWS managed policies a function role may carry, and why.
@@ -106,23 +110,17 @@ TRAIN_FUNCTION_ARNS = {
 }
 _GETATT_ARNS = {"ArtifactsBucket": ARTIFACTS, "AuditBucket": AUDIT, "DataBucket": DATA}
 
+# batch signals: decided as episodes by the suite, mirrored as EpisodeOpen (1 while open)
+_EPISODE = (metric_names.EPISODE_OPEN, "Maximum", "GreaterThanOrEqualToThreshold", 1, 1, 1, "ignore")
+EPISODE_SIGNALS = (
+    "drift", "multivariate_drift", "quality", "pii", "realized_drop", "estimated_drop", "freshness",
+)  # fmt: skip
 SIGNALS = {
     # signal: (metric, statistic, comparison, threshold parameter or value, periods, to alarm, missing)
-    "drift": (metric_names.DRIFTED_FEATURE_SHARE, "Maximum", "GreaterThanOrEqualToThreshold",
-              {"Ref": "DriftedShareThreshold"}, 3, 2, "notBreaching"),
-    "multivariate_drift": (metric_names.MULTIVARIATE_DRIFT_AUC, "Maximum", "GreaterThanOrEqualToThreshold",
-                           {"Ref": "MultivariateAucThreshold"}, 3, 2, "notBreaching"),
-    "quality": (metric_names.QUALITY_VIOLATIONS, "Sum", "GreaterThanThreshold", 0, 1, 1, "notBreaching"),
-    "pii": (metric_names.PII_FINDINGS, "Sum", "GreaterThanThreshold", 0, 1, 1, "notBreaching"),
-    "realized_drop": (metric_names.REALIZED_PRIMARY_METRIC_DROP, "Maximum", "GreaterThanOrEqualToThreshold",
-                      {"Ref": "MetricDropThreshold"}, 1, 1, "notBreaching"),
-    "estimated_drop": (metric_names.ESTIMATED_PRIMARY_METRIC_DROP, "Maximum", "GreaterThanOrEqualToThreshold",
-                       {"Ref": "MetricDropThreshold"}, 3, 2, "notBreaching"),
+    **{signal: _EPISODE for signal in EPISODE_SIGNALS},
     "latency": (metric_names.SCORING_LATENCY_P95, "Maximum", "GreaterThanThreshold",
                 {"Ref": "LatencyP95ThresholdMs"}, 3, 2, "notBreaching"),
     "scoring_errors": (metric_names.SCORING_ERRORS, "Sum", "GreaterThanThreshold", 0, 1, 1, "notBreaching"),
-    "freshness": (metric_names.BATCH_ACCEPTED, "Sum", "LessThanThreshold", 1,
-                  {"Ref": "FreshnessHours"}, {"Ref": "FreshnessHours"}, "breaching"),
 }  # fmt: skip
 COMPOSITE_CHILDREN = ("drift", "multivariate_drift")
 
@@ -434,7 +432,8 @@ def test_policies_name_single_tables_topics_keys_and_prefixes(resources: dict[st
         elif service == {"sns"}:
             assert targets == [{"Ref": "NotificationsTopic"}], owner
         elif service == {"cloudwatch"}:
-            assert actions == ["cloudwatch:DescribeAlarms"], owner
+            # read the model alarms, or set them to mirror an episode: never metrics, never other alarms
+            assert actions in (["cloudwatch:DescribeAlarms"], ["cloudwatch:SetAlarmState"]), owner
             assert [arn_text(t) for t in targets] == [f"{ALARM_ARN_PREFIX}model-steward-{STAGE}-*"], owner
         elif service == {"lambda"}:
             assert actions == ["lambda:InvokeFunction"], owner
@@ -611,6 +610,7 @@ def test_tables_have_fixed_keys_pitr_and_encryption(resources: dict[str, Any]) -
         "RegistryTable": [("pk", "HASH", "S"), ("sk", "RANGE", "S")],
         "AuditTable": [("pk", "HASH", "S"), ("sk", "RANGE", "N")],
         "IdempotencyTable": [("id", "HASH", "S")],
+        "EpisodesTable": [("pk", "HASH", "S"), ("sk", "RANGE", "S")],
     }
     assert set(of_type(resources, "AWS::DynamoDB::Table")) == set(expected_keys)
     for table_id, keys in expected_keys.items():
@@ -663,25 +663,25 @@ def test_per_model_alarms_exist_for_each_monitored_model(resources: dict[str, An
         metric, statistic, comparison, threshold, periods, to_alarm, missing = SIGNALS[signal]
         assert props["Namespace"] == metric_names.NAMESPACE
         assert props["MetricName"] == metric, name
-        assert props["Dimensions"] == [{"Name": "model", "Value": model}], name
+        dims = [{"Name": "model", "Value": model}]
+        if signal in EPISODE_SIGNALS:
+            dims.append({"Name": "signal", "Value": signal})
+            assert props["Period"] == 60, name
+        assert props["Dimensions"] == dims, name
         assert props["Statistic"] == statistic, name
         assert props["ComparisonOperator"] == comparison, name
         assert props["Threshold"] == threshold, name
         assert props["EvaluationPeriods"] == periods, name
         assert props["DatapointsToAlarm"] == to_alarm, name
         assert props["TreatMissingData"] == missing, name
-        description = render_sub(props["AlarmDescription"], {**SUB_VALUES, "DriftedShareThreshold": "0.3",
-                                 "MultivariateAucThreshold": "0.7", "MetricDropThreshold": "0.05",
-                                 "LatencyP95ThresholdMs": "25", "FreshnessHours": "24"})  # fmt: skip
+        description = render_sub(props["AlarmDescription"], {**SUB_VALUES, "LatencyP95ThresholdMs": "25"})
         assert description.startswith(f"model={model};signal={signal};stage={STAGE} | "), name
-        if signal in COMPOSITE_CHILDREN:
-            assert "AlarmActions" not in props and "OKActions" not in props, name
-        else:
-            assert props["AlarmActions"] == [{"Ref": "AlarmsTopic"}], name
-            assert props["OKActions"] == [{"Ref": "AlarmsTopic"}], name
+        # every one reaches handle_alarm (the drift family's children speak as data_drift)
+        assert props["AlarmActions"] == [{"Ref": "AlarmsTopic"}], name
+        assert props["OKActions"] == [{"Ref": "AlarmsTopic"}], name
 
 
-def test_one_composite_drift_alarm_per_model_carries_the_actions(resources: dict[str, Any]) -> None:
+def test_one_composite_drift_alarm_per_model_shows_the_family(resources: dict[str, Any]) -> None:
     alarms = of_type(resources, "AWS::CloudWatch::Alarm")
     arn_of = {
         render_sub(a["Properties"]["AlarmName"], SUB_VALUES): f"${{{alarm_id}.Arn}}"
@@ -696,8 +696,8 @@ def test_one_composite_drift_alarm_per_model_carries_the_actions(resources: dict
             arn_of[f"model-steward-{STAGE}-{match['model']}-{signal}"] for signal in COMPOSITE_CHILDREN
         ]
         assert props["AlarmRule"] == {"Fn::Sub": f'ALARM("{children[0]}") OR ALARM("{children[1]}")'}
-        assert props["AlarmActions"] == [{"Ref": "AlarmsTopic"}]
-        assert props["OKActions"] == [{"Ref": "AlarmsTopic"}]
+        # no actions of its own: handle_alarm already answers its children, once for the family
+        assert props["ActionsEnabled"] is False and "AlarmActions" not in props
         assert render_sub(props["AlarmDescription"], SUB_VALUES).startswith(
             f"model={match['model']};signal=data_drift;"
         )
@@ -726,8 +726,7 @@ def test_suite_health_alarms_watch_every_function_and_the_dlq(resources: dict[st
 def test_dashboard_searches_every_model(resources: dict[str, Any]) -> None:
     body = render_sub(
         resources["Dashboard"]["Properties"]["DashboardBody"],
-        {**SUB_VALUES, "ArtifactsBucket": "artifacts", "DriftedShareThreshold": "0.3",
-         "MultivariateAucThreshold": "0.7", "LatencyP95ThresholdMs": "25"},
+        {**SUB_VALUES, "ArtifactsBucket": "artifacts", "LatencyP95ThresholdMs": "25"},
     )  # fmt: skip
     widgets = json.loads(body)["widgets"]
     expressions = [
@@ -747,6 +746,8 @@ def test_dashboard_searches_every_model(resources: dict[str, Any]) -> None:
         assert any(f"SEARCH('{{ModelSteward,model}} MetricName=\"{metric}\"'" in e for e in expressions), (
             metric
         )
+    assert any(f"SEARCH('{{ModelSteward,model,signal}} MetricName=\"{metric_names.EPISODE_OPEN}\"'" in e
+               for e in expressions)  # fmt: skip
 
 
 def test_outputs_tell_scripts_where_everything_is(translated: dict[str, Any]) -> None:

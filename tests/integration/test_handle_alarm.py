@@ -251,7 +251,7 @@ def test_concurrent_deliveries_that_race_past_idempotency_start_one_retrain(worl
 
 
 def test_cooldown_suppresses_the_retrain_and_the_email_says_until_when(world: World) -> None:
-    world.ctx.registry.update_model_state(MODEL, {"last_retrain_at": "2026-03-03T20:00:00+00:00"})
+    world.ctx.registry.update_model_state(MODEL, {"last_retrain_requested_at": "2026-03-03T20:00:00+00:00"})
     result = handle(world, composite())
     assert (result["decision"], result["retrain"]) == ("cooldown", False)
     assert world.invoker.calls == []

@@ -24,6 +24,7 @@ class Settings(BaseModel):
     audit_bucket: str = Field(default="", alias="AUDIT_BUCKET")
     registry_table: str = Field(default="", alias="REGISTRY_TABLE")
     audit_table: str = Field(default="", alias="AUDIT_TABLE")
+    episodes_table: str = Field(default="", alias="EPISODES_TABLE")
     idempotency_table: str = Field(default="", alias="IDEMPOTENCY_TABLE")
     notifications_topic_arn: str = Field(default="", alias="NOTIFICATIONS_TOPIC_ARN")
     alarms_topic_arn: str = Field(default="", alias="ALARMS_TOPIC_ARN")

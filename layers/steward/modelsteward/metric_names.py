@@ -19,6 +19,10 @@ PROCESSING_TIME = "ProcessingTime"  # Milliseconds
 PEAK_MEMORY = "PeakMemory"  # Megabytes
 FEATURE_DRIFT_SCORE = "FeatureDriftScore"  # None; dims: model, feature
 
+# every batch-judging function (dims: model, signal): 1 while the signal's episode is open, else 0;
+# the stack's per-signal alarms watch it (docs/alerts.md)
+EPISODE_OPEN = "EpisodeOpen"  # None, 0/1
+
 # check_window (dims: model)
 WINDOW_DRIFTED_FEATURE_SHARE = "WindowDriftedFeatureShare"
 WINDOW_ROWS = "WindowRows"

@@ -118,6 +118,21 @@ class AuditLog(Protocol):
     def records(self) -> Sequence[dict[str, Any]]: ...
 
 
+class EpisodeStore(Protocol):
+    """One episode book per model (domain.episodes.EpisodeBook), written under a version condition."""
+
+    def get(self, model: str) -> dict[str, Any]: ...
+    def put(self, model: str, book: Mapping[str, Any], *, expected_version: int) -> None: ...
+
+
+class AlarmStates(Protocol):
+    """SetAlarmState on the stack's episode alarms (the suite mirrors each episode into its alarm)."""
+
+    def set_state(
+        self, name: str, state: str, reason: str, data: Mapping[str, Any] | None = None
+    ) -> None: ...
+
+
 class AlarmCatalog(Protocol):
     """Names of the CloudWatch alarms that exist (the governance audit checks every model has some)."""
 

@@ -62,6 +62,20 @@ class FeatureDrift(_Strict):
     method: DriftMethod | None = None
     threshold: float | None = Field(default=None, gt=0)
     warn_threshold: float | None = Field(default=None, gt=0)
+    floor: float | None = Field(default=None, ge=0)
+
+
+class Persistence(_Strict):
+    """A feature beyond its noise band in ``min_beyond_noise`` of the last ``batches`` batches drifts."""
+
+    batches: int = Field(default=4, ge=1, le=100)
+    min_beyond_noise: int = Field(default=3, ge=1)
+
+    @model_validator(mode="after")
+    def _m_of_n(self) -> Persistence:
+        if self.min_beyond_noise > self.batches:
+            raise ValueError("min_beyond_noise must not exceed batches")
+        return self
 
 
 class DriftPolicy(_Strict):
@@ -75,12 +89,19 @@ class DriftPolicy(_Strict):
     min_samples: int = Field(default=100, ge=1)
     dataset_drift_share: float = Field(default=0.3, gt=0, le=1)
     multivariate_auc: float = Field(default=0.7, gt=0.5, le=1)
+    # below ``floor`` nothing is drift however certain (None: the method's default, see
+    # domain/drift.py); between it and ``threshold`` a feature needs to beat its noise band
+    floor: float | None = Field(default=None, ge=0)
+    noise_margin: float = Field(default=2.0, ge=1)  # one batch alone: raw score > margin x noise band
+    persistence: Persistence = Field(default_factory=Persistence)
     features: dict[str, FeatureDrift] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _warn_below_drift(self) -> DriftPolicy:
         if self.warn_threshold > self.threshold:
             raise ValueError("warn_threshold must not exceed threshold")
+        if self.floor is not None and self.floor > self.threshold:
+            raise ValueError("floor must not exceed threshold")
         return self
 
 
@@ -120,6 +141,63 @@ class RetrainPolicy(_Strict):
     on_alarms: list[RetrainSignal] = Field(
         default_factory=lambda: list[RetrainSignal](["drift", "performance", "estimated_performance"])
     )
+    # a model served elsewhere: train challengers from the labeled reference + labeled batches,
+    # gated against the served model's own predictions on the same rows (never auto-promoted)
+    from_labeled_pool: bool = False
+
+
+class EpisodeRule(_Strict):
+    """Open an episode when ``breaches`` of the last ``of_last`` batches breach; close it after
+    ``clean_to_close`` consecutive clean batches (batch order: event time, then arrival)."""
+
+    breaches: int = Field(default=2, ge=1, le=100)
+    of_last: int = Field(default=3, ge=1, le=100)
+    clean_to_close: int = Field(default=2, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _m_of_n(self) -> EpisodeRule:
+        if self.breaches > self.of_last:
+            raise ValueError(f"breaches ({self.breaches}) cannot exceed of_last ({self.of_last})")
+        return self
+
+    @property
+    def window(self) -> int:
+        return max(self.of_last, self.clean_to_close)
+
+    def text(self) -> str:
+        return f"{self.breaches} of the last {self.of_last} batches"
+
+
+class PerformanceAlert(EpisodeRule):
+    """A drop of the primary metric breaches when it reaches ``drop_threshold`` if set, else the
+    threshold the model earns: ``sigmas`` standard deviations of the metric at the batch's size (from
+    the holdout), never below ``min_drop`` nor above ``max_drop``."""
+
+    drop_threshold: float | None = Field(default=None, gt=0)
+    sigmas: float = Field(default=3.0, gt=0)
+    min_drop: float = Field(default=0.005, ge=0)
+    max_drop: float = Field(default=0.05, gt=0)
+
+
+class AlertPolicy(_Strict):
+    """Per-signal episode rules (docs/alerts.md); every field has a default that suits most models."""
+
+    drift: EpisodeRule = Field(default_factory=EpisodeRule)
+    multivariate_drift: EpisodeRule = Field(default_factory=EpisodeRule)
+    quality: EpisodeRule = Field(default_factory=lambda: EpisodeRule(breaches=1, of_last=1))
+    pii: EpisodeRule = Field(default_factory=lambda: EpisodeRule(breaches=1, of_last=1))
+    bias: EpisodeRule = Field(default_factory=EpisodeRule)
+    estimated_drop: PerformanceAlert = Field(default_factory=PerformanceAlert)
+    realized_drop: PerformanceAlert = Field(
+        default_factory=lambda: PerformanceAlert(breaches=1, of_last=1, clean_to_close=1)
+    )
+    freshness: EpisodeRule = Field(
+        default_factory=lambda: EpisodeRule(breaches=1, of_last=1, clean_to_close=1)
+    )
+
+    def rule(self, signal: str) -> EpisodeRule:
+        found = getattr(self, signal, None)
+        return found if isinstance(found, EpisodeRule) else EpisodeRule()
 
 
 class Governance(_Strict):
@@ -155,6 +233,7 @@ class ModelSpec(_Strict):
     gate: GatePolicy = Field(default_factory=GatePolicy)
     retrain: RetrainPolicy = Field(default_factory=RetrainPolicy)
     governance: Governance = Field(default_factory=Governance)
+    alerts: AlertPolicy = Field(default_factory=AlertPolicy)
     alert_email: str | None = None
 
     @field_validator("name")

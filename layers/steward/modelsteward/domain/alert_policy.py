@@ -6,8 +6,8 @@ decided per episode:
 
 * one email when it opens, one short note when it closes (never for INSUFFICIENT_DATA);
 * at most one retrain request, and only when the model's spec lists the signal's group in
-  ``retrain.on_alarms`` and the cooldown (``retrain.cooldown_hours`` since the last retrain, or
-  since the last retrain request) has passed;
+  ``retrain.on_alarms`` and the cooldown (``retrain.cooldown_hours`` since the last retrain an
+  alarm started; the first training does not count) has passed;
 * a second delivery of the same transition changes nothing (the recorded decision is replayed).
 
 Episodes live on the model's registry STATE row (``alarm_episodes``: alarm name -> episode), written
@@ -130,10 +130,9 @@ def episodes_of(state: Mapping[str, Any]) -> dict[str, Episode]:
 
 
 def last_retrain(state: Mapping[str, Any]) -> dt.datetime | None:
-    """The later of the last finished retrain and the last retrain request (both count for cooldown)."""
-    stamps = [parse_time(state.get(k)) for k in ("last_retrain_at", "last_retrain_requested_at")]
-    known = [s for s in stamps if s is not None]
-    return max(known) if known else None
+    """The last retrain an alarm started: the cooldown counts from it, not from the first training
+    (a model onboarded an hour ago may retrain on its first drift episode)."""
+    return parse_time(state.get("last_retrain_requested_at"))
 
 
 def decide(

@@ -452,6 +452,9 @@ def _missing_message(role: Role, missing: list[_Wanted], available: list[str]) -
 # --- conform -----------------------------------------------------------------------------------------
 def conform(table: pa.Table, spec: ModelSpec, *, role: Role) -> ConformedBatch:
     """Check and coerce a batch to the contract for ``role``; raise BatchRejected if it is unusable."""
+    from .capture import for_spec  # SageMaker capture / ground truth: named after the spec first
+
+    table, capture_warnings = for_spec(table, spec)
     available = list(table.column_names)
     wanted = _wanted(spec, role, available)
     sources: dict[str, str] = {}
@@ -465,7 +468,9 @@ def conform(table: pa.Table, spec: ModelSpec, *, role: Role) -> ConformedBatch:
     if missing:
         raise BatchRejected(_missing_message(role, missing, available), code="missing_columns")
 
-    findings: list[ContractFinding] = []
+    findings: list[ContractFinding] = [
+        ContractFinding("capture_records_skipped", None, "warning", w) for w in capture_warnings
+    ]
     rejections: list[str] = []
     decimal_comma = ingest_metadata(table).get("decimal_point") == ","
     columns: dict[str, pa.ChunkedArray] = {}

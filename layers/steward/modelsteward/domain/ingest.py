@@ -30,6 +30,8 @@ import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
 from ..errors import BatchRejected, LimitExceeded
+from .capture import CAPTURE_METADATA_KEY, looks_like_sagemaker
+from .capture import decode as decode_sagemaker
 
 BatchFormat = Literal["csv", "jsonl", "parquet"]
 
@@ -783,10 +785,15 @@ def read_batch(
     dialect: _CsvDialect | None = None
     if fmt == "parquet":
         table = _read_parquet(payload, limits)
+    elif fmt == "jsonl" and looks_like_sagemaker(payload[:_SNIFF_BYTES]):
+        _check_text(payload, "JSON Lines", limits)  # SageMaker capture, ground truth or transform output
+        _check_json_depth(payload, limits.max_json_depth)
+        table = decode_sagemaker(payload, filename, limits.max_rows)
     elif fmt == "jsonl":
         table = _read_jsonl(payload, limits)
     else:
         table, dialect = _read_csv(payload, limits)
+    capture = (table.schema.metadata or {}).get(CAPTURE_METADATA_KEY)
     if table.num_columns > limits.max_columns:
         raise too_many_columns(table.num_columns, limits)
     if table.num_rows > limits.max_rows:
@@ -807,6 +814,8 @@ def read_batch(
         decompressed_bytes=len(payload),
     )
     meta = {INGEST_METADATA_KEY: json.dumps(batch.metadata()).encode()}
+    if capture is not None:
+        meta[CAPTURE_METADATA_KEY] = capture
     return replace(batch, table=table.replace_schema_metadata(meta))
 
 

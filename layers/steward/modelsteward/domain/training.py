@@ -63,6 +63,9 @@ class TrainingResult:
     n_holdout: int
     duration_seconds: float
     dropped_rows: dict[str, int] = field(default_factory=dict)
+    #: event time of each holdout row (aligned with ``holdout``), when the spec names a timestamp column
+    holdout_times: pd.Series | None = None
+    holdout_index: np.ndarray | None = None  # the holdout rows' labels in the training frame's index
 
     @property
     def primary_score(self) -> float | None:
@@ -71,6 +74,23 @@ class TrainingResult:
 
 
 # --- inputs ---------------------------------------------------------------------------------
+def can_train(spec: ModelSpec, has_training_data: bool) -> tuple[bool, str]:
+    """Whether a retrain of ``spec``'s model can run, and the sentence an owner reads either way.
+
+    A model the suite did not train (bring your own model: a reference, inference batches and
+    labels, but nothing under ``training/`` and no labeled pool) cannot be retrained: an alarm must
+    not announce a retrain; it says what the owner can do instead.
+    """
+    if has_training_data:
+        return True, f"a retrain of {spec.name} can run from its training snapshot and labeled pool"
+    return False, (
+        f"{spec.name} has no training data (nothing under training/{spec.name}/ and no labeled pool), "
+        "so the suite cannot retrain it: retrain the model where it is served and upload its new "
+        f"reference to reference/{spec.name}/, or upload labeled training data to "
+        f"training/{spec.name}/ so the suite can train a challenger"
+    )
+
+
 def prepare_features(frame: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
     """The spec's feature columns with the dtypes the pipeline expects (see module docstring)."""
     missing = [c for c in spec.features.all if c not in frame.columns]
@@ -352,6 +372,10 @@ def train(spec: ModelSpec, frame: pd.DataFrame) -> TrainingResult:
     )
     holdout = x_hold.copy()
     holdout[spec.target] = y_hold
+    holdout_times = None
+    if spec.timestamp_column and spec.timestamp_column in frame.columns:
+        stamps = frame.loc[x_hold.index, spec.timestamp_column]
+        holdout_times = pd.to_datetime(stamps, errors="coerce", utc=True).reset_index(drop=True)
     estimator = pipeline.named_steps["model"]
     params = {
         "class_path": spec.estimator.class_path,
@@ -376,6 +400,8 @@ def train(spec: ModelSpec, frame: pd.DataFrame) -> TrainingResult:
         n_holdout=len(y_hold),
         duration_seconds=round(time.perf_counter() - started, 3),
         dropped_rows=dropped,
+        holdout_times=holdout_times,
+        holdout_index=x_hold.index.to_numpy(),
     )
 
 

@@ -48,7 +48,7 @@ from .emf import EmfBridge
 from .outbox import Outbox, OutboxMessage
 from .resolve import StackContext
 from .runtime import DEFAULT_MAX_RETRY_ATTEMPTS, FunctionSpec, Invocation, LambdaRuntime
-from .scheduler import ScheduledTarget, fire_schedule
+from .scheduler import ScheduledTarget, ScheduleTracker, fire_schedule
 from .translate import CODE_URI_METADATA, LOCAL_CODE_BUCKET, load_template, translate
 
 log = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ class LocalCloud:
         self.serve = serve
         self.host = host
         self.port = port
-        self.state_dir = (state_dir or Path.cwd() / ".steward" / "local").resolve()
+        self.state_dir = (state_dir or self.default_state_dir()).resolve()
         self.code_overrides = {key: Path(value) for key, value in (code_overrides or {}).items()}
         self.clock = clock or SimulatedClock(frozen=not serve)
         self.settle_alarms = settle_alarms
@@ -154,6 +154,10 @@ class LocalCloud:
         self._invoke_configs: dict[str, dict[str, Any]] = {}
         self._template_code_dirs: dict[str, Path] = {}
         self.alarm_names: dict[str, str] = {}
+
+    @staticmethod
+    def default_state_dir() -> Path:
+        return Path.cwd() / ".steward" / "local"
 
     # -- lifecycle ------------------------------------------------------------------------------
     def __enter__(self) -> LocalCloud:
@@ -643,6 +647,29 @@ class LocalCloud:
     def advance(self, minutes: float = 0.0, *, hours: float = 0.0, seconds: float = 0.0) -> dt.datetime:
         """Let simulated time pass (metric timestamps and alarm evaluation follow it)."""
         return self.clock.advance(minutes=minutes, hours=hours, seconds=seconds)
+
+    def pass_time(
+        self, hours: float, *, tracker: ScheduleTracker | None = None, step_hours: float = 1.0
+    ) -> dict[str, Any]:
+        """Let ``hours`` pass as they would on AWS: in steps of at most ``step_hours``, each step
+        moves the clock (cooldowns and freshness age with it), fires the ``rate(...)`` schedules that
+        fell due and evaluates the alarms. Returns what fired and what changed."""
+        if hours <= 0:
+            raise ConfigError("time only moves forward: give a positive number of hours")
+        tracker = tracker or ScheduleTracker()
+        tracker.due(self.client("events"), self.now)  # rules never seen before start counting now
+        fired: list[str] = []
+        changes: list[AlarmChange] = []
+        left = hours
+        while left > 1e-9:
+            step = min(step_hours, left)
+            self.advance(hours=step)
+            left -= step
+            for rule in tracker.due(self.client("events"), self.now):
+                self.fire_schedule(rule)
+                fired.append(rule)
+            changes += self.evaluate_alarms()
+        return {"now": self.now.isoformat(), "fired": fired, "alarm_changes": [c.summary() for c in changes]}
 
     def evaluate_alarms(self) -> list[AlarmChange]:
         """Evaluate every alarm now; returns the state changes (their actions have run)."""

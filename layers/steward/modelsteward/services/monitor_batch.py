@@ -32,6 +32,7 @@ import pyarrow as pa
 from .. import layout, metric_names
 from ..domain.baseline import Baseline, spec_fingerprint
 from ..domain.drift import DriftResult, detect_drift
+from ..domain.episodes import Observation
 from ..domain.multivariate import MultivariateResult, multivariate_drift
 from ..domain.profile import Profile, profile_batch
 from ..domain.quality import ContractFindingLike, QualityResult, evaluate_quality
@@ -43,6 +44,7 @@ from ..idempotency import run_once
 from ..ports import ObjectRef
 from ..spec import ModelSpec
 from .context import Context
+from .episodes import observation, observe_batch, report_observations
 from .quarantine import quarantine_batch
 from .specs import load_spec
 
@@ -359,7 +361,7 @@ def _monitor(ctx: Context, upload: S3Upload) -> dict[str, Any]:
 
             return start_large_batch(ctx, upload, key)
         try:
-            prepared, _ = read_upload(ctx, upload, spec, role="inference", filename=key.name)
+            prepared, obj = read_upload(ctx, upload, spec, role="inference", filename=key.name)
         except NotFound:  # deleted before we got to it: nothing to monitor, nothing to quarantine
             log.warning("upload vanished before monitoring", extra={"model": model, "batch_id": batch_id})
             return {"status": "gone", "model": model, "batch_id": batch_id}
@@ -382,7 +384,8 @@ def _monitor(ctx: Context, upload: S3Upload) -> dict[str, Any]:
             model=model, model_version=model_version, batch_id=batch_id, source=source, spec=spec,
             spec_ref=spec_ref, baseline=baseline, baseline_ref=baseline_ref, assessment=assessment,
             pii=pii_summary, findings=prepared.findings, extra_columns=prepared.extra_columns,
-            rows=prepared.table.num_rows, started=started,
+            rows=prepared.table.num_rows, started=started, table=prepared.table,
+            source_metadata=dict(obj.metadata),
         ),
     )  # fmt: skip
 
@@ -412,14 +415,21 @@ def refuse_batch(
     if isinstance(exc, PiiRejected):
         pii_summary = exc.summary
     dims = {"model": model}
+    observed: dict[str, Observation] = {}
     if isinstance(exc, QualityRejected):
         extra["violations"] = [v.model_dump() for v in exc.quality.violations]
         # quarantine must not hide the violations from the quality alarm
-        ctx.metrics.put(metric_names.QUALITY_VIOLATIONS, len(exc.quality.violations), "Count", dims)
+        count = len(exc.quality.violations)
+        ctx.metrics.put(metric_names.QUALITY_VIOLATIONS, count, "Count", dims)
+        observed["quality"] = observation(ctx, batch_id, breached=True, value=float(count), threshold=0.0)
     if pii_summary is not None and pii_summary.findings:
         extra["pii"] = pii_summary.model_dump()
         _record_pii(ctx, model, model_version, source, pii_summary, function)
-        ctx.metrics.put(metric_names.PII_FINDINGS, sum(f.count for f in pii_summary.findings), "Count", dims)
+        found = sum(f.count for f in pii_summary.findings)
+        ctx.metrics.put(metric_names.PII_FINDINGS, found, "Count", dims)
+        observed["pii"] = observation(ctx, batch_id, breached=True, value=float(found), threshold=0.0)
+    if observed and spec_ref is not None:  # a known model: its episodes count the refused batch too
+        observe_batch(ctx, model, observed)
     return quarantine_batch(
         ctx,
         model=model,
@@ -454,6 +464,8 @@ class AssessedBatch:
     started: float
     function: str = FUNCTION
     lineage_inputs: Sequence[ObjectRef] = ()
+    table: pa.Table | None = None  # the conformed rows (one run); None after scale-out
+    source_metadata: Mapping[str, str] = field(default_factory=dict)  # the upload's S3 user metadata
 
 
 def newer_version(ctx: Context, source: ObjectRef) -> str | None:
@@ -508,6 +520,9 @@ def publish_batch(ctx: Context, batch: AssessedBatch) -> dict[str, Any]:
         log.info("superseded upload version skipped", extra={"model": model, "batch_id": batch_id})
         return {"status": "superseded", "model": model, "batch_id": batch_id, "superseded_by": newer}
     previous = _previous_report(ctx, model, batch_id)
+    from .byom import keep_predictions, report_findings  # the label join's copy, label-free estimate
+
+    kept = keep_predictions(ctx, batch)
     report = build_report(
         model=model,
         model_version=model_version,
@@ -519,7 +534,7 @@ def publish_batch(ctx: Context, batch: AssessedBatch) -> dict[str, Any]:
         multivariate=assessment.multivariate,
         quality=assessment.quality,
         pii=pii_summary,
-        findings=batch.findings,
+        findings=[*batch.findings, *report_findings(kept)],
         extra_columns=batch.extra_columns,
         timings=Timings(
             processing_ms=round((time.perf_counter() - batch.started) * 1000, 1),
@@ -580,6 +595,7 @@ def publish_batch(ctx: Context, batch: AssessedBatch) -> dict[str, Any]:
         },
     )
     emit_metrics(ctx, report)
+    observe_batch(ctx, model, report_observations(ctx, report), spec=spec)
     log.info(
         "batch monitored",
         extra={
@@ -598,6 +614,7 @@ def publish_batch(ctx: Context, batch: AssessedBatch) -> dict[str, Any]:
         "rows": report.rows,
         "verdict": report.verdict,
         "report_uri": outputs["report"].uri,
+        "predictions": kept,
     }
 
 

@@ -112,9 +112,10 @@ def retrain(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
     reason = str(request.get("reason") or f"retrain requested ({trigger})")
     episode = str(request.get("episode") or request.get("request_id") or reason)
     key = {"model": model, "trigger": trigger, "episode": episode}
+    since = _parse_time(str(request["data_since"])) if request.get("data_since") else None
 
     def work() -> dict[str, Any]:
-        return _guarded(ctx, model, lambda: _train_retrain(ctx, model, trigger, reason, key))
+        return _guarded(ctx, model, lambda: _train_retrain(ctx, model, trigger, reason, key, since))
 
     return run_once("train_model.retrain", key, work)
 
@@ -232,6 +233,12 @@ def _retrain_data(ctx: Context, spec: ModelSpec, state: Mapping[str, Any]) -> Tr
         frames.append(_read_conformed(ctx, obj.body, obj.ref.key.rsplit("/", 1)[-1], spec))
         refs.append(obj.ref)
         roles.append("training_snapshot")
+    elif spec.retrain.from_labeled_pool:  # a model served elsewhere: its labeled reference
+        reference = _labeled_reference(ctx, spec)
+        if reference is not None:
+            frames.append(reference[0])
+            refs.append(reference[1])
+            roles.append("labeled_reference")
     cutoff = ctx.clock() - dt.timedelta(days=spec.retrain.training_window_days)
     # the timestamp rides along so a ``holdout_split: recent`` spec can hold out the newest rows
     wanted = [*spec.features.all, spec.target, *([spec.timestamp_column] if spec.timestamp_column else [])]
@@ -243,7 +250,7 @@ def _retrain_data(ctx: Context, spec: ModelSpec, state: Mapping[str, Any]) -> Tr
         if spec.target not in frame.columns or not set(spec.features.all) <= set(frame.columns):
             log.warning("pool object skipped: columns missing", extra={"model": model, "key": key})
             continue
-        frames.append(frame[[c for c in wanted if c in frame.columns]])
+        frames.append(frame[[c for c in frame.columns if c in wanted or c.startswith(SERVED_MODEL_PREFIX)]])
         refs.append(pooled.ref)
         roles.append("labeled_pool")
     if not frames:
@@ -251,8 +258,65 @@ def _retrain_data(ctx: Context, spec: ModelSpec, state: Mapping[str, Any]) -> Tr
             f"no training data for '{model}': upload a snapshot to training/{model}/ first",
             code="no_training_data",
         )
+    served = sorted({c for f in frames for c in f.columns if c.startswith(SERVED_MODEL_PREFIX)})
+    wanted += served  # the served model's own outputs: what a challenger is gated against
     frame = pd.concat([f[[c for c in wanted if c in f.columns]] for f in frames], ignore_index=True)
     return TrainingData(frame=frame, lineage=refs, roles=roles)
+
+
+SERVED_MODEL_PREFIX = "champion_"  # domain.byom.CHAMPION_PREDICTION / CHAMPION_PROBABILITY
+
+
+def _labeled_reference(ctx: Context, spec: ModelSpec) -> tuple[pd.DataFrame, ObjectRef] | None:
+    """The newest reference upload with labels, conformed for training, with the served model's
+    prediction and probabilities as ``champion_*`` columns (None without one)."""
+    from ..domain.byom import batch_classes, champion_outputs
+
+    keys = sorted(ctx.store.list_keys(ctx.settings.data_bucket, f"reference/{spec.name}/"))
+    if not keys:
+        return None
+    obj = ctx.store.get(ctx.settings.data_bucket, keys[-1], max_bytes=MAX_TRAINING_BYTES)
+    try:
+        frame = _read_conformed(ctx, obj.body, obj.ref.key.rsplit("/", 1)[-1], spec)
+    except InvalidInput as exc:
+        log.warning("reference not usable for training", extra={"model": spec.name, "code": exc.code})
+        return None
+    if spec.target not in frame.columns:
+        return None
+    classes = batch_classes(spec, None, frame[spec.target]) if spec.is_classifier else None
+    served = champion_outputs(frame, spec, classes)
+    return pd.concat([frame, served], axis=1), obj.ref
+
+
+def _served_model_predictions(spec: ModelSpec, frame: pd.DataFrame, result: Any) -> tuple[Any, str | None]:
+    """The served model's own predictions on the challenger's holdout rows (bring your own model)."""
+    from ..domain.byom import champion_predictions
+    from ..domain.training import Predictions
+
+    if result.holdout_index is None:
+        return None, "the holdout rows are not known: a person decides"
+    found = champion_predictions(frame, result.holdout_index, spec.task, result.classes)
+    if found is None:
+        return None, (
+            "the served model's predictions are missing for some holdout rows (a labeled row without "
+            "them): a person decides"
+        )
+    return Predictions(label=found[0], proba=found[1]), None
+
+
+def training_data_available(ctx: Context, spec: ModelSpec) -> bool:
+    """True when a retrain of the model finds data (what :func:`_retrain_data` reads): a recorded
+    training snapshot, a file under ``training/<model>/`` or a labeled pool object. At most two
+    LIST requests on the data bucket (``training/<model>/``, ``pool/<model>/``), stopped at the
+    first key. Pair with ``domain.training.can_train`` for the owner's sentence."""
+    state = ctx.registry.get_model_state(spec.name) if ctx.registry is not None else {}
+    if (state or {}).get("last_training_data"):
+        return True
+    bucket = ctx.settings.data_bucket
+    prefixes: tuple[str, ...] = (f"training/{spec.name}/", f"pool/{spec.name}/")
+    if spec.retrain.from_labeled_pool:  # the labeled reference of a model served elsewhere
+        prefixes += (f"reference/{spec.name}/",)
+    return any(next(iter(ctx.store.list_keys(bucket, p)), None) for p in prefixes)
 
 
 def _read_parquet(body: bytes) -> pd.DataFrame:
@@ -288,15 +352,22 @@ def _train_upload(ctx: Context, upload: S3Upload, key: layout.UploadKey) -> dict
 
 
 def _train_retrain(
-    ctx: Context, model: str, trigger: str, reason: str, request: Mapping[str, Any]
+    ctx: Context,
+    model: str,
+    trigger: str,
+    reason: str,
+    request: Mapping[str, Any],
+    baseline_since: dt.datetime | None = None,
 ) -> dict[str, Any]:
+    """``baseline_since``: where the data of the episode that asked for it starts (handle_alarm)."""
     ctx.settings.require("data_bucket", "artifacts_bucket")
     spec, spec_ref = load_spec(ctx, model)
     state = _registry(ctx).get_model_state(model)
     data = _retrain_data(ctx, spec, state)
     return _train_and_register(
-        ctx, spec, spec_ref, data, trigger=trigger, reason=reason, request_key=_request_key(request)
-    )
+        ctx, spec, spec_ref, data, trigger=trigger, reason=reason, request_key=_request_key(request),
+        baseline_since=baseline_since,
+    )  # fmt: skip
 
 
 def _request_key(request: Mapping[str, Any]) -> str:
@@ -321,6 +392,7 @@ def _train_and_register(
     trigger: str,
     reason: str,
     request_key: str,
+    baseline_since: dt.datetime | None = None,
 ) -> dict[str, Any]:
     from ..domain.gate import evaluate_gate
     from ..domain.model_artifact import dump_model
@@ -348,6 +420,9 @@ def _train_and_register(
     champion_row = registry.champion(model)
     champion_version = int(champion_row["version"]) if champion_row else None
     champion_preds, champion_problem = _champion_predictions(ctx, spec, champion_row, result)
+    served_elsewhere = champion_row is None and spec.retrain.from_labeled_pool
+    if served_elsewhere:  # the champion is the model served elsewhere: its own predictions, same rows
+        champion_preds, champion_problem = _served_model_predictions(spec, data.frame, result)
     decision = evaluate_gate(
         spec,
         y_true=result.holdout[spec.target].to_numpy(),
@@ -358,6 +433,17 @@ def _train_and_register(
         champion_version=champion_version,
         challenger_version=version,
     )
+    if served_elsewhere and decision.outcome == "promote":  # the suite cannot deploy it: a person does
+        decision = decision.model_copy(
+            update={
+                "outcome": "pending_approval",
+                "reasons": [
+                    *decision.reasons,
+                    "the champion is served outside the suite: deploy this version where the model is "
+                    "served, then approve it",
+                ],
+            }
+        )
     if champion_problem is not None:  # a champion exists but could not be compared: a person decides
         decision = decision.model_copy(
             update={
@@ -410,8 +496,8 @@ def _train_and_register(
         json.dumps(evaluation, indent=2, default=str).encode(),
         content_type="application/json",
     )
-    estimation_ref = _write_estimation(ctx, spec, version, result)
-    baseline_uri = _write_baseline(ctx, spec, version, result, lineage)
+    estimation_ref, estimation_doc = _write_estimation(ctx, spec, version, result)
+    baseline_uri, baseline_rows = _write_baseline(ctx, spec, version, result, lineage, since=baseline_since)
 
     row: dict[str, Any] = {
         "status": "PendingManualApproval",
@@ -447,10 +533,13 @@ def _train_and_register(
         "holdout_version_id": holdout_ref.version_id,
         "estimation_uri": estimation_ref.uri if estimation_ref else None,
         "baseline_uri": baseline_uri,
+        "baseline_rows": baseline_rows,
         "gate": decision.summary(),
         "n_train": result.n_train,
         "n_holdout": result.n_holdout,
         "training_seconds": result.duration_seconds,
+        "metric_noise": _metric_noise(spec, result),
+        "estimate_noise": _estimate_noise(spec, result, estimation_doc),
         "decision_seq": 0,
     }
     registry.put_version(model, version, row)
@@ -739,11 +828,50 @@ def _parquet(frame: pd.DataFrame) -> bytes:
     return buf.getvalue()
 
 
-def _baseline_table(spec: ModelSpec, result: Any) -> Any:
-    """Holdout rows with the model's out-of-sample predictions: the reference monitoring compares to.
+def _metric_noise(spec: ModelSpec, result: Any) -> dict[str, Any] | None:
+    """The primary metric's bootstrap spread on the holdout: the performance alerts' earned threshold."""
+    from ..domain.performance_bands import metric_noise
+
+    preds = result.holdout_predictions
+    noise = metric_noise(
+        spec.primary_metric, spec.task, result.holdout[spec.target].to_numpy(), preds.label, preds.proba,
+        result.classes, seed=spec.seed,
+    )  # fmt: skip
+    return noise.model_dump() if noise is not None else None
+
+
+#: fewest holdout rows of the new regime a baseline is built from (else the whole holdout)
+MIN_BASELINE_ROWS = 200
+
+
+def _estimate_noise(
+    spec: ModelSpec, result: Any, estimation: Mapping[str, Any] | None
+) -> dict[str, Any] | None:
+    """The label-free estimate's bootstrap spread on the holdout (the estimated_drop threshold)."""
+    from ..domain.estimation import Estimator
+    from ..domain.performance_bands import bootstrap_noise
+
+    proba = result.holdout_predictions.proba
+    if estimation is None or proba is None:
+        return None
+    estimator = Estimator.model_validate(estimation)
+    label = result.holdout_predictions.label
+
+    def value_of(idx: Any) -> float | None:
+        return estimator.estimate(proba[idx], label[idx]).value(spec.primary_metric)
+
+    noise = bootstrap_noise(spec.primary_metric, len(label), value_of, resamples=100, seed=spec.seed)
+    return noise.model_dump() if noise is not None else None
+
+
+def _baseline_table(spec: ModelSpec, result: Any, since: dt.datetime | None = None) -> tuple[Any, str]:
+    """Holdout rows with the model's out-of-sample predictions: the reference monitoring compares to,
+    and a sentence saying which rows.
 
     Out-of-sample predictions matter: in-sample ones are over-confident, and prediction drift would
-    fire on the first production batch.
+    fire on the first production batch. After a drift episode (``since``: when its data starts) the
+    baseline follows the champion: only holdout rows of the new regime, so drift the retrain resolved
+    stops alarming - as long as at least MIN_BASELINE_ROWS of them are in the holdout.
     """
     import pyarrow as pa
 
@@ -752,21 +880,36 @@ def _baseline_table(spec: ModelSpec, result: Any) -> Any:
     frame[spec.prediction_column] = preds.label
     if spec.task == "binary" and spec.probability_column and preds.proba is not None:
         frame[spec.probability_column] = preds.proba[:, 1]
-    return pa.Table.from_pandas(frame, preserve_index=False)
+    rows = f"the holdout ({len(frame)} rows)"
+    times = result.holdout_times
+    if since is not None and times is not None:
+        recent = (times >= pd.Timestamp(since)).to_numpy()
+        if int(recent.sum()) >= MIN_BASELINE_ROWS:
+            frame = frame.loc[recent]
+            count = int(recent.sum())
+            rows = f"holdout rows since the drift episode's data ({count} rows since {since.isoformat()})"
+    return pa.Table.from_pandas(frame, preserve_index=False), rows
 
 
 def _write_baseline(
-    ctx: Context, spec: ModelSpec, version: int, result: Any, lineage: list[dict[str, Any]]
-) -> str:
-    """The version's baseline (monitoring reference) under ``layout.baseline_prefix``; returns its URI."""
+    ctx: Context,
+    spec: ModelSpec,
+    version: int,
+    result: Any,
+    lineage: list[dict[str, Any]],
+    *,
+    since: dt.datetime | None = None,
+) -> tuple[str, str]:
+    """The version's baseline (monitoring reference) under ``layout.baseline_prefix``: (URI, which rows)."""
     try:
         from ..domain.baseline import build_baseline
     except ImportError as exc:
         from ..errors import ConfigError
 
         raise ConfigError(f"baseline module missing ({exc}); cannot register a monitored version") from exc
+    table, rows = _baseline_table(spec, result, since)
     baseline = build_baseline(
-        _baseline_table(spec, result),
+        table,
         spec,
         feature_importance=result.feature_importance,
         sources=lineage,
@@ -783,37 +926,38 @@ def _write_baseline(
         ref = ctx.store.put(
             bucket, prefix + "baseline.json", baseline.to_json().encode(), content_type="application/json"
         )
-        return ref.uri
+        return ref.uri, rows
     written = write_baseline(ctx, spec.name, baseline, prefix, policy=spec.drift)
     if isinstance(written, ObjectRef):
-        return written.uri
+        return written.uri, rows
     if isinstance(written, Mapping):
         first = written.get("baseline") or written.get("json") or next(iter(written.values()), None)
         if isinstance(first, ObjectRef):
-            return first.uri
-    return layout.s3_uri(bucket, prefix + "baseline.json")
+            return first.uri, rows
+    return layout.s3_uri(bucket, prefix + "baseline.json"), rows
 
 
-def _write_estimation(ctx: Context, spec: ModelSpec, version: int, result: Any) -> ObjectRef | None:
+def _write_estimation(
+    ctx: Context, spec: ModelSpec, version: int, result: Any
+) -> tuple[ObjectRef | None, dict[str, Any] | None]:
     """Label-free performance estimator fitted on the holdout (classifiers with probabilities)."""
+    from ..domain.estimation import fit_estimator_for_version
+
     preds = result.holdout_predictions
     if not spec.is_classifier or preds.proba is None:
-        return None
-    try:
-        from ..domain.estimation import fit_estimator_for_version
-    except ImportError:
-        return None
+        return None, None
     try:
         doc = fit_estimator_for_version(preds.proba, result.holdout[spec.target].to_numpy(), result.classes)
     except (ValueError, TypeError) as exc:
         log.warning("estimator not fitted", extra={"model": spec.name, "error": str(exc)})
-        return None
-    return ctx.store.put(
+        return None, None
+    ref = ctx.store.put(
         ctx.settings.artifacts_bucket,
         layout.estimation_key(spec.name, version),
         json.dumps(doc).encode(),
         content_type="application/json",
     )
+    return ref, doc
 
 
 def _regenerate_cards(ctx: Context, model: str, versions: list[int]) -> None:
