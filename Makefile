@@ -115,7 +115,7 @@ sam-build: $(SAM_VENV)/.ok-$(SAM_CLI_VERSION)
 		sam build  # samconfig.toml next to template.yaml
 
 # --- reliability and security gates (docs/reliability.md, docs/security.md) ---------------------------
-# make reliability-report   # fuzz + tests/reliability, then renders docs/reliability.md from their counts
+# make reliability-report   # fuzz + tests/reliability + the hostile corpus, then renders docs/reliability.md
 # make checkov              # checkov on template.yaml in its own venv (a large dependency tree from
 #                           # PyPI, kept apart from .venv; `make test` builds it on first use)
 # make pip-audit            # known vulnerabilities in requirements/lock.txt (needs PyPI's advisory service)
@@ -126,6 +126,9 @@ reliability-report: venv
 	rm -rf $(RELIABILITY_OUT)/fuzz
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit/test_ingest_fuzz.py --basetemp=$(RELIABILITY_OUT)/fuzz
 	RELIABILITY_RESULTS=$(RELIABILITY_OUT) $(BIN)/python -m pytest -q -n 2 --dist loadscope tests/reliability
+	rm -rf $(RELIABILITY_OUT)/hostile
+	RELIABILITY_RESULTS=$(RELIABILITY_OUT) $(BIN)/python -m pytest -q -p no:cacheprovider \
+		tests/unit/test_hostile_check.py tests/e2e/test_hostile_cloud.py
 	$(BIN)/python tests/reliability/render_report.py --results $(RELIABILITY_OUT) --out docs/reliability.md
 
 $(CHECKOV_VENV)/.ok:

@@ -108,6 +108,13 @@ class S3ObjectStore:
         except (ClientError, BotoCoreError) as exc:
             raise translate(exc, f"list s3://{bucket}/{prefix}") from exc
 
+    def delete(self, bucket: str, key: str) -> None:
+        """Delete the current version (a versioned bucket keeps it behind a delete marker)."""
+        try:
+            self.s3.delete_object(Bucket=bucket, Key=key)
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, f"delete s3://{bucket}/{key}") from exc
+
     def exists(self, bucket: str, key: str) -> bool:
         try:
             self.head(bucket, key)

@@ -172,6 +172,9 @@ def _print_banner(cloud: Any, args: argparse.Namespace) -> None:
         f"Alarms are evaluated every {args.alarm_interval:g} s"
         + ("" if args.no_schedules else "; rate(...) schedules fire on time")
         + ". Ctrl-C stops.",
+        "State is in memory: a stop or a crash loses the buckets, tables, metrics, alarm states and "
+        "queued invocations (logs/, outbox/ and alarms/ above stay); a restart on the same port works "
+        "at once, with a fresh stack.",
         "Let time pass (a day of schedules, alarms, cooldowns and freshness in seconds):",
         f"  steward local advance --hours 25 --state-dir {cloud.state_dir}",
         f"{READY_PREFIX}{endpoint}",

@@ -281,12 +281,9 @@ def _retrain(args: argparse.Namespace) -> int:
 def _onboard(args: argparse.Namespace) -> int:
     from .. import layout
     from ..domain.training import build_estimator
-    from ..spec import parse_spec
+    from ..spec import parse_spec, read_spec_file
 
-    try:
-        body = args.spec.read_bytes()
-    except OSError as exc:
-        raise InvalidInput(f"cannot read {args.spec}: {exc.strerror}") from exc
+    body = read_spec_file(args.spec)
     spec = parse_spec(body)
     build_estimator(spec)  # a bad estimator class or parameter fails here, not at the first training
     reference = check_reference_file(args.reference, spec) if args.reference else None

@@ -84,8 +84,13 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def port_is_free(host: str, port: int) -> bool:
-    """ThreadedMotoServer hangs on a busy port instead of failing: check first."""
+    """ThreadedMotoServer hangs on a busy port instead of failing: check first.
+
+    The probe binds as the server does, with SO_REUSEADDR (werkzeug sets it): a port whose only
+    sockets are in TIME_WAIT (a `steward local up` killed a moment ago) is free, one that something
+    listens on is not."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:

@@ -201,16 +201,10 @@ def load_spec(ctx: Context, model: str) -> tuple[ModelSpec, ObjectRef]:
 
 def _read_conformed(ctx: Context, body: bytes, filename: str, spec: ModelSpec) -> pd.DataFrame:
     """Read, conform (role training) and PII-screen a file exactly as monitoring reads batches."""
-    from ..domain.contract import conform
     from ..domain.ingest import read_table
+    from .monitor_batch import conform_and_screen
 
-    table = conform(read_table(body, filename), spec, role="training").table
-    try:
-        from .monitor_batch import screen_pii
-    except ImportError:  # pragma: no cover - the PII screen ships with monitor_batch
-        log.warning("PII screen unavailable; training data used as conformed", extra={"model": spec.name})
-    else:
-        table, _ = screen_pii(ctx, table, spec)
+    _, table, _ = conform_and_screen(ctx, read_table(body, filename), spec, role="training")
     return table.to_pandas()
 
 
