@@ -82,7 +82,7 @@ def stable(cloud: LocalCloud) -> dict[str, Any]:
 def test_twenty_stable_batches_open_no_performance_episode(cloud: LocalCloud, stable: dict[str, Any]) -> None:
     assert stable["mails"] == []
     for signal in ("estimated_drop", "realized_drop"):
-        assert cloud.alarm_state(f"model-steward-local-{MODEL}-{signal}") != "ALARM"
+        assert cloud.alarm_state(f"{cloud.stack_name}-{MODEL}-{signal}") != "ALARM"
 
 
 def test_a_three_point_accuracy_drop_opens_episodes_from_the_estimate_then_from_labels(
