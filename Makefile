@@ -8,28 +8,41 @@ CHECKOV_VENV := .venv-checkov
 # offline: no guideline download from the vendor's API (tests and gates reach no network)
 CHECKOV := BC_SKIP_MAPPING=TRUE $(CHECKOV_VENV)/bin/checkov --skip-download --config-file infra/checkov.yaml
 
-.PHONY: venv test test-fast demo lint typecheck bench size sam-build docs-cli clean local-up
+.PHONY: venv test test-fast demo lint typecheck bench bench-sensitivity size sam-build docs-cli clean local-up
+
+# pip prints each package as it goes (no -q): a first install takes minutes and should show it.
+PIP_PROGRESS := --progress-bar on --no-color
+step = @echo "==> [$$(date +%H:%M:%S)] $(1)"
 
 $(STAMP): pyproject.toml requirements/lock.txt
+	$(call step,creating $(VENV) (first run only: installs the pinned lock, a few minutes))
 	$(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -c requirements/lock.txt -e '.[dev]'
+	$(BIN)/python -m pip install $(PIP_PROGRESS) --upgrade pip
+	$(call step,installing model-steward and its pinned dependencies into $(VENV))
+	$(BIN)/python -m pip install $(PIP_PROGRESS) -c requirements/lock.txt -e '.[dev]'
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
+	$(call step,$(VENV) ready)
 
 venv: $(STAMP)
 
 test: venv $(CHECKOV_VENV)/.ok  ## static gates + the whole test suite
+	$(call step,1/5 ruff)
 	$(BIN)/ruff check layers functions tests
+	$(call step,2/5 mypy)
 	$(BIN)/mypy layers/steward/modelsteward
+	$(call step,3/5 bandit)
 	$(BIN)/bandit -q -r layers functions -s B101  # static gate (docs/security.md); B101: asserts only narrow types
+	$(call step,4/5 checkov on template.yaml)
 	$(CHECKOV)  # quiet, compact; skips justified in infra/checkov.yaml
+	$(call step,5/5 pytest (every suite; one dot per test))
 	$(BIN)/python -m pytest -q -n 2 --dist loadscope --cov --cov-report= $(PYTEST_ARGS)  # floor: pyproject.toml
 
 test-fast: venv
 	$(BIN)/python -m pytest -q -n 2 --dist loadscope -m "not slow and not browser" $(PYTEST_ARGS)
 
 demo: venv  ## the whole lifecycle on the local cloud (no AWS account, no Docker)
+	$(call step,steward demo (each step prints when it starts and how long it took))
 	$(BIN)/steward demo
 
 local-up: venv
@@ -50,6 +63,7 @@ clean:
 # --- performance and packaging (docs/performance.md) ---------------------------------------------
 # make bench                              # 10k, 100k, 1M rows x 25 columns (~15-25 min on 2 cores)
 # make bench BENCH_SIZES=10000,100000     # quick run
+# make bench-sensitivity                  # only the sensitivity case (bench/sensitivity.py, ~1 min)
 # Evidently and NannyML run in their own venvs, created from PyPI on first use (Evidently 0.7
 # needs pandas < 3; NannyML 0.13 imports statsmodels without declaring it).
 BENCH_SIZES ?= 10000,100000,1000000
@@ -72,6 +86,9 @@ bench: venv $(BENCH_EVIDENTLY)/.ok $(BENCH_NANNYML)/.ok
 	$(BIN)/python bench/run.py --sizes $(BENCH_SIZES) --runs $(BENCH_RUNS) --peer-runs-1m $(BENCH_PEER_RUNS_1M) \
 		--evidently $(BENCH_EVIDENTLY)/bin/python --nannyml $(BENCH_NANNYML)/bin/python
 
+bench-sensitivity: venv $(BENCH_EVIDENTLY)/.ok $(BENCH_NANNYML)/.ok
+	$(BIN)/python bench/sensitivity.py --evidently $(BENCH_EVIDENTLY)/bin/python --nannyml $(BENCH_NANNYML)/bin/python
+
 # Every function's deployment (code + its layers, unzipped) vs Lambda's 250 MiB, each run as
 # Lambda loads it in python3.12 (bench/size.py; CI runs it). Fails when one is over or broken.
 SIZE_DIR ?= .bench/size
@@ -85,8 +102,9 @@ PY312 ?= $(shell $(PY) -c 'import sys; sys.path.insert(0, "layers/deps"); \
 	from build_layer import python312; print(python312() or "")')
 
 $(SAM_VENV)/.ok-$(SAM_CLI_VERSION):
+	$(call step,creating $(SAM_VENV) with SAM CLI $(SAM_CLI_VERSION) (first run only))
 	$(PY) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/python -m pip install -q 'aws-sam-cli==$(SAM_CLI_VERSION)'
+	$(SAM_VENV)/bin/python -m pip install $(PIP_PROGRESS) 'aws-sam-cli==$(SAM_CLI_VERSION)'
 	touch $@
 
 sam-build: $(SAM_VENV)/.ok-$(SAM_CLI_VERSION)
@@ -94,10 +112,10 @@ sam-build: $(SAM_VENV)/.ok-$(SAM_CLI_VERSION)
 	@# python3.12 on PATH by that name; not inside the venv (its pyvenv.cfg would capture it)
 	mkdir -p $(SAM_VENV)-python312 && ln -sf "$(PY312)" $(SAM_VENV)-python312/python3.12
 	PATH="$(CURDIR)/$(SAM_VENV)-python312:$(CURDIR)/$(SAM_VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 \
-		sam build --config-file infra/samconfig.toml
+		sam build  # samconfig.toml next to template.yaml
 
 # --- reliability and security gates (docs/reliability.md, docs/security.md) ---------------------------
-# make reliability-report   # fuzz + tests/reliability, then renders docs/reliability.md from their counts
+# make reliability-report   # fuzz + tests/reliability + the hostile corpus, then renders docs/reliability.md
 # make checkov              # checkov on template.yaml in its own venv (a large dependency tree from
 #                           # PyPI, kept apart from .venv; `make test` builds it on first use)
 # make pip-audit            # known vulnerabilities in requirements/lock.txt (needs PyPI's advisory service)
@@ -108,11 +126,15 @@ reliability-report: venv
 	rm -rf $(RELIABILITY_OUT)/fuzz
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit/test_ingest_fuzz.py --basetemp=$(RELIABILITY_OUT)/fuzz
 	RELIABILITY_RESULTS=$(RELIABILITY_OUT) $(BIN)/python -m pytest -q -n 2 --dist loadscope tests/reliability
+	rm -rf $(RELIABILITY_OUT)/hostile
+	RELIABILITY_RESULTS=$(RELIABILITY_OUT) $(BIN)/python -m pytest -q -p no:cacheprovider \
+		tests/unit/test_hostile_check.py tests/e2e/test_hostile_cloud.py
 	$(BIN)/python tests/reliability/render_report.py --results $(RELIABILITY_OUT) --out docs/reliability.md
 
 $(CHECKOV_VENV)/.ok:
+	$(call step,creating $(CHECKOV_VENV) for checkov (first run only: a large dependency tree))
 	$(PY) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install -q 'checkov==3.3.30'
+	$(CHECKOV_VENV)/bin/python -m pip install $(PIP_PROGRESS) 'checkov==3.3.30'
 	touch $@
 
 checkov: $(CHECKOV_VENV)/.ok

@@ -11,8 +11,9 @@ drifted features found, false alarms (untouched or negligible features flagged).
 
 Ours is the monitor path of monitor_batch (bench/workers/steward.py): the baseline is built once
 from the reference beforehand (its cost is shown apart) and loaded from JSON, as in production.
-Then: per-row scaling 100k -> 1M, profile-merge cost vs number of stored profiles, and
-bench/estimation.py.
+Then: per-row scaling 100k -> 1M, profile-merge cost vs number of stored profiles, the
+sensitivity case (bench/sensitivity.py: modest persistent shifts over 12 chunks, recall and false
+alarms of every tool) and bench/estimation.py.
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ def main() -> None:
     parser.add_argument("--data", default=".bench")
     parser.add_argument("--tools", default=",".join(TOOLS))
     parser.add_argument("--skip-estimation", action="store_true")
+    parser.add_argument("--skip-sensitivity", action="store_true")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
     tools = [t for t in args.tools.split(",") if t]
@@ -168,6 +170,11 @@ def main() -> None:
             indent=1,
         )
     )
+    if not args.skip_sensitivity:
+        import sensitivity  # bench/sensitivity.py, next to this file
+
+        peers = [t for t in tools if t in ("ours", "evidently", "nannyml")]
+        sensitivity.run(root / "sensitivity", peers, args.evidently, args.nannyml)
     if not args.skip_estimation:
         print("\n== label-free estimation (bench/estimation.py)", flush=True)
         subprocess.run([here_py, str(HERE / "estimation.py")], check=False)  # noqa: S603

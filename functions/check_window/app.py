@@ -9,13 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Tracer
+
+from modelsteward.observability import TRACED_MODULES, start_invocation
 
 logger = Logger(service="check_window")
+tracer = Tracer(service="check_window", patch_modules=TRACED_MODULES)
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    start_invocation(logger, tracer, event, context)  # correlation id, library logs
     from modelsteward.idempotency import bind_lambda_context
 
     bind_lambda_context(context)

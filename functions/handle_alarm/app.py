@@ -10,14 +10,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Tracer
+
+from modelsteward.observability import TRACED_MODULES, start_invocation
 
 logger = Logger(service="handle_alarm")
+tracer = Tracer(service="handle_alarm", patch_modules=TRACED_MODULES)
 _LOGGED = ("alarm", "state", "decision", "emailed")
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    start_invocation(logger, tracer, event, context)  # correlation id, library logs
     from modelsteward.idempotency import bind_lambda_context
 
     bind_lambda_context(context)

@@ -1,11 +1,17 @@
 """Alerts on the local cloud, driven like a user: upload batches, let (simulated) time pass, read the email.
 
-One module cloud, one trained champion, scenarios in order (each leaves the alarms OK again):
+Episodes are decided from the batches (M of the last N breach -> open, K clean -> closed), not by
+CloudWatch periods, so the same rule holds for any cadence. One module cloud, one trained champion,
+scenarios in order (each leaves the episodes closed again):
 
-1. a one-off drifted batch between healthy ones stays quiet (2-of-3 de-noising);
-2. persistent drift: exactly one email, with the evidence, and one retrain request;
-3. the model recovers: one short recovery note;
-4. the feed stalls: the freshness alarm emails (missing data is breaching);
+1. a one-off drifted batch between healthy ones stays quiet (2 of the last 3);
+2. a burst: 10 batches within one minute, batches 6-10 drifted -> exactly one drift email with the
+   episode's story, one retrain request; clean batches -> one recovery email, no second episode;
+3. a daily cadence: one batch a simulated day, drifted from day 3 -> the episode opens on day 4,
+   the day the 2-of-3 rule says, and its email arrives that day;
+4. a feed that stalls after running, and one that was never connected: one email each when
+   check_window's tick finds them stale, one recovery when batches come back - and nothing
+   "recovers" that was never announced;
 5. slow drift over many small batches: each batch passes alone, check_window's merged day drifts;
 6. a failed check_window event waits in the dead-letter queue until `steward replay` re-runs it.
 """
@@ -23,17 +29,27 @@ import pytest
 import yaml
 
 from modelsteward.datasets import credit_default
-from modelsteward.localcloud.deploy import LocalCloud
+from modelsteward.localcloud.deploy import DEFAULT_STACK_NAME, LocalCloud
 from modelsteward.localcloud.outbox import OutboxMessage
 
 REPO = Path(__file__).resolve().parents[2]
-MODEL = "credit-default"  # the model the e2e conftest's local_cloud deploys alarms for
+TEMPLATE = REPO / "template.yaml"
+MODEL = "credit-default"
+QUIET = "quiet-feed"  # onboarded from a reference upload, then silent: a feed never connected
 STAGE = "local"
-PERIOD = dt.timedelta(minutes=5)  # the template's MonitoringPeriodSeconds default
+BURST_STEP = dt.timedelta(seconds=5)
 
 
-def alarm(signal: str) -> str:
-    return f"model-steward-{STAGE}-{MODEL}-{signal}"
+def alarm(signal: str, model: str = MODEL) -> str:
+    return f"{DEFAULT_STACK_NAME}-{model}-{signal}"  # alarm names start with the stack's name
+
+
+@pytest.fixture(scope="module")
+def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
+    """This module's cloud alarms on two models: the trained one and the one whose feed never starts."""
+    state = tmp_path_factory.mktemp("alerting-cloud")
+    with LocalCloud(template=TEMPLATE, models=[MODEL, QUIET], state_dir=state) as cloud:
+        yield cloud
 
 
 class Feed:
@@ -50,6 +66,7 @@ class Feed:
         rows: int = 400,
         start: dt.datetime | None = None,
         span_hours: float = 1.0,
+        model: str = MODEL,
     ) -> str:
         self.count += 1
         data = credit_default(
@@ -57,31 +74,42 @@ class Feed:
             seed=500 + self.count,
             drift=drift,
             labeled=False,
-            start=pd.Timestamp(start) if start else None,
+            start=pd.Timestamp(start)
+            if start
+            else pd.Timestamp(self.cloud.now) - pd.Timedelta(hours=span_hours),
             span_hours=span_hours,
         )
         data["prediction"] = "0"
         data["timestamp"] = data["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-        key = f"inference/{MODEL}/batch-{self.count:03d}.csv"
+        key = f"inference/{model}/batch-{self.count:03d}.csv"
         self.cloud.upload(key, data.to_csv(index=False))
         run = self.cloud.invocations_of("monitor_batch")[-1]
         assert run.ok and run.result["batches"][0]["status"] == "accepted", run.error_message or run.result
+        self.cloud.wait_idle()
         return str(run.result["batches"][0]["batch_id"])
 
-    def period(self, *, drift: float = 0.0) -> list[tuple[str, str]]:
-        """One alarm period: a batch, alarms evaluated, then time moves on."""
-        self.batch(drift=drift)
-        changes = [(c.alarm_name, c.new_state) for c in self.cloud.evaluate_alarms()]
-        self.cloud.advance(minutes=PERIOD.total_seconds() / 60)
-        return changes
+    def burst(self, drifts: list[float]) -> list[str]:
+        ids = []
+        for drift in drifts:
+            ids.append(self.batch(drift=drift))
+            self.cloud.advance(seconds=BURST_STEP.total_seconds())
+        return ids
 
     def mails(self, since: int = 0) -> list[OutboxMessage]:
         """What handle_alarm and check_window sent people (the notifications topic)."""
         topic = self.cloud.outputs["NotificationsTopicArn"]
         return [m for m in self.cloud.outbox_messages()[since:] if m.topic_arn == topic]
 
+    def subjects(self, since: int = 0, about: str = "") -> list[str]:
+        return [m.subject for m in self.mails(since) if about in m.subject]
+
     def sent(self) -> int:
         return len(self.cloud.outbox_messages())
+
+    def retrains(self, since: int = 0) -> list[Any]:
+        return [
+            r for r in self.cloud.invocations_of("train_model")[since:] if r.event.get("action") == "retrain"
+        ]
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +117,6 @@ def feed(local_cloud: LocalCloud) -> Iterator[Feed]:
     """The model onboarded and trained (its champion has a baseline and a card)."""
     spec = yaml.safe_load((REPO / "examples" / "specs" / f"{MODEL}.yaml").read_text())
     spec["probability_column"] = None  # the batches carry predictions only
-    spec["retrain"]["cooldown_hours"] = 0  # the first training just happened: no cooldown in the way
     local_cloud.upload(f"specs/{MODEL}/spec.yaml", yaml.safe_dump(spec))
     training = credit_default(3000, seed=1)
     training["timestamp"] = training["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -101,83 +128,118 @@ def feed(local_cloud: LocalCloud) -> Iterator[Feed]:
 
 def test_a_one_off_drifted_batch_between_healthy_ones_sends_nothing(feed: Feed) -> None:
     before = feed.sent()
-    changes = feed.period() + feed.period(drift=1.0) + feed.period() + feed.period() + feed.period()
-    assert not [c for c in changes if c[0] in (alarm("drift"), alarm("data_drift"))], changes
-    assert feed.cloud.alarm_state(alarm("data_drift")) == "OK"
-    subjects = [m.subject for m in feed.mails(before)]
-    assert not [s for s in subjects if "drift" in s], subjects
+    feed.burst([0.0, 1.0, 0.0, 0.0, 0.0])
+    assert feed.cloud.alarm_state(alarm("data_drift")) != "ALARM"
+    assert feed.subjects(before, "drift") == []
 
 
 @pytest.fixture(scope="module")
-def drift_episode(feed: Feed) -> dict[str, Any]:
-    """Drifted batches for four periods in a row (after the blip scenario has settled)."""
+def burst(feed: Feed) -> dict[str, Any]:
+    """10 batches within one minute (5 s apart), the last five clearly drifted."""
     before, runs_before = feed.sent(), len(feed.cloud.invocations_of("train_model"))
-    changes = [c for _ in range(4) for c in feed.period(drift=1.0)]
-    return {
-        "before": before,
-        "changes": changes,
-        "train_runs": feed.cloud.invocations_of("train_model")[runs_before:],
-    }
+    started = feed.cloud.now
+    ids = feed.burst([0.0] * 5 + [1.0] * 5)
+    assert feed.cloud.now - started < dt.timedelta(minutes=1)
+    return {"before": before, "ids": ids, "runs_before": runs_before}
 
 
-def test_persistent_drift_sends_exactly_one_email_with_the_evidence(
-    feed: Feed, drift_episode: dict[str, Any]
-) -> None:
-    assert (alarm("data_drift"), "ALARM") in drift_episode["changes"]
-    alarm_mails = [m for m in feed.mails(drift_episode["before"]) if m.subject.endswith("ALARM")]
-    assert [m.subject for m in alarm_mails] == [f"[model-steward] {MODEL}: data_drift ALARM"]
-    (mail,) = alarm_mails
-    body = mail.body
-    assert mail.to == "ops@example.com"
-    assert f"Model {MODEL} (stage {STAGE}): data_drift is in ALARM since" in body
-    assert alarm("drift") in body
-    assert (
-        "DriftedFeatureShare (Maximum per 5-minute period) >= 0.3 in at least 2 of the last 3 periods" in body
-    )
-    assert "values CloudWatch saw (newest first): " in body
-    section = body.split("TOP DRIFTED FEATURES")[1].split("WHAT THE SUITE DID")[0]
-    top = [line.split() for line in section.splitlines()[1:] if line.strip()]
-    assert len(top) == 5 and top[0][-1] == "drift"
-    artifacts = feed.cloud.outputs["ArtifactsBucketName"]
-    assert f"batch report (HTML): s3://{artifacts}/reports/{MODEL}/batches/" in body
-    assert f"champion model card v1: s3://{artifacts}/models/{MODEL}/v0001/card/card.html" in body
+def test_a_burst_opens_one_drift_episode_one_email_and_one_retrain(feed: Feed, burst: dict[str, Any]) -> None:
+    mails = [m for m in feed.mails(burst["before"]) if "drift" in m.subject]
+    assert [m.subject for m in mails] == [f"[model-steward] {MODEL}: data_drift ALARM"]
+    body = mails[0].body
+    assert mails[0].to == "ops@example.com"
+    assert "THE EPISODE (decided from the batches, in batch order)" in body
+    # batches 6 and 7 are 2 of the last 3: the seventh batch opened it
+    assert f"opened when 2 of the last 3 batches breached (batch {burst['ids'][6]})" in body
+    assert "the alarm mirrors the episode: it is in ALARM while the episode is open" in body
     assert "Retrain started (retrain.on_alarms includes drift)." in body
-
-    retrains = [r for r in drift_episode["train_runs"] if r.event.get("action") == "retrain"]
+    section = body.split("TOP DRIFTED FEATURES")[1].split("WHAT THE SUITE DID")[0]
+    assert next(line.split()[-1] for line in section.splitlines()[1:] if line.strip()) == "drift"
+    retrains = feed.retrains(burst["runs_before"])
     assert [r.event["trigger"] for r in retrains] == [f"alarm:{alarm('data_drift')}"], (
         "one retrain per episode"
     )
-    assert retrains[0].ok
-
-
-def test_the_recovered_model_sends_one_short_note(feed: Feed, drift_episode: dict[str, Any]) -> None:
+    assert feed.cloud.alarm_state(alarm("drift")) == "ALARM"
+    # CloudWatch's own evaluation of EpisodeOpen agrees with the episode: no flip, no second email
+    feed.cloud.advance(minutes=2)
     before = feed.sent()
-    changes = [c for _ in range(3) for c in feed.period()]
-    assert (alarm("data_drift"), "OK") in changes
-    notes = [m for m in feed.mails(before) if "data_drift" in m.subject]
-    assert [m.subject for m in notes] == [f"[model-steward] {MODEL}: data_drift OK (recovered)"]
-    assert "in ALARM (since" in notes[0].body and len(notes[0].body.splitlines()) < 10
+    feed.cloud.evaluate_alarms()
+    assert feed.cloud.alarm_state(alarm("data_drift")) == "ALARM" and feed.subjects(before) == []
 
 
-def test_a_stalled_feed_alarms_and_a_new_batch_recovers_it(feed: Feed) -> None:
+def test_clean_batches_close_the_episode_with_one_recovery_email(feed: Feed, burst: dict[str, Any]) -> None:
+    before, runs = feed.sent(), len(feed.cloud.invocations_of("train_model"))
+    feed.burst([0.0, 0.0, 0.0, 0.0])
+    assert feed.subjects(before, "drift") == [f"[model-steward] {MODEL}: data_drift OK (recovered)"]
+    note = next(m for m in feed.mails(before) if "drift" in m.subject).body
+    assert "THE EPISODE" in note and "closed by batch" in note and "2 clean batches in a row" in note
+    assert feed.cloud.alarm_state(alarm("data_drift")) == "OK" and feed.retrains(runs) == []
+    feed.cloud.advance(minutes=2)
+    feed.cloud.evaluate_alarms()
+    assert feed.subjects(before, "drift") == [f"[model-steward] {MODEL}: data_drift OK (recovered)"]
+
+
+def test_one_batch_a_day_opens_the_episode_on_the_day_the_rule_says(feed: Feed) -> None:
     before = feed.sent()
+    opened_on = None
+    for day in range(1, 8):
+        feed.batch(drift=1.0 if 3 <= day <= 5 else 0.0, span_hours=20)
+        if opened_on is None and feed.subjects(before, "data_drift ALARM"):
+            opened_on = day
+            (mail,) = [m for m in feed.mails(before) if "data_drift ALARM" in m.subject]
+            assert mail.sent_at.date() == feed.cloud.now.date(), "the email arrives the day it opens"
+        feed.cloud.advance(hours=24)
+    assert opened_on == 4  # days 3 and 4 are 2 of the last 3
+    assert feed.subjects(before, "drift") == [
+        f"[model-steward] {MODEL}: data_drift ALARM",
+        f"[model-steward] {MODEL}: data_drift OK (recovered)",  # days 6 and 7 clean
+    ]
+
+
+def _tick(feed: Feed) -> None:
+    feed.cloud.fire_schedule("check_window")
+    feed.cloud.wait_idle()
+
+
+def test_a_feed_that_stalls_and_one_never_connected_each_email_once_and_recover_once(feed: Feed) -> None:
+    # the quiet model is onboarded from a reference upload (monitored, trained elsewhere)
+    spec = yaml.safe_load((REPO / "examples" / "specs" / f"{MODEL}.yaml").read_text())
+    spec.update(name=QUIET, probability_column=None)
+    feed.cloud.upload(f"specs/{QUIET}/spec.yaml", yaml.safe_dump(spec))
+    reference = credit_default(1500, seed=77)
+    reference["prediction"] = "0"
+    reference["timestamp"] = reference["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    feed.cloud.upload(f"reference/{QUIET}/reference.csv", reference.to_csv(index=False))
+    assert feed.cloud.invocations_of("create_baseline")[-1].ok
+    feed.batch()  # the trained model's feed is running
+    before = feed.sent()
+    _tick(feed)  # the first look at both feeds: fresh, and nothing to recover
+    assert feed.subjects(before, "freshness") == []
+
     feed.cloud.advance(hours=23)
-    assert feed.cloud.evaluate_alarms() == [], "a quiet night is not a stalled feed"
-    # 24 empty hours, plus the 2 extra periods CloudWatch keeps in the evaluation range when data is
-    # missing: the last accepted batch has left the range
-    feed.cloud.advance(hours=4)
-    changes = feed.cloud.evaluate_alarms()
-    assert (alarm("freshness"), "ALARM") in [(c.alarm_name, c.new_state) for c in changes]
-    (mail,) = [m for m in feed.mails(before) if "freshness" in m.subject]
-    assert mail.subject == f"[model-steward] {MODEL}: freshness ALARM"
-    assert "BatchAccepted (Sum per 1-hour period) < 1 in each of the last 24 periods" in mail.body
-    assert "missing data: periods without data count as breaching" in mail.body
+    _tick(feed)
+    assert feed.subjects(before, "freshness") == [], "a quiet night is not a stalled feed"
+    feed.cloud.advance(hours=2)
+    _tick(feed)
+    _tick(feed)  # a second tick while stale: the episode is open, nobody is told twice
+    stalled = sorted(feed.subjects(before, "freshness"))
+    assert stalled == [
+        f"[model-steward] {MODEL}: freshness ALARM",
+        f"[model-steward] {QUIET}: freshness ALARM",
+    ]
+    mail = next(m for m in feed.mails(before) if m.subject.startswith(f"[model-steward] {QUIET}"))
+    assert "no batch accepted yet" in mail.body
     assert "None (retraining does not fix this: no new batches means no new data to train on)." in mail.body
     assert "TOP DRIFTED FEATURES" not in mail.body, "a stalled feed is not about drift"
 
     feed.batch()
-    assert (alarm("freshness"), "OK") in [(c.alarm_name, c.new_state) for c in feed.cloud.evaluate_alarms()]
-    assert feed.mails(before)[-1].subject == f"[model-steward] {MODEL}: freshness OK (recovered)"
+    feed.batch(model=QUIET)
+    recovered = sorted(s for s in feed.subjects(before, "freshness") if "OK" in s)
+    assert recovered == [
+        f"[model-steward] {MODEL}: freshness OK (recovered)",
+        f"[model-steward] {QUIET}: freshness OK (recovered)",
+    ]
+    assert len(feed.subjects(before, "freshness")) == 4
 
 
 def test_slow_drift_in_small_batches_is_caught_by_the_window_check(feed: Feed) -> None:

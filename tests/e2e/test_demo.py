@@ -38,7 +38,20 @@ def test_one_drift_episode_sends_exactly_one_alarm_email(demo: tuple) -> None:
     bodies = [p.read_text() for p in result.emails]
     alarm = next(b for b in bodies if "data_drift ALARM" in b)
     assert "TOP DRIFTED FEATURES" in alarm and "retrain" in alarm.lower()
-    assert "s3://" in alarm  # links to the report and the model card
+    assert "/objects/" in alarm and "report.html" in alarm  # local files of the report and the card
+
+
+def test_the_drift_episode_closes_after_the_retrain_with_one_recovery_email(demo: tuple) -> None:
+    """The new champion's baseline comes from the new regime: the next batches are clean (issue 15)."""
+    result, progress_text, _ = demo
+    episode = result.drift_episode
+    assert episode["episode_id"] and not episode["open"], episode
+    assert episode["closed_by"].startswith("after-retrain-2"), episode
+    assert [s for s in result.recovery_emails if "drift" in s] == [
+        "[model-steward] credit-default: data_drift OK (recovered)"
+    ]
+    assert "drift episode: closed - opened by batch shifted-2" in summary(result)
+    assert "drift episode closed" in progress_text
 
 
 def test_governance_and_audit_pass_and_bad_upload_is_quarantined(demo: tuple) -> None:

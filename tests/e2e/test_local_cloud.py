@@ -20,7 +20,7 @@ from typing import Any
 import boto3
 import pytest
 
-from modelsteward.localcloud.deploy import LocalCloud
+from modelsteward.localcloud.deploy import DEFAULT_STACK_NAME, LocalCloud
 from modelsteward.localcloud.emf import parse_emf_line
 from modelsteward.localcloud.resolve import StackContext
 from modelsteward.localcloud.scheduler import rate_of
@@ -40,7 +40,7 @@ PREFIX_FUNCTIONS = {
 
 
 def _alarm(signal_name: str) -> str:
-    return f"model-steward-{STAGE}-{MODEL}-{signal_name}"
+    return f"{DEFAULT_STACK_NAME}-{MODEL}-{signal_name}"  # alarm names start with the stack's name
 
 
 def _new_invocations(cloud: LocalCloud, before: int) -> list[Any]:
@@ -96,7 +96,7 @@ def test_what_moto_cloudformation_ignores_is_applied(local_cloud: LocalCloud) ->
     ttl = local_cloud.client("dynamodb").describe_time_to_live(TableName=outputs["IdempotencyTableName"])
     assert ttl["TimeToLiveDescription"]["TimeToLiveStatus"] == "ENABLED"
     alarms = local_cloud.client("cloudwatch").describe_alarms(
-        AlarmNamePrefix=f"model-steward-{STAGE}-{MODEL}-"
+        AlarmNamePrefix=f"{DEFAULT_STACK_NAME}-{MODEL}-"
     )
     names = {a["AlarmName"] for a in alarms["MetricAlarms"] + alarms["CompositeAlarms"]}
     assert {_alarm("drift"), _alarm("quality"), _alarm("freshness"), _alarm("data_drift")} <= names
@@ -170,19 +170,22 @@ def test_a_schedule_without_input_delivers_the_scheduled_event_envelope(
 
 
 # --- alarms ----------------------------------------------------------------------------------
-def _put_drift(cloud: LocalCloud, value: float) -> None:
+def _put_episode(cloud: LocalCloud, value: float) -> None:
+    """What observe_batch publishes: EpisodeOpen 1 while the drift episode is open, 0 once closed."""
     cloud.client("cloudwatch").put_metric_data(
         Namespace="ModelSteward",
-        MetricData=[{"MetricName": "DriftedFeatureShare", "Dimensions": [{"Name": "model", "Value": MODEL}],
+        MetricData=[{"MetricName": "EpisodeOpen",
+                     "Dimensions": [{"Name": "model", "Value": MODEL}, {"Name": "signal", "Value": "drift"}],
                      "Value": value, "Timestamp": cloud.now}],
     )  # fmt: skip
 
 
-def test_alarm_driven_over_threshold_notifies_its_topic_subscribers(
+def test_an_open_episode_alarms_and_notifies_its_topic_subscribers(
     local_cloud: LocalCloud, recorder: Recorder
 ) -> None:
-    """drift (2 of 3 periods) -> composite data_drift -> alarms topic -> handle_alarm (here the
-    recorder, parsing the event strictly) and an email subscriber (added like a user would)."""
+    """EpisodeOpen{signal=drift} -> drift alarm (1 of 1) -> alarms topic -> handle_alarm (here the
+    recorder, parsing the event strictly) and an email subscriber (added like a user would); the
+    composite data_drift follows its child but has no actions of its own."""
     cloud = local_cloud
     watched = {_alarm("drift"), _alarm("data_drift")}  # other tests' alarms may change meanwhile
     sns_client = cloud.client("sns")
@@ -192,15 +195,20 @@ def test_alarm_driven_over_threshold_notifies_its_topic_subscribers(
         Endpoint="oncall@example.com",
         ReturnSubscriptionArn=True,
     )["SubscriptionArn"]
-    assert cloud.alarm_state(_alarm("drift")) == "OK"
+    assert cloud.alarm_state(_alarm("drift")) in {"OK", "INSUFFICIENT_DATA"}
     try:
         with cloud.code_override("handle_alarm", recorder.folder):
-            _put_drift(cloud, 0.9)  # one breaching period of 2-of-3: not yet
-            cloud.advance(minutes=5)
-            assert [c.alarm_name for c in cloud.evaluate_alarms() if c.alarm_name in watched] == []
+            _put_episode(cloud, 0.0)  # a batch that opened nothing
+            cloud.advance(minutes=1)
+            assert [c.new_state for c in cloud.evaluate_alarms() if c.alarm_name in watched] in (
+                [],
+                ["OK"],
+                ["OK", "OK"],
+            )
             recorder.clear()
             sent_before = len(cloud.outbox_messages())
-            _put_drift(cloud, 0.8)
+            cloud.advance(minutes=1)
+            _put_episode(cloud, 1.0)
             changes = [c for c in cloud.evaluate_alarms() if c.alarm_name in watched]
     finally:
         sns_client.unsubscribe(SubscriptionArn=oncall)
@@ -208,29 +216,28 @@ def test_alarm_driven_over_threshold_notifies_its_topic_subscribers(
         (_alarm("drift"), "ALARM"),
         (_alarm("data_drift"), "ALARM"),
     ]
-    # drift has no actions; the composite data_drift notifies the alarms topic
-    assert changes[0].actions == () and changes[1].actions == (cloud.outputs["AlarmsTopicArn"],)
+    # the child notifies the alarms topic; the composite is the family's view only
+    assert changes[0].actions == (cloud.outputs["AlarmsTopicArn"],) and changes[1].actions == ()
     (call,) = [c for c in recorder.calls if c.get("alarms")]
     (notification,) = call["alarms"]  # parsed strictly with Powertools' SnsEnvelope
-    assert notification["AlarmName"] == _alarm("data_drift")
-    assert (notification["OldStateValue"], notification["NewStateValue"]) == ("OK", "ALARM")
+    assert notification["AlarmName"] == _alarm("drift")
+    assert notification["NewStateValue"] == "ALARM"
     assert notification["Region"] == "US East (N. Virginia)"
     sns = call["event"]["Records"][0]["Sns"]
     assert sns["TopicArn"] == cloud.outputs["AlarmsTopicArn"]
-    assert sns["Subject"] == f'ALARM: "{_alarm("data_drift")}" in US East (N. Virginia)'
+    assert sns["Subject"] == f'ALARM: "{_alarm("drift")}" in US East (N. Virginia)'
     emails = [m for m in cloud.outbox_messages()[sent_before:] if m.to == "oncall@example.com"]
     assert [m.subject for m in emails] == [sns["Subject"]]
     text = emails[0].path.read_text()
-    assert "has entered the ALARM state" in text and "Alarm Rule:" in text
+    assert "has entered the ALARM state" in text and "EpisodeOpen" in text
     assert [h.alarm_name for h in cloud.alarm_history if h.alarm_name in watched][-2:] == [
         _alarm("drift"),
         _alarm("data_drift"),
     ]
 
-    # back under the threshold for 2 periods: OK again
-    for _ in range(2):
-        cloud.advance(minutes=5)
-        _put_drift(cloud, 0.0)
+    # the episode closes: OK again, child and composite
+    cloud.advance(minutes=1)
+    _put_episode(cloud, 0.0)
     changes = [c for c in cloud.evaluate_alarms() if c.alarm_name in watched]
     assert {(c.alarm_name, c.new_state) for c in changes} == {
         (_alarm("drift"), "OK"),
@@ -238,16 +245,14 @@ def test_alarm_driven_over_threshold_notifies_its_topic_subscribers(
     }
 
 
-def test_a_metric_alarm_runs_the_real_handle_alarm_which_emails_people(local_cloud: LocalCloud) -> None:
+def test_an_alarm_set_by_hand_runs_the_real_handle_alarm_which_emails_people(local_cloud: LocalCloud) -> None:
+    """The operator's check from docs/operations.md: set-alarm-state reaches the real handler."""
     cloud = local_cloud
     before, sent_before = len(cloud.invocations), len(cloud.outbox_messages())
-    cloud.client("cloudwatch").put_metric_data(
-        Namespace="ModelSteward",
-        MetricData=[{"MetricName": "QualityViolations", "Dimensions": [{"Name": "model", "Value": MODEL}],
-                     "Value": 3, "Timestamp": cloud.now}],
-    )  # fmt: skip
-    changes = cloud.evaluate_alarms()
-    assert (_alarm("quality"), "ALARM") in {(c.alarm_name, c.new_state) for c in changes}
+    cloud.client("cloudwatch").set_alarm_state(
+        AlarmName=_alarm("quality"), StateValue="ALARM", StateReason="test"
+    )
+    assert cloud.alarm_state(_alarm("quality")) == "ALARM"
     runs = [r for r in _new_invocations(cloud, before) if r.function == "HandleAlarmFunction"]
     assert runs and runs[0].trigger == "sns" and runs[0].ok, runs and runs[0].error_message
     emails = [m for m in cloud.outbox_messages()[sent_before:] if m.to == "ops@example.com"]
@@ -341,8 +346,9 @@ def test_a_failing_async_invocation_is_retried_then_dead_lettered_and_alarmed(
             VisibilityTimeout=0,
         )
     changes = {(c.alarm_name, c.new_state) for c in cloud.evaluate_alarms()}
-    assert (f"steward-ops-{STAGE}-check_window-errors", "ALARM") in changes, "AWS/Lambda Errors are published"
-    assert (f"steward-ops-{STAGE}-dlq-depth", "ALARM") in changes, "AWS/SQS queue depth is sampled"
+    errors = f"{DEFAULT_STACK_NAME}-ops-check_window-errors"
+    assert (errors, "ALARM") in changes, "AWS/Lambda Errors are published"
+    assert (f"{DEFAULT_STACK_NAME}-ops-dlq-depth", "ALARM") in changes, "AWS/SQS queue depth is sampled"
 
 
 def test_a_synchronous_invoke_returns_the_handler_result(local_cloud: LocalCloud, recorder: Recorder) -> None:
@@ -391,13 +397,15 @@ def test_local_up_serves_the_stack_to_boto3_and_runs_handlers(tmp_path: Path) ->
     env.pop("AWS_ENDPOINT_URL", None)
     process = subprocess.Popen(
         [sys.executable, "-m", "modelsteward.cli.main", "local", "up", "--port", "0",
-         "--state-dir", str(state), "--models", MODEL, "--alarm-interval", "1", "--template", str(TEMPLATE)],
+         "--state-dir", str(state), "--models", MODEL, "--alarm-interval", "1", "--template", str(TEMPLATE),
+         "--parameter-overrides", "ScaleOutBytes=1048576", "LogRetentionDays=7"],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
         endpoint = _read_until_ready(process, timeout=120)
         assert endpoint.startswith("http://127.0.0.1:")
         stack = json.loads((state / "stack.json").read_text())
+        assert stack["parameters"]["ScaleOutBytes"] == "1048576"  # as `sam deploy --parameter-overrides`
         s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
                           aws_access_key_id="test", aws_secret_access_key="test")  # fmt: skip
         bucket = stack["outputs"]["DataBucketName"]
@@ -416,6 +424,17 @@ def test_local_up_serves_the_stack_to_boto3_and_runs_handlers(tmp_path: Path) ->
         written += [o["Key"] for o in s3.list_objects_v2(Bucket=stack["outputs"]["ArtifactsBucketName"])
                     .get("Contents", [])]  # fmt: skip
         assert any("served" in key and not key.startswith("inference/") for key in written), written
+        # a day passes on the running cloud: the hourly and daily schedules fire, alarms evaluate
+        advanced = subprocess.run(
+            [sys.executable, "-m", "modelsteward.cli.main", "local", "advance", "--hours", "25",
+             "--state-dir", str(state)],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert advanced.returncode == 0, advanced.stdout + advanced.stderr
+        assert "25 h passed; the local cloud's clock is now" in advanced.stdout
+        fired = [line for line in advanced.stdout.splitlines() if "schedule fired:" in line]
+        assert sum("CheckWindow" in line for line in fired) >= 24, advanced.stdout  # hourly
+        assert any("RunAudit" in line for line in fired), advanced.stdout  # daily
     finally:
         process.send_signal(signal.SIGINT)
         try:

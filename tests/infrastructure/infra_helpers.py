@@ -69,11 +69,31 @@ def of_type(resources: Mapping[str, Any], kind: str) -> dict[str, Any]:
 _SUB_VARIABLE = re.compile(r"\$\{([^}!]+)\}")
 
 
+def render_intrinsic(value: Any, variables: Mapping[str, str]) -> Any:
+    """A string, ``Ref`` (of a known variable), ``Fn::Select``, ``Fn::Split`` or ``Fn::Sub`` (tests only)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and len(value) == 1:
+        ((key, body),) = value.items()
+        if key == "Ref" and body in variables:
+            return variables[body]
+        if key == "Fn::Select":
+            return render_intrinsic(body[1], variables)[int(body[0])]
+        if key == "Fn::Split":
+            return str(render_intrinsic(body[1], variables)).split(body[0])
+        if key == "Fn::Sub":
+            return render_sub(value, variables)
+    raise AssertionError(f"unexpected intrinsic {value!r}")
+
+
 def render_sub(value: Any, variables: Mapping[str, str]) -> str:
-    """Resolve a plain string or a simple ``Fn::Sub`` with known variables (tests only)."""
+    """Resolve a plain string or an ``Fn::Sub`` (either form) with known variables (tests only)."""
     if isinstance(value, str):
         return value
     text = value["Fn::Sub"]
+    if isinstance(text, list):
+        text, local = text
+        variables = {**variables, **{k: str(render_intrinsic(v, variables)) for k, v in local.items()}}
     if not isinstance(text, str):
         raise AssertionError(f"unexpected Fn::Sub form {value!r}")
 
@@ -92,7 +112,11 @@ SUB_VALUES = {
     "AWS::AccountId": "123456789012",
     "AWS::Region": "us-east-1",
     "AWS::Partition": "aws",
+    "AWS::StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/model-steward-dev/"
+    "6d9c5dde-e790-4b38-8019-001f155d9d0a",
 }
+#: the suite's bucket names for SUB_VALUES: <stack>-<purpose>-<region>-<first 8 hex digits of the stack id>
+BUCKET_SUFFIX = "us-east-1-6d9c5dde"
 
 
 def statements(policy_document: Mapping[str, Any]) -> Iterator[dict[str, Any]]:

@@ -8,9 +8,20 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from infra_helpers import REPO, STAGE, SUB_VALUES, TWO_MODELS, as_list, of_type, render_sub, statements
+from infra_helpers import (
+    BUCKET_SUFFIX,
+    REPO,
+    STAGE,
+    SUB_VALUES,
+    TWO_MODELS,
+    as_list,
+    of_type,
+    render_sub,
+    statements,
+)
 
 from modelsteward import metric_names
+from modelsteward.domain.alarm_message import AlarmNotification, identify
 from modelsteward.layout import TRIGGER_PREFIXES
 from modelsteward.localcloud.stepfunctions import state_machine_definition
 
@@ -58,25 +69,29 @@ SCHEDULES = {
 
 # Environment contract with modelsteward.config.Settings: each function gets what it uses.
 _EVERY_FUNCTION_ENV = {
-    "AUDIT_TABLE", "AUDIT_BUCKET", "IDEMPOTENCY_TABLE", "POWERTOOLS_METRICS_NAMESPACE", "STAGE",
+    "AUDIT_TABLE", "AUDIT_BUCKET", "IDEMPOTENCY_TABLE", "POWERTOOLS_METRICS_NAMESPACE", "STAGE", "STACK_NAME",
     "POWERTOOLS_SERVICE_NAME", "DATA_BUCKET", "REGISTRY_TABLE",
 }  # fmt: skip
 _DATA_FUNCTION_ENV = _EVERY_FUNCTION_ENV | {"ARTIFACTS_BUCKET"}
 _NOTIFY = {"NOTIFICATIONS_TOPIC_ARN"}
+_EPISODES = {"EPISODES_TABLE"}  # the functions that judge batches, and handle_alarm that tells their story
 EXPECTED_ENV = {
     "TrainModelFunction": _DATA_FUNCTION_ENV | _NOTIFY | {"TRAIN_FUNCTION_NAME", "STEWARD_PACKED_DEPS"},
     "CreateBaselineFunction": _DATA_FUNCTION_ENV,
-    "ScoreBatchFunction": _DATA_FUNCTION_ENV | {"STEWARD_PACKED_DEPS"},
-    "MonitorBatchFunction": _DATA_FUNCTION_ENV | {"SCALE_OUT_STATE_MACHINE_ARN", "SCALE_OUT_BYTES"},
-    "EvaluateLabelsFunction": _DATA_FUNCTION_ENV,
+    "ScoreBatchFunction": _DATA_FUNCTION_ENV | _EPISODES | {"STEWARD_PACKED_DEPS"},
+    "MonitorBatchFunction": _DATA_FUNCTION_ENV
+    | _EPISODES
+    | {"SCALE_OUT_STATE_MACHINE_ARN", "SCALE_OUT_BYTES"},
+    "EvaluateLabelsFunction": _DATA_FUNCTION_ENV | _EPISODES | {"TRAIN_FUNCTION_NAME"},
     "HandleAlarmFunction": _EVERY_FUNCTION_ENV
     | _NOTIFY
+    | _EPISODES
     | {"ALARMS_TOPIC_ARN", "TRAIN_FUNCTION_NAME", "ARTIFACTS_BUCKET"},
-    "CheckWindowFunction": _DATA_FUNCTION_ENV | _NOTIFY,
+    "CheckWindowFunction": _DATA_FUNCTION_ENV | _NOTIFY | _EPISODES,
     "RunAuditFunction": _DATA_FUNCTION_ENV | _NOTIFY,
     "PlanChunksFunction": _DATA_FUNCTION_ENV | {"SCALE_OUT_CHUNK_BYTES"},
     "ProfileChunkFunction": _DATA_FUNCTION_ENV,
-    "FinishLargeBatchFunction": _DATA_FUNCTION_ENV,
+    "FinishLargeBatchFunction": _DATA_FUNCTION_ENV | _EPISODES,
 }
 
 # AWS managed policies a function role may carry, and why.
@@ -86,13 +101,20 @@ ALLOWED_AWS_MANAGED_POLICIES = {
     # SAM adds it for Tracing: Active; X-Ray's PutTraceSegments has no resource-level scope.
     "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
 }
-# Actions our own policies may grant on Resource "*" (none: metrics go out as EMF log lines, so
+# Actions our own policies may grant on Resource "*" (metrics go out as EMF log lines, so
 # no function needs cloudwatch:PutMetricData; X-Ray comes with the managed policy above).
-RESOURCE_WILDCARD_EXCEPTIONS: dict[str, str] = {}
+RESOURCE_WILDCARD_EXCEPTIONS: dict[str, str] = {
+    action: "Step Functions execution logging: log-delivery actions have no resource-level scope"
+    for action in (
+        "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+        "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
+        "logs:DescribeLogGroups",
+    )
+}  # fmt: skip
 
-DATA = "arn:aws:s3:::model-steward-dev-data-123456789012"
-ARTIFACTS = "arn:aws:s3:::model-steward-dev-artifacts-123456789012"
-AUDIT = "arn:aws:s3:::model-steward-dev-audit-123456789012"
+DATA = f"arn:aws:s3:::model-steward-dev-data-{BUCKET_SUFFIX}"
+ARTIFACTS = f"arn:aws:s3:::model-steward-dev-artifacts-{BUCKET_SUFFIX}"
+AUDIT = f"arn:aws:s3:::model-steward-dev-audit-{BUCKET_SUFFIX}"
 _ARN_VALUES = {
     **SUB_VALUES,
     "ArtifactsBucket.Arn": ARTIFACTS,
@@ -106,30 +128,24 @@ TRAIN_FUNCTION_ARNS = {
 }
 _GETATT_ARNS = {"ArtifactsBucket": ARTIFACTS, "AuditBucket": AUDIT, "DataBucket": DATA}
 
+# batch signals: decided as episodes by the suite, mirrored as EpisodeOpen (1 while open)
+_EPISODE = (metric_names.EPISODE_OPEN, "Maximum", "GreaterThanOrEqualToThreshold", 1, 1, 1, "ignore")
+EPISODE_SIGNALS = (
+    "drift", "multivariate_drift", "quality", "pii", "realized_drop", "estimated_drop", "freshness",
+)  # fmt: skip
 SIGNALS = {
     # signal: (metric, statistic, comparison, threshold parameter or value, periods, to alarm, missing)
-    "drift": (metric_names.DRIFTED_FEATURE_SHARE, "Maximum", "GreaterThanOrEqualToThreshold",
-              {"Ref": "DriftedShareThreshold"}, 3, 2, "notBreaching"),
-    "multivariate_drift": (metric_names.MULTIVARIATE_DRIFT_AUC, "Maximum", "GreaterThanOrEqualToThreshold",
-                           {"Ref": "MultivariateAucThreshold"}, 3, 2, "notBreaching"),
-    "quality": (metric_names.QUALITY_VIOLATIONS, "Sum", "GreaterThanThreshold", 0, 1, 1, "notBreaching"),
-    "pii": (metric_names.PII_FINDINGS, "Sum", "GreaterThanThreshold", 0, 1, 1, "notBreaching"),
-    "realized_drop": (metric_names.REALIZED_PRIMARY_METRIC_DROP, "Maximum", "GreaterThanOrEqualToThreshold",
-                      {"Ref": "MetricDropThreshold"}, 1, 1, "notBreaching"),
-    "estimated_drop": (metric_names.ESTIMATED_PRIMARY_METRIC_DROP, "Maximum", "GreaterThanOrEqualToThreshold",
-                       {"Ref": "MetricDropThreshold"}, 3, 2, "notBreaching"),
+    **{signal: _EPISODE for signal in EPISODE_SIGNALS},
     "latency": (metric_names.SCORING_LATENCY_P95, "Maximum", "GreaterThanThreshold",
                 {"Ref": "LatencyP95ThresholdMs"}, 3, 2, "notBreaching"),
     "scoring_errors": (metric_names.SCORING_ERRORS, "Sum", "GreaterThanThreshold", 0, 1, 1, "notBreaching"),
-    "freshness": (metric_names.BATCH_ACCEPTED, "Sum", "LessThanThreshold", 1,
-                  {"Ref": "FreshnessHours"}, {"Ref": "FreshnessHours"}, "breaching"),
 }  # fmt: skip
 COMPOSITE_CHILDREN = ("drift", "multivariate_drift")
 
-# The parse rule handle_alarm relies on: Stage has no '-', signal is snake_case.
-ALARM_NAME = re.compile(
-    r"^model-steward-(?P<stage>[a-z0-9]+)-(?P<model>[a-z0-9][a-z0-9-]*)-(?P<signal>[a-z_]+)$"
-)
+# The parse rule handle_alarm relies on: <stack>-<model>-<signal>, signal snake_case; suite
+# health alarms are <stack>-ops-...
+STACK = SUB_VALUES["AWS::StackName"]
+ALARM_NAME = re.compile(rf"^{STACK}-(?!ops-)(?P<model>[a-z0-9][a-z0-9-]*)-(?P<signal>[a-z_]+)$")
 
 
 def arn_text(value: Any) -> str:
@@ -214,6 +230,7 @@ def test_environment_is_exactly_what_each_function_needs(resources: dict[str, An
         assert env["POWERTOOLS_SERVICE_NAME"] == FUNCTIONS[function_id]
         assert env["POWERTOOLS_METRICS_NAMESPACE"] == metric_names.NAMESPACE
         assert env["STAGE"] == {"Ref": "Stage"}
+        assert env["STACK_NAME"] == {"Ref": "AWS::StackName"}
         assert env["DATA_BUCKET"] == resources["DataBucket"]["Properties"]["BucketName"]
         assert env["REGISTRY_TABLE"] == {"Ref": "RegistryTable"}
         assert env["AUDIT_TABLE"] == {"Ref": "AuditTable"}
@@ -333,7 +350,9 @@ def test_each_upload_prefix_triggers_its_function(resources: dict[str, Any]) -> 
         assert config["Event"] == "s3:ObjectCreated:*"
         rules = config["Filter"]["S3Key"]["Rules"]
         assert [rule["Name"] for rule in rules] == ["prefix"]
-        wiring[rules[0]["Value"]] = config["Function"]["Fn::GetAtt"][0]
+        condition, off, prefix = rules[0]["Value"]["Fn::If"]  # UploadEvents=EventBridge turns it off
+        assert condition == "UploadsViaEventBridge" and off == f"notifications-off/{prefix}"
+        wiring[prefix] = config["Function"]["Fn::GetAtt"][0]
     assert wiring == TRIGGERS
     assert {prefix.rstrip("/") for prefix in TRIGGERS} == set(TRIGGER_PREFIXES)
     permissions = of_type(resources, "AWS::Lambda::Permission")
@@ -345,8 +364,39 @@ def test_each_upload_prefix_triggers_its_function(resources: dict[str, Any]) -> 
     assert s3_invokers == set(TRIGGERS.values())
 
 
+def test_uploads_can_arrive_through_eventbridge_instead(
+    sam_template: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    parameter = sam_template["Parameters"]["UploadEvents"]
+    assert set(parameter["AllowedValues"]) == {"S3Notifications", "EventBridge"}
+    assert parameter["Default"] == "S3Notifications"
+    bridge = resources["DataBucket"]["Properties"]["NotificationConfiguration"]["EventBridgeConfiguration"]
+    on = {"EventBridgeEnabled": True}
+    assert bridge == {"Fn::If": ["UploadsViaEventBridge", on, {"Ref": "AWS::NoValue"}]}
+    names = {function_id: FUNCTIONS[function_id] for function_id in TRIGGERS.values()}
+    mapping = sam_template["Mappings"]["UploadFunctions"]
+    rules = {
+        r["Properties"]["EventPattern"]["detail"]["object"]["key"][0]["prefix"]["Fn::Sub"][1]["Prefix"]: r
+        for r in of_type(resources, "AWS::Events::Rule").values()
+        if r.get("Condition") == "UploadsViaEventBridge"
+    }
+    assert {f"{prefix}/" for prefix in rules} == set(TRIGGERS)
+    for prefix, rule in rules.items():
+        pattern = rule["Properties"]["EventPattern"]
+        assert pattern["source"] == ["aws.s3"] and pattern["detail-type"] == ["Object Created"]
+        assert pattern["detail"]["bucket"]["name"] == [{"Ref": "DataBucket"}]
+        assert mapping[prefix]["Function"] == names[TRIGGERS[f"{prefix}/"]]
+    bridge_invokers = [
+        p for p in of_type(resources, "AWS::Lambda::Permission").values()
+        if p["Properties"]["Principal"] == "events.amazonaws.com"
+        and p.get("Condition") == "UploadsViaEventBridge"
+    ]  # fmt: skip
+    assert len(bridge_invokers) == len(TRIGGERS)
+
+
 def test_schedules_send_the_expected_inputs(resources: dict[str, Any]) -> None:
-    rules = of_type(resources, "AWS::Events::Rule")
+    every_rule = of_type(resources, "AWS::Events::Rule")
+    rules = {k: r for k, r in every_rule.items() if "ScheduleExpression" in r["Properties"]}
     found: dict[str, tuple[str, dict[str, Any]]] = {}
     for rule in rules.values():
         (target,) = rule["Properties"]["Targets"]
@@ -434,8 +484,9 @@ def test_policies_name_single_tables_topics_keys_and_prefixes(resources: dict[st
         elif service == {"sns"}:
             assert targets == [{"Ref": "NotificationsTopic"}], owner
         elif service == {"cloudwatch"}:
-            assert actions == ["cloudwatch:DescribeAlarms"], owner
-            assert [arn_text(t) for t in targets] == [f"{ALARM_ARN_PREFIX}model-steward-{STAGE}-*"], owner
+            # read the model alarms, or set them to mirror an episode: never metrics, never other alarms
+            assert actions in (["cloudwatch:DescribeAlarms"], ["cloudwatch:SetAlarmState"]), owner
+            assert [arn_text(t) for t in targets] == [f"{ALARM_ARN_PREFIX}{STACK}-*"], owner
         elif service == {"lambda"}:
             assert actions == ["lambda:InvokeFunction"], owner
             if owner == "LargeBatchStateMachineRole":
@@ -492,8 +543,10 @@ def test_audit_chain_is_append_only_for_functions(role_statements: Statements) -
         assert len(updates) == 1, function_id  # only the "exported" flag, nothing else
         attributes = updates[0]["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"]
         assert set(attributes) == {"pk", "sk", "exported"}, function_id
-        for action in ("s3:DeleteObject", "s3:DeleteObjectVersion", "s3:BypassGovernanceRetention"):
+        for action in ("s3:DeleteObjectVersion", "s3:BypassGovernanceRetention"):
             assert not allowed(stmts, action), (function_id, action)
+        # the only deletes: a superseded batch's index marker (a versioned bucket keeps it)
+        assert allowed(stmts, "s3:DeleteObject") <= {f"{ARTIFACTS}/reports/*/_index/*"}, function_id
 
 
 def test_no_function_writes_where_it_is_triggered(role_statements: Statements) -> None:
@@ -509,7 +562,10 @@ def test_no_function_writes_where_it_is_triggered(role_statements: Statements) -
 
 def test_only_train_model_is_ever_invoked_by_a_function(role_statements: Statements) -> None:
     invokers = {f: allowed(role_statements(f), "lambda:InvokeFunction") for f in FUNCTIONS}
-    assert {f for f, targets in invokers.items() if targets} == {"HandleAlarmFunction", "TrainModelFunction"}
+    # handle_alarm asks for a retrain; evaluate_labels asks again for one waiting for labels
+    assert {f for f, targets in invokers.items() if targets} == {
+        "HandleAlarmFunction", "TrainModelFunction", "EvaluateLabelsFunction",
+    }  # fmt: skip
     assert all(targets <= TRAIN_FUNCTION_ARNS for targets in invokers.values())
 
 
@@ -523,7 +579,7 @@ def test_light_functions_only_read_what_they_check(role_statements: Statements) 
     assert {"models/*", "reports/*"} <= object_prefixes(allowed(run_audit, "s3:GetObject"), ARTIFACTS)
     assert "<RegistryTable.Arn>" in allowed(run_audit, "dynamodb:Scan")
     assert "<RegistryTable.Arn>" not in allowed(run_audit, "dynamodb:PutItem")
-    assert allowed(run_audit, "cloudwatch:DescribeAlarms") == {f"{ALARM_ARN_PREFIX}model-steward-{STAGE}-*"}
+    assert allowed(run_audit, "cloudwatch:DescribeAlarms") == {f"{ALARM_ARN_PREFIX}{STACK}-*"}
 
 
 def test_key_policy_delegates_to_iam_and_lets_cloudwatch_publish(resources: dict[str, Any]) -> None:
@@ -609,6 +665,7 @@ def test_tables_have_fixed_keys_pitr_and_encryption(resources: dict[str, Any]) -
         "RegistryTable": [("pk", "HASH", "S"), ("sk", "RANGE", "S")],
         "AuditTable": [("pk", "HASH", "S"), ("sk", "RANGE", "N")],
         "IdempotencyTable": [("id", "HASH", "S")],
+        "EpisodesTable": [("pk", "HASH", "S"), ("sk", "RANGE", "S")],
     }
     assert set(of_type(resources, "AWS::DynamoDB::Table")) == set(expected_keys)
     for table_id, keys in expected_keys.items():
@@ -656,46 +713,48 @@ def test_per_model_alarms_exist_for_each_monitored_model(resources: dict[str, An
     assert parsed == {(model, signal) for model in TWO_MODELS for signal in SIGNALS}
     for name, props in model_alarms.items():
         match = ALARM_NAME.match(name)
-        assert match and match["stage"] == STAGE
+        assert match
         model, signal = match["model"], match["signal"]
+        probe = AlarmNotification(
+            AlarmName=name, NewStateValue="ALARM", StateChangeTime="2026-01-01T00:00:00Z"
+        )
+        assert (identify(probe, stack=STACK).model, identify(probe, stack=STACK).signal) == (model, signal)
         metric, statistic, comparison, threshold, periods, to_alarm, missing = SIGNALS[signal]
         assert props["Namespace"] == metric_names.NAMESPACE
         assert props["MetricName"] == metric, name
-        assert props["Dimensions"] == [{"Name": "model", "Value": model}], name
+        dims = [{"Name": "model", "Value": model}]
+        if signal in EPISODE_SIGNALS:
+            dims.append({"Name": "signal", "Value": signal})
+            assert props["Period"] == 60, name
+        assert props["Dimensions"] == dims, name
         assert props["Statistic"] == statistic, name
         assert props["ComparisonOperator"] == comparison, name
         assert props["Threshold"] == threshold, name
         assert props["EvaluationPeriods"] == periods, name
         assert props["DatapointsToAlarm"] == to_alarm, name
         assert props["TreatMissingData"] == missing, name
-        description = render_sub(props["AlarmDescription"], {**SUB_VALUES, "DriftedShareThreshold": "0.3",
-                                 "MultivariateAucThreshold": "0.7", "MetricDropThreshold": "0.05",
-                                 "LatencyP95ThresholdMs": "25", "FreshnessHours": "24"})  # fmt: skip
-        assert description.startswith(f"model={model};signal={signal};stage={STAGE} | "), name
-        if signal in COMPOSITE_CHILDREN:
-            assert "AlarmActions" not in props and "OKActions" not in props, name
-        else:
-            assert props["AlarmActions"] == [{"Ref": "AlarmsTopic"}], name
-            assert props["OKActions"] == [{"Ref": "AlarmsTopic"}], name
+        description = render_sub(props["AlarmDescription"], {**SUB_VALUES, "LatencyP95ThresholdMs": "25"})
+        assert description.startswith(f"model={model};signal={signal};stage={STAGE};stack={STACK} | "), name
+        # every one reaches handle_alarm (the drift family's children speak as data_drift)
+        assert props["AlarmActions"] == [{"Ref": "AlarmsTopic"}], name
+        assert props["OKActions"] == [{"Ref": "AlarmsTopic"}], name
 
 
-def test_one_composite_drift_alarm_per_model_carries_the_actions(resources: dict[str, Any]) -> None:
+def test_one_composite_drift_alarm_per_model_shows_the_family(resources: dict[str, Any]) -> None:
     alarms = of_type(resources, "AWS::CloudWatch::Alarm")
     arn_of = {
         render_sub(a["Properties"]["AlarmName"], SUB_VALUES): f"${{{alarm_id}.Arn}}"
         for alarm_id, a in alarms.items()
     }
     composites = _alarm_names(resources, "AWS::CloudWatch::CompositeAlarm")
-    assert set(composites) == {f"model-steward-{STAGE}-{model}-data_drift" for model in TWO_MODELS}
+    assert set(composites) == {f"{STACK}-{model}-data_drift" for model in TWO_MODELS}
     for name, props in composites.items():
         match = ALARM_NAME.match(name)
         assert match is not None
-        children = [
-            arn_of[f"model-steward-{STAGE}-{match['model']}-{signal}"] for signal in COMPOSITE_CHILDREN
-        ]
+        children = [arn_of[f"{STACK}-{match['model']}-{signal}"] for signal in COMPOSITE_CHILDREN]
         assert props["AlarmRule"] == {"Fn::Sub": f'ALARM("{children[0]}") OR ALARM("{children[1]}")'}
-        assert props["AlarmActions"] == [{"Ref": "AlarmsTopic"}]
-        assert props["OKActions"] == [{"Ref": "AlarmsTopic"}]
+        # no actions of its own: handle_alarm already answers its children, once for the family
+        assert props["ActionsEnabled"] is False and "AlarmActions" not in props
         assert render_sub(props["AlarmDescription"], SUB_VALUES).startswith(
             f"model={match['model']};signal=data_drift;"
         )
@@ -703,17 +762,17 @@ def test_one_composite_drift_alarm_per_model_carries_the_actions(resources: dict
 
 def test_suite_health_alarms_watch_every_function_and_the_dlq(resources: dict[str, Any]) -> None:
     alarms = _alarm_names(resources, "AWS::CloudWatch::Alarm")
-    ops = {name: props for name, props in alarms.items() if name.startswith(f"steward-ops-{STAGE}-")}
+    ops = {name: props for name, props in alarms.items() if name.startswith(f"{STACK}-ops-")}
     assert not any(ALARM_NAME.match(name) for name in ops)  # handle_alarm must not mistake them
     for function_id, snake in FUNCTIONS.items():
         function_name = resources[function_id]["Properties"]["FunctionName"]
         for metric, suffix in (("Errors", "errors"), ("Throttles", "throttles")):
-            props = ops[f"steward-ops-{STAGE}-{snake}-{suffix}"]
+            props = ops[f"{STACK}-ops-{snake}-{suffix}"]
             assert props["Namespace"] == "AWS/Lambda"
             assert props["MetricName"] == metric
             assert props["Dimensions"] == [{"Name": "FunctionName", "Value": function_name}]
             assert props["AlarmActions"] == [{"Ref": "AlarmsTopic"}]
-    dlq = ops[f"steward-ops-{STAGE}-dlq-depth"]
+    dlq = ops[f"{STACK}-ops-dlq-depth"]
     assert dlq["MetricName"] == "ApproximateNumberOfMessagesVisible"
     assert dlq["Dimensions"] == [
         {"Name": "QueueName", "Value": {"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]}}
@@ -724,8 +783,7 @@ def test_suite_health_alarms_watch_every_function_and_the_dlq(resources: dict[st
 def test_dashboard_searches_every_model(resources: dict[str, Any]) -> None:
     body = render_sub(
         resources["Dashboard"]["Properties"]["DashboardBody"],
-        {**SUB_VALUES, "ArtifactsBucket": "artifacts", "DriftedShareThreshold": "0.3",
-         "MultivariateAucThreshold": "0.7", "LatencyP95ThresholdMs": "25"},
+        {**SUB_VALUES, "ArtifactsBucket": "artifacts", "LatencyP95ThresholdMs": "25"},
     )  # fmt: skip
     widgets = json.loads(body)["widgets"]
     expressions = [
@@ -745,6 +803,8 @@ def test_dashboard_searches_every_model(resources: dict[str, Any]) -> None:
         assert any(f"SEARCH('{{ModelSteward,model}} MetricName=\"{metric}\"'" in e for e in expressions), (
             metric
         )
+    assert any(f"SEARCH('{{ModelSteward,model,signal}} MetricName=\"{metric_names.EPISODE_OPEN}\"'" in e
+               for e in expressions)  # fmt: skip
 
 
 def test_outputs_tell_scripts_where_everything_is(translated: dict[str, Any]) -> None:
@@ -762,3 +822,35 @@ def test_outputs_tell_scripts_where_everything_is(translated: dict[str, Any]) ->
         "Stage": {"Ref": "Stage"},
     } | {f"{function_id}Name": {"Ref": function_id} for function_id in FUNCTIONS}
     assert {name: outputs[name]["Value"] for name in expected} == expected
+
+
+# --------------------------------------------------------------------------- traces and execution logs
+def test_every_function_and_the_state_machine_are_traced(resources: dict[str, Any]) -> None:
+    for function_id in FUNCTIONS:
+        assert resources[function_id]["Properties"]["TracingConfig"] == {"Mode": "Active"}, function_id
+    machine = resources["LargeBatchStateMachine"]["Properties"]
+    assert machine["TracingConfiguration"] == {"Enabled": True}
+
+
+def test_state_machine_logs_failed_executions_without_their_data(resources: dict[str, Any]) -> None:
+    logging_config = resources["LargeBatchStateMachine"]["Properties"]["LoggingConfiguration"]
+    assert logging_config["Level"] in ("ERROR", "ALL") and logging_config["IncludeExecutionData"] is False
+    (destination,) = logging_config["Destinations"]
+    group_id = destination["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
+    group = resources[group_id]["Properties"]
+    assert render_sub(group["LogGroupName"], SUB_VALUES).startswith("/aws/vendedlogs/states/")
+    assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_a_failed_scale_out_execution_raises_a_suite_alarm(resources: dict[str, Any]) -> None:
+    props = resources["LargeBatchFailedAlarm"]["Properties"]
+    assert (props["Namespace"], props["MetricName"]) == ("AWS/States", "ExecutionsFailed")
+    assert props["Dimensions"] == [{"Name": "StateMachineArn", "Value": {"Ref": "LargeBatchStateMachine"}}]
+    assert props["ComparisonOperator"] == "GreaterThanThreshold" and props["Threshold"] == 0
+    assert props["AlarmActions"] == [{"Ref": "AlarmsTopic"}]
+    probe = AlarmNotification(
+        AlarmName=render_sub(props["AlarmName"], SUB_VALUES), NewStateValue="ALARM",
+        StateChangeTime="2026-01-01T00:00:00Z",
+        AlarmDescription=render_sub(props["AlarmDescription"], SUB_VALUES),
+    )  # fmt: skip
+    assert identify(probe).kind == "suite", "handle_alarm sends an operational note, never a retrain"

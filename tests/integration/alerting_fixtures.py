@@ -140,8 +140,11 @@ class World:
         return self.aws.get_json(layout.batch_report_prefix(MODEL, batch_id) + "report.json")
 
 
-def make_world(aws: Any, *, spec: Mapping[str, Any] | None = None, now: dt.datetime | None = None) -> World:
-    """Spec + reference baseline (through create_baseline) + a Context with recording ports."""
+def make_world(
+    aws: Any, *, spec: Mapping[str, Any] | None = None, now: dt.datetime | None = None, trainable: bool = True
+) -> World:
+    """Spec + reference baseline (through create_baseline) + a Context with recording ports; with
+    ``trainable`` a training snapshot too (without: a model served elsewhere, monitored only)."""
     from modelsteward.adapters.dynamodb_audit import DynamoAuditLog
     from modelsteward.adapters.dynamodb_registry import DynamoRegistry
     from modelsteward.adapters.metrics import RecordingMetrics
@@ -174,6 +177,8 @@ def make_world(aws: Any, *, spec: Mapping[str, Any] | None = None, now: dt.datet
     assert result.get("status") in ("created", "baseline", "ok", "accepted") or "baseline" in str(result), (
         result
     )
+    if trainable:  # a training snapshot: the suite can retrain this model (else it is monitored only)
+        aws.put(f"training/{MODEL}/snapshot.csv", reference)
     return World(ctx=ctx, aws=aws, clock=clock, notifier=notifier, invoker=invoker)
 
 

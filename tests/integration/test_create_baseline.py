@@ -66,6 +66,7 @@ def test_reference_upload_builds_the_baseline(aws, context) -> None:
         "baseline.json",
         "statistics.json",
         "constraints.json",
+        "metrics.json",  # labels + predictions: the reference score realized drops compare to
     }
     assert record["inputs"][0]["sha256"] == baseline.sources[0]["sha256"]
 

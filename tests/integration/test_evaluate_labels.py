@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from lambda_context import LAMBDA_CONTEXT
 from sklearn import metrics as skm
 
 try:
@@ -47,14 +48,14 @@ def batch_id_of(prefix: str, name: str, model: str = MODEL) -> str:
 
 def score(world: QualityWorld, frame: pd.DataFrame, name: str) -> dict:
     event = world.upload(f"scoring/{MODEL}/{name}", csv_bytes(frame.drop(columns=["default"])))
-    result = load_handler("score_batch")(event, None)["batches"][0]
+    result = load_handler("score_batch")(event, LAMBDA_CONTEXT)["batches"][0]
     assert result["status"] == "scored", result
     return result
 
 
 def send_labels(world: QualityWorld, frame: pd.DataFrame, name: str, model: str = MODEL) -> dict:
     event = world.upload(f"labels/{model}/{name}", csv_bytes(frame))
-    return load_handler("evaluate_labels")(event, None)["batches"][0]
+    return load_handler("evaluate_labels")(event, LAMBDA_CONTEXT)["batches"][0]
 
 
 @pytest.fixture

@@ -172,6 +172,23 @@ def register_champion(world: World) -> None:
     registry.update_model_state(MODEL, {"champion": 3})
 
 
+def test_a_model_served_elsewhere_is_never_promised_a_retrain(
+    aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Monitored from a reference only (bring your own model): no training data, no retrain (issue 16)."""
+    from modelsteward.config import reset_settings
+
+    monkeypatch.setenv("TRAIN_FUNCTION_NAME", "steward-train_model")
+    reset_settings()
+    byom = make_world(aws, trainable=False)
+    result = handle(byom, composite(), put_child_alarm_in_alarm())
+    assert (result["decision"], result["retrain"], result["emailed"]) == ("no_training_data", False, True)
+    ((_, body, _),) = byom.notifier.messages
+    assert "Retrain started" not in body and byom.invoker.calls == []
+    assert f"{MODEL} has no training data" in body
+    assert f"upload its new reference to reference/{MODEL}/" in body
+
+
 def test_a_composite_drift_alarm_sends_one_email_with_the_evidence_and_starts_one_retrain(
     world: World,
 ) -> None:
@@ -251,7 +268,7 @@ def test_concurrent_deliveries_that_race_past_idempotency_start_one_retrain(worl
 
 
 def test_cooldown_suppresses_the_retrain_and_the_email_says_until_when(world: World) -> None:
-    world.ctx.registry.update_model_state(MODEL, {"last_retrain_at": "2026-03-03T20:00:00+00:00"})
+    world.ctx.registry.update_model_state(MODEL, {"last_retrain_requested_at": "2026-03-03T20:00:00+00:00"})
     result = handle(world, composite())
     assert (result["decision"], result["retrain"]) == ("cooldown", False)
     assert world.invoker.calls == []
@@ -388,6 +405,10 @@ def test_the_artifacts_bucket_follows_the_template_naming_when_not_configured(wo
         update={"artifacts_bucket": "", "data_bucket": "st-data-123456789012"}
     )
     assert service.artifacts_bucket(world.ctx) == "st-artifacts-123456789012"
+    world.ctx.settings = settings().model_copy(
+        update={"artifacts_bucket": "", "data_bucket": "my-data-stack-data-eu-west-1-6d9c5dde"}
+    )
+    assert service.artifacts_bucket(world.ctx) == "my-data-stack-artifacts-eu-west-1-6d9c5dde"
     world.ctx.settings = settings().model_copy(
         update={"artifacts_bucket": "", "data_bucket": "my-own-bucket"}
     )

@@ -20,6 +20,7 @@ from governance_fixtures import (
     make_context,
     seed_model,
 )
+from lambda_context import LAMBDA_CONTEXT
 from moto import mock_aws
 
 from modelsteward import layout
@@ -178,10 +179,10 @@ def test_the_lambda_handler_runs_the_audit(stack: Stack, monkeypatch: pytest.Mon
     ctx, _, _ = _seed_all(stack, ("credit",))
     monkeypatch.setattr(Context, "from_environment", classmethod(lambda cls, actor: ctx))
     app = _load_handler()
-    summary = app.handler({"action": "run_audit"}, None)
+    summary = app.handler({"action": "run_audit"}, LAMBDA_CONTEXT)
     assert summary["ok"] is True and summary["findings"] == 0
     assert summary["run_id"] == NOW.strftime("%Y%m%d")
-    assert app.handler({"action": "retrain"}, None)["error"] == "bad_event"
+    assert app.handler({"action": "retrain"}, LAMBDA_CONTEXT)["error"] == "bad_event"
 
 
 def test_the_run_audit_function_never_loads_pandas_or_sklearn(stack: Stack) -> None:

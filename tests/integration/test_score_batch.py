@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from lambda_context import LAMBDA_CONTEXT
 
 try:
     from .quality_fixtures import (
@@ -39,7 +40,7 @@ __all__ = ["world"]  # the fixture, re-exported for pytest
 
 def _score(world: QualityWorld, frame, name: str = "batch-1.csv", capsys=None) -> dict:
     event = world.upload(f"scoring/{MODEL}/{name}", csv_bytes(frame.drop(columns=["default"])))
-    return load_handler("score_batch")(event, None)
+    return load_handler("score_batch")(event, LAMBDA_CONTEXT)
 
 
 @pytest.fixture
@@ -184,7 +185,7 @@ def test_tampered_artifact_is_refused_and_the_batch_quarantined(world, capsys) -
 )
 def test_bad_input_is_quarantined_not_retried(world, champion, body: bytes, code: str | None) -> None:
     event = world.upload(f"scoring/{MODEL}/bad.csv", body)
-    summary = load_handler("score_batch")(event, None)
+    summary = load_handler("score_batch")(event, LAMBDA_CONTEXT)
     result = summary["batches"][0]
     assert not summary["ok"] and result["status"] == "quarantined"
     if code:
@@ -206,8 +207,8 @@ def test_a_repeated_delivery_scores_once(world, champion) -> None:
         f"scoring/{MODEL}/again.csv", csv_bytes(make_frame(300, seed=9).drop(columns="default"))
     )
     handler = load_handler("score_batch")
-    first = handler(event, None)
-    second = handler(event, None)
+    first = handler(event, LAMBDA_CONTEXT)
+    second = handler(event, LAMBDA_CONTEXT)
     assert first == second
     batch_id = UploadKey("scoring", MODEL, "again.csv", f"scoring/{MODEL}/again.csv").batch_id
     versions = world.s3.list_object_versions(Bucket=DATA, Prefix=inference_key(MODEL, batch_id))["Versions"]
@@ -229,7 +230,7 @@ def test_cold_start_then_warm_with_cached_model(world, champion, capsys) -> None
 
 
 def test_ignores_non_s3_events(world) -> None:
-    out = load_handler("score_batch")({"hello": "world"}, None)
+    out = load_handler("score_batch")({"hello": "world"}, LAMBDA_CONTEXT)
     assert out["ok"] is False and out["error"] == "bad_event"
     assert json.dumps(out)
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from lambda_context import LAMBDA_CONTEXT
 
 try:
     from .registry_fixtures import (
@@ -220,14 +221,15 @@ def test_the_handler_trains_once_per_upload_and_dispatches_retrains(aws):
     put_spec(aws, spec_doc())
     event = aws.put(f"training/{MODEL}/2026-02.csv", csv_bytes(credit_default(1000, seed=5)))
     handler = load_handler()
-    first = handler(event, None)
-    second = handler(event, None)
+    first = handler(event, LAMBDA_CONTEXT)
+    second = handler(event, LAMBDA_CONTEXT)
     assert first["ok"] and first["results"][0]["version"] == 1
     assert second == first
     assert len(make_context().registry.list_versions(MODEL)) == 1
-    out = handler({"action": "retrain", "model": MODEL, "reason": "manual", "trigger": "manual"}, None)
+    request = {"action": "retrain", "model": MODEL, "reason": "manual", "trigger": "manual"}
+    out = handler(request, LAMBDA_CONTEXT)
     assert out["results"][0]["version"] == 2
-    bad = handler({"action": "explode"}, None)
+    bad = handler({"action": "explode"}, LAMBDA_CONTEXT)
     assert not bad["ok"] and bad["results"][0]["code"] == "bad_event"
 
 
@@ -408,3 +410,32 @@ def test_a_retry_finishes_the_version_a_later_attempt_decided(aws, steward, monk
     assert [r["status"] for r in reg.list_versions(MODEL)] == ["Rejected", "Approved"]
     assert reg.get_model_state(MODEL)["champion"] == 2
     assert steward.notifier.subjects() == [f"[model-steward] {MODEL} v2: promoted"]
+
+
+def test_an_episodes_retrain_waits_for_labels_of_the_new_data_then_follows_it(aws, steward):
+    """Retraining before labels of the new regime arrive would fit the old one again (issue 15)."""
+    from modelsteward.services.train_model import pending_retrain_request
+
+    doc = spec_doc(holdout_split="recent")
+    doc["retrain"] = {**doc["retrain"], "min_new_rows": 1000}
+    put_spec(aws, doc)
+    train(steward, upload(aws, "base.csv", credit_default(1500, seed=21, start="2026-01-01")))
+    since = "2026-02-01T00:00:00+00:00"
+    request = {"action": "retrain", "model": MODEL, "trigger": "alarm:x", "episode": "e1"}
+    request["data_since"] = since
+    waiting = train(steward, request)
+    assert waiting["status"] == "deferred" and (waiting["have"], waiting["need"]) == (0, 1000)
+    assert len(steward.registry.list_versions(MODEL)) == 1, "nothing trained"
+    state = steward.registry.get_model_state(MODEL)
+    again = pending_retrain_request(state, "labels-1")
+    assert again is not None and again["data_since"] == since and again["episode"] == "e1+labels:labels-1"
+
+    shifted = credit_default(1500, seed=22, drift=1.0, start="2026-02-02")
+    key = f"pool/{MODEL}/labels-1.parquet"
+    aws.s3.put_object(Bucket="steward-data", Key=key, Body=parquet_bytes(shifted))
+    trained = train(steward, again)
+    assert trained["status"] == "trained", trained
+    row = steward.registry.get_version(MODEL, 2)
+    assert row["monitoring_reference"]["rows"].startswith("holdout rows since the episode's data")
+    assert row["baseline_rows"] == row["monitoring_reference"]["rows"]
+    assert not steward.registry.get_model_state(MODEL).get("pending_retrain")

@@ -20,7 +20,7 @@ Generated from the real `--help` output of `steward {version}` by `make docs-cli
 
 Commands that talk to a stack find its resources through the stack's outputs: `--stack`
 (default `$STEWARD_STACK`, else `model-steward`). `--endpoint-url` (default `$AWS_ENDPOINT_URL`)
-points them at the local cloud (`steward local up`). `infra/samconfig.toml` deploys stacks named
+points them at the local cloud (`steward local up`). `samconfig.toml` deploys stacks named
 `model-steward-dev` and `model-steward-prod`, so set `STEWARD_STACK` or pass `--stack` for those.
 
 ## Exit codes

@@ -15,6 +15,7 @@ KEY_SCHEMAS = {
     "registry": [("pk", "HASH", "S"), ("sk", "RANGE", "S")],
     "audit": [("pk", "HASH", "S"), ("sk", "RANGE", "N")],
     "idempotency": [("id", "HASH", "S")],
+    "episodes": [("pk", "HASH", "S"), ("sk", "RANGE", "S")],
 }
 
 
@@ -46,6 +47,10 @@ class MotoStack:
         return f"{self.prefix}-audit"
 
     @property
+    def episodes_table(self) -> str:
+        return f"{self.prefix}-episodes"
+
+    @property
     def idempotency_table(self) -> str:
         return f"{self.prefix}-idempotency"
 
@@ -62,6 +67,7 @@ class MotoStack:
             "REGISTRY_TABLE": self.registry_table,
             "AUDIT_TABLE": self.audit_table,
             "IDEMPOTENCY_TABLE": self.idempotency_table,
+            "EPISODES_TABLE": self.episodes_table,
             "POWERTOOLS_METRICS_NAMESPACE": "ModelSteward",
             "STAGE": "test",
         }
@@ -70,7 +76,7 @@ class MotoStack:
         return env
 
     def create(self) -> MotoStack:
-        """Inside mock_aws: versioned buckets, the three tables and (optionally) the topic."""
+        """Inside mock_aws: versioned buckets, the tables and (optionally) the topic."""
         s3 = boto3.client("s3", region_name=REGION)
         for bucket in (self.data_bucket, self.artifacts_bucket):
             s3.create_bucket(Bucket=bucket)
@@ -93,6 +99,7 @@ class MotoStack:
             ("registry", self.registry_table),
             ("audit", self.audit_table),
             ("idempotency", self.idempotency_table),
+            ("episodes", self.episodes_table),
         ):
             keys = KEY_SCHEMAS[table]
             ddb.create_table(

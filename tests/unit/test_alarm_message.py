@@ -221,6 +221,35 @@ def test_identity_from_the_naming_contract(name: str, kind: str, model: str | No
     assert (identity.kind, identity.model, identity.signal) == (kind, model, signal)
 
 
+@pytest.mark.parametrize(
+    ("name", "kind", "model", "signal", "function"),
+    [
+        ("ms-eu-credit-default-drift", "model", "credit-default", "drift", None),
+        ("ms-eu-a-b-c-multivariate_drift", "model", "a-b-c", "multivariate_drift", None),
+        ("ms-eu-ops-check_window-errors", "suite", None, "function_errors", "check_window"),
+        ("ms-eu-ops-dlq-depth", "suite", None, "dlq_depth", None),
+        ("ms-eu-house-price-nonsense", "model", "credit-default", "drift", None),  # Trigger's dimension
+        ("other-stack-credit-default-quality", "model", "credit-default", "drift", None),  # not ours by name
+    ],
+)
+def test_identity_from_names_that_start_with_the_stack(
+    name: str, kind: str, model: str | None, signal: str, function: str | None
+) -> None:
+    n = parse_alarm_message(metric_alarm(AlarmName=name, AlarmDescription=None))
+    identity = identify(n, stack="ms-eu")
+    found = (identity.kind, identity.model, identity.signal, identity.function)
+    assert found == (kind, model, signal, function)
+
+
+def test_two_stacks_of_one_stage_name_their_alarms_apart() -> None:
+    from modelsteward.domain.alarm_message import model_alarm_name, model_alarm_prefix
+
+    a, b = model_alarm_name("ms-a", "credit", "drift"), model_alarm_name("ms-b", "credit", "drift")
+    assert a != b and a.startswith(model_alarm_prefix("ms-a", "credit"))
+    n = parse_alarm_message(metric_alarm(AlarmName=a, AlarmDescription=None))
+    assert identify(n, stack="ms-a").model == "credit"
+
+
 def test_suite_health_alarms_name_their_function() -> None:
     n = parse_alarm_message(
         metric_alarm(

@@ -64,7 +64,7 @@ def test_a_configured_signal_without_recent_retrain_starts_one() -> None:
 
 
 def test_cooldown_suppresses_and_says_when_the_next_retrain_is_allowed() -> None:
-    state = {"last_retrain_at": "2026-03-01T02:00:00+00:00"}
+    state = {"last_retrain_requested_at": "2026-03-01T02:00:00+00:00"}
     decision = _decide(state)
     assert (decision.kind, decision.retrain) == ("cooldown", False)
     assert decision.last_retrain_at == "2026-03-01T02:00:00+00:00"
@@ -75,7 +75,14 @@ def test_cooldown_suppresses_and_says_when_the_next_retrain_is_allowed() -> None
     )
 
 
-def test_cooldown_counts_from_the_latest_of_retrain_and_retrain_request() -> None:
+def test_the_first_training_does_not_start_a_cooldown() -> None:
+    """v1 trained an hour ago: its first drift episode may retrain (issue 15)."""
+    state = {"last_retrain_at": "2026-03-01T11:00:00+00:00"}
+    assert last_retrain(state) is None
+    assert _decide(state).kind == "retrain"
+
+
+def test_cooldown_counts_from_the_last_retrain_an_alarm_started() -> None:
     state = {
         "last_retrain_at": "2026-02-01T00:00:00+00:00",
         "last_retrain_requested_at": "2026-03-01T11:00:00Z",

@@ -277,8 +277,40 @@ def test_a_few_unparsable_numbers_are_nulled_and_counted() -> None:
     batch = conform(many_rows(bad=2), SPEC, role="reference")  # 1% of 200
     (finding,) = findings_by_check(batch)["type_mismatch"]
     assert finding.column == "age" and finding.count == 2 and finding.severity == "error"
-    assert "'abc'" in finding.message
+    assert "2 values like <text of 3 characters: letters>" in finding.message
+    assert "abc" not in finding.message  # offending values are described, never quoted
     assert batch.table.column("age").null_count == 2
+
+
+@pytest.mark.parametrize(
+    ("planted", "kind"),
+    [
+        ("jane.doe@example.org", "<email address>"),
+        ("4111 1111 1111 1111", "<card number>"),
+        ("4111111111111111x", "<text of 17 characters: letters, digits>"),
+        ("123-45-6789", "<US SSN>"),
+        ("unknown", "'unknown'"),
+    ],
+)
+def test_type_mismatch_examples_name_the_shape_never_the_value(planted: str, kind: str) -> None:
+    batch = conform(many_rows(bad=1, value=planted), SPEC, role="reference")
+    (finding,) = findings_by_check(batch)["type_mismatch"]
+    assert f"1 value like {kind}" in finding.message
+    if planted != "unknown":
+        assert planted not in finding.message and planted[:6] not in finding.message
+    with pytest.raises(BatchRejected) as info:  # above 1%: the rejection does not quote them either
+        conform(many_rows(bad=50, value=planted), SPEC, role="reference")
+    assert "50 values like" in info.value.message
+    if planted != "unknown":
+        assert planted not in info.value.message
+
+
+def test_timestamp_and_prediction_examples_are_masked() -> None:
+    rows = "".join(f"{i},jane{i}@example.org,1,2,a,maybe{i}@example.org\n" for i in range(3))
+    batch = conform(csv("id,ts,age,income,region,prediction\n" + rows), SPEC, role="inference")
+    messages = " ".join(f.message for f in batch.findings)
+    assert "@example.org" not in messages and "jane" not in messages and "maybe" not in messages
+    assert "3 values like <email address>" in messages
 
 
 def test_more_than_one_percent_unparsable_rejects_the_batch() -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pyarrow as pa
 import pytest
 from scipy import stats
 
-from modelsteward.domain.baseline import build_baseline
+from modelsteward.domain.baseline import Baseline, build_baseline
 from modelsteward.domain.drift import (
     METHODS,
     Distribution,
@@ -165,7 +167,19 @@ def test_a_moderate_shift_is_a_warning() -> None:
     baseline = build_baseline(pa.table({"x": rng.normal(0, 1, 100_000)}), spec)
     profile = profile_batch(pa.table({"x": rng.normal(0.07, 1, 100_000)}), baseline, spec)
     (x,) = detect_drift(baseline, profile, spec.drift).features
-    assert x.severity == "warn" and not x.drifted
+    # certain and far beyond its noise band (~0.01 at 100k rows): drift on its earned threshold
+    assert x.drifted and x.score < spec.drift.threshold and x.beyond_noise
+    assert x.noise_band is not None and x.raw_score > 2 * x.noise_band
+    assert x.floor == 0.035 and x.effect == pytest.approx(0.07, abs=0.01) and x.effect >= x.floor
+    assert x.drift_reason.startswith("beyond 2x its noise band")
+    # a baseline without bands (built before them) keeps the plain threshold: only a warning
+    stored = json.loads(baseline.to_json())
+    del stored["columns"]["x"]["noise"]
+    old = Baseline.from_json(json.dumps(stored))
+    assert old.columns["x"].noise is None and old.fingerprint == baseline.fingerprint
+    (y,) = detect_drift(old, profile, spec.drift).features
+    assert y.severity == "warn" and not y.drifted and not y.beyond_noise and y.noise_band is None
+    assert y.drift_reason is None
 
 
 def test_insufficient_data_is_neither_drift_nor_counted() -> None:
@@ -185,8 +199,10 @@ def test_per_feature_overrides() -> None:
         features={"tiny": {"threshold": 0.01, "warn_threshold": 0.005}, "shift": {"method": "psi"}},
     )
     assert by["tiny"].drifted and by["tiny"].threshold == 0.01  # lowered threshold: now it counts
-    assert by["shift"].method == "psi" and by["shift"].score < 0.1  # PSI is blind to a 0.2 sd shift
-    assert not by["shift"].drifted
+    assert by["shift"].method == "psi" and by["shift"].score < 0.1  # PSI is nearly blind to a 0.2 sd shift
+    assert by["shift"].floor == 0.002 and by["shift"].noise_band < 0.01  # ...but it is far beyond its noise
+    assert by["shift"].drifted and by["shift"].drift_reason.startswith("beyond 2x its noise band")
+    assert by["tiny"].drift_reason == "above the threshold 0.01"
 
 
 def test_a_numeric_only_method_on_categoricals_falls_back_with_a_note() -> None:

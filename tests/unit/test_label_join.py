@@ -278,14 +278,43 @@ def test_window_files_use_day_markers_newest_first() -> None:
             "predictions/credit/_index/2026-02-20/mid",
             "predictions/credit/new.parquet",
             "predictions/credit/_index/2026-03-01/new",
-            "predictions/credit/foreign.parquet",  # written without a marker: read and filtered by scored_at
+            "predictions/credit/foreign.parquet",  # written without a marker: not found (no full listing)
             "predictions/credit-two/x.parquet",  # another model sharing the prefix text
         ]
     )
+    listed: list[str] = []
+    original = store.list_keys
+
+    def spy(bucket: str, prefix: str):
+        listed.append(prefix)
+        return original(bucket, prefix)
+
+    store.list_keys = spy  # type: ignore[method-assign]
     files = window_files(store, "artifacts", "credit", dt.datetime(2026, 2, 15, tzinfo=dt.UTC))
-    assert files.keys == [
-        "predictions/credit/new.parquet",
-        "predictions/credit/mid.parquet",
-        "predictions/credit/foreign.parquet",
-    ]
-    assert files.skipped_old == 1 and files.unindexed == ["predictions/credit/foreign.parquet"]
+    assert files.keys == ["predictions/credit/new.parquet", "predictions/credit/mid.parquet"]
+    assert files.skipped_old == 1 and files.unindexed == []
+    assert listed == ["predictions/credit/_index/"]  # the markers, never the prediction files
+
+
+def test_window_files_by_event_day_read_only_the_labels_partitions() -> None:
+    import datetime as dt
+
+    import pandas as pd
+
+    from modelsteward.services.predictions_store import label_days, window_files
+
+    store = _ListingStore(
+        [
+            "predictions/credit/_index/2026-03-02/a",
+            "predictions/credit/_index/2026-03-02/b",
+            "predictions/credit/_index/2026-03-02/c",
+            "predictions/credit/_events/2026-03-01/a",
+            "predictions/credit/_events/2026-02-10/b",
+            "predictions/credit/_events/2026-03-02/c",
+        ]
+    )
+    days = label_days(pd.Series(pd.to_datetime(["2026-03-01T10:00:00Z"], utc=True)))
+    assert days == ["2026-02-28", "2026-03-01", "2026-03-02"]
+    files = window_files(store, "artifacts", "credit", dt.datetime(2026, 1, 1, tzinfo=dt.UTC), days)
+    assert sorted(files.keys) == ["predictions/credit/a.parquet", "predictions/credit/c.parquet"]
+    assert label_days(pd.Series([pd.NaT], dtype="datetime64[ns, UTC]")) is None

@@ -306,3 +306,38 @@ def test_policy_refuses_unknown_actions_and_empty_salt() -> None:
         apply_pii_policy(table, report, "quarantine", salt=b"x")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="salt"):
         apply_pii_policy(table, report, "hash", salt=b"")
+
+
+# --- every column, whatever its type (issue 18) ------------------------------------------------------
+def test_card_numbers_read_as_floats_are_found() -> None:
+    cards = [4111111111111111.0, 5500000000000004.0, 340000000000009.0] * 10
+    report = scan_table(pa.table({"amount": pa.array(cards + [12.5] * 10, pa.float64())}))
+    assert [(f.kind, f.count) for f in report.findings] == [("credit_card", 30)]
+    half = pa.table({"amount": pa.array(cards[:3] + [12.5] * 997, pa.float32())})  # 3 of 1000: below 1%
+    assert scan_table(half).findings == []
+
+
+def test_only_the_named_columns_are_scanned() -> None:
+    table = pa.table({"kept": ["a@example.com"] * 5, "dropped": ["b@example.com"] * 5})
+    assert scan_table(table, columns=["kept"]).columns == ["kept"]
+
+
+@pytest.mark.parametrize(
+    ("value", "shape"),
+    [
+        ("jane.doe@example.org", "<email address>"),
+        ("4111-1111-1111-1111", "<card number>"),
+        ("4111111111111111", "<card number>"),
+        ("078-05-1120", "<US SSN>"),
+        ("+44 20 7946 0958", "<phone number>"),
+        ("DE89 3704 0044 0532 0130 00", "<IBAN>"),
+        ("  N/A ", "'N/A'"),
+        ("abc12", "<text of 5 characters: letters, digits>"),
+        ("John Smith", "<text of 10 characters: letters, spaces>"),
+    ],
+)
+def test_a_value_is_described_never_shown(value: str, shape: str) -> None:
+    from modelsteward.domain.pii import describe_value, mask_value
+
+    assert describe_value(value) == shape
+    assert mask_value(value) == (shape if shape.startswith("<") and "text of" not in shape else value)

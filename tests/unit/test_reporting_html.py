@@ -214,6 +214,28 @@ def test_features_are_sorted_drifted_first_then_by_severity() -> None:
     assert ratios == sorted(ratios, reverse=True)
 
 
+def test_each_feature_shows_its_raw_score_noise_band_floor_and_why_it_drifts() -> None:
+    report = example_batch_report()
+    first, second = report["features"][0], report["features"][1]
+    first.update(raw_score=0.0612, noise_band=0.0413, floor=0.035, beyond_noise=True, drift_reason=None)
+    second.update(
+        raw_score=0.0734,
+        noise_band=None,
+        drift_reason="persistent: 6 of the last 6 batches beyond the noise band",
+    )
+    document = render_batch_report(report)
+    row = re.search(rf'<span class="feature-name">{first["name"]}</span>.*?</tr>', document)
+    evidence = "raw 0.0612 \u00b7 noise band 0.0413 \u00b7 floor 0.035 \u00b7 beyond noise"
+    assert row and evidence in row.group(0)
+    other = re.search(rf'<span class="feature-name">{second["name"]}</span>.*?</tr>', document)
+    assert other and "raw 0.0734</span>" in other.group(0) and "noise band 0" not in other.group(0)
+    assert "persistent: 6 of the last 6 batches beyond the noise band" in other.group(0)
+    csv_href = re.search(r'download="features.csv" href="([^"]+)"', document)
+    assert csv_href
+    header = urllib.parse.unquote(html.unescape(csv_href.group(1)).split(",", 1)[1]).splitlines()[0]
+    assert header.endswith("raw_score,noise_floor,noise_band,effect,floor,beyond_noise,drift_reason")
+
+
 @pytest.mark.parametrize(
     ("verdict", "tone", "words"),
     [

@@ -54,3 +54,35 @@ def test_not_yaml_mapping() -> None:
 def test_invalid_model_name() -> None:
     with pytest.raises(SpecError, match="name: use lowercase"):
         parse_spec(BASE.replace("credit-default", "Credit Default"))
+
+
+# --- the loader's limits (docs/model-spec.md) --------------------------------------------------------
+def test_a_few_aliases_are_fine() -> None:
+    spec = parse_spec(BASE + "drift:\n  features:\n    region: &strict {threshold: 0.05}\n    age: *strict\n")
+    assert spec.drift.features["age"].threshold == spec.drift.features["region"].threshold == 0.05
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        ("x: " + "[" * 40 + "1" + "]" * 40 + "\n", "nested more than 32"),
+        ("x: " + "[" * 5000 + "1" + "]" * 5000 + "\n", "nested more than 32"),
+        ("a: &a [1]\nb: [" + ", ".join(["*a"] * 65) + "]\n", "more than 64 YAML aliases"),
+        (
+            "a: &a [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20]\n"
+            "b: &b [" + ", ".join(["*a"] * 20) + "]\nc: &c [" + ", ".join(["*b"] * 20) + "]\n"
+            "d: [" + ", ".join(["*c"] * 20) + "]\n",
+            "expands to more than 20000 values",
+        ),
+        ("a: &a [1, *a]\n", "refers to itself"),
+    ],
+    ids=["depth-40", "depth-5000", "aliases", "expansion", "recursive"],
+)
+def test_hostile_yaml_is_a_spec_error_not_a_crash(extra: str, words: str) -> None:
+    with pytest.raises(SpecError, match=words):
+        parse_spec(BASE + extra)
+
+
+def test_an_oversized_spec_is_refused_before_parsing() -> None:
+    with pytest.raises(SpecError, match="the limit is 1048576 bytes"):
+        parse_spec(b"{" * (2 * 2**20))  # would be a YAML error (or worse) if it were parsed

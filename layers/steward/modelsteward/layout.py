@@ -20,9 +20,12 @@ Artifacts bucket (versioned, written only by the suite):
     reports/<model>/_index/<day>/<entry>        empty marker per accepted batch (services.batch_index)
     predictions/<model>/<batch_id>.parquet      scored rows (id, prediction, variant, version)
     predictions/<model>/_index/<day>/<batch_id> empty marker: the day a batch was scored
+    predictions/<model>/_events/<day>/<batch_id> empty marker: a day of event time the batch covers
     quality/<model>/<batch_id>/quality.json     realized metrics from labels (+ unmatched.parquet,
                                                 invalid.parquet, pool_lineage.json)
-    quality/<model>/<batch_id>/estimated.json   label-free estimate of a scored batch
+    quality/<model>/<batch_id>/estimated.json   label-free estimate of a scored or monitored batch
+    quality/<model>/<batch_id>/realized.json    realized metrics of one inference batch (+ labels/)
+    models/<model>/reference/estimation.json    estimator fitted on a labeled reference (BYOM)
     governance/<run_id>/report.json | report.html
 
 Audit bucket (versioned, Object Lock; written only by the audit log):
@@ -162,6 +165,31 @@ def predictions_index_key(model: str, day: str, batch_id: str) -> str:
     """Empty marker ``predictions/<model>/_index/<YYYY-MM-DD>/<batch_id>``: lets the label join pick
     the prediction files of a time window from one listing, without reading them."""
     return f"{predictions_index_prefix(model)}{day}/{batch_id}"
+
+
+def predictions_event_prefix(model: str) -> str:
+    return f"predictions/{model}/_events/"
+
+
+def predictions_event_key(model: str, day: str, batch_id: str) -> str:
+    """Empty marker ``predictions/<model>/_events/<YYYY-MM-DD>/<batch_id>``, one per day of *event
+    time* a batch's rows cover: a label file with timestamps reads only the batches of its days."""
+    return f"{predictions_event_prefix(model)}{day}/{batch_id}"
+
+
+def reference_estimation_key(model: str) -> str:
+    """Label-free estimator fitted on a labeled reference upload (bring your own model)."""
+    return f"models/{model}/reference/estimation.json"
+
+
+def batch_realized_key(model: str, batch_id: str) -> str:
+    """Realized metrics of one inference batch, recomputed whenever a label file adds labels to it."""
+    return quality_prefix(model, batch_id) + "realized.json"
+
+
+def batch_labels_prefix(model: str, batch_id: str) -> str:
+    """The label rows (id, label) each label file contributed to an inference batch."""
+    return quality_prefix(model, batch_id) + "labels/"
 
 
 def estimated_performance_key(model: str, batch_id: str) -> str:

@@ -22,6 +22,10 @@ BIAS_BREACH = "BiasBreach"  # None, 0/1: the batch's predictions break a committ
 BIAS_PARITY_DIFFERENCE = "BiasParityDifference"  # None, 0..1: worst demographic parity difference
 BIAS_DISPARATE_IMPACT = "BiasDisparateImpact"  # None, 0..1: worst disparate impact ratio
 
+# every batch-judging function (dims: model, signal): 1 while the signal's episode is open, else 0;
+# the stack's per-signal alarms watch it (docs/alerts.md)
+EPISODE_OPEN = "EpisodeOpen"  # None, 0/1
+
 # check_window (dims: model)
 WINDOW_DRIFTED_FEATURE_SHARE = "WindowDriftedFeatureShare"
 WINDOW_ROWS = "WindowRows"

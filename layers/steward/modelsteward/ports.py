@@ -54,6 +54,7 @@ class ObjectStore(Protocol):
     ) -> ObjectRef: ...
     def list_keys(self, bucket: str, prefix: str) -> Iterator[str]: ...
     def exists(self, bucket: str, key: str) -> bool: ...
+    def delete(self, bucket: str, key: str) -> None: ...
 
 
 class MetricsSink(Protocol):
@@ -115,6 +116,21 @@ class AuditLog(Protocol):
 
     def append(self, event: Mapping[str, Any]) -> dict[str, Any]: ...
     def records(self) -> Sequence[dict[str, Any]]: ...
+
+
+class EpisodeStore(Protocol):
+    """One episode book per model (domain.episodes.EpisodeBook), written under a version condition."""
+
+    def get(self, model: str) -> dict[str, Any]: ...
+    def put(self, model: str, book: Mapping[str, Any], *, expected_version: int) -> None: ...
+
+
+class AlarmStates(Protocol):
+    """SetAlarmState on the stack's episode alarms (the suite mirrors each episode into its alarm)."""
+
+    def set_state(
+        self, name: str, state: str, reason: str, data: Mapping[str, Any] | None = None
+    ) -> None: ...
 
 
 class AlarmCatalog(Protocol):

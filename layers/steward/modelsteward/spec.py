@@ -62,6 +62,20 @@ class FeatureDrift(_Strict):
     method: DriftMethod | None = None
     threshold: float | None = Field(default=None, gt=0)
     warn_threshold: float | None = Field(default=None, gt=0)
+    floor: float | None = Field(default=None, ge=0)
+
+
+class Persistence(_Strict):
+    """A feature beyond its noise band in ``min_beyond_noise`` of the last ``batches`` batches drifts."""
+
+    batches: int = Field(default=4, ge=1, le=100)
+    min_beyond_noise: int = Field(default=3, ge=1)
+
+    @model_validator(mode="after")
+    def _m_of_n(self) -> Persistence:
+        if self.min_beyond_noise > self.batches:
+            raise ValueError("min_beyond_noise must not exceed batches")
+        return self
 
 
 class DriftPolicy(_Strict):
@@ -75,12 +89,19 @@ class DriftPolicy(_Strict):
     min_samples: int = Field(default=100, ge=1)
     dataset_drift_share: float = Field(default=0.3, gt=0, le=1)
     multivariate_auc: float = Field(default=0.7, gt=0.5, le=1)
+    # below ``floor`` nothing is drift however certain (None: the method's default, see
+    # domain/drift.py); between it and ``threshold`` a feature needs to beat its noise band
+    floor: float | None = Field(default=None, ge=0)
+    noise_margin: float = Field(default=2.0, ge=1)  # one batch alone: raw score > margin x noise band
+    persistence: Persistence = Field(default_factory=Persistence)
     features: dict[str, FeatureDrift] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _warn_below_drift(self) -> DriftPolicy:
         if self.warn_threshold > self.threshold:
             raise ValueError("warn_threshold must not exceed threshold")
+        if self.floor is not None and self.floor > self.threshold:
+            raise ValueError("floor must not exceed threshold")
         return self
 
 
@@ -90,6 +111,9 @@ class QualityPolicy(_Strict):
     max_out_of_range_share: float = Field(default=0.05, ge=0, le=1)
     max_unseen_category_share: float = Field(default=0.05, ge=0, le=1)
     max_duplicate_share: float = Field(default=0.05, ge=0, le=1)
+    #: Share of rows whose prediction is not among the spec's classes above which the batch has a
+    #: quality violation (a model or export writing garbage predictions is not "OK").
+    max_invalid_prediction_share: float = Field(default=0.01, ge=0, le=1)
     quarantine_on_violation: bool = False
 
 
@@ -167,6 +191,66 @@ class RetrainPolicy(_Strict):
     on_alarms: list[RetrainSignal] = Field(
         default_factory=lambda: list[RetrainSignal](["drift", "performance", "estimated_performance"])
     )
+    # a model served elsewhere: train challengers from the labeled reference + labeled batches,
+    # gated against the served model's own predictions on the same rows (never auto-promoted)
+    from_labeled_pool: bool = False
+    # an episode's retrain waits until this many labeled rows of the episode's data are in the pool
+    # (retraining on drift before labels of the new regime arrive cannot learn it); 0: never wait
+    min_new_rows: int = Field(default=1000, ge=0)
+
+
+class EpisodeRule(_Strict):
+    """Open an episode when ``breaches`` of the last ``of_last`` batches breach; close it after
+    ``clean_to_close`` consecutive clean batches (batch order: event time, then arrival)."""
+
+    breaches: int = Field(default=2, ge=1, le=100)
+    of_last: int = Field(default=3, ge=1, le=100)
+    clean_to_close: int = Field(default=2, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _m_of_n(self) -> EpisodeRule:
+        if self.breaches > self.of_last:
+            raise ValueError(f"breaches ({self.breaches}) cannot exceed of_last ({self.of_last})")
+        return self
+
+    @property
+    def window(self) -> int:
+        return max(self.of_last, self.clean_to_close)
+
+    def text(self) -> str:
+        return f"{self.breaches} of the last {self.of_last} batches"
+
+
+class PerformanceAlert(EpisodeRule):
+    """A drop of the primary metric breaches when it reaches ``drop_threshold`` if set, else the
+    threshold the model earns: ``sigmas`` standard deviations of the metric at the batch's size (from
+    the holdout), never below ``min_drop`` nor above ``max_drop``."""
+
+    drop_threshold: float | None = Field(default=None, gt=0)
+    sigmas: float = Field(default=3.0, gt=0)
+    min_drop: float = Field(default=0.005, ge=0)
+    max_drop: float = Field(default=0.05, gt=0)
+
+
+class AlertPolicy(_Strict):
+    """Per-signal episode rules (docs/alerts.md); every field has a default that suits most models."""
+
+    drift: EpisodeRule = Field(default_factory=EpisodeRule)
+    multivariate_drift: EpisodeRule = Field(default_factory=EpisodeRule)
+    quality: EpisodeRule = Field(default_factory=lambda: EpisodeRule(breaches=1, of_last=1))
+    pii: EpisodeRule = Field(default_factory=lambda: EpisodeRule(breaches=1, of_last=1))
+    bias: EpisodeRule = Field(default_factory=EpisodeRule)
+    estimated_drop: PerformanceAlert = Field(default_factory=PerformanceAlert)
+    realized_drop: PerformanceAlert = Field(
+        default_factory=lambda: PerformanceAlert(breaches=1, of_last=1, clean_to_close=1)
+    )
+    freshness: EpisodeRule = Field(
+        default_factory=lambda: EpisodeRule(breaches=1, of_last=1, clean_to_close=1)
+    )
+
+    def rule(self, signal: str) -> EpisodeRule:
+        found = getattr(self, signal, None)
+        return found if isinstance(found, EpisodeRule) else EpisodeRule()
 
 
 class Governance(_Strict):
@@ -203,6 +287,7 @@ class ModelSpec(_Strict):
     retrain: RetrainPolicy = Field(default_factory=RetrainPolicy)
     governance: Governance = Field(default_factory=Governance)
     fairness: FairnessPolicy = Field(default_factory=FairnessPolicy)
+    alerts: AlertPolicy = Field(default_factory=AlertPolicy)
     alert_email: str | None = None
 
     @field_validator("name")
@@ -318,13 +403,125 @@ def _format_errors(exc: ValidationError) -> str:
     return "; ".join(lines)
 
 
+#: A spec is a page of YAML: anything larger is refused before it is parsed.
+MAX_SPEC_BYTES = 1 << 20
+#: Nesting depth of mappings and lists (the deepest real spec has 5 levels).
+MAX_SPEC_DEPTH = 32
+#: Alias uses (``*name``) a spec may hold, and its size in nodes once every alias is expanded:
+#: together they refuse "billion laughs" (a few KB of YAML that expands to gigabytes).
+MAX_SPEC_ALIASES = 64
+MAX_SPEC_NODES = 20_000
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """SafeLoader that refuses nesting beyond MAX_SPEC_DEPTH (before any recursion gets deep),
+    more than MAX_SPEC_ALIASES aliases, recursive aliases, and documents that expand to more than
+    MAX_SPEC_NODES nodes (before anything is constructed)."""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._aliases = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_SPEC_ALIASES:
+                raise SpecError(
+                    f"spec uses more than {MAX_SPEC_ALIASES} YAML aliases (*name); write the values out"
+                )
+        self._depth += 1
+        try:
+            if self._depth > MAX_SPEC_DEPTH:
+                raise SpecError(
+                    f"spec is nested more than {MAX_SPEC_DEPTH} levels deep; a model spec needs a few"
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def compose_document(self) -> Any:
+        node = super().compose_document()
+        _check_expanded_size(node)
+        return node
+
+
+def _node_children(node: Any) -> list[Any]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _check_expanded_size(root: Any) -> None:
+    """Size of the node graph with every alias expanded, computed without recursion."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            open_nodes.discard(key)
+            sizes[key] = 1 + sum(sizes[id(c)] for c in _node_children(node))
+            if sizes[key] > MAX_SPEC_NODES:
+                raise SpecError(
+                    f"spec expands to more than {MAX_SPEC_NODES} values once its YAML aliases are "
+                    "resolved (a 'billion laughs' document); write the values out"
+                )
+            continue
+        if key in sizes:
+            continue
+        open_nodes.add(key)
+        stack.append((node, True))
+        for child in _node_children(node):
+            if id(child) in open_nodes:
+                raise SpecError("spec has a YAML alias that refers to itself; write the values out")
+            if id(child) not in sizes:
+                stack.append((child, False))
+
+
+def load_spec_yaml(data: str | bytes) -> Any:
+    """YAML text of a spec as Python values, within MAX_SPEC_BYTES / _DEPTH / _ALIASES / _NODES.
+    The size is checked before parsing; every refusal is a SpecError (quarantine, never a crash)."""
+    size = len(data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data)
+    if size > MAX_SPEC_BYTES:
+        raise SpecError(
+            f"spec is {size} bytes; the limit is {MAX_SPEC_BYTES} bytes (a model spec is a page of YAML)"
+        )
+    try:
+        return yaml.load(data, Loader=_BoundedLoader)  # noqa: S506  # nosec B506 - SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise SpecError(f"spec is not valid YAML: {exc}") from exc
+    except RecursionError as exc:  # not reachable within MAX_SPEC_DEPTH; never let one escape
+        raise SpecError(f"spec is nested too deeply (more than {MAX_SPEC_DEPTH} levels)") from exc
+
+
+def read_spec_file(path: Any) -> bytes:
+    """A spec file's bytes; refused from its size (SpecError) before it is read or parsed."""
+    from pathlib import Path
+
+    from .errors import InvalidInput
+
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        if size > MAX_SPEC_BYTES:
+            raise SpecError(
+                f"{p.name} is {size} bytes; the limit is {MAX_SPEC_BYTES} bytes (a model spec is a page "
+                "of YAML)"
+            )
+        with p.open("rb") as f:
+            return f.read(MAX_SPEC_BYTES + 1)
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {p}: {exc.strerror or exc}", code="bad_file") from exc
+
+
 def parse_spec(data: dict[str, Any] | str | bytes) -> ModelSpec:
     """Parse a spec from YAML text or a mapping; a SpecError names each bad field and the fix."""
     if isinstance(data, bytes | str):
-        try:
-            data = yaml.safe_load(data)
-        except yaml.YAMLError as exc:
-            raise SpecError(f"spec is not valid YAML: {exc}") from exc
+        data = load_spec_yaml(data)
     if not isinstance(data, dict):
         raise SpecError("spec must be a YAML mapping with at least name, task, target and features")
     try:

@@ -26,7 +26,10 @@ def reset_clients() -> None:
     client.cache_clear()
 
 
-_NOT_FOUND = {"NoSuchKey", "NoSuchBucket", "NoSuchVersion", "404", "ResourceNotFoundException", "NotFound"}
+_NOT_FOUND = {
+    "NoSuchKey", "NoSuchBucket", "NoSuchVersion", "404", "NotFound",
+    "ResourceNotFoundException", "ResourceNotFound",  # DynamoDB, CloudWatch (SetAlarmState)
+}  # fmt: skip
 _CONFLICT = {"ConditionalCheckFailedException", "TransactionCanceledException", "PreconditionFailed"}
 
 

@@ -1,7 +1,10 @@
-"""AlarmCatalog on CloudWatch: which alarms exist (names ``model-steward-<stage>-<model>-<signal>``)."""
+"""CloudWatch alarms: which exist (AlarmCatalog; names ``<stack>-<model>-<signal>``) and the episode
+mirror's SetAlarmState (AlarmStates)."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -27,3 +30,22 @@ class CloudWatchAlarmCatalog:
         except (ClientError, BotoCoreError) as exc:
             raise translate(exc, f"describe alarms with prefix {prefix}") from exc
         return sorted(set(names))
+
+
+class CloudWatchAlarmStates:
+    """SetAlarmState: CloudWatch runs the alarm's actions when the state changes (and only then)."""
+
+    def __init__(self, cloudwatch: Any | None = None) -> None:
+        self._cw = cloudwatch
+
+    def set_state(self, name: str, state: str, reason: str, data: Mapping[str, Any] | None = None) -> None:
+        cw = self._cw or client("cloudwatch")
+        try:
+            cw.set_alarm_state(
+                AlarmName=name,
+                StateValue=state,
+                StateReason=reason[:1023],
+                StateReasonData=json.dumps(dict(data or {}), default=str)[:4000],
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, f"set the state of alarm {name}") from exc

@@ -62,9 +62,7 @@ class S3ObjectStore:
         lm = resp.get("LastModified")
         return StoredObject(ref, body, dict(resp.get("Metadata") or {}), lm.isoformat() if lm else None)
 
-    def get_range(
-        self, bucket: str, key: str, version_id: str | None, start: int, end: int
-    ) -> bytes:
+    def get_range(self, bucket: str, key: str, version_id: str | None, start: int, end: int) -> bytes:
         """Bytes ``[start, end)`` of one object version (S3 GetObject ``Range``; scale-out chunks)."""
         if end <= start:
             return b""
@@ -109,6 +107,13 @@ class S3ObjectStore:
                     yield obj["Key"]
         except (ClientError, BotoCoreError) as exc:
             raise translate(exc, f"list s3://{bucket}/{prefix}") from exc
+
+    def delete(self, bucket: str, key: str) -> None:
+        """Delete the current version (a versioned bucket keeps it behind a delete marker)."""
+        try:
+            self.s3.delete_object(Bucket=bucket, Key=key)
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, f"delete s3://{bucket}/{key}") from exc
 
     def exists(self, bucket: str, key: str) -> bool:
         try:

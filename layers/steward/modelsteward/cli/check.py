@@ -26,7 +26,7 @@ from typing import Any
 import pyarrow as pa
 
 from ..errors import InvalidInput
-from ..spec import ModelSpec, parse_spec
+from ..spec import ModelSpec, parse_spec, read_spec_file
 from .main import EXIT_FINDINGS, EXIT_OK
 
 OFFLINE_MODEL = "offline-check"
@@ -125,24 +125,15 @@ def _read(path: Path) -> pa.Table:
 def check(reference: Path, current: Path, spec_path: Path | None, out: Path) -> dict[str, Any]:
     """Run the offline check and write its files; returns the report as a dict (plus file paths)."""
     from ..domain.baseline import build_baseline
-    from ..domain.contract import conform
     from ..domain.report import Lineage, Timings, build_report
     from ..domain.sagemaker import constraint_violations_json
-    from ..services.monitor_batch import assess_batch, peak_memory_mb, render_html, screen_pii
+    from ..services.monitor_batch import assess_batch, conform_and_screen, peak_memory_mb, render_html
 
     started = time.perf_counter()
     ref_raw, cur_raw = _read(reference), _read(current)
-    if spec_path is not None:
-        try:
-            spec = parse_spec(spec_path.read_bytes())
-        except OSError as exc:
-            raise InvalidInput(f"cannot read {spec_path}: {exc.strerror or exc}", code="bad_file") from exc
-    else:
-        spec = infer_spec(ref_raw, cur_raw)
-    ref_conf = conform(ref_raw, spec, role="reference")
-    cur_conf = conform(cur_raw, spec, role="reference")
-    ref_table, _ = screen_pii(None, ref_conf.table, spec)
-    cur_table, pii = screen_pii(None, cur_conf.table, spec)
+    spec = parse_spec(read_spec_file(spec_path)) if spec_path is not None else infer_spec(ref_raw, cur_raw)
+    _, ref_table, _ = conform_and_screen(None, ref_raw, spec, role="reference")
+    cur_conf, cur_table, pii = conform_and_screen(None, cur_raw, spec, role="reference")
     sources = [{"uri": reference.resolve().as_uri()}]
     baseline = build_baseline(ref_table, spec, sources=sources, seed=spec.seed)
     batch_id = current.name

@@ -1,7 +1,9 @@
 """`steward demo`: the whole lifecycle on the local cloud, from the real template, in a few minutes.
 
-Train v1 -> healthy batches -> labels -> drifted batches -> the drift alarm fires -> one email ->
-retraining -> the gate decides -> the new champion serves -> the scheduled audit -> `audit verify`.
+Train v1 -> healthy batches -> labels -> drifted batches -> a drift episode opens -> one email ->
+retraining -> the gate decides -> the new champion (its baseline drawn from the new regime) serves ->
+the next batches are clean -> the episode closes -> one recovery email -> the scheduled audit ->
+`audit verify`.
 Everything runs in-process on moto; the artifacts a person wants to open are copied to the state
 directory (moto keeps nothing after the process ends).
 """
@@ -117,6 +119,8 @@ class DemoResult:
     governance_findings: int = -1
     quarantined: list[str] = field(default_factory=list)
     scored_by_new_champion: bool = False
+    recovery_emails: list[str] = field(default_factory=list)
+    drift_episode: dict[str, Any] = field(default_factory=dict)  # the story of the last drift episode
     seconds: float = 0.0
 
 
@@ -234,21 +238,27 @@ def run_demo(
             result.quarantined = reasons
             progress.event(f"{len(reasons)} quarantine reason(s) written; the upload stays in place")
 
-        # 5. drift -------------------------------------------------------------------------------
+        # 5. drift ---------------------------------------------------------------------------------
         with progress.step(
-            "Drift: 3 shifted batches, 5 minutes apart (incomes fall, utilisation rises)", total
+            "Drift: 3 shifted batches 5 minutes apart (incomes fall, utilisation up); labels an hour later",
+            total,
         ):
             cloud.advance(hours=1)
+            shifted = []
             for i in range(3):
                 batch = generate(
                     MODEL, rows, seed=200 + i, drift=1.0, labeled=True, start=cloud.now, span_hours=0.08
                 )
+                shifted.append(batch)
                 cloud.upload(f"scoring/{MODEL}/shifted-{i + 1}.csv", _csv(batch.drop(columns=["default"])))
-                settle()
-                cloud.upload(f"labels/{MODEL}/shifted-{i + 1}.csv", _csv(batch[["id", "default"]]))
                 settle()
                 changes = tick()
                 progress.event(f"shifted-{i + 1}: scored and monitored" + _alarm_note(changes))
+            cloud.advance(hours=1)
+            for i, batch in enumerate(shifted):  # the retrain waits for these (retrain.min_new_rows)
+                cloud.upload(f"labels/{MODEL}/shifted-{i + 1}.csv", _csv(batch[["id", "default"]]))
+                settle()
+                progress.event(f"labels of shifted-{i + 1} arrived" + _alarm_note(tick()))
             for _ in range(6):  # let retraining (async) finish and alarms settle
                 settle()
                 if champion() != result.champion_before:
@@ -275,25 +285,44 @@ def run_demo(
                 f"v{latest.get('version')}: gate {result.gate_outcome}; "
                 f"champion v{result.champion_before} → v{result.champion_after}"
             )
+            if latest.get("baseline_rows"):
+                progress.event(f"v{latest.get('version')}'s monitoring baseline: {latest['baseline_rows']}")
 
-        # 7. the new champion serves ---------------------------------------------------------------
-        with progress.step("The champion scores the next batch", total):
-            batch = generate(
-                MODEL, rows, seed=300, drift=1.0, labeled=False, start=cloud.now, span_hours=0.08
-            )
-            cloud.upload(f"scoring/{MODEL}/after-retrain.csv", _csv(batch))
-            settle()
-            tick()
+        # 7. the new champion serves; the episode closes ----------------------------------------
+        with progress.step("The new champion scores the next batches: the drift episode closes", total):
             import pyarrow.parquet as pq
 
-            keys = [k for k in store.list_keys(data_bucket, f"inference/{MODEL}/") if "after-retrain" in k]
-            if keys:
-                table = pq.read_table(
-                    io.BytesIO(store.get(data_bucket, keys[-1]).body), columns=["model_version"]
+            from ..services.episodes import episode_book
+
+            for i in range(2):  # the population stays shifted; v2's baseline was drawn from it
+                cloud.advance(minutes=5)
+                batch = generate(
+                    MODEL, rows, seed=300 + i, drift=1.0, labeled=True, start=cloud.now, span_hours=0.08
                 )
-                served = {int(v) for v in table.column("model_version").to_pylist() if v is not None}
-                result.scored_by_new_champion = served == {result.champion_after}
-                progress.event(f"scored by version(s) {sorted(served)}")
+                features = _csv(batch.drop(columns=["default"]))
+                cloud.upload(f"scoring/{MODEL}/after-retrain-{i + 1}.csv", features)
+                settle()
+                cloud.upload(f"labels/{MODEL}/after-retrain-{i + 1}.csv", _csv(batch[["id", "default"]]))
+                settle()
+                name = f"after-retrain-{i + 1}"
+                keys = [k for k in store.list_keys(data_bucket, f"inference/{MODEL}/") if name in k]
+                served: set[int] = set()
+                if keys:
+                    table = pq.read_table(
+                        io.BytesIO(store.get(data_bucket, keys[-1]).body), columns=["model_version"]
+                    )
+                    served = {int(v) for v in table.column("model_version").to_pylist() if v is not None}
+                    result.scored_by_new_champion = served == {result.champion_after}
+                book = episode_book(ctx(), MODEL)
+                state = "open" if book.get("drift").open else "closed"
+                progress.event(f"{name}: scored by version(s) {sorted(served)}, drift episode {state}")
+            result.drift_episode = book.get("drift").story()
+            tick()
+            result.recovery_emails = [
+                m.subject for m in cloud.outbox_messages() if "recovered" in (m.subject or "")
+            ]
+            for subject in result.recovery_emails:
+                progress.event(f"email: {subject}")
 
         # 8. scheduled jobs ------------------------------------------------------------------------
         with progress.step("Scheduled window check and governance audit", total):
@@ -383,7 +412,8 @@ def summary(result: DemoResult) -> str:
         "=" * 28,
         f"champion: v{result.champion_before} → v{result.champion_after} (gate: {result.gate_outcome})",
         f"alarm emails: {len(result.alarm_emails)}; all emails: {len(result.emails)}",
-        f"new champion served the next batch: {'yes' if result.scored_by_new_champion else 'no'}",
+        f"new champion served the next batches: {'yes' if result.scored_by_new_champion else 'no'}",
+        _episode_line(result.drift_episode, result.recovery_emails),
         f"governance audit findings: {result.governance_findings}",
         f"audit chain: {'verifies' if result.audit_ok else 'BROKEN'} ({result.audit_records} records)",
         f"took {result.seconds:.0f}s; state in {show(result.state_dir)}",
@@ -418,10 +448,24 @@ def summary(result: DemoResult) -> str:
     return "\n".join(lines)
 
 
+def _episode_line(episode: dict[str, Any], recoveries: list[str]) -> str:
+    if not episode.get("episode_id"):
+        return "drift episode: none opened"
+    if episode.get("open"):
+        seen = episode.get("batches_seen")
+        return f"drift episode: STILL OPEN since {episode.get('since')} ({seen} batches)"
+    mails = sum("drift" in r for r in recoveries)
+    return (
+        f"drift episode: closed - opened by batch {episode.get('opened_by')}, closed by batch "
+        f"{episode.get('closed_by')} ({episode.get('close_reason')}); {mails} recovery email"
+    )
+
+
 def _run(args: argparse.Namespace) -> int:
     progress = Progress(quiet=args.quiet)
     progress.line("Model Steward demo: the whole lifecycle on the local cloud (no AWS account, no Docker)")
     result = run_demo(args.state_dir, rows=args.rows, screenshots=not args.no_screenshots, progress=progress)
     print(summary(result))
-    ok = result.audit_ok and result.champion_after is not None and bool(result.alarm_emails)
+    closed = bool(result.drift_episode.get("episode_id")) and not result.drift_episode.get("open")
+    ok = result.audit_ok and result.champion_after is not None and bool(result.alarm_emails) and closed
     return 0 if ok else 1

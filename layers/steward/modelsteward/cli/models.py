@@ -80,6 +80,19 @@ def register(subparsers: Any) -> None:
 
     p = sub.add_parser("onboard", parents=[common], help="validate a model spec and upload it")
     p.add_argument("spec", type=Path, help="path to the spec YAML (see docs/model-spec.md)")
+    p.add_argument(
+        "--reference",
+        type=Path,
+        default=None,
+        help="a reference file of a model served elsewhere (features, its predictions and "
+        "probabilities, the true outcome): checked against the spec before anything is uploaded",
+    )
+    p.add_argument(
+        "--upload-reference",
+        action="store_true",
+        help="upload the checked --reference to reference/<model>/ (builds the baseline and the "
+        "label-free estimator)",
+    )
     p.set_defaults(func=_onboard)
 
 
@@ -268,14 +281,12 @@ def _retrain(args: argparse.Namespace) -> int:
 def _onboard(args: argparse.Namespace) -> int:
     from .. import layout
     from ..domain.training import build_estimator
-    from ..spec import parse_spec
+    from ..spec import parse_spec, read_spec_file
 
-    try:
-        body = args.spec.read_bytes()
-    except OSError as exc:
-        raise InvalidInput(f"cannot read {args.spec}: {exc.strerror}") from exc
+    body = read_spec_file(args.spec)
     spec = parse_spec(body)
     build_estimator(spec)  # a bad estimator class or parameter fails here, not at the first training
+    reference = check_reference_file(args.reference, spec) if args.reference else None
     ctx = _context(args)
     ctx.settings.require("data_bucket")
     ref = ctx.store.put(
@@ -293,13 +304,88 @@ def _onboard(args: argparse.Namespace) -> int:
         outputs=[ref.as_dict()],
         details={"task": spec.task, "estimator": spec.estimator.class_path},
     )
-    _print(
-        args,
-        {"model": spec.name, "spec": ref.as_dict()},
-        f"onboarded {spec.name} ({spec.task}): {ref.uri}\n"
-        f"next: upload labelled training data to s3://{ctx.settings.data_bucket}/training/{spec.name}/",
-    )
-    return EXIT_OK
+    paths = onboarding_paths(spec, ctx.settings.data_bucket)
+    data: dict[str, Any] = {"model": spec.name, "spec": ref.as_dict(), "paths": paths}
+    lines = [f"onboarded {spec.name} ({spec.task}): {ref.uri}", "next, one of two paths:"]
+    lines += [f"  {p['name']}: {p['how']}" for p in paths]
+    if reference is not None:
+        data["reference"] = reference
+        lines += _reference_lines(args.reference, reference)
+        if args.upload_reference:
+            if reference["ok"]:
+                uploaded = ctx.store.put(
+                    ctx.settings.data_bucket,
+                    f"reference/{spec.name}/{args.reference.name}",
+                    args.reference.read_bytes(),
+                )
+                data["reference"]["uploaded"] = uploaded.as_dict()
+                lines.append(f"reference uploaded: {uploaded.uri}")
+            else:
+                lines.append("reference NOT uploaded: fix the errors above first")
+    _print(args, data, "\n".join(lines))
+    return EXIT_OK if reference is None or reference["ok"] else EXIT_FINDINGS
+
+
+def onboarding_paths(spec: Any, bucket: str) -> list[dict[str, str]]:
+    """The two ways to bring a model under the suite, spelled for this spec."""
+    cols = [spec.id_column, *([spec.timestamp_column] if spec.timestamp_column else []), *spec.features.all]
+    outputs = [spec.prediction_column]
+    if spec.is_classifier:
+        outputs.append(spec.probability_column or "<set probability_column in the spec>")
+    return [
+        {
+            "name": "train here",
+            "how": f"upload labelled training data ({', '.join(spec.features.all)}, {spec.target}) to "
+            f"s3://{bucket}/training/{spec.name}/; the suite trains, scores (scoring/{spec.name}/) and "
+            "monitors the model",
+        },
+        {
+            "name": "monitor a model served elsewhere",
+            "how": f"upload a reference set ({', '.join(cols)}, {', '.join(outputs)}, {spec.target}) to "
+            f"s3://{bucket}/reference/{spec.name}/ (check it first with --reference FILE), then inference "
+            f"batches with the model's outputs to inference/{spec.name}/ (or SageMaker data-capture "
+            f"files as they are) and labels ({spec.id_column}, {spec.target}; or SageMaker ground truth) "
+            f"to labels/{spec.name}/",
+        },
+    ]
+
+
+def check_reference_file(path: Path, spec: Any) -> dict[str, Any]:
+    """Read and check a reference file against the spec, offline (nothing is uploaded)."""
+    from ..domain.byom import check_reference
+    from ..domain.contract import conform
+    from ..domain.ingest import read_table
+    from ..errors import BatchRejected
+
+    try:
+        body = path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from exc
+    try:
+        conformed = conform(read_table(body, path.name), spec, role="reference")
+    except BatchRejected as exc:
+        return {"ok": False, "rows": None, "errors": [f"{exc.code}: {exc.message}"], "warnings": []}
+    check = check_reference(conformed.table.to_pandas(), spec)
+    findings = [f.message for f in conformed.findings]
+    return {
+        "ok": True,
+        "rows": conformed.table.num_rows,
+        "errors": [],
+        "findings": findings,
+        **check.as_dict(),
+    }
+
+
+def _reference_lines(path: Path, reference: dict[str, Any]) -> list[str]:
+    lines = [f"reference {path.name}:"]
+    if not reference["ok"]:
+        return lines + [f"  ERROR {e}" for e in reference["errors"]]
+    enabled = "yes" if reference["label_free_estimates"] else "NO"
+    rows, labeled = reference["rows"], reference["rows_labeled"]
+    lines.append(f"  {rows} rows, {labeled} labelled; label-free estimates: {enabled}")
+    lines += [f"  WARNING {w}" for w in reference["warnings"]]
+    lines += [f"  note {f}" for f in reference.get("findings", [])]
+    return lines
 
 
 def _int(value: str) -> int:

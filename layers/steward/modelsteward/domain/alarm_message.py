@@ -8,10 +8,12 @@ AWS adds fields over time and a notifier must never crash on them.
 :func:`identify` says what an alarm is, in this order of trust:
 
 1. the tags that template.yaml writes at the start of every AlarmDescription,
-   ``model=<m>;signal=<s>;stage=<S> | sentence`` (suite alarms: ``scope=suite;signal=...;function=...``);
-2. the naming contract ``model-steward-<stage>-<model>-<signal>`` (stage has no '-', signal is
-   snake_case, so the model is what lies between) and ``steward-ops-<stage>-<function>-errors|throttles``
-   or ``steward-ops-<stage>-dlq-depth``;
+   ``model=<m>;signal=<s>;stage=<S>;stack=<stack> | sentence`` (suite alarms:
+   ``scope=suite;signal=...;function=...``);
+2. the naming contract ``<stack>-<model>-<signal>`` (signal is snake_case, so the model is what lies
+   between the stack name and the signal) and ``<stack>-ops-<function>-errors|throttles`` or
+   ``<stack>-ops-dlq-depth``, when the stack's name is known; the names of before (``model-steward-
+   <stage>-<model>-<signal>``, ``steward-ops-<stage>-...``) are still understood;
 3. a ``model`` dimension of the metric (an alarm a user made by hand on a suite metric).
 
 Anything else is ``foreign``: not an alarm of this suite.
@@ -55,6 +57,10 @@ _FUNCTION_ALARM = re.compile(
     r"^steward-ops-(?P<stage>[a-z0-9]+)-(?P<function>[a-z_]+)-(?P<signal>errors|throttles)$"
 )
 _DLQ_ALARM = re.compile(r"^steward-ops-(?P<stage>[a-z0-9]+)-dlq-depth$")
+#: what follows ``<stack>-`` in the names template.yaml gives (alarm names include the stack name)
+_STACK_MODEL_ALARM = re.compile(r"^(?P<model>[a-z0-9][a-z0-9-]*)-(?P<signal>[a-z_]+)$")
+_STACK_FUNCTION_ALARM = re.compile(r"^ops-(?P<function>[a-z_]+)-(?P<signal>errors|throttles)$")
+_STACK_DLQ_ALARM = "ops-dlq-depth"
 _TAG = re.compile(r"^\s*([a-z_]+)=([^;|]*)\s*$")
 _REASON_VALUES = re.compile(r"\[([^\]]*)\]")
 _NUMBER_BEFORE_DATE = re.compile(r"(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*\(")
@@ -265,8 +271,19 @@ def description_sentence(description: str | None) -> str:
     return description.split("|", 1)[1].strip() if "|" in description else description.strip()
 
 
-def identify(notification: AlarmNotification) -> AlarmIdentity:
-    """Which alarm this is (see the module docstring for the order of trust)."""
+def model_alarm_name(stack: str, model: str, signal: str) -> str:
+    """The name template.yaml gives a model's alarm: ``<stack>-<model>-<signal>``."""
+    return f"{stack}-{model}-{signal}"
+
+
+def model_alarm_prefix(stack: str, model: str) -> str:
+    """The prefix every alarm of one model shares (the signal that follows has no '-')."""
+    return f"{stack}-{model}-"
+
+
+def identify(notification: AlarmNotification, *, stack: str | None = None) -> AlarmIdentity:
+    """Which alarm this is (see the module docstring for the order of trust). ``stack``: the
+    stack's name (Settings.stack_name), which starts the names of its alarms."""
     name = notification.AlarmName
     tags = description_tags(notification.AlarmDescription)
     if tags.get("scope") == "suite":
@@ -274,6 +291,10 @@ def identify(notification: AlarmNotification) -> AlarmIdentity:
                              function=tags.get("function"))  # fmt: skip
     if tags.get("model") and tags.get("signal"):
         return AlarmIdentity("model", name, tags.get("stage"), tags["model"], tags["signal"])
+    if stack and name.startswith(f"{stack}-"):
+        identity = _identify_in_stack(name, name[len(stack) + 1 :])
+        if identity is not None:
+            return identity
     match = _MODEL_ALARM.match(name)
     if match and match["signal"] in SIGNALS:
         return AlarmIdentity("model", name, match["stage"], match["model"], match["signal"])
@@ -289,6 +310,20 @@ def identify(notification: AlarmNotification) -> AlarmIdentity:
         metric = notification.Trigger.MetricName if notification.Trigger else None
         return AlarmIdentity("model", name, None, model, _signal_of_metric(metric))
     return AlarmIdentity("foreign", name)
+
+
+def _identify_in_stack(name: str, rest: str) -> AlarmIdentity | None:
+    """``rest``: the alarm's name after ``<stack>-``."""
+    if rest == _STACK_DLQ_ALARM:
+        return AlarmIdentity("suite", name, None, signal="dlq_depth")
+    match = _STACK_FUNCTION_ALARM.match(rest)
+    if match:
+        return AlarmIdentity("suite", name, None, signal=f"function_{match['signal']}",
+                             function=match["function"])  # fmt: skip
+    match = _STACK_MODEL_ALARM.match(rest)
+    if match and match["signal"] in SIGNALS:
+        return AlarmIdentity("model", name, None, match["model"], match["signal"])
+    return None
 
 
 #: Metric -> signal, for alarms people add by hand on the suite's metrics.

@@ -6,8 +6,8 @@ decided per episode:
 
 * one email when it opens, one short note when it closes (never for INSUFFICIENT_DATA);
 * at most one retrain request, and only when the model's spec lists the signal's group in
-  ``retrain.on_alarms`` and the cooldown (``retrain.cooldown_hours`` since the last retrain, or
-  since the last retrain request) has passed;
+  ``retrain.on_alarms`` and the cooldown (``retrain.cooldown_hours`` since the last retrain an
+  alarm started; the first training does not count) has passed;
 * a second delivery of the same transition changes nothing (the recorded decision is replayed).
 
 Episodes live on the model's registry STATE row (``alarm_episodes``: alarm name -> episode), written
@@ -24,7 +24,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..spec import RetrainPolicy
 
-DecisionKind = Literal["retrain", "cooldown", "not_configured", "never", "no_spec", "ignored"]
+DecisionKind = Literal[
+    "retrain", "cooldown", "not_configured", "never", "no_spec", "ignored", "no_training_data"
+]
 Mail = Literal["alarm", "recovery", "none"]
 
 #: Alarm signal -> the ``retrain.on_alarms`` group that may retrain on it (None: retraining never helps).
@@ -81,6 +83,16 @@ class Decision(BaseModel):
     group: str | None = None
 
 
+def no_training_data(model: str) -> str:
+    """What the owner of a model the suite cannot retrain reads instead of "retrain started"."""
+    return (
+        f"{model} has no training data (nothing under training/{model}/ and no labeled pool), so the "
+        "suite cannot retrain it: retrain the model where it is served and upload its new reference to "
+        f"reference/{model}/, or upload labeled training data to training/{model}/ so the suite can "
+        "train a challenger"
+    )
+
+
 def episode_id(alarm: str, since: dt.datetime | str) -> str:
     """``<alarm name>@<UTC time it went into ALARM>``: stable across repeated deliveries."""
     moment = since if isinstance(since, str) else iso(since)
@@ -130,10 +142,9 @@ def episodes_of(state: Mapping[str, Any]) -> dict[str, Episode]:
 
 
 def last_retrain(state: Mapping[str, Any]) -> dt.datetime | None:
-    """The later of the last finished retrain and the last retrain request (both count for cooldown)."""
-    stamps = [parse_time(state.get(k)) for k in ("last_retrain_at", "last_retrain_requested_at")]
-    known = [s for s in stamps if s is not None]
-    return max(known) if known else None
+    """The last retrain an alarm started: the cooldown counts from it, not from the first training
+    (a model onboarded an hour ago may retrain on its first drift episode)."""
+    return parse_time(state.get("last_retrain_requested_at"))
 
 
 def decide(
@@ -145,6 +156,7 @@ def decide(
     state: Mapping[str, Any],
     policy: RetrainPolicy | None,
     spec_problem: str | None = None,
+    has_training_data: bool = True,
 ) -> Decision:
     """The decision for an alarm that went into ALARM at ``since`` (see the module docstring).
 
@@ -174,6 +186,10 @@ def decide(
             kind="not_configured", episode_id=eid, group=group,
             summary=f"none (signal not configured to retrain: retrain.on_alarms lists {listed}, not {group})",
         )  # fmt: skip
+    if not has_training_data:  # never promise a retrain the suite cannot run
+        model = str(state.get("model") or "the model")
+        return Decision(kind="no_training_data", episode_id=eid, group=group,
+                        summary=f"none ({no_training_data(model)})")  # fmt: skip
     last = last_retrain(state)
     if last is not None and policy.cooldown_hours > 0:
         allowed = last + dt.timedelta(hours=policy.cooldown_hours)

@@ -44,6 +44,7 @@ _MIN_ABS_FLOAT = 1e-120
 ACTIONS = (
     "batch.accepted",
     "batch.quarantined",
+    "batch.superseded",
     "drift.verdict",
     "alarm.handled",
     "training.started",

@@ -138,6 +138,38 @@ def value_counts(column: pa.ChunkedArray | pa.Array) -> ValueCounts:
     return ValueCounts(values, counts.astype(np.int64), missing)
 
 
+def category_codes(column: pa.ChunkedArray | pa.Array, categories: Sequence[str]) -> np.ndarray:
+    """Per non-null row in row order, its value's position in ``categories`` (len(categories): other).
+
+    One dictionary-encode and a lookup per distinct value, like ``value_counts`` (``pa.array`` of a
+    list, or ``index_in``, would import pandas on the monitoring path's cold start).
+    """
+    arr = _combined(column)
+    if not pa.types.is_dictionary(arr.type):
+        if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+            arr = pc.cast(arr, pa.string())
+        arr = pc.dictionary_encode(arr)
+    dictionary = arr.dictionary
+    if not (pa.types.is_string(dictionary.type) or pa.types.is_large_string(dictionary.type)):
+        dictionary = pc.cast(dictionary, pa.string())
+    position = {c: i for i, c in enumerate(categories)}
+    lookup = np.asarray(
+        [-1 if v is None else position.get(v, len(categories)) for v in dictionary.to_pylist()], np.int64
+    )
+    indices = arr.indices
+    width = indices.type.bit_width
+    dtype = np.dtype(f"{'u' if pa.types.is_unsigned_integer(indices.type) else ''}int{width}")
+    n = len(indices)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    idx = np.frombuffer(indices.buffers()[1], dtype=dtype, count=indices.offset + n)[indices.offset :]
+    valid = _validity(indices)
+    if valid is not None:
+        idx = idx[valid]
+    codes = lookup[idx] if len(lookup) else np.zeros(0, dtype=np.int64)
+    return codes[codes >= 0]
+
+
 def is_numeric_type(t: pa.DataType) -> bool:
     return bool(pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t))
 
@@ -279,6 +311,30 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class NoiseBand(_Model):
+    """How far a column's drift statistics move without drift, learned from the reference itself.
+
+    ``scaled[method]`` is the ``quantile`` of the method's raw score between a resample of
+    ``chunk_rows`` reference rows and the whole reference, times sqrt(chunk_rows): the score of two
+    samples scales as sqrt(1/m + 1/n), so the band of a batch of m rows against this reference of n
+    is ``scaled * sqrt(1/m + 1/n)`` (domain/noise.py computes and scales it). It is the larger of the
+    bootstrap quantile and the largest score of contiguous reference chunks (which also carry any
+    drift within the reference period), so a column that moves over the reference earns a wider band.
+    """
+
+    quantile: float = Field(description="upper quantile of the no-drift raw score the band stands for")
+    chunk_rows: int = Field(description="rows per resampled reference chunk")
+    bootstrap_chunks: int = Field(description="chunks drawn with replacement from the reference")
+    contiguous_chunks: int = Field(description="consecutive reference chunks (0 when the reference is short)")
+    scaled: dict[str, float] = Field(description="per method: band x sqrt(chunk_rows) (see above)")
+
+    def at(self, method: str, n_reference: int, n_current: int) -> float | None:
+        """The no-drift raw score (at ``quantile``) of a batch of ``n_current`` rows, or None."""
+        if method not in self.scaled or n_reference <= 0 or n_current <= 0:
+            return None
+        return self.scaled[method] * math.sqrt(1.0 / n_current + 1.0 / n_reference)
+
+
 class NumericBaseline(_Model):
     data_type: Literal["numeric"] = "numeric"
     role: Role
@@ -298,6 +354,7 @@ class NumericBaseline(_Model):
     display_edges: list[float] = Field(description="inner edges of the report histogram (a subset of edges)")
     range_low: float
     range_high: float
+    noise: NoiseBand | None = Field(None, description="no-drift score band (absent in older baselines)")
 
     @property
     def std(self) -> float:
@@ -319,6 +376,7 @@ class CategoricalBaseline(_Model):
     other: int = Field(description="reference values outside the top categories")
     distinct: int
     domain_complete: bool = Field(description="every reference category is listed (unseen is knowable)")
+    noise: NoiseBand | None = Field(None, description="no-drift score band (absent in older baselines)")
 
     @property
     def missing_share(self) -> float:
@@ -511,12 +569,20 @@ def build_baseline(
         raise BatchRejected(f"reference data lacks feature columns {missing_features}")
     if table.num_rows == 0:
         raise BatchRejected("reference data has no rows")
+    from .noise import categorical_band, numeric_band  # noise.py needs drift.py, which needs this module
+
     columns: dict[str, NumericBaseline | CategoricalBaseline] = {}
-    for col in cols:
+    for i, col in enumerate(cols):
+        rng = np.random.default_rng([seed, i])
         if col.data_type == "numeric":
-            columns[col.name] = build_numeric(numeric_summary(table.column(col.name)), col.role)
+            summary = numeric_summary(table.column(col.name))
+            num_base = build_numeric(summary, col.role)
+            band = numeric_band(summary.finite, num_base, rng)
+            columns[col.name] = num_base.model_copy(update={"noise": band})
         else:
-            columns[col.name] = build_categorical(value_counts(table.column(col.name)), col.role)
+            cat_base = build_categorical(value_counts(table.column(col.name)), col.role)
+            codes = category_codes(table.column(col.name), cat_base.categories)
+            columns[col.name] = cat_base.model_copy(update={"noise": categorical_band(codes, cat_base, rng)})
     numeric = [c.name for c in cols if c.role == "feature" and c.data_type == "numeric"]
     categorical = [c.name for c in cols if c.role == "feature" and c.data_type == "categorical"]
     num, cat = sample_rows(table, numeric, categorical, SAMPLE_ROWS, seed)

@@ -163,10 +163,19 @@ def example_text(value: Any, limit: int = 24) -> str:
     return ascii(short) + ("…" if len(text) > limit else "")
 
 
+#: How many offending values are looked at to describe them in a message.
+_DESCRIBED_VALUES = 200
+
+
 def _examples(values: pa.ChunkedArray | pa.Array, mask: pa.ChunkedArray | pa.Array) -> str:
+    """Offending values described by their shape, never quoted ("2 values like <email address>, 1 value
+    like 'n/a'"): these messages reach reports, logs, emails and the immutable audit trail, and a value
+    the spec calls a number was never screened as text (docs/pii.md)."""
+    from .pii import describe_values
+
     picked = pc.filter(values, mask)
-    shown = [example_text(v) for v in picked.slice(0, _EXAMPLES).to_pylist()]
-    return ", ".join(shown)
+    shown = [v if isinstance(v, str) else str(v) for v in picked.slice(0, _DESCRIBED_VALUES).to_pylist()]
+    return describe_values([v for v in shown if v is not None], _EXAMPLES)
 
 
 def _null_like(n: int, t: pa.DataType) -> pa.ChunkedArray:
@@ -418,6 +427,16 @@ def _wanted(spec: ModelSpec, role: Role, available: list[str]) -> list[_Wanted]:
     return wanted
 
 
+def contract_columns(spec: ModelSpec, available: Sequence[str]) -> list[str]:
+    """The columns of ``available`` that :func:`conform` may keep, for any role (the PII screen
+    scans exactly these, as read, before any conversion)."""
+    names: list[str] = []
+    for w in _wanted(spec, "labels", list(available)) + _wanted(spec, "inference", list(available)):
+        names += [w.name, *w.aliases]
+    present = set(available)
+    return [n for n in dict.fromkeys(names) if n in present]
+
+
 def _missing_message(role: Role, missing: list[_Wanted], available: list[str]) -> str:
     lowered = {a.lower(): a for a in available}
     parts = []
@@ -436,6 +455,9 @@ def _missing_message(role: Role, missing: list[_Wanted], available: list[str]) -
 # --- conform -----------------------------------------------------------------------------------------
 def conform(table: pa.Table, spec: ModelSpec, *, role: Role) -> ConformedBatch:
     """Check and coerce a batch to the contract for ``role``; raise BatchRejected if it is unusable."""
+    from .capture import for_spec  # SageMaker capture / ground truth: named after the spec first
+
+    table, capture_warnings = for_spec(table, spec)
     available = list(table.column_names)
     wanted = _wanted(spec, role, available)
     sources: dict[str, str] = {}
@@ -449,7 +471,9 @@ def conform(table: pa.Table, spec: ModelSpec, *, role: Role) -> ConformedBatch:
     if missing:
         raise BatchRejected(_missing_message(role, missing, available), code="missing_columns")
 
-    findings: list[ContractFinding] = []
+    findings: list[ContractFinding] = [
+        ContractFinding("capture_records_skipped", None, "warning", w) for w in capture_warnings
+    ]
     rejections: list[str] = []
     decimal_comma = ingest_metadata(table).get("decimal_point") == ","
     columns: dict[str, pa.ChunkedArray] = {}
@@ -473,7 +497,7 @@ def conform(table: pa.Table, spec: ModelSpec, *, role: Role) -> ConformedBatch:
                         w.name,
                         "error",
                         f"{parsed.invalid} value(s) of {w.name!r} are not ISO-8601 timestamps or epoch "
-                        f"numbers, e.g. {parsed.invalid_examples}; they are treated as missing",
+                        f"numbers ({parsed.invalid_examples}); they are treated as missing",
                         parsed.invalid,
                     )
                 )
@@ -539,7 +563,7 @@ def _numeric_findings(
                 w.name,
                 "error",
                 f"{parsed.invalid} of {parsed.non_null} non-empty value(s) of {w.describe} {w.name!r} "
-                f"are not numbers, e.g. {parsed.invalid_examples}; they are treated as missing",
+                f"are not numbers ({parsed.invalid_examples}); they are treated as missing",
                 parsed.invalid,
             )
         )
@@ -556,7 +580,7 @@ def _numeric_findings(
         )
     bad = parsed.invalid + parsed.non_finite
     if w.required and parsed.non_null and bad > MAX_INVALID_SHARE * parsed.non_null:
-        detail = f", e.g. {parsed.invalid_examples}" if parsed.invalid_examples else ""
+        detail = f" ({parsed.invalid_examples})" if parsed.invalid_examples else ""
         rejections.append(
             f"{w.describe} {w.name!r}: {bad} of {parsed.non_null} non-empty values "
             f"({bad / parsed.non_null:.1%}) are not finite numbers{detail}; at most "
@@ -623,13 +647,15 @@ def _class_findings(
     unknown_mask = pc.and_(pc.is_valid(labels), pc.invert(pc.is_in(labels, string_array(spec.classes))))
     unknown = int(pc.sum(unknown_mask).as_py() or 0)
     if unknown:
+        is_prediction = w.name == spec.prediction_column
         findings.append(
             ContractFinding(
-                "unknown_class",
+                # invalid predictions are judged by quality against quality.max_invalid_prediction_share
+                "invalid_predictions" if is_prediction else "unknown_class",
                 w.name,
                 "warning",
                 f"{unknown} value(s) of {w.describe} {w.name!r} are not among the spec's classes "
-                f"{spec.classes}, e.g. {_examples(labels, unknown_mask)}",
+                f"{spec.classes} ({_examples(labels, unknown_mask)})",
                 unknown,
             )
         )

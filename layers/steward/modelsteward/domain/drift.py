@@ -9,6 +9,15 @@ PSI/JS are blind to modest location changes. Here a column drifts only when
   Benjamini-Hochberg correction across the columns of the batch, and
 * both sides have at least ``min_samples`` values (else the verdict is "insufficient_data").
 
+When the baseline carries a noise band per column (domain/noise.py: the 99th percentile of the raw
+score without drift, scaled to the batch's size), a feature earns its own bar: a significant feature
+is also drift when its raw score exceeds ``noise_margin`` x its band and its ``effect`` (the effect
+size beyond noise) reaches the ``floor`` -- a stable feature gets a lower bar than a noisy one, the
+spec's threshold stays the bar above which a significant score is always drift, and nothing under
+the floor is ever drift. Raw score beyond the band and effect at the floor is ``beyond_noise``:
+persistence over batches (domain/persistence.py) turns that into drift. A baseline without bands
+keeps the plain threshold.
+
 Methods are registered by name in ``METHODS`` (settings live in the spec's DriftPolicy, apart from
 the maths). All of them work on stored bins, never on raw data: see docs/drift-methods.md.
 """
@@ -176,6 +185,7 @@ class DriftMethod(ABC):
 
     name: ClassVar[str]
     data_types: ClassVar[frozenset[str]] = frozenset({"numeric", "categorical"})
+    floor: ClassVar[float] = 0.02  # default practical floor: nothing below it is drift
 
     @abstractmethod
     def score(self, reference: Distribution, current: Distribution) -> float: ...
@@ -185,6 +195,10 @@ class DriftMethod(ABC):
 
     def corrected(self, score: float, noise: float) -> float:
         return max(0.0, score - noise)
+
+    def effect(self, score: float, noise: float) -> float:
+        """The effect size compared with the floor: unbiased under drift (``corrected`` by default)."""
+        return self.corrected(score, noise)
 
 
 class JensenShannon(DriftMethod):
@@ -225,6 +239,7 @@ class Psi(DriftMethod):
 
     name = "psi"
     epsilon = 1e-4
+    floor = 0.002  # PSI ~ 8 ln2 x JS^2 for small shifts: the Jensen-Shannon floor of 0.02
 
     def score(self, reference: Distribution, current: Distribution) -> float:
         p = np.maximum(reference.shares, self.epsilon)
@@ -246,6 +261,12 @@ class NormalizedWasserstein(DriftMethod):
 
     name = "wasserstein"
     data_types = frozenset({"numeric"})
+    floor = 0.035  # of a reference standard deviation
+
+    def effect(self, score: float, noise: float) -> float:
+        """sqrt(raw^2 - noise^2): the raw distance of a shift d is ~sqrt(d^2 + noise^2), so subtracting the
+        noise (``corrected``, conservative against false alarms) understates a modest shift by ~noise."""
+        return math.sqrt(max(0.0, score * score - noise * noise))
 
     def score(self, reference: Distribution, current: Distribution) -> float:
         return wasserstein_distance(reference, current) / reference.scale
@@ -348,8 +369,25 @@ class FeatureResult(_Model):
     score: float | None = Field(description="effect size beyond sampling noise: compared with the thresholds")
     raw_score: float | None = Field(None, description="the plain statistic (what other tools report)")
     noise_floor: float | None = Field(None, description="expected raw score of two samples without drift")
+    noise_band: float | None = Field(
+        None,
+        description="99th percentile of the raw score without drift at this batch's size, from the "
+        "baseline's reference resamples (null: the baseline has no bands)",
+    )
+    beyond_noise: bool = Field(
+        False,
+        description="raw_score above noise_band and score at least floor: evidence that persistence "
+        "over batches turns into drift",
+    )
+    effect: float | None = Field(
+        None,
+        description="effect size beyond noise compared with floor (= score, except wasserstein: "
+        "sqrt(raw_score^2 - noise_floor^2))",
+    )
     threshold: float
     warn_threshold: float
+    floor: float | None = Field(None, description="below this effect nothing is drift, however certain")
+    drift_reason: str | None = Field(None, description="why the feature is drift (null when it is not)")
     test: Literal["ks", "chi2"]
     statistic: float | None = None
     p_value: float | None
@@ -386,6 +424,7 @@ class _Settings:
     method: str
     threshold: float
     warn_threshold: float
+    floor: float
     note: str | None
 
 
@@ -404,7 +443,11 @@ def _settings(name: str, data_type: DataType, policy: DriftPolicy) -> _Settings:
         )
     threshold = override.threshold if override and override.threshold else policy.threshold
     warn = override.warn_threshold if override and override.warn_threshold else policy.warn_threshold
-    return _Settings(method, threshold, min(warn, threshold), note)
+    if override and override.floor is not None:
+        floor = override.floor
+    else:
+        floor = policy.floor if policy.floor is not None else METHODS[method].floor
+    return _Settings(method, threshold, min(warn, threshold), min(floor, threshold), note)
 
 
 def _numeric_hist(base: NumericBaseline, grid: np.ndarray, n: int, lo: float, hi: float) -> Histogram:
@@ -467,6 +510,7 @@ def detect_drift(
             "method": cfg.method,
             "threshold": cfg.threshold,
             "warn_threshold": cfg.warn_threshold,
+            "floor": cfg.floor,
             "test": test,
             "n_reference": base.count,
             "n_current": cur.count if cur is not None else 0,
@@ -491,7 +535,14 @@ def detect_drift(
             if base.count >= policy.min_samples and cur.count >= policy.min_samples:
                 method = METHODS[cfg.method]
                 raw, noise = method.score(ref_d, cur_d), method.noise(ref_d, cur_d)
-                row.update(raw_score=raw, noise_floor=noise, score=method.corrected(raw, noise))
+                score = method.corrected(raw, noise)
+                row.update(raw_score=raw, noise_floor=noise, score=score)
+                effect = method.effect(raw, noise)
+                band = base.noise.at(cfg.method, base.count, cur.count) if base.noise else None
+                row.update(effect=effect, noise_band=band)
+                if band is not None:
+                    row["beyond_noise"] = raw > band and effect >= cfg.floor
+                    row["earned"] = raw > policy.noise_margin * band and effect >= cfg.floor
                 row["statistic"], row["p_value"] = (
                     ks_p_value(ref_d, cur_d) if test == "ks" else chi2_p_value(ref_d, cur_d)
                 )
@@ -506,11 +557,32 @@ def detect_drift(
             r.update(p_value_adjusted=None, drifted=False, severity="insufficient_data")
         else:
             significant = adj < policy.p_value
-            drifted = significant and r["score"] >= r["threshold"]
+            above = r["score"] >= r["threshold"]
+            drifted = significant and (above or r.get("earned", False))
             warn = significant and r["score"] >= r["warn_threshold"]
             r.update(drifted=drifted, severity="drift" if drifted else "warn" if warn else "none")
+            if drifted:
+                r["drift_reason"] = (
+                    f"above the threshold {r['threshold']:g}"
+                    if above
+                    else f"beyond {policy.noise_margin:g}x its noise band ({r['noise_band']:.3g} at "
+                    f"{r['n_current']:,} rows), effect {r['effect']:.3g} above the floor {r['floor']:g}"
+                )
+        r.pop("earned", None)
         results.append(FeatureResult(**r))
     return DriftResult(features=results, dataset=dataset_drift(results, policy.dataset_drift_share))
+
+
+def mark_persistent(result: DriftResult, reasons: Mapping[str, str]) -> DriftResult:
+    """The result with the named features drifted for persistence (reason e.g. "persistent: 6 of
+    the last 6 batches beyond the noise band"), the dataset share recomputed. Features already
+    drifted keep their own reason; names not in the result are ignored."""
+    features = []
+    for f in result.features:
+        if f.name in reasons and not f.drifted and f.severity != "insufficient_data":
+            f = f.model_copy(update={"drifted": True, "severity": "drift", "drift_reason": reasons[f.name]})
+        features.append(f)
+    return DriftResult(features=features, dataset=dataset_drift(features, result.dataset.threshold))
 
 
 def dataset_drift(features: Sequence[FeatureResult], threshold: float) -> DatasetDrift:

@@ -41,8 +41,8 @@ SIGNAL_GUIDE: dict[str, tuple[str, str]] = {
         "often means a changed segment mix. Check upstream changes, then retrain if it is real.",
     ),
     "data_drift": (
-        "data drift: the univariate drift alarm or the multivariate drift alarm of the model is in ALARM "
-        "(one composite alarm, so one root cause makes one email)",
+        "data drift: the univariate or the multivariate drift episode of the model is open (one family, "
+        "so one root cause makes one email)",
         "Open the batch report: its features table shows each drifted column with reference and current "
         "histograms. Rule out an upstream change first (new source, unit or encoding change, a broken "
         "join); if the population really changed, the model needs retraining on recent data.",
@@ -71,8 +71,7 @@ SIGNAL_GUIDE: dict[str, tuple[str, str]] = {
     ),
     "latency": (
         "scoring latency per row (p95, milliseconds)",
-        "Look at score_batch's memory and batch sizes, and at the model's size; retraining does not "
-        "help.",
+        "Look at score_batch's memory and batch sizes, and at the model's size; retraining does not help.",
     ),
     "scoring_errors": (
         "rows the model failed to score",
@@ -137,6 +136,39 @@ class ReportFacts:
 
 
 @dataclass(frozen=True)
+class EpisodeFacts:
+    """An alert episode as the suite decided it from the batches (domain.episodes.SignalEpisode)."""
+
+    signal: str
+    episode_id: str | None
+    rule: str  # "2 of the last 3 batches"
+    since: str | None = None  # event time of the first breaching batch
+    opened_by: str | None = None
+    batches_seen: int = 0
+    breaching_batches: int = 0
+    worst_value: float | None = None
+    worst_batch: str | None = None
+    threshold: float | None = None
+    threshold_how: str | None = None
+    closed_by: str | None = None
+    close_reason: str | None = None
+
+
+def _episode_lines(ep: EpisodeFacts) -> list[str]:
+    lines = [f"  {ep.signal}: opened when {ep.rule} breached (batch {ep.opened_by or '?'}); "
+             f"first breaching batch's data from {ep.since or 'unknown time'}"]  # fmt: skip
+    lines.append(f"  batches seen in the episode: {ep.batches_seen}, breaching: {ep.breaching_batches}")
+    if ep.worst_value is not None:
+        limit = f" (threshold {number(ep.threshold)})" if ep.threshold is not None else ""
+        lines.append(f"  worst value: {number(ep.worst_value)} in batch {ep.worst_batch}{limit}")
+    if ep.threshold_how:
+        lines += wrap(f"threshold: {ep.threshold_how}", "  ")
+    if ep.closed_by:
+        lines.append(f"  closed by batch {ep.closed_by}: {ep.close_reason or 'clean again'}")
+    return lines
+
+
+@dataclass(frozen=True)
 class AlarmFacts:
     model: str
     signal: str
@@ -155,6 +187,7 @@ class AlarmFacts:
     episode_id: str | None = None
     extra_actions: Sequence[str] = field(default_factory=tuple)
     show_features: bool = True  # the drifted-features table is evidence for drift and performance only
+    episodes: Sequence[EpisodeFacts] = ()  # the batch episodes behind the alarm (none: a manual test)
 
 
 def wrap(text: str, indent: str = "") -> list[str]:
@@ -260,8 +293,14 @@ def alarm_email(facts: AlarmFacts) -> tuple[str, str]:
     ]
     if facts.description:
         lines += wrap(f"Alarm: {facts.description}")
+    if facts.episodes:
+        lines += ["", "THE EPISODE (decided from the batches, in batch order)"]
+        for ep in facts.episodes:
+            lines += _episode_lines(ep)
     lines += ["", "WHAT CROSSED WHICH THRESHOLD"]
-    if facts.rules:
+    if facts.episodes:
+        lines.append("  the alarm mirrors the episode: it is in ALARM while the episode is open")
+    elif facts.rules:
         if facts.alarm_rule is not None:
             lines.append(f"  {facts.alarm} is a composite alarm; its child alarms in ALARM:")
         for rule in facts.rules:
@@ -317,12 +356,18 @@ def recovery_email(
     action: str | None = None,
     region: str | None = None,
     episode_id: str | None = None,
+    episodes: Sequence[EpisodeFacts] = (),
 ) -> tuple[str, str]:
     """(subject, body) of the short note when a model alarm is OK again."""
     title = subject(f"{model}: {signal} OK (recovered)")
     lasted = f", after {duration} in ALARM (since {when(since)})" if duration and since else ""
     lines = [f"Model {model}: {signal} is OK again since {when(recovered_at)}{lasted}."]
-    if reason:
+    if episodes:
+        lines += ["", "THE EPISODE"]
+        for ep in episodes:
+            lines += _episode_lines(ep)
+        lines.append("")
+    elif reason:
         lines.append(f"CloudWatch: {reason[:400]}")
     if action:
         lines.append(f"During the alarm the suite decided: {action}.")
@@ -433,8 +478,10 @@ def window_email(facts: WindowFacts) -> tuple[str, str]:
         limit = "" if at is None else f" (dataset drift at {number(at)})"
         lines += [
             f"Drifted share of the merged window: {share}{limit}.",
-            *wrap("No single batch alarmed, but together the window's batches have the rows to show a slow "
-                  "drift (each small batch alone is too noisy to test)."),
+            *wrap(
+                "No single batch alarmed, but together the window's batches have the rows to show a slow "
+                "drift (each small batch alone is too noisy to test)."
+            ),
             "",
             "TOP DRIFTED FEATURES (merged window)",
             *_feature_lines(facts.features),

@@ -16,10 +16,11 @@ import codecs
 import csv
 import io
 import json
+import os
 import re
 import zlib
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -29,6 +30,8 @@ import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
 from ..errors import BatchRejected, LimitExceeded
+from .capture import CAPTURE_METADATA_KEY, looks_like_sagemaker
+from .capture import decode as decode_sagemaker
 
 BatchFormat = Literal["csv", "jsonl", "parquet"]
 
@@ -69,12 +72,41 @@ _BINARY_SIGNATURES: tuple[tuple[bytes, str], ...] = (
 _DELIMITER_NAMES = {",": "comma (,)", ";": "semicolon (;)", "\t": "tab", "|": "pipe (|)"}
 
 
+#: Memory assumed when AWS_LAMBDA_FUNCTION_MEMORY_SIZE is not set (`steward check`, tests).
+DEFAULT_MEMORY_MB = 4096
+#: Share of the function's memory that decompressed bytes may take: parsing the text into Arrow and
+#: conforming it need about three times as much again.
+DECOMPRESSED_MEMORY_SHARE = 0.25
+#: Decompressed size never allowed, whatever the memory.
+MAX_DECOMPRESSED_BYTES = 2 * 2**30
+
+
+def function_memory_mb() -> int:
+    """The function's memory (Lambda sets AWS_LAMBDA_FUNCTION_MEMORY_SIZE), else DEFAULT_MEMORY_MB."""
+    raw = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "")
+    try:
+        value = int(raw)
+    except ValueError:
+        return DEFAULT_MEMORY_MB
+    return value if value > 0 else DEFAULT_MEMORY_MB
+
+
+def decompression_budget(memory_mb: int | None = None) -> int:
+    """Bytes a decompressed upload may take: a share of the function's memory, at most 2 GiB."""
+    mb = function_memory_mb() if memory_mb is None else memory_mb
+    return min(MAX_DECOMPRESSED_BYTES, int(mb * MiB * DECOMPRESSED_MEMORY_SHARE))
+
+
 @dataclass(frozen=True)
 class IngestLimits:
-    """Explicit upload limits (docs/limits.md); each is enforced before the memory it guards is committed."""
+    """Explicit upload limits (docs/limits.md); each is enforced before the memory it guards is committed.
+
+    ``max_decompressed_bytes`` defaults to :func:`decompression_budget` (from the function's memory),
+    so a file is refused before decompressing it could get the function killed, whatever its ratio.
+    """
 
     max_object_bytes: int = 512 * MiB
-    max_decompressed_bytes: int = 2 * 2**30
+    max_decompressed_bytes: int = field(default_factory=decompression_budget)
     max_compression_ratio: float = 200.0
     max_rows: int = 20_000_000
     max_columns: int = 2_000
@@ -170,8 +202,20 @@ def detect_format(filename: str, data: bytes | bytearray) -> tuple[BatchFormat, 
 
 
 # --- gzip ----------------------------------------------------------------------------------
+def _too_large_decompressed(limits: IngestLimits) -> LimitExceeded:
+    return _limit(
+        "decompressed_too_large",
+        f"file decompresses to more than {_mib(limits.max_decompressed_bytes)} "
+        "(IngestLimits.max_decompressed_bytes, a share of the function's memory): split it into "
+        "smaller batches",
+    )
+
+
 def _gunzip(data: bytes | bytearray, limits: IngestLimits) -> bytearray:
-    """Stream-decompress (all members) in bounded chunks, stopping at the size and ratio limits."""
+    """Stream-decompress (all members) in bounded chunks, stopping at the size and ratio limits.
+
+    Each 1 MiB piece is counted before it is kept, so the output never grows past the budget
+    (a share of the function's memory), whatever the compression ratio."""
     out = bytearray()
     view = memoryview(data)
     fed = 0
@@ -200,14 +244,10 @@ def _gunzip(data: bytes | bytearray, limits: IngestLimits) -> bytearray:
             raise _reject(
                 "bad_gzip", "gzip data is truncated (the upload may be incomplete); upload it again"
             )
-        out += piece
-        total = len(out)
+        total = len(out) + len(piece)
         if total > limits.max_decompressed_bytes:
-            raise _limit(
-                "decompressed_too_large",
-                f"file decompresses to more than {_mib(limits.max_decompressed_bytes)} "
-                "(IngestLimits.max_decompressed_bytes): split it into smaller batches",
-            )
+            raise _too_large_decompressed(limits)
+        out += piece
         consumed = max(fed - len(dec.unconsumed_tail), 1)
         if total > limits.ratio_check_after_bytes and total / consumed > limits.max_compression_ratio:
             raise _limit(
@@ -723,10 +763,9 @@ def _normalise_columns(table: pa.Table) -> pa.Table:
     return table.rename_columns(names)
 
 
-def read_batch(
-    data: bytes | bytearray, filename: str, limits: IngestLimits = IngestLimits()
-) -> IngestedBatch:
+def read_batch(data: bytes | bytearray, filename: str, limits: IngestLimits | None = None) -> IngestedBatch:
     """Parse an upload; raise BatchRejected/LimitExceeded with a stable ``code`` if it cannot be read."""
+    limits = limits or IngestLimits()
     if len(data) > limits.max_object_bytes:
         raise _limit(
             "object_too_large",
@@ -744,10 +783,15 @@ def read_batch(
     dialect: _CsvDialect | None = None
     if fmt == "parquet":
         table = _read_parquet(payload, limits)
+    elif fmt == "jsonl" and looks_like_sagemaker(payload[:_SNIFF_BYTES]):
+        _check_text(payload, "JSON Lines", limits)  # SageMaker capture, ground truth or transform output
+        _check_json_depth(payload, limits.max_json_depth)
+        table = decode_sagemaker(payload, filename, limits.max_rows)
     elif fmt == "jsonl":
         table = _read_jsonl(payload, limits)
     else:
         table, dialect = _read_csv(payload, limits)
+    capture = (table.schema.metadata or {}).get(CAPTURE_METADATA_KEY)
     if table.num_columns > limits.max_columns:
         raise too_many_columns(table.num_columns, limits)
     if table.num_rows > limits.max_rows:
@@ -768,10 +812,12 @@ def read_batch(
         decompressed_bytes=len(payload),
     )
     meta = {INGEST_METADATA_KEY: json.dumps(batch.metadata()).encode()}
+    if capture is not None:
+        meta[CAPTURE_METADATA_KEY] = capture
     return replace(batch, table=table.replace_schema_metadata(meta))
 
 
-def read_table(data: bytes | bytearray, filename: str, limits: IngestLimits = IngestLimits()) -> pa.Table:
+def read_table(data: bytes | bytearray, filename: str, limits: IngestLimits | None = None) -> pa.Table:
     """Parse an upload into a Table; how it was read is in the schema metadata (see ingest_metadata)."""
     return read_batch(data, filename, limits).table
 

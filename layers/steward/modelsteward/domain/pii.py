@@ -317,6 +317,79 @@ _DETECTORS: tuple[_Detector, ...] = (
 )
 
 
+# --- describing a value without showing it -------------------------------------------------------
+_KIND_LABELS: dict[str, str] = {
+    "email": "email address",
+    "credit_card": "card number",
+    "iban": "IBAN",
+    "us_ssn": "US SSN",
+    "phone": "phone number",
+    "ip_address": "IP address",
+}
+#: Placeholders exporters write for "no value": safe to quote, and the most useful hint in a message.
+PLACEHOLDER_TOKENS = frozenset(
+    {
+        "", "-", "--", "?", "n/a", "na", "#n/a", "nan", "null", "none", "nil", "missing", "unknown",
+        "undefined", "inf", "-inf", "+inf", "infinity", "-infinity", "true", "false", "yes", "no",
+        "#value!", "#div/0!", "#ref!", "#name?", "#num!", ".",
+    }
+)  # fmt: skip
+
+
+def personal_kind(value: str) -> str | None:
+    """The PII kind a single value matches ("email", "credit_card", ...), else None."""
+    text = value[:MAX_VALUE_CHARS]
+    for detector in _DETECTORS:
+        if re.search(detector.prefilter, text) and detector.first_match(text) is not None:
+            return detector.kind
+    digits = text.strip()
+    if 13 <= len(digits) <= 19 and digits.isdigit() and card_brand_plausible(digits) and luhn_valid(digits):
+        return "credit_card"
+    return None
+
+
+def mask_value(value: str) -> str:
+    """``value`` itself, unless it looks like personal data: then its kind, e.g. "<email address>"."""
+    kind = personal_kind(value)
+    return value if kind is None else f"<{_KIND_LABELS[kind]}>"
+
+
+def describe_value(value: str) -> str:
+    """What a value looks like, never the value (except known placeholders such as 'n/a'): for
+    messages about values that are not what the spec says ("<email address>", "<text of 7
+    characters: letters, digits>"). Values reach messages, logs and immutable audit records only
+    this way."""
+    stripped = value.strip()
+    if stripped.lower() in PLACEHOLDER_TOKENS:
+        return ascii(stripped)
+    kind = personal_kind(value)
+    if kind is not None:
+        return f"<{_KIND_LABELS[kind]}>"
+    classes = [
+        label
+        for label, present in (
+            ("letters", any(ch.isalpha() for ch in stripped)),
+            ("digits", any(ch.isdigit() for ch in stripped)),
+            ("spaces", any(ch.isspace() for ch in stripped)),
+            ("symbols", any(not (ch.isalnum() or ch.isspace()) for ch in stripped)),
+        )
+        if present
+    ]
+    n = len(value)
+    return f"<text of {n} character{'s' if n != 1 else ''}: {', '.join(classes) or 'blank'}>"
+
+
+def describe_values(values: Sequence[str], shown: int = 3) -> str:
+    """Several values described by :func:`describe_value`, most frequent shapes first, with counts:
+    "2 values like <email address>, 1 value like 'n/a'"."""
+    counts: dict[str, int] = {}
+    for v in values:
+        d = describe_value(v)
+        counts[d] = counts.get(d, 0) + 1
+    ordered = sorted(counts.items(), key=lambda kv: -kv[1])[:shown]
+    return ", ".join(f"{n} value{'s' if n != 1 else ''} like {d}" for d, n in ordered)
+
+
 # --- column names ----------------------------------------------------------------------------------
 def _name_tokens(name: str) -> list[str]:
     spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
@@ -390,10 +463,12 @@ def _scan_text(name: str, column: pa.ChunkedArray, findings: list[PiiFinding]) -
             findings.append(PiiFinding(name, kind, count, round(count / non_null, 6), example))
 
 
-def _scan_integers(name: str, column: pa.ChunkedArray, findings: list[PiiFinding]) -> None:
+def _scan_integers(
+    name: str, column: pa.ChunkedArray, findings: list[PiiFinding], non_null: int | None = None
+) -> None:
     """Integer columns hold no separators, so only unseparated card numbers can hide in them."""
     values = pc.drop_null(column)
-    non_null = len(values)
+    non_null = len(values) if non_null is None else non_null
     if non_null == 0:
         return
     candidates = pc.filter(
@@ -410,10 +485,51 @@ def _is_text(t: pa.DataType) -> bool:
     return pa.types.is_string(t) or pa.types.is_large_string(t)
 
 
-def scan_table(table: pa.Table, *, allow_columns: Sequence[str] = (), sample_rows: int = 20_000) -> PiiReport:
-    """Scan a deterministic sample of at most ``sample_rows`` rows; ``allow_columns`` are skipped."""
+def _integral_floats(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """The integral values of a float column as int64 (a card number read as a float)."""
+    column = column.cast(pa.float64())  # float16/float32 too
+    column = pc.if_else(pc.is_finite(column), column, null_scalar(column.type))
+    big = pc.and_(
+        pc.greater_equal(pc.abs(column), float_scalar(1e12)), pc.less(pc.abs(column), float_scalar(9e18))
+    )
+    integral = pc.and_(big, pc.equal(pc.floor(column), column))
+    return pc.if_else(integral, column, null_scalar(column.type)).cast(pa.int64(), safe=False)
+
+
+def _is_raw_text(t: pa.DataType) -> bool:
+    """Types whose values can hold text: strings, bytes, nested values (scanned as their text)."""
+    if pa.types.is_dictionary(t):
+        return _is_raw_text(t.value_type)
+    return (
+        _is_text(t)
+        or pa.types.is_binary(t)
+        or pa.types.is_large_binary(t)
+        or pa.types.is_fixed_size_binary(t)
+        or pa.types.is_nested(t)
+    )
+
+
+def scan_table(
+    table: pa.Table,
+    *,
+    allow_columns: Sequence[str] = (),
+    sample_rows: int = 20_000,
+    columns: Sequence[str] | None = None,
+) -> PiiReport:
+    """Scan a deterministic sample of at most ``sample_rows`` rows; ``allow_columns`` are skipped,
+    and only ``columns`` are scanned when given.
+
+    Every column is scanned whatever its type: text, bytes and nested values as their text, integer
+    columns (and the integral values of float columns) for card numbers. Scan the table as read,
+    before any type conversion: a numeric column holding emails is text until the contract nulls
+    them, and the screen must see them."""
     allowed = set(allow_columns)
-    positions = [i for i, f in enumerate(table.schema) if f.name not in allowed]
+    wanted = None if columns is None else set(columns)
+    positions = [
+        i
+        for i, f in enumerate(table.schema)
+        if f.name not in allowed and (wanted is None or f.name in wanted)
+    ]
     indices = sample_indices(table.num_rows, max(sample_rows, 1))
     findings: list[PiiFinding] = []
     for i in positions:
@@ -422,15 +538,20 @@ def scan_table(table: pa.Table, *, allow_columns: Sequence[str] = (), sample_row
         if hint:
             findings.append(PiiFinding(field.name, "name_hint", 0, 0.0, ""))
         column = table.column(i)
-        scan_text, scan_ints = _is_text(field.type), pa.types.is_integer(field.type)
-        if not (scan_text or scan_ints):
-            continue
+        scan_text, scan_ints = _is_raw_text(field.type), pa.types.is_integer(field.type)
+        scan_floats = pa.types.is_floating(field.type)
+        if not (scan_text or scan_ints or scan_floats):
+            continue  # booleans, dates, timestamps, decimals: no text to hide personal data in
         if indices is not None:
             column = column.take(int64_array(indices))
         if scan_text:
             _scan_text(field.name, column, findings)
-        else:
+        elif scan_ints:
             _scan_integers(field.name, column, findings)
+        else:
+            column = column.cast(pa.float64())
+            present = len(column) - int(pc.sum(pc.is_nan(column)).as_py() or 0) - column.null_count
+            _scan_integers(field.name, _integral_floats(column), findings, present)
     rows_scanned = table.num_rows if indices is None else len(indices)
     return PiiReport(findings=findings, rows_scanned=rows_scanned)
 

@@ -258,8 +258,20 @@ def profile_categorical(column: pa.ChunkedArray | pa.Array, base: CategoricalBas
         missing=vc.missing,
         counts=counts[:k].tolist(),
         other=int(counts[k]),
-        top_other=_top({vc.values[i]: int(vc.counts[i]) for i in top_idx}),
+        top_other=_top(_masked_counts((str(vc.values[i]), int(vc.counts[i])) for i in top_idx)),
     )
+
+
+def _masked_counts(pairs: Iterable[tuple[str, int]]) -> dict[str, int]:
+    """Unseen values keyed by themselves, or by their kind when they look like personal data: a few
+    emails in a prediction column stay below the PII screen's threshold but must not be stored."""
+    from .pii import mask_value
+
+    out: dict[str, int] = {}
+    for value, count in pairs:
+        key = mask_value(value)
+        out[key] = out.get(key, 0) + count
+    return out
 
 
 def _time_range(table: pa.Table, column: str | None) -> tuple[str | None, str | None]:

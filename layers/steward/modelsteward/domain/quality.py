@@ -24,11 +24,12 @@ from pydantic import BaseModel, ConfigDict
 
 from ..spec import QualityPolicy
 from .baseline import Baseline, CategoricalBaseline, NumericBaseline
+from .contract import example_text
 from .profile import CategoricalProfile, NumericProfile, Profile
 
 ERROR_SEVERITIES = frozenset({"error", "fatal", "critical"})
 #: Contract findings this module judges itself (with the policy's threshold) or that are no violation.
-OWN_CHECKS = frozenset({"duplicate_ids", "extra_columns"})
+OWN_CHECKS = frozenset({"duplicate_ids", "extra_columns", "invalid_predictions"})
 
 
 class ContractFindingLike(Protocol):
@@ -115,7 +116,10 @@ def _column_checks(
     if isinstance(base, CategoricalBaseline) and isinstance(cur, CategoricalProfile) and base.domain_complete:
         share = cur.other / cur.count if cur.count else 0.0
         if share > policy.max_unseen_category_share:
-            examples = ", ".join(repr(v) for v in list(cur.top_other)[:5])
+            examples = ", ".join(
+                v if v.startswith("<") and v.endswith(">") else example_text(v)
+                for v in list(cur.top_other)[:5]
+            )
             out.append(
                 QualityViolation(
                     check="unseen_categories",
@@ -124,6 +128,31 @@ def _column_checks(
                     threshold=policy.max_unseen_category_share,
                     message=f"{name}: {_pct(share)} of values are categories the reference never had "
                     f"(allowed {_pct(policy.max_unseen_category_share)}); most frequent: {examples}",
+                )
+            )
+    return out
+
+
+def _invalid_predictions(
+    rows: int, policy: QualityPolicy, findings: Sequence[ContractFindingLike]
+) -> list[QualityViolation]:
+    """Predictions outside the spec's classes: a violation above quality.max_invalid_prediction_share."""
+    out = []
+    for f in findings:
+        if f.check != "invalid_predictions" or not rows:
+            continue
+        share = (f.count or 0) / rows
+        if share > policy.max_invalid_prediction_share:
+            out.append(
+                QualityViolation(
+                    check="invalid_predictions",
+                    column=f.column,
+                    observed=share,
+                    threshold=policy.max_invalid_prediction_share,
+                    message=f"{f.column}: {f.count} prediction(s) ({_pct(share)}) are not among the spec's "
+                    f"classes (allowed {_pct(policy.max_invalid_prediction_share)}); the model or its "
+                    "export writes values the monitoring cannot judge",
+                    severity="error",
                 )
             )
     return out
@@ -170,6 +199,7 @@ def evaluate_quality(
                     f"(allowed {_pct(policy.max_duplicate_share)})",
                 )
             )
+    violations += _invalid_predictions(profile.rows, policy, findings)
     for f in findings:
         # contract errors are values it had to repair (nulled, clipped): data quality problems;
         # its warnings (e.g. no timestamp column) stay informational, in the report's contract list

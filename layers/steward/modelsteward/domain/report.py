@@ -228,6 +228,11 @@ Key fields:
 - `features[]`: one entry per monitored column (features, prediction, probability, label when
   present): `method`, `score` (effect size beyond sampling noise, compared with `threshold` and
   `warn_threshold`), `raw_score` (the plain statistic other tools report) and `noise_floor`,
+  `noise_band` (the raw score's 99th percentile without drift at this batch's size, learned from
+  the reference; null for baselines built before bands), `effect` and `floor` (nothing under the
+  floor is drift), `beyond_noise` (raw score above the band and effect at the floor: the evidence
+  persistence over batches counts), `drift_reason` ("above the threshold 0.1", "beyond 2x its
+  noise band ...", or "persistent: 6 of the last 6 batches beyond the noise band"),
   `test` (`ks` or `chi2`) with `p_value` and its Benjamini-Hochberg `p_value_adjusted`,
   `severity` (`none`, `warn`, `drift`, `insufficient_data`), `n_reference`, `n_current`, and
   `reference_hist` / `current_hist` on shared bins (numeric `edges`, outer edges are the observed

@@ -64,6 +64,9 @@ class TrainingResult:
     duration_seconds: float
     dropped_rows: dict[str, int] = field(default_factory=dict)
     training_bias: dict[str, Any] | None = None
+    #: event time of each holdout row (aligned with ``holdout``), when the spec names a timestamp column
+    holdout_times: pd.Series | None = None
+    holdout_index: np.ndarray | None = None  # the holdout rows' labels in the training frame's index
 
     @property
     def primary_score(self) -> float | None:
@@ -72,6 +75,20 @@ class TrainingResult:
 
 
 # --- inputs ---------------------------------------------------------------------------------
+def can_train(spec: ModelSpec, has_training_data: bool) -> tuple[bool, str]:
+    """Whether a retrain of ``spec``'s model can run, and the sentence an owner reads either way.
+
+    A model the suite did not train (bring your own model: a reference, inference batches and
+    labels, but nothing under ``training/`` and no labeled pool) cannot be retrained: an alarm must
+    not announce a retrain; it says what the owner can do instead.
+    """
+    from .alert_policy import no_training_data
+
+    if has_training_data:
+        return True, f"a retrain of {spec.name} can run from its training snapshot and labeled pool"
+    return False, no_training_data(spec.name)
+
+
 def prepare_features(frame: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
     """The spec's feature columns with the dtypes the pipeline expects (see module docstring)."""
     missing = [c for c in spec.features.all if c not in frame.columns]
@@ -357,6 +374,10 @@ def train(spec: ModelSpec, frame: pd.DataFrame) -> TrainingResult:
         if attr in frame.columns:
             holdout[attr] = frame.loc[x_hold.index, attr]
     training_bias = _training_bias(spec, frame.loc[labelled], y, classes)
+    holdout_times = None
+    if spec.timestamp_column and spec.timestamp_column in frame.columns:
+        stamps = frame.loc[x_hold.index, spec.timestamp_column]
+        holdout_times = pd.to_datetime(stamps, errors="coerce", utc=True).reset_index(drop=True)
     estimator = pipeline.named_steps["model"]
     params = {
         "class_path": spec.estimator.class_path,
@@ -382,6 +403,8 @@ def train(spec: ModelSpec, frame: pd.DataFrame) -> TrainingResult:
         duration_seconds=round(time.perf_counter() - started, 3),
         dropped_rows=dropped,
         training_bias=training_bias,
+        holdout_times=holdout_times,
+        holdout_index=x_hold.index.to_numpy(),
     )
 
 

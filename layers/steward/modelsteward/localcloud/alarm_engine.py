@@ -260,7 +260,25 @@ class AlarmEngine:
                     out.write(json.dumps(change.summary()) + "\n")
         for action in change.actions:
             self._run_action(backend, action, alarm, notification)
+        if not composite:
+            self._cascade(backend, alarm)
         return change
+
+    def _cascade(self, backend: Any, child: Any) -> None:
+        """Composite alarms naming ``child`` re-evaluate when it changes, as on AWS (SetAlarmState of a
+        child, e.g. the suite mirroring an episode, must move its composite without waiting)."""
+        states = {a.name: a.state_value for a in backend.alarms.values()}
+        for other in list(backend.alarms.values()):
+            rule = getattr(other, "rule", None)
+            if not rule:
+                continue
+            try:
+                result = evaluate_composite(rule, states)
+                named = parse_alarm_rule(rule).alarms()
+            except ConfigError:
+                continue
+            if child.name in named and result.state != other.state_value:
+                backend.set_alarm_state(other.name, result.reason, "{}", result.state)
 
     def notification(self, backend: Any, alarm: Any, old_state: str, now: dt.datetime) -> dict[str, Any]:
         """CloudWatch's alarm notification JSON (what SNS subscribers receive)."""

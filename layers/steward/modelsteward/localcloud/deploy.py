@@ -48,7 +48,7 @@ from .emf import EmfBridge
 from .outbox import Outbox, OutboxMessage
 from .resolve import StackContext
 from .runtime import DEFAULT_MAX_RETRY_ATTEMPTS, FunctionSpec, Invocation, LambdaRuntime
-from .scheduler import ScheduledTarget, fire_schedule
+from .scheduler import ScheduledTarget, ScheduleTracker, fire_schedule
 from .translate import CODE_URI_METADATA, LOCAL_CODE_BUCKET, load_template, translate
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ FAKE_CREDENTIALS = {
     "AWS_SECRET_ACCESS_KEY": "test",  # nosec B105 - moto's fake credentials, local only
     "AWS_SESSION_TOKEN": "test",  # nosec B105 - moto's fake credentials, local only
 }
-STATE_SUBDIRS = ("logs", "outbox", "alarms")
+STATE_SUBDIRS = ("logs", "outbox", "alarms", "objects")
 _RUNNING: LocalCloud | None = None
 
 
@@ -84,8 +84,13 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def port_is_free(host: str, port: int) -> bool:
-    """ThreadedMotoServer hangs on a busy port instead of failing: check first."""
+    """ThreadedMotoServer hangs on a busy port instead of failing: check first.
+
+    The probe binds as the server does, with SO_REUSEADDR (werkzeug sets it): a port whose only
+    sockets are in TIME_WAIT (a `steward local up` killed a moment ago) is free, one that something
+    listens on is not."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:
@@ -122,7 +127,7 @@ class LocalCloud:
         self.serve = serve
         self.host = host
         self.port = port
-        self.state_dir = (state_dir or Path.cwd() / ".steward" / "local").resolve()
+        self.state_dir = (state_dir or self.default_state_dir()).resolve()
         self.code_overrides = {key: Path(value) for key, value in (code_overrides or {}).items()}
         self.clock = clock or SimulatedClock(frozen=not serve)
         self.settle_alarms = settle_alarms
@@ -134,6 +139,7 @@ class LocalCloud:
         self.parameters.update(parameters or {})
         self.outputs: dict[str, str] = {}
         self.resources: dict[str, str] = {}
+        self.stack_id = ""
         self.state_machines: Any = None  # localcloud.stepfunctions.LocalStateMachines once deployed
         self.endpoint_url: str | None = None
         self.translated: dict[str, Any] = {}
@@ -149,6 +155,10 @@ class LocalCloud:
         self._invoke_configs: dict[str, dict[str, Any]] = {}
         self._template_code_dirs: dict[str, Path] = {}
         self.alarm_names: dict[str, str] = {}
+
+    @staticmethod
+    def default_state_dir() -> Path:
+        return Path.cwd() / ".steward" / "local"
 
     # -- lifecycle ------------------------------------------------------------------------------
     def __enter__(self) -> LocalCloud:
@@ -283,6 +293,7 @@ class LocalCloud:
         ctx = StackContext(
             template=self.translated, parameters=self.parameters, physical_ids=self.resources,
             stack_name=self.stack_name, region=self.region, account_id=self.account_id,
+            stack_id=self.stack_id,
         )  # fmt: skip
         self._fix_layer_references(ctx)
         self._start_services()
@@ -330,6 +341,7 @@ class LocalCloud:
                 f"local stack {self.stack_name}: {stack['StackStatus']} {stack.get('StackStatusReason', '')}"
             )
         self.outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        self.stack_id = str(stack["StackId"])  # bucket names carry part of it (template.yaml)
         for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=self.stack_name):
             for item in page["StackResourceSummaries"]:
                 if item.get("PhysicalResourceId"):
@@ -351,7 +363,8 @@ class LocalCloud:
                     self.outputs[key] = str(ctx.resolve(output["Value"]))
 
     def _start_services(self) -> None:
-        self._outbox = Outbox(self.state_dir / "outbox")
+        objects = (self.state_dir / "objects").resolve()
+        self._outbox = Outbox(self.state_dir / "outbox", objects=objects, fetch=self._local_object)
         bridge = EmfBridge(self.client("cloudwatch"), self.clock)
         self._runtime = LambdaRuntime(
             log_dir=self.state_dir / "logs", clock=self.clock, region=self.region, emf=bridge,
@@ -639,6 +652,29 @@ class LocalCloud:
         """Let simulated time pass (metric timestamps and alarm evaluation follow it)."""
         return self.clock.advance(minutes=minutes, hours=hours, seconds=seconds)
 
+    def pass_time(
+        self, hours: float, *, tracker: ScheduleTracker | None = None, step_hours: float = 1.0
+    ) -> dict[str, Any]:
+        """Let ``hours`` pass as they would on AWS: in steps of at most ``step_hours``, each step
+        moves the clock (cooldowns and freshness age with it), fires the ``rate(...)`` schedules that
+        fell due and evaluates the alarms. Returns what fired and what changed."""
+        if hours <= 0:
+            raise ConfigError("time only moves forward: give a positive number of hours")
+        tracker = tracker or ScheduleTracker()
+        tracker.due(self.client("events"), self.now)  # rules never seen before start counting now
+        fired: list[str] = []
+        changes: list[AlarmChange] = []
+        left = hours
+        while left > 1e-9:
+            step = min(step_hours, left)
+            self.advance(hours=step)
+            left -= step
+            for rule in tracker.due(self.client("events"), self.now):
+                self.fire_schedule(rule)
+                fired.append(rule)
+            changes += self.evaluate_alarms()
+        return {"now": self.now.isoformat(), "fired": fired, "alarm_changes": [c.summary() for c in changes]}
+
     def evaluate_alarms(self) -> list[AlarmChange]:
         """Evaluate every alarm now; returns the state changes (their actions have run)."""
         if self._engine is None:
@@ -727,6 +763,16 @@ class LocalCloud:
         spec = self._require_runtime().spec_for(function)
         path = self.state_dir / "logs" / f"{spec.log_name}.log"
         return path.read_text(encoding="utf-8") if path.is_file() else ""
+
+    def _local_object(self, bucket: str, key: str) -> bytes | None:
+        """An object of the local S3, read in-process (the outbox copies what emails link to)."""
+        from moto.s3.models import s3_backends
+
+        try:
+            found = s3_backends[self.account_id]["aws"].get_object(bucket, key)
+            return bytes(found.value) if found is not None else None
+        except Exception:  # a link to an object that is gone: the email still goes out
+            return None
 
     def outbox_messages(self) -> list[OutboxMessage]:
         return list(self._outbox.messages) if self._outbox else []

@@ -6,6 +6,10 @@ moto records published messages but sends no email. Each message delivered to an
 lifetime, so names sort in delivery order and never collide). ``email`` subscribers get the
 message text (a CloudWatch alarm is rendered the way AWS's alarm emails read, followed by the raw
 JSON); ``email-json`` subscribers get SNS's JSON envelope.
+
+Links: the functions write the objects an email links to as paths under ``<state>/objects/``
+(``STEWARD_LOCAL_OBJECTS``, modelsteward/links.py); the outbox copies each such object out of the
+local S3 when it delivers the email, so the path in the email opens the report it names.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import email.utils
 import json
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,8 +38,16 @@ class OutboxMessage:
 
 
 class Outbox:
-    def __init__(self, folder: Path) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        objects: Path | None = None,
+        fetch: Callable[[str, str], bytes | None] | None = None,
+    ) -> None:
         self.folder = folder
+        self.objects = objects  # where linked objects are copied (None: no copies)
+        self._fetch = fetch  # (bucket, key) -> the object's bytes in the local S3
         self.folder.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._count = 0
@@ -53,6 +66,7 @@ class Outbox:
             )
         else:
             body = render_email_body(message)
+        self._copy_linked_objects(body)
         with self._lock:
             self._count += 1
             stamp = sent_at.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -69,6 +83,17 @@ class Outbox:
             record = OutboxMessage(path, to, title, body, topic_arn, message_id, sent_at, protocol)
             self.messages.append(record)
         return record
+
+    def _copy_linked_objects(self, body: str) -> None:
+        if self.objects is None or self._fetch is None:
+            return
+        root = str(self.objects.resolve()) + "/"
+        for match in re.finditer(re.escape(root) + r"([^/\s]+)/(\S+)", body):
+            target = self.objects / match.group(1) / match.group(2)
+            data = self._fetch(match.group(1), match.group(2))
+            if data is not None:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
 
 
 def _safe(name: str) -> str:

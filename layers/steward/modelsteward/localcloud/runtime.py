@@ -517,6 +517,8 @@ class LambdaRuntime:
         }
         values.setdefault("POWERTOOLS_SERVICE_NAME", spec.log_name)
         values.setdefault("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon locally
+        # emails link to local files, not the AWS console (links.py; the outbox copies the objects)
+        values.setdefault("STEWARD_LOCAL_OBJECTS", str((self.log_dir.parent / "objects").resolve()))
         if self.endpoint_url:
             values["AWS_ENDPOINT_URL"] = self.endpoint_url
         removed = [] if self.endpoint_url else ["AWS_ENDPOINT_URL"]

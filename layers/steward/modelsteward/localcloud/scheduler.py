@@ -127,3 +127,24 @@ def rate_of(expression: str) -> dt.timedelta | None:
     if len(parts) != 2 or not parts[0].isdigit() or parts[1] not in _RATE_UNITS:
         return None
     return dt.timedelta(seconds=int(parts[0]) * _RATE_UNITS[parts[1]])
+
+
+class ScheduleTracker:
+    """When each ``rate(...)`` rule is due next on the local cloud's clock (``cron(...)`` is not fired)."""
+
+    def __init__(self) -> None:
+        self.next_fire: dict[str, dt.datetime] = {}
+
+    def due(self, events: Any, now: dt.datetime) -> list[str]:
+        """The rules due at ``now`` (each rule once, however many periods passed), rescheduled."""
+        rules = {t.rule_name: t for t in scheduled_targets(events)}
+        out = []
+        for target in rules.values():
+            period = rate_of(target.schedule)
+            if period is None or not target.enabled:
+                continue
+            due = self.next_fire.setdefault(target.rule_name, now + period)
+            if now >= due:
+                self.next_fire[target.rule_name] = now + period
+                out.append(target.rule_name)
+        return out

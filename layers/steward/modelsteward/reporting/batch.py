@@ -281,6 +281,7 @@ def _features_section(features: list[Mapping[str, Any]]) -> str:
             else '<span class="scoretext">no score</span>'
         )
         bar = charts.score_bar(score, limit, warn_threshold=feature.get("warn_threshold"), severity=severity)
+        score_text += _evidence(feature)
         p_adjusted = feature.get("p_value_adjusted")
         rows.append(
             [
@@ -293,7 +294,12 @@ def _features_section(features: list[Mapping[str, Any]]) -> str:
                 f'<span title="{esc(_p_title(feature))}">{esc(fmt_p(p_adjusted))}</span>',
                 f"{esc(fmt_number(feature.get('n_reference')))}"
                 f'<span class="sub">{esc(fmt_number(feature.get("n_current")))}</span>',
-                badge(text, tone),
+                badge(text, tone)
+                + (
+                    f'<span class="sub">{cell(feature.get("drift_reason"))}</span>'
+                    if feature.get("drift_reason")
+                    else ""
+                ),
                 _distribution_chart(feature, name),
             ]
         )
@@ -308,7 +314,11 @@ def _features_section(features: list[Mapping[str, Any]]) -> str:
     )
     note = (
         "Drifted first. A feature drifts when its effect size reaches the threshold and its "
-        "Benjamini-Hochberg adjusted p-value is below the significance level, with enough rows on both sides."
+        "Benjamini-Hochberg adjusted p-value is below the significance level, with enough rows on both "
+        "sides; or, under the threshold, when its raw score is well beyond its noise band (what the "
+        "score reaches without drift at this batch size, learned from the reference) and its effect "
+        "reaches the floor. "
+        "Beyond the noise band batch after batch, it drifts for persistence."
     )
     headers = [
         "Feature",
@@ -325,6 +335,22 @@ def _features_section(features: list[Mapping[str, Any]]) -> str:
         anchor="features",
         note=note,
     )
+
+
+def _evidence(feature: Mapping[str, Any]) -> str:
+    """Raw score next to the noise band (and the floor) the verdict weighed it against."""
+    raw, band = as_float(feature.get("raw_score")), as_float(feature.get("noise_band"))
+    if raw is None:
+        return ""
+    parts = [f"raw {fmt_number(raw)}"]
+    if band is not None:
+        parts.append(f"noise band {fmt_number(band)}")
+    if as_float(feature.get("floor")) is not None and band is not None:
+        parts.append(f"floor {fmt_number(feature.get('floor'))}")
+    if feature.get("beyond_noise"):
+        parts.append("beyond noise")
+    text = " \u00b7 ".join(parts)
+    return f'<span class="sub">{esc(text)}</span>'
 
 
 def _feature_name_cell(feature: Mapping[str, Any], name: str) -> str:
@@ -358,6 +384,7 @@ def _distribution_chart(feature: Mapping[str, Any], name: str) -> str:
 CSV_COLUMNS = (
     "name", "kind", "method", "score", "threshold", "warn_threshold", "p_value", "p_value_adjusted",
     "drifted", "severity", "n_reference", "n_current", "importance",
+    "raw_score", "noise_floor", "noise_band", "effect", "floor", "beyond_noise", "drift_reason",
 )  # fmt: skip
 
 

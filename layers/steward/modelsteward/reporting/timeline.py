@@ -32,13 +32,16 @@ from .kit import (
 MAX_TABLE_ROWS = 100
 
 
-def render_drift_timeline(model: str, points: Sequence[Mapping[str, Any]]) -> str:
+def render_drift_timeline(
+    model: str, points: Sequence[Mapping[str, Any]], *, persistent: Mapping[str, str] | None = None
+) -> str:
     """A complete HTML page of drift over time for ``model``.
 
     Each point: ``at`` (ISO time), ``batch_id`` or ``window`` ({start, end} or text),
     ``drifted_share``, ``threshold``, ``verdict`` and optionally per-feature scores under
     ``features`` (``{name: score}`` or ``{name: {score, threshold}}`` or a list of
-    ``{name, score, threshold}``).
+    ``{name, score, threshold, beyond_noise}``). ``persistent``: feature -> reason, for features
+    persistently beyond their noise band at the latest point (services/timeline.py computes it).
     """
     rows = _sorted_by_time([dict(p) for p in (as_data(p) for p in points) if isinstance(p, Mapping)])
     for row in rows:
@@ -48,7 +51,7 @@ def render_drift_timeline(model: str, points: Sequence[Mapping[str, Any]]) -> st
         _banner(rows),
         _stats(rows),
         _chart_section(model, rows),
-        _features_section(rows),
+        _features_section(rows, persistent or {}),
         _points_section(rows),
     ]
     span = ""
@@ -176,10 +179,24 @@ def _feature_series(rows: list[dict[str, Any]]) -> dict[str, tuple[list[float | 
     return {name: (values, thresholds.get(name)) for name, values in series.items()}
 
 
-def _features_section(rows: list[dict[str, Any]]) -> str:
+def _beyond_counts(rows: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
+    """name -> (points beyond the noise band, points that say)."""
+    counts: dict[str, list[int]] = {}
+    for row in rows:
+        entries = pick(row, "features", "feature_scores", "scores")
+        for e in entries if isinstance(entries, list) else []:
+            if isinstance(e, Mapping) and isinstance(e.get("beyond_noise"), bool):
+                c = counts.setdefault(str(e.get("name")), [0, 0])
+                c[0] += int(e["beyond_noise"])
+                c[1] += 1
+    return {name: (c[0], c[1]) for name, c in counts.items()}
+
+
+def _features_section(rows: list[dict[str, Any]], persistent: Mapping[str, str]) -> str:
     series = _feature_series(rows)
     if not series:
         return ""
+    beyond = _beyond_counts(rows)
 
     def order(item: tuple[str, tuple[list[float | None], float | None]]) -> tuple[float, str]:
         values, limit = item[1]
@@ -194,6 +211,9 @@ def _features_section(rows: list[dict[str, Any]]) -> str:
         state = ""
         if limit is not None and latest is not None:
             state = badge("Drift", "bad") if latest >= limit else badge("Below threshold", "ok")
+        if name in persistent:
+            state = badge("Persistent", "bad") + f'<span class="sub">{cell(persistent[name])}</span>'
+        k, n = beyond.get(name, (0, 0))
         table_rows.append(
             [
                 f'<span class="feature-name">{cell(name)}</span>',
@@ -204,18 +224,30 @@ def _features_section(rows: list[dict[str, Any]]) -> str:
                 esc(fmt_number(max(present) if present else None)),
                 esc(fmt_number(limit)),
                 esc(f"{over} of {len(present)}") if limit is not None else MISSING,
+                esc(f"{k} of {n}") if n else MISSING,
                 state,
             ]
         )
     return section(
         "Feature scores over time",
         table(
-            ["Feature", "Score trend", "Latest", "Peak", "Threshold", "Over threshold", "Now"],
+            [
+                "Feature",
+                "Score trend",
+                "Latest",
+                "Peak",
+                "Threshold",
+                "Over threshold",
+                "Beyond noise",
+                "Now",
+            ],
             table_rows,
-            numeric=[2, 3, 4, 5],
+            numeric=[2, 3, 4, 5, 6],
         ),
         anchor="features",
-        note="Effect size per feature and point, oldest left; dashed red = the feature's drift threshold.",
+        note="Effect size per feature and point, oldest left; dashed red = the feature's drift threshold. "
+        "Beyond noise: points whose raw score was above the feature's noise band (and effect at its floor); "
+        "Persistent: beyond it in 3 of the last 4 batches, which is drift.",
     )
 
 

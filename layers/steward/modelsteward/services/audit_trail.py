@@ -4,7 +4,9 @@ Conventions the history relies on (docs/governance.md lists them for every write
 
 - ``model.promoted``: ``model_version`` is the new champion; ``actor`` promoted it.
 - ``model.rollback``: the champion becomes ``details.to_version`` if present, else ``model_version``.
-- ``model.approved`` / ``model.rejected``: a person's (or the gate's) decision on ``model_version``.
+- ``model.approved`` / ``model.rejected``: a person's (or the gate's) decision on ``model_version``;
+  a period's approval is the last ``model.approved`` of its version, or ``gate.decision`` with
+  outcome ``promote``, at or before the period's start.
 - ``gate.decision``: the gate's verdict on challenger ``model_version``; its ``details`` are the
   evidence, and an ``evaluation.json`` among its inputs/outputs (or ``details.evaluation_uri``)
   is the evaluation it used.
@@ -203,16 +205,23 @@ def champion_periods(records: Iterable[AuditRecord], model: str) -> list[Champio
             )
         )
     for period in periods:
-        end_seq = period.end_seq or (ordered[-1].seq + 1 if ordered else 0)
         approvals = [
             r
             for r in ordered
-            if r.action == "model.approved" and r.model_version == period.version and r.seq < end_seq
+            if r.model_version == period.version and r.seq <= period.start_seq and _is_approval(r)
         ]
         if approvals:
             last = approvals[-1]
             period.approved_by, period.approved_at, period.approval_seq = last.actor, last.at, last.seq
     return periods
+
+
+def _is_approval(rec: AuditRecord) -> bool:
+    """A decision that made a version eligible to be champion: a person's ``model.approved``, or
+    a ``gate.decision`` whose outcome was to promote (auto-promotion: the gate approved it)."""
+    if rec.action == "model.approved":
+        return True
+    return rec.action == "gate.decision" and str(rec.details.get("outcome") or "") == "promote"
 
 
 def _records(ctx: Context) -> list[AuditRecord]:
@@ -224,25 +233,11 @@ def _records(ctx: Context) -> list[AuditRecord]:
 def history(ctx: Context, model: str) -> list[ChampionPeriod]:
     """Which version was champion when, who promoted and approved it, and on what evidence.
 
-    Registry rows fill in an approval the audit log lacks (``approved_by``/``approved_at``) and the
-    evaluation URI when no gate record names one.
+    Derived from the audit trail alone (the record meant to answer this): registry rows are
+    today's state and are rewritten by later decisions (a rollback re-promotes a version), so they
+    would credit a period to whoever touched the row last.
     """
-    periods = champion_periods(_records(ctx), model)
-    if ctx.registry is not None:
-        from ..domain.model_card import RegistryRowView
-        from ..errors import NotFound
-
-        for period in periods:
-            try:
-                row = RegistryRowView(ctx.registry.get_version(model, period.version))
-            except NotFound:
-                continue
-            if period.approved_by is None and row.approved_by:
-                period.approved_by, period.approved_at = row.approved_by, row.approved_at
-            if period.evidence.evaluation_uri is None and row.evaluation is not None:
-                period.evidence.evaluation_uri = row.evaluation.uri
-                period.evidence.evaluation_version_id = row.evaluation.version_id
-    return periods
+    return champion_periods(_records(ctx), model)
 
 
 def champion_at(ctx: Context, model: str, when: dt.datetime | str) -> ChampionPeriod | None:

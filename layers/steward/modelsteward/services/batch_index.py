@@ -119,6 +119,22 @@ def record_batch(ctx: Context, report: Any, *, bucket: str | None = None) -> Obj
                          content_type="application/json")  # fmt: skip
 
 
+def forget_marker(ctx: Context, report: Mapping[str, Any], *, keep: str | None = None) -> str | None:
+    """Delete the marker a previous report of a batch wrote (its version was superseded); returns
+    the key deleted, None if that report had no marker or it is ``keep``."""
+    times = times_of_report(report)
+    if times is None:
+        return None
+    key = entry_key(str(report.get("model")), times)
+    if key == keep:
+        return None
+    try:
+        ctx.store.delete(ctx.settings.artifacts_bucket, key)
+    except NotFound:
+        return None
+    return key
+
+
 class BatchIndex:
     """The index of one model in one bucket."""
 
@@ -143,7 +159,7 @@ class BatchIndex:
         prefix = f"reports/{self.model}/batches/"
         ids = []
         for key in self.ctx.store.list_keys(self.bucket, prefix):
-            rest = key[len(prefix):]
+            rest = key[len(prefix) :]
             batch_id, _, name = rest.partition("/")
             if name == REPORT_FILE and batch_id:
                 ids.append(batch_id)

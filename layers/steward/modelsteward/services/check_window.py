@@ -34,10 +34,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import layout, metric_names
-from ..domain.alert_policy import RETRAIN_GROUPS, episodes_of
+from ..domain.alert_policy import RETRAIN_GROUPS, episodes_of, parse_time
 from ..domain.baseline import Baseline, spec_fingerprint
 from ..domain.drift import DriftResult, detect_drift
 from ..domain.email import FeatureScore, WindowFacts, window_email
+from ..domain.episodes import iso
 from ..domain.profile import Profile, merge_profiles
 from ..domain.window import (
     VOLUME_HISTORY,
@@ -61,6 +62,7 @@ from ..ports import ObjectRef
 from ..spec import ModelSpec
 from .batch_index import BatchIndex, profile_key
 from .context import Context
+from .episodes import episode_book, observation, observe_batch
 from .specs import load_spec
 from .timeline import write_timeline
 
@@ -136,17 +138,27 @@ def scheduled_windows(request: WindowRequest, spec: ModelSpec, now: dt.datetime)
 def report_freshness(
     ctx: Context, spec: ModelSpec, entries: Sequence[BatchTimes], now: dt.datetime
 ) -> dict[str, Any]:
-    """Hours since the newest accepted batch: a metric for dashboards (the freshness alarm watches
-    BatchAccepted itself, so a stalled feed alarms even when this function is not running)."""
+    """Hours since the newest accepted batch - or, for a feed never connected, since the suite first
+    watched the model - as a metric, and as the freshness episode's observation of this tick: a
+    stalled feed opens one episode (one email), the next accepted batch closes it (one recovery)."""
     last = newest(entries)
-    hours = hours_since(now, last.created_at if last else None)
-    if hours is not None:
-        ctx.metrics.put(metric_names.HOURS_SINCE_LAST_BATCH, round(hours, 3), "None", {"model": spec.name})
     limit = spec.governance.freshness_hours
+    watched = episode_book(ctx, spec.name).get("freshness").first_seen
+    since = last.created_at if last else parse_time(watched) or now
+    hours = hours_since(now, since) or 0.0
+    if last is not None:
+        ctx.metrics.put(metric_names.HOURS_SINCE_LAST_BATCH, round(hours, 3), "None", {"model": spec.name})
+    stale = hours >= limit
+    tick = observation(
+        ctx, f"freshness-check@{iso(now)}", breached=stale, value=round(hours, 2), threshold=limit,
+        note="no batch accepted yet" if last is None else "",
+    )  # fmt: skip
+    observe_batch(ctx, spec.name, {"freshness": tick}, spec=spec)
     return {
         "last_batch_at": last.created_at.isoformat() if last else None,
-        "hours_since_last_batch": None if hours is None else round(hours, 2),
-        "stale": hours is None or hours > limit,
+        "hours_since_last_batch": round(hours, 2) if last else None,
+        "hours_without_batch": round(hours, 2),
+        "stale": stale,
         "limit_hours": limit,
     }
 

@@ -11,7 +11,7 @@ import getpass
 import os
 
 from ..config import Settings, settings
-from .context import Context
+from .context import Context, wire
 
 #: Stack output key -> Settings field (template.yaml ``Outputs``).
 OUTPUT_SETTINGS = {
@@ -21,6 +21,7 @@ OUTPUT_SETTINGS = {
     "RegistryTableName": "REGISTRY_TABLE",
     "AuditTableName": "AUDIT_TABLE",
     "IdempotencyTableName": "IDEMPOTENCY_TABLE",
+    "EpisodesTableName": "EPISODES_TABLE",
     "NotificationsTopicArn": "NOTIFICATIONS_TOPIC_ARN",
     "AlarmsTopicArn": "ALARMS_TOPIC_ARN",
     "TrainModelFunctionName": "TRAIN_FUNCTION_NAME",
@@ -47,12 +48,7 @@ def settings_from_outputs(outputs: dict[str, str]) -> Settings:
 
 def cli_context(stack_name: str | None, actor: str | None = None) -> Context:
     """Ports wired to the stack's resources; without a stack name, to the environment's settings."""
-    from ..adapters.dynamodb_audit import DynamoAuditLog
-    from ..adapters.dynamodb_registry import DynamoRegistry
-    from ..adapters.lambda_invoke import LambdaInvoker
     from ..adapters.metrics import RecordingMetrics
-    from ..adapters.s3 import S3ObjectStore
-    from ..adapters.sns import SnsNotifier
 
     if stack_name:
         from ..adapters.stack import stack_outputs
@@ -60,16 +56,4 @@ def cli_context(stack_name: str | None, actor: str | None = None) -> Context:
         s = settings_from_outputs(stack_outputs(stack_name))
     else:
         s = settings()
-    store = S3ObjectStore()
-    return Context(
-        settings=s,
-        store=store,
-        metrics=RecordingMetrics(),
-        notifier=SnsNotifier(s.notifications_topic_arn) if s.notifications_topic_arn else None,
-        invoker=LambdaInvoker(),
-        registry=DynamoRegistry(s.registry_table) if s.registry_table else None,
-        audit=DynamoAuditLog(s.audit_table, export_bucket=s.audit_bucket or None, store=store)
-        if s.audit_table
-        else None,
-        actor=actor or cli_actor(),
-    )
+    return wire(s, actor=actor or cli_actor(), metrics=RecordingMetrics())

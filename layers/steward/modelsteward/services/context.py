@@ -14,7 +14,7 @@ from typing import Any
 
 from ..clock import utcnow
 from ..config import Settings, settings
-from ..ports import AuditLog, Invoker, MetricsSink, Notifier, ObjectStore, Registry
+from ..ports import AlarmStates, AuditLog, EpisodeStore, Invoker, MetricsSink, Notifier, ObjectStore, Registry
 
 
 @dataclass
@@ -26,6 +26,8 @@ class Context:
     invoker: Invoker | None = None
     registry: Registry | None = None
     audit: AuditLog | None = None
+    alarm_states: AlarmStates | None = None
+    episodes: EpisodeStore | None = None
     actor: str = "steward"
     clock: Callable[[], dt.datetime] = field(default=utcnow)
 
@@ -47,31 +49,52 @@ class Context:
         return _context_for(actor)
 
 
+def _email_links(s: Settings) -> Callable[[str], str]:
+    """Emails carry console links of the deployed region (or local paths on the local cloud)."""
+    from ..links import dashboard_name, render_links
+
+    dashboard = dashboard_name(s.stack_name, s.region) if s.stack_name else None
+    return functools.partial(
+        render_links, region=s.region, dashboard=dashboard, local_objects=s.local_objects or None
+    )
+
+
 @functools.cache
 def _context_for(actor: str) -> Context:
+    from ..adapters.metrics import EmfMetrics
+
+    s = settings()
+    return wire(s, actor=actor, metrics=EmfMetrics(s.metrics_namespace))
+
+
+def wire(s: Settings, *, actor: str, metrics: MetricsSink) -> Context:
+    """The composition root: every adapter a service may use, built from one set of settings (a
+    function's environment, or a stack's outputs for the CLI). A port stays None when its resource
+    is not configured."""
+    from ..adapters.cloudwatch_alarms import CloudWatchAlarmStates
     from ..adapters.dynamodb_audit import DynamoAuditLog
+    from ..adapters.dynamodb_episodes import DynamoEpisodeStore
     from ..adapters.dynamodb_registry import DynamoRegistry
     from ..adapters.lambda_invoke import LambdaInvoker
-    from ..adapters.metrics import EmfMetrics
     from ..adapters.s3 import S3ObjectStore
     from ..adapters.sns import SnsNotifier
 
-    s = settings()
     store = S3ObjectStore()
     return Context(
         settings=s,
         store=store,
-        metrics=EmfMetrics(s.metrics_namespace),
-        notifier=SnsNotifier(s.notifications_topic_arn) if s.notifications_topic_arn else None,
+        metrics=metrics,
+        notifier=SnsNotifier(topic, render=_email_links(s)) if (topic := s.notifications_topic_arn) else None,
         invoker=LambdaInvoker(),
         registry=DynamoRegistry(s.registry_table) if s.registry_table else None,
-        audit=DynamoAuditLog(s.audit_table, export_bucket=s.audit_bucket, store=store)
+        audit=DynamoAuditLog(s.audit_table, export_bucket=s.audit_bucket or None, store=store)
         if s.audit_table
         else None,
+        alarm_states=CloudWatchAlarmStates(),
+        episodes=DynamoEpisodeStore(s.episodes_table) if s.episodes_table else None,
         actor=actor,
     )
 
 
 def reset_contexts() -> None:
     _context_for.cache_clear()
-

@@ -110,6 +110,11 @@ def _create(ctx: Context, upload: S3Upload) -> dict[str, Any]:
             function=FUNCTION,
         )
     written = write_baseline(ctx, model, baseline, layout.reference_baseline_prefix(model), policy=spec.drift)
+    from .byom import fit_reference  # the label-free estimator and the score realized metrics compare to
+
+    quality = fit_reference(ctx, spec, prepared.table, source)
+    for warning in quality["warnings"]:
+        log.warning("reference lacks model-quality inputs", extra={"model": model, "warning": warning})
     if prepared.pii.findings:
         ctx.record(
             "pii.finding",
@@ -129,12 +134,17 @@ def _create(ctx: Context, upload: S3Upload) -> dict[str, Any]:
         model=model,
         reason=f"reference baseline from {key.name}",
         inputs=[source.as_dict(), spec_ref.as_dict()],
-        outputs=[r.as_dict() for r in written.values()],
+        outputs=[
+            *(r.as_dict() for r in written.values()),
+            *(quality[k] for k in ("metrics", "estimation") if k in quality),
+        ],
         details={
             "function": FUNCTION,
             "rows": baseline.rows,
             "columns": list(baseline.columns),
             "contract_findings": len(prepared.findings),
+            "label_free_estimates": quality["label_free_estimates"],
+            "warnings": quality["warnings"],
         },
     )
     log.info("baseline created", extra={"model": model, "rows": baseline.rows})
@@ -145,4 +155,7 @@ def _create(ctx: Context, upload: S3Upload) -> dict[str, Any]:
         "columns": len(baseline.columns),
         "baseline_uri": written["baseline"].uri,
         "baseline_version_id": written["baseline"].version_id,
+        "label_free_estimates": quality["label_free_estimates"],
+        "reference_score": quality.get("reference_score"),
+        "warnings": quality["warnings"],
     }

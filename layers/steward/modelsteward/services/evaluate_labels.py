@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from .. import metric_names as mn
+from ..domain.episodes import Observation
 from ..errors import InvalidInput, NotFound, StewardError, UnknownModel
 from ..events import S3Upload
 from ..idempotency import run_once
@@ -43,6 +44,7 @@ from ..layout import UploadKey, inference_key, parse_upload_key, pool_key, quali
 from ..ports import ObjectRef
 from ..spec import CLASSIFIER_METRICS, REGRESSOR_METRICS, ModelSpec
 from .context import Context
+from .episodes import observe_batch, performance_observation
 from .predictions_store import PARQUET, PredictionFiles, parquet_bytes, read_parquet, window_files
 from .quarantine import quarantine_upload
 
@@ -151,6 +153,9 @@ def evaluate_labels(ctx: Context, upload: S3Upload, key: UploadKey) -> dict[str,
     spec, spec_ref = load_spec(ctx, model)
     obj = ctx.store.get(upload.bucket, upload.key, upload.version_id, max_bytes=MAX_LABEL_BYTES)
     table = read_table(obj.body, key.name)
+    from ..domain.capture import for_spec
+
+    table, _ = for_spec(table, spec)  # SageMaker ground truth: eventId -> id, groundTruthData -> target
     column = label_column(list(table.column_names), spec)
     if column != spec.target:
         table = table.rename_columns([spec.target if c == column else c for c in table.column_names])
@@ -168,10 +173,10 @@ def evaluate_labels(ctx: Context, upload: S3Upload, key: UploadKey) -> dict[str,
 
     now = ctx.clock()
     since = now - dt.timedelta(days=spec.retrain.training_window_days)
-    files = window_files(ctx.store, ctx.settings.artifacts_bucket, model, since)
-    predictions, pred_refs, pred_dups = _matching_predictions(ctx, files, set(labels.frame["_row_id"]), since)
+    files, predictions, pred_refs, pred_dups = _find_predictions(ctx, spec, labels, since)
     joined = join_labels(labels, predictions, pred_dups)
     quality = _evaluate(ctx, spec, joined.matched)
+    realized = _realized_observation(ctx, spec, batch_id, quality, _time_range(joined.matched))
 
     prefix = quality_prefix(model, batch_id)
     side_refs: dict[str, Any] = {}
@@ -190,6 +195,9 @@ def evaluate_labels(ctx: Context, upload: S3Upload, key: UploadKey) -> dict[str,
             content_type=PARQUET,
         ).as_dict()
     pool = _write_pool(ctx, spec, key, obj.ref, joined.matched, pred_refs)
+    from .byom import update_batch_realized  # per inference batch, late labels included
+
+    batches_realized = update_batch_realized(ctx, spec, key.batch_id, joined.matched)
 
     from ..domain.label_join import batch_windows
 
@@ -216,6 +224,7 @@ def evaluate_labels(ctx: Context, upload: S3Upload, key: UploadKey) -> dict[str,
         },
         **quality,
         "late_labels": batch_windows(joined.matched, spec.window),
+        "batches": batches_realized,
         "unmatched": {
             "count": len(joined.unmatched),
             **({"ref": side_refs["unmatched"]} if "unmatched" in side_refs else {}),
@@ -239,6 +248,10 @@ def evaluate_labels(ctx: Context, upload: S3Upload, key: UploadKey) -> dict[str,
     _emit_realized(ctx, model, quality)
     if quality.get("fairness"):
         ctx.metrics.put(mn.REALIZED_BIAS_BREACH, 1.0 if quality["fairness"]["breach"] else 0.0, "None", dims)
+    if realized is not None:
+        observe_batch(ctx, model, {"realized_drop": realized}, spec=spec)
+    if pool.get("ref"):
+        _resume_waiting_retrain(ctx, model, batch_id)
 
     outputs = [quality_ref.as_dict(), *(r for r in side_refs.values())]
     if pool.get("ref"):
@@ -280,6 +293,44 @@ def _readable(unmatched: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
     return out
 
 
+def _find_predictions(
+    ctx: Context, spec: ModelSpec, labels: Any, since: dt.datetime
+) -> tuple[PredictionFiles, pd.DataFrame, list[ObjectRef], int]:
+    """Prediction rows for the labels, found through the markers (services.predictions_store).
+
+    Labels with timestamps first read only the batches of their event-time days; ids still
+    unmatched (a label stamped with its labeling time, not the event's) then read the rest of the
+    retraining window. Labels without timestamps read the window.
+    """
+    from ..domain.label_join import ID, LABELED_AT, latest_predictions
+    from .predictions_store import label_days
+
+    bucket = ctx.settings.artifacts_bucket
+    wanted = set(labels.frame[ID])
+    days = label_days(labels.frame[LABELED_AT]) if wanted else None
+    if days is None:
+        files = window_files(ctx.store, bucket, spec.name, since)
+        predictions, refs, dups = _matching_predictions(ctx, files, wanted, since)
+        return files, predictions, refs, dups
+    first = window_files(ctx.store, bucket, spec.name, since, days)
+    found, refs, _ = _matching_predictions(ctx, first, wanted, since)
+    missing = wanted - set(found[ID]) if len(found) else wanted
+    files = first
+    frames = [found]
+    if missing:
+        rest = window_files(ctx.store, bucket, spec.name, since)
+        seen = set(first.keys)
+        rest.keys = [k for k in rest.keys if k not in seen]
+        more, more_refs, _ = _matching_predictions(ctx, rest, missing, since)
+        frames.append(more)
+        refs = refs + more_refs
+        files = PredictionFiles(
+            keys=first.keys + rest.keys, skipped_old=rest.skipped_old, truncated=rest.truncated
+        )
+    latest, dups = latest_predictions([f.drop(columns=[ID], errors="ignore") for f in frames])
+    return files, latest, refs, dups
+
+
 def _matching_predictions(
     ctx: Context, files: PredictionFiles, wanted: set[str], since: dt.datetime
 ) -> tuple[pd.DataFrame, list[ObjectRef], int]:
@@ -316,7 +367,8 @@ def _validation_scores(ctx: Context, model: str, versions: set[int], metric: str
         if ctx.registry is not None:
             try:
                 row = ctx.registry.get_version(model, version)
-                value = (row.get("metrics") or {}).get(metric)
+                reference = (row.get("monitoring_reference") or {}).get("metrics") or {}
+                value = reference.get(metric, (row.get("metrics") or {}).get(metric))
                 score = None if value is None else float(value)
             except NotFound:
                 score = None
@@ -341,6 +393,11 @@ def _evaluate(ctx: Context, spec: ModelSpec, matched: pd.DataFrame) -> dict[str,
     classes = classes_from_columns(matched.columns, spec.classes) if spec.is_classifier else None
     groups = version_groups(matched)
     validation = _validation_scores(ctx, spec.name, {v for v, _, _ in groups}, primary)
+    if any(v is None for v in validation.values()):
+        from .byom import reference_score
+
+        fallback = reference_score(ctx, spec)  # a model the suite did not train: its reference
+        validation = {v: fallback if s is None else s for v, s in validation.items()}
 
     def summary(rows: pd.DataFrame, served: list[tuple[int, int]]) -> dict[str, Any]:
         metrics = realized(rows, spec.task, classes)
@@ -374,6 +431,12 @@ def _evaluate(ctx: Context, spec: ModelSpec, matched: pd.DataFrame) -> dict[str,
         overall = {"variant": CHAMPION, **variants[CHAMPION]}
         served = overall["versions"]
         overall["version"] = served[-1] if served else None
+    elif len(matched):  # a model served elsewhere names its own variants: the model is all of them
+        overall = {"variant": None, **summary(matched, [(v, len(r)) for v, _, r in groups])}
+        if spec.segments:
+            overall["segments"] = realized_by_segment(matched, spec.segments, spec.task, classes)
+        served = overall["versions"]
+        overall["version"] = served[-1] if served else None
     fairness = None
     if CHAMPION in variants:
         champion_rows = matched.loc[matched["variant"] == CHAMPION]
@@ -382,6 +445,61 @@ def _evaluate(ctx: Context, spec: ModelSpec, matched: pd.DataFrame) -> dict[str,
         "classes": classes, "overall": overall, "variants": variants, "versions": versions,
         "fairness": fairness,
     }  # fmt: skip
+
+
+def _resume_waiting_retrain(ctx: Context, model: str, batch_id: str) -> None:
+    """An episode's retrain waits for labels of the new data (train_model's ``pending_retrain``): new
+    labeled rows are in the pool, so ask train_model again (it trains once enough have arrived)."""
+    from .train_model import pending_retrain_request
+
+    function = ctx.settings.train_function_name
+    if ctx.registry is None or ctx.invoker is None or not function:
+        return
+    request = pending_retrain_request(ctx.registry.get_model_state(model), batch_id)
+    if request is not None:
+        ctx.invoker.invoke_async(function, request)
+        log.info("waiting retrain asked again", extra={"model": model, "labels": batch_id})
+
+
+def _time_range(matched: pd.DataFrame) -> tuple[str | None, str | None]:
+    """(oldest, newest) event time of the labeled rows (their scoring time where none is known)."""
+    if not len(matched):
+        return None, None
+    scored = pd.to_datetime(matched["scored_at"], utc=True, errors="coerce")
+    stamps = matched.get("timestamp")
+    when = scored if stamps is None else pd.to_datetime(stamps, utc=True, errors="coerce")
+    when = when.fillna(scored).dropna()
+    if when.empty:
+        return None, None
+    return when.min().isoformat(), when.max().isoformat()
+
+
+def _realized_observation(
+    ctx: Context,
+    spec: ModelSpec,
+    batch_id: str,
+    quality: Mapping[str, Any],
+    time_range: tuple[str | None, str | None] = (None, None),
+) -> Observation | None:
+    """The champion rows' realized drop against the threshold its version earned (noted in quality)."""
+    overall = quality.get("overall")
+    if not isinstance(overall, dict) or overall.get("drop") is None:
+        return None
+    row = None
+    if ctx.registry is not None and overall.get("version") is not None:
+        try:
+            row = ctx.registry.get_version(spec.name, int(overall["version"]))
+        except NotFound:
+            row = None
+    seen = performance_observation(
+        ctx, spec, "realized_drop", batch_id, drop=float(overall["drop"]), rows=int(overall.get("rows") or 0),
+        version_row=row, time_range=time_range,
+    )  # fmt: skip
+    if seen is not None:
+        overall.update(
+            drop_threshold=seen.threshold, drop_threshold_how=seen.note, drop_breached=seen.breached
+        )
+    return seen
 
 
 def _emit_realized(ctx: Context, model: str, quality: Mapping[str, Any]) -> None:
@@ -431,14 +549,19 @@ def _write_pool(
         frames.append(read_parquet(stored.body, wanted_cols))
         inference_refs.append(stored.ref)
     inference = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    rows, missing = pool_rows(
-        matched,
-        inference,
-        id_column=spec.id_column,
-        timestamp_column=spec.timestamp_column,
-        features=[*spec.features.all, *spec.sensitive_only_columns],
-        target=spec.target,
-    )
+    if not frames and spec.retrain.from_labeled_pool:
+        from .byom import pool_rows_served_elsewhere  # features and the served model's outputs
+
+        rows, missing = pool_rows_served_elsewhere(spec, matched)
+    else:
+        rows, missing = pool_rows(
+            matched,
+            inference,
+            id_column=spec.id_column,
+            timestamp_column=spec.timestamp_column,
+            features=[*spec.features.all, *spec.sensitive_only_columns],
+            target=spec.target,
+        )
     result: dict[str, Any] = {"rows": len(rows), "missing_features": missing}
     if not len(rows):
         return {**result, "written": False, "reason": "no stored inference rows to take features from"}

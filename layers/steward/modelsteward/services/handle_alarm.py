@@ -1,6 +1,6 @@
 """handle_alarm: a CloudWatch alarm changed state -> one email a person can act on, and maybe a retrain.
 
-For a model alarm (``model-steward-<stage>-<model>-<signal>``):
+For a model alarm (``<stack>-<model>-<signal>``):
 
 * **ALARM** opens an episode (alarm name + the StateChangeTime of the transition into ALARM). The
   retrain policy (domain.alert_policy: spec ``retrain.on_alarms`` and ``cooldown_hours``) decides:
@@ -33,7 +33,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from .. import layout
+from .. import layout, metric_names
 from ..domain.alarm_message import (
     AlarmIdentity,
     AlarmNotification,
@@ -59,6 +59,7 @@ from ..domain.alert_policy import (
 )
 from ..domain.email import (
     AlarmFacts,
+    EpisodeFacts,
     FeatureScore,
     ReportFacts,
     RuleFacts,
@@ -66,13 +67,17 @@ from ..domain.email import (
     ops_email,
     recovery_email,
 )
+from ..domain.episodes import SIGNALS as EPISODE_SIGNALS
+from ..domain.episodes import SignalEpisode
 from ..domain.window import newest
 from ..errors import ConflictError, InvalidInput, NotFound, StewardError
 from ..idempotency import run_once
 from ..spec import ModelSpec
 from .batch_index import BatchIndex
 from .context import Context
+from .episodes import COMPOSITE_CHILDREN, REASON_PREFIX, episode_book
 from .specs import load_spec
+from .training_data import training_data_available
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +88,8 @@ MAX_STATE_ATTEMPTS = 5
 FEATURE_EVIDENCE = frozenset(
     {"drift", "multivariate_drift", "data_drift", "realized_drop", "estimated_drop", "custom"}
 )  # conditional writes retried after a lost race before giving up (Lambda retries)
-_DATA_BUCKET = re.compile(r"^(?P<stack>.+)-data-(?P<account>\d{12})$")
+#: template.yaml's bucket names: ``<stack>-data-<region>-<id>`` (and ``<stack>-data-<account>`` before)
+_DATA_BUCKET = re.compile(r"^(?P<stack>.+)-data-(?P<suffix>[a-z0-9][a-z0-9-]*)$")
 
 
 class AlarmLookup(Protocol):
@@ -94,33 +100,53 @@ class AlarmLookup(Protocol):
 
 # --- the event --------------------------------------------------------------------------------
 def alarm_notifications(event: Mapping[str, Any]) -> list[AlarmNotification | InvalidInput]:
-    """The alarm notifications of an SNS event (Powertools' SnsModel), one per record.
+    """The alarm notifications of an SNS event (Powertools' SnsModel), one per record, or of a
+    "CloudWatch Alarm State Change" delivered by EventBridge (one).
 
     A record whose message is not a CloudWatch alarm becomes an InvalidInput in its place (recorded,
-    never retried); an event that is not an SNS event raises InvalidInput.
+    never retried); an event that is neither raises InvalidInput.
     """
     from aws_lambda_powertools.utilities.parser.models import SnsModel
 
-    try:
-        sns = SnsModel.model_validate(event)
-    except ValidationError as exc:
-        raise InvalidInput(f"handle_alarm expects an SNS event: {str(exc)[:200]}", code="bad_event") from exc
-    out: list[AlarmNotification | InvalidInput] = []
-    for record in sns.Records:
+    from ..events import alarm_message_from_eventbridge, is_alarm_state_change
+
+    if is_alarm_state_change(event):
         try:
-            out.append(parse_alarm_message(str(record.Sns.Message)))
+            return [parse_alarm_message(alarm_message_from_eventbridge(event))]
+        except InvalidInput as exc:
+            return [exc]
+    try:
+        messages = [str(record.Sns.Message) for record in SnsModel.model_validate(event).Records]
+    except ValidationError as exc:
+        # SNS's envelope with fields the strict model refuses (SAM's sample: "EXAMPLE" URLs): the
+        # data class reads the messages; a message that is no alarm is still recorded, not retried
+        records = event.get("Records")
+        sns_records = isinstance(records, list) and bool(records) and all(
+            isinstance(r, Mapping) and isinstance(r.get("Sns"), Mapping) and "Message" in r["Sns"]
+            for r in records
+        )  # fmt: skip
+        if not sns_records:
+            reason = f"handle_alarm expects an SNS event: {str(exc)[:200]}"
+            raise InvalidInput(reason, code="bad_event") from exc
+        from aws_lambda_powertools.utilities.data_classes import SNSEvent
+
+        messages = [record.sns.message for record in SNSEvent(dict(event)).records]
+    out: list[AlarmNotification | InvalidInput] = []
+    for message in messages:
+        try:
+            out.append(parse_alarm_message(message))
         except InvalidInput as exc:
             out.append(exc)
     return out
 
 
 def artifacts_bucket(ctx: Context) -> str | None:
-    """ARTIFACTS_BUCKET, else the template's naming rule ``<stack>-artifacts-<account>`` derived from
-    the data bucket ``<stack>-data-<account>`` (handle_alarm only reads reports and cards there)."""
+    """ARTIFACTS_BUCKET, else the template's naming rule ``<stack>-artifacts-<region>-<id>`` derived
+    from the data bucket ``<stack>-data-<region>-<id>`` (handle_alarm only reads reports and cards there)."""
     if ctx.settings.artifacts_bucket:
         return ctx.settings.artifacts_bucket
     match = _DATA_BUCKET.match(ctx.settings.data_bucket or "")
-    return f"{match['stack']}-artifacts-{match['account']}" if match else None
+    return f"{match['stack']}-artifacts-{match['suffix']}" if match else None
 
 
 # --- the use case -------------------------------------------------------------------------------
@@ -133,7 +159,7 @@ def handle_alarm(
 
 
 def _handle(ctx: Context, n: AlarmNotification, alarms: AlarmLookup | None) -> dict[str, Any]:
-    identity = identify(n)
+    identity = identify(n, stack=ctx.settings.stack_name)
     if identity.kind == "suite":
         return _suite_alarm(ctx, n, identity)
     if not identity.is_model:
@@ -141,6 +167,10 @@ def _handle(ctx: Context, n: AlarmNotification, alarms: AlarmLookup | None) -> d
         ctx.record("alarm.handled", reason=f"{n.AlarmName} {n.NewStateValue}: not a Model Steward alarm",
                    details=_details(n, identity, decision="ignored", emailed=False))  # fmt: skip
         return _summary(n, identity, "ignored", emailed=False)
+    stale = _stale_mirror(ctx, n, identity)
+    if stale is not None:
+        return stale
+    identity = _family(identity)
     if n.NewStateValue == "ALARM":
         return _alarm(ctx, n, identity, alarms)
     if n.NewStateValue == "OK":
@@ -181,13 +211,14 @@ def _decide(
     """The decision, recorded on STATE under a version condition; (decision, train_model already invoked)."""
     model, alarm, signal = str(identity.model), identity.name, str(identity.signal)
     policy = spec.retrain if spec is not None else None
+    trainable = _trainable(ctx, spec, signal)
     if ctx.registry is None:
         return decide(alarm=alarm, signal=signal, since=since, now=now, state={}, policy=policy,
-                      spec_problem=spec_problem), False  # fmt: skip
+                      spec_problem=spec_problem, has_training_data=trainable), False  # fmt: skip
     for _ in range(MAX_STATE_ATTEMPTS):
         state = ctx.registry.get_model_state(model)
         decision = decide(alarm=alarm, signal=signal, since=since, now=now, state=state, policy=policy,
-                          spec_problem=spec_problem)  # fmt: skip
+                          spec_problem=spec_problem, has_training_data=trainable)  # fmt: skip
         if decision.replayed:
             recorded = episodes_of(state).get(alarm)
             return decision, bool(recorded and recorded.retrain_invoked)
@@ -198,6 +229,21 @@ def _decide(
             return decision, False
         # lost the race (another delivery, a training): re-read and decide again
     raise ConflictError(f"state of {model} kept changing while handling {alarm}; Lambda retries the event")
+
+
+def _trainable(ctx: Context, spec: ModelSpec | None, signal: str) -> bool:
+    """Whether a retrain could find data (asked only when the signal may retrain; best effort: a
+    failed look-up keeps the old behaviour, and train_model then says why it cannot)."""
+    from ..domain.alert_policy import RETRAIN_GROUPS
+
+    group = RETRAIN_GROUPS.get(signal)
+    if spec is None or group is None or group not in spec.retrain.on_alarms or not ctx.settings.data_bucket:
+        return True
+    try:
+        return training_data_available(ctx, spec)
+    except StewardError as exc:
+        log.warning("could not tell whether %s has training data: %s", spec.name, exc.message)
+        return True
 
 
 def _conditional_update(
@@ -213,8 +259,11 @@ def _conditional_update(
     return True
 
 
-def _request_retrain(ctx: Context, identity: AlarmIdentity, decision: Decision, since: dt.datetime) -> str:
-    """Invoke train_model asynchronously; returns the sentence saying what was done."""
+def _request_retrain(
+    ctx: Context, identity: AlarmIdentity, decision: Decision, since: dt.datetime, data_since: str | None
+) -> str:
+    """Invoke train_model asynchronously; returns the sentence saying what was done. ``data_since``
+    (where the episode's data starts) lets the new version's baseline follow the new regime."""
     model, alarm = str(identity.model), identity.name
     function = ctx.settings.train_function_name
     if ctx.invoker is None or not function:
@@ -225,6 +274,7 @@ def _request_retrain(ctx: Context, identity: AlarmIdentity, decision: Decision, 
         "reason": f"alarm {alarm}: {identity.signal} in ALARM since {iso(since)}",
         "trigger": f"alarm:{alarm}",
         "episode": decision.episode_id,
+        **({"data_since": data_since} if data_since else {}),
     }
     ctx.invoker.invoke_async(function, payload)
     if ctx.registry is not None:
@@ -235,37 +285,51 @@ def _request_retrain(ctx: Context, identity: AlarmIdentity, decision: Decision, 
                 break
             if _conditional_update(ctx, model, state, changes):
                 break
-    return f"train_model was asked to retrain {model} (trigger alarm:{alarm}, episode {decision.episode_id})"
+    waits = (
+        f"; it trains once enough labeled rows of the data since {data_since} are in the pool "
+        "(retrain.min_new_rows), else it waits for them and says so in the audit trail"
+        if data_since
+        else ""
+    )
+    asked = f"train_model was asked to retrain {model} (trigger alarm:{alarm}, episode {decision.episode_id})"
+    return asked + waits
 
 
 def _alarm(
     ctx: Context, n: AlarmNotification, identity: AlarmIdentity, alarms: AlarmLookup | None
 ) -> dict[str, Any]:
     model, signal = str(identity.model), str(identity.signal)
-    since = n.changed_at
+    open_episodes = _open_episodes(ctx, model, signal)
+    # an alarm mirroring batch episodes is one alarm episode per batch episode, however often the
+    # alarm itself flips: its identity is the time the (earliest) batch episode opened
+    opened = [t for t in (_episode_time(ep) for ep in open_episodes) if t is not None]
+    since = min(opened, default=n.changed_at)
     spec, spec_problem = _spec(ctx, model)
     decision, invoked = _decide(ctx, identity, since, ctx.clock(), spec, spec_problem)
+    if decision.replayed and open_episodes and (invoked or not decision.retrain):
+        return _already_told(ctx, n, identity, decision.episode_id)
     extra: list[str] = []
     if decision.retrain and not invoked:
-        extra.append(_request_retrain(ctx, identity, decision, since))
+        extra.append(_request_retrain(ctx, identity, decision, since, _new_regime_since(ctx, model)))
     if not decision.replayed:
         if decision.retrain:
-            ctx.record("retrain.requested", model=model, reason=f"alarm {n.AlarmName}: {decision.summary}",
-                       details={"trigger": f"alarm:{n.AlarmName}", "episode": decision.episode_id,
+            ctx.record("retrain.requested", model=model, reason=f"alarm {identity.name}: {decision.summary}",
+                       details={"trigger": f"alarm:{identity.name}", "episode": decision.episode_id,
                                 "signal": signal})  # fmt: skip
         elif decision.kind == "cooldown":
             ctx.record("retrain.suppressed", model=model, reason=decision.summary,
-                       details={"trigger": f"alarm:{n.AlarmName}", "episode": decision.episode_id,
+                       details={"trigger": f"alarm:{identity.name}", "episode": decision.episode_id,
                                 "last_retrain_at": decision.last_retrain_at,
                                 "next_allowed_at": decision.next_allowed_at})  # fmt: skip
     report, report_note = latest_report(ctx, model)
     card_uri, champion = _champion_card(ctx, model)
     facts = AlarmFacts(
-        model=model, signal=signal, alarm=n.AlarmName, since=since, action=_action_text(decision),
+        model=model, signal=signal, alarm=identity.name, since=since, action=_action_text(decision),
         rules=_rules(n, alarms), stage=identity.stage, region=n.Region, description=_sentence(n),
         alarm_rule=n.AlarmRule if n.is_composite else None, report=report, report_note=report_note,
         card_uri=card_uri, champion_version=champion, episode_id=decision.episode_id, extra_actions=extra,
         show_features=signal in FEATURE_EVIDENCE,
+        episodes=[_episode_facts(ep, spec) for ep in open_episodes],
     )  # fmt: skip
     subject, body = alarm_email(facts)
     message_id = _publish(ctx, subject, body, model, signal)
@@ -449,22 +513,31 @@ def _ok(ctx: Context, n: AlarmNotification, identity: AlarmIdentity) -> dict[str
     model, signal = str(identity.model), str(identity.signal)
     at = n.changed_at
     episode = None
+    changes = None
+    still_open = _open_episodes(ctx, model, signal)
+    if still_open:  # one signal of the drift family recovered, the other is still open: not yet
+        ctx.record("alarm.handled", model=model,
+                   reason=f"{n.AlarmName} OK, but {', '.join(e.signal for e in still_open)} is still open",
+                   details=_details(n, identity, decision="still_open", emailed=False))  # fmt: skip
+        return _summary(n, identity, "still_open", emailed=False)
     if ctx.registry is not None:
         for _ in range(MAX_STATE_ATTEMPTS):
             state = ctx.registry.get_model_state(model)
-            changes, episode = close_episode(state, alarm=n.AlarmName, at=at)
+            changes, episode = close_episode(state, alarm=identity.name, at=at)
             if changes is None:
                 break
             if _conditional_update(ctx, model, state, changes):
                 break
     message_id = None
-    if mail_for(n.NewStateValue, n.OldStateValue) == "recovery":
+    closed_now = changes is not None if ctx.registry is not None else True
+    if mail_for(n.NewStateValue, n.OldStateValue) == "recovery" and closed_now:
         since = parse_time(episode.since) if episode else None
         subject, body = recovery_email(
-            model=model, signal=signal, alarm=n.AlarmName, recovered_at=at, since=since,
+            model=model, signal=signal, alarm=identity.name, recovered_at=at, since=since,
             duration=duration_text(since, at) if since else None, reason=n.NewStateReason,
             action=episode.summary if episode else None, region=n.Region,
             episode_id=episode.id if episode else None,
+            episodes=[_episode_facts(ep, None) for ep in _closed_episodes(ctx, model, signal)],
         )  # fmt: skip
         message_id = _publish(ctx, subject, body, model, signal)
     ctx.record("alarm.handled", model=model,
@@ -473,6 +546,117 @@ def _ok(ctx: Context, n: AlarmNotification, identity: AlarmIdentity) -> dict[str
                                 episode=episode.id if episode else None))  # fmt: skip
     return _summary(n, identity, "recovered", emailed=message_id is not None,
                     episode=episode.id if episode else None)  # fmt: skip
+
+
+# --- batch episodes (services.episodes) behind the alarm ------------------------------------------
+def _episode_signals(signal: str) -> list[str]:
+    if signal == "data_drift":
+        return sorted(COMPOSITE_CHILDREN)
+    return [signal] if signal in EPISODE_SIGNALS else []
+
+
+def _book_episodes(ctx: Context, model: str, signal: str) -> list[SignalEpisode]:
+    signals = _episode_signals(signal)
+    if not signals or ctx.episodes is None:
+        return []
+    try:
+        book = episode_book(ctx, model)
+    except StewardError as exc:  # the email still goes out, without the story
+        log.warning("could not read the alert episodes of %s: %s", model, exc.message)
+        return []
+    return [ep for ep in (book.get(s) for s in signals) if ep.episode_id]
+
+
+def _open_episodes(ctx: Context, model: str, signal: str) -> list[SignalEpisode]:
+    return [ep for ep in _book_episodes(ctx, model, signal) if ep.open]
+
+
+def _closed_episodes(ctx: Context, model: str, signal: str) -> list[SignalEpisode]:
+    return [ep for ep in _book_episodes(ctx, model, signal) if not ep.open]
+
+
+def _family(identity: AlarmIdentity) -> AlarmIdentity:
+    """Univariate and multivariate drift are one root cause: their alarms speak as ``data_drift`` (one
+    email, one retrain, one recovery for the family, whichever child opened or closed first)."""
+    if identity.signal not in COMPOSITE_CHILDREN or identity.model is None:
+        return identity
+    name = identity.name.removesuffix(str(identity.signal)) + "data_drift"
+    return AlarmIdentity(identity.kind, name, identity.stage, identity.model, "data_drift", identity.function)
+
+
+def _new_regime_since(ctx: Context, model: str) -> str | None:
+    """Where the data of the model's open episodes starts (the earliest): a retrain's baseline is
+    drawn from the holdout rows since then, so the new champion is compared with what it was fitted on."""
+    if ctx.episodes is None:
+        return None
+    try:
+        book = episode_book(ctx, model)
+    except StewardError:
+        return None
+    starts = [ep.data_from for ep in (book.get(s) for s in EPISODE_SIGNALS) if ep.open and ep.data_from]
+    return min(starts, default=None)
+
+
+def _episode_time(ep: SignalEpisode) -> dt.datetime | None:
+    return parse_time(ep.opened_at)
+
+
+def _episode_facts(ep: SignalEpisode, spec: ModelSpec | None) -> EpisodeFacts:
+    from ..spec import AlertPolicy
+
+    rule = (spec.alerts if spec is not None else AlertPolicy()).rule(ep.signal)
+    return EpisodeFacts(
+        signal=ep.signal, episode_id=ep.episode_id, rule=rule.text(), since=ep.since, opened_by=ep.opened_by,
+        batches_seen=ep.batches_seen, breaching_batches=ep.breaching_batches, worst_value=ep.worst_value,
+        worst_batch=ep.worst_batch, threshold=ep.threshold,
+        threshold_how=next((o.note for o in reversed(ep.recent) if o.note), None),
+        closed_by=ep.closed_by, close_reason=ep.close_reason,
+    )  # fmt: skip
+
+
+def _stale_mirror(ctx: Context, n: AlarmNotification, identity: AlarmIdentity) -> dict[str, Any] | None:
+    """CloudWatch's own evaluation of ``EpisodeOpen`` can disagree with the book for one period (an
+    episode that opened and closed within it): the book wins, the alarm is set back, nobody is told."""
+    signal = str(identity.signal)
+    if (
+        n.is_composite
+        or signal not in EPISODE_SIGNALS
+        or ctx.episodes is None
+        or ctx.alarm_states is None
+        or n.Trigger is None
+        or n.Trigger.MetricName != metric_names.EPISODE_OPEN  # an alarm someone added on another metric
+        or not n.NewStateReason.startswith("Threshold Crossed")
+        or n.NewStateValue not in ("ALARM", "OK")
+    ):
+        return None
+    is_open = bool(_open_episodes(ctx, str(identity.model), signal))
+    wanted = "ALARM" if is_open else "OK"
+    if n.NewStateValue == wanted:
+        return None
+    try:
+        ctx.alarm_states.set_state(
+            n.AlarmName, wanted,
+            f"{REASON_PREFIX} {'open' if is_open else 'closed'}: set back after CloudWatch's evaluation of "
+            "a period that held both states",
+        )  # fmt: skip
+    except StewardError as exc:  # the next batch sets it again
+        log.warning("could not set alarm %s back to %s: %s", n.AlarmName, wanted, exc.message)
+    ctx.record("alarm.handled", model=identity.model,
+               reason=f"{signal} {n.NewStateValue} by CloudWatch's evaluation, but the episode is "
+                      f"{'open' if is_open else 'closed'}: alarm set back to {wanted}, no email",
+               details=_details(n, identity, decision="mirror_corrected", emailed=False))  # fmt: skip
+    return _summary(n, identity, "mirror_corrected", emailed=False)
+
+
+def _already_told(
+    ctx: Context, n: AlarmNotification, identity: AlarmIdentity, episode: str
+) -> dict[str, Any]:
+    ctx.record(
+        "alarm.handled", model=identity.model,
+        reason=f"{identity.signal} ALARM again within episode {episode}: already emailed",
+        details=_details(n, identity, decision="already_told", episode=episode, emailed=False),
+    )  # fmt: skip
+    return _summary(n, identity, "already_told", episode=episode, emailed=False)
 
 
 # --- suite health -------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ import resource
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pyarrow as pa
@@ -32,6 +32,7 @@ import pyarrow as pa
 from .. import layout, metric_names
 from ..domain.baseline import Baseline, spec_fingerprint
 from ..domain.drift import DriftResult, detect_drift
+from ..domain.episodes import Observation
 from ..domain.multivariate import MultivariateResult, multivariate_drift
 from ..domain.profile import Profile, profile_batch
 from ..domain.quality import ContractFindingLike, QualityResult, evaluate_quality
@@ -43,6 +44,7 @@ from ..idempotency import run_once
 from ..ports import ObjectRef
 from ..spec import ModelSpec
 from .context import Context
+from .episodes import observation, observe_batch, report_observations
 from .quarantine import quarantine_batch
 from .specs import load_spec
 
@@ -91,39 +93,77 @@ def pii_salt(ctx: Context, model: str) -> bytes:
 
 def screen_pii(ctx: Context | None, table: pa.Table, spec: ModelSpec) -> tuple[pa.Table, PiiSummary]:
     """Scan for PII and apply the spec's policy: quarantine (raise), redact/hash (return the masked
-    table) or allow (return as is). Runs before anything derived from the data is stored."""
+    table) or allow (return as is). Runs before anything derived from the data is stored.
+
+    Scans ``table`` as it is: for an upload use :func:`conform_and_screen`, which scans the columns
+    as read, before the contract converts (and nulls) what is not of the spec's type."""
     from ..domain import pii
 
     scan = pii.scan_table(table, allow_columns=spec.pii.allow_columns)
+    summary = _pii_verdict(scan, spec)
+    return _apply_policy(ctx, table, spec, scan, summary), summary
+
+
+def _pii_verdict(scan: Any, spec: ModelSpec) -> PiiSummary:
+    """The summary of a scan; PiiRejected when the policy is quarantine and there are findings."""
     summary = PiiSummary.from_scan(scan, spec.pii.action)
-    if not summary.findings:
-        return table, summary
-    if spec.pii.action == "quarantine":
+    if summary.findings and spec.pii.action == "quarantine":
         kinds = sorted({f.kind for f in summary.findings})
         raise PiiRejected(
             f"personal data found in column(s) {', '.join(summary.columns)} ({', '.join(kinds)}); "
             "the model's pii.action is 'quarantine'",
             summary,
         )
+    return summary
+
+
+def _apply_policy(
+    ctx: Context | None, table: pa.Table, spec: ModelSpec, scan: Any, summary: PiiSummary
+) -> pa.Table:
+    from ..domain import pii
+
+    if not summary.findings:
+        return table
     if spec.pii.action in ("redact", "hash"):
         salt = pii_salt(ctx, spec.name) if ctx is not None else b"modelsteward-offline"
         table = pii.apply_pii_policy(table, scan, spec.pii.action, salt=salt)
-    return table, summary
+    return table
+
+
+def conform_and_screen(
+    ctx: Context | None, raw: pa.Table, spec: ModelSpec, *, role: str
+) -> tuple[Any, pa.Table, PiiSummary]:
+    """(conformed batch, PII-screened table, PII summary) of a table as read.
+
+    The PII screen sees every column the contract keeps as read, whatever type the spec declares
+    (emails in a numeric column are text until the contract nulls them), and runs first: a batch
+    with personal data is refused for that, never with a message about its values."""
+    from ..domain import pii
+    from ..domain.contract import LABEL_ALIAS, conform, contract_columns
+
+    scan = pii.scan_table(
+        raw, allow_columns=spec.pii.allow_columns, columns=contract_columns(spec, raw.column_names)
+    )
+    if LABEL_ALIAS in raw.column_names and spec.target not in raw.column_names:  # conform renames it
+        scan.findings = [
+            replace(f, column=spec.target) if f.column == LABEL_ALIAS else f for f in scan.findings
+        ]
+    summary = _pii_verdict(scan, spec)
+    conformed = conform(raw, spec, role=role)  # type: ignore[arg-type]
+    return conformed, _apply_policy(ctx, conformed.table, spec, scan, summary), summary
 
 
 def read_upload(
     ctx: Context, upload: S3Upload, spec: ModelSpec, *, role: str, filename: str
 ) -> tuple[PreparedBatch, Any]:
     """Get, read, conform and PII-screen one upload. InvalidInput for anything wrong with it."""
-    from ..domain.contract import conform
     from ..domain.ingest import IngestLimits, read_table
 
     limits = IngestLimits()
     obj = ctx.store.get(upload.bucket, upload.key, upload.version_id, max_bytes=limits.max_object_bytes)
     try:
         table = read_table(obj.body, filename, limits)
-        conformed = conform(table, spec, role=role)  # type: ignore[arg-type]
-        screened, summary = screen_pii(ctx, conformed.table, spec)
+        conformed, screened, summary = conform_and_screen(ctx, table, spec, role=role)
     except InvalidInput as exc:
         exc.source = obj.ref  # type: ignore[attr-defined]  # the exact version refused, for the reason
         raise
@@ -321,7 +361,7 @@ def _monitor(ctx: Context, upload: S3Upload) -> dict[str, Any]:
 
             return start_large_batch(ctx, upload, key)
         try:
-            prepared, _ = read_upload(ctx, upload, spec, role="inference", filename=key.name)
+            prepared, obj = read_upload(ctx, upload, spec, role="inference", filename=key.name)
         except NotFound:  # deleted before we got to it: nothing to monitor, nothing to quarantine
             log.warning("upload vanished before monitoring", extra={"model": model, "batch_id": batch_id})
             return {"status": "gone", "model": model, "batch_id": batch_id}
@@ -345,7 +385,8 @@ def _monitor(ctx: Context, upload: S3Upload) -> dict[str, Any]:
             model=model, model_version=model_version, batch_id=batch_id, source=source, spec=spec,
             spec_ref=spec_ref, baseline=baseline, baseline_ref=baseline_ref, assessment=assessment,
             pii=pii_summary, findings=prepared.findings, extra_columns=prepared.extra_columns,
-            rows=prepared.table.num_rows, started=started, bias=bias,
+            rows=prepared.table.num_rows, started=started, bias=bias, table=prepared.table,
+            source_metadata=dict(obj.metadata),
         ),
     )  # fmt: skip
 
@@ -395,14 +436,21 @@ def refuse_batch(
     if isinstance(exc, PiiRejected):
         pii_summary = exc.summary
     dims = {"model": model}
+    observed: dict[str, Observation] = {}
     if isinstance(exc, QualityRejected):
         extra["violations"] = [v.model_dump() for v in exc.quality.violations]
         # quarantine must not hide the violations from the quality alarm
-        ctx.metrics.put(metric_names.QUALITY_VIOLATIONS, len(exc.quality.violations), "Count", dims)
+        count = len(exc.quality.violations)
+        ctx.metrics.put(metric_names.QUALITY_VIOLATIONS, count, "Count", dims)
+        observed["quality"] = observation(ctx, batch_id, breached=True, value=float(count), threshold=0.0)
     if pii_summary is not None and pii_summary.findings:
         extra["pii"] = pii_summary.model_dump()
         _record_pii(ctx, model, model_version, source, pii_summary, function)
-        ctx.metrics.put(metric_names.PII_FINDINGS, sum(f.count for f in pii_summary.findings), "Count", dims)
+        found = sum(f.count for f in pii_summary.findings)
+        ctx.metrics.put(metric_names.PII_FINDINGS, found, "Count", dims)
+        observed["pii"] = observation(ctx, batch_id, breached=True, value=float(found), threshold=0.0)
+    if observed and spec_ref is not None:  # a known model: its episodes count the refused batch too
+        observe_batch(ctx, model, observed)
     return quarantine_batch(
         ctx,
         model=model,
@@ -438,13 +486,69 @@ class AssessedBatch:
     function: str = FUNCTION
     lineage_inputs: Sequence[ObjectRef] = ()
     bias: Any | None = None  # domain.fairness.BatchBias (one-run path only; scale-out leaves it out)
+    table: pa.Table | None = None  # the conformed rows (one run); None after scale-out
+    source_metadata: Mapping[str, str] = field(default_factory=dict)  # the upload's S3 user metadata
+
+
+def newer_version(ctx: Context, source: ObjectRef) -> str | None:
+    """The upload key's current version id when it is not ``source``'s: the key was uploaded again
+    and this version is superseded (None when it is current, unversioned or gone)."""
+    if not source.version_id:
+        return None
+    try:
+        current = ctx.store.head(source.bucket, source.key).version_id
+    except NotFound:
+        return None
+    return current if current and current != source.version_id else None
+
+
+def record_superseded(
+    ctx: Context, model: str, batch_id: str, old: Mapping[str, Any], new: Mapping[str, Any], function: str
+) -> None:
+    """The audit record that a batch's upload version was replaced by a newer upload of its key."""
+    ctx.record_once(
+        "batch.superseded",
+        {"uri": str(old.get("uri") or ""), "version_id": str(old.get("version_id") or "")},
+        model=model,
+        reason=f"{old.get('uri')} was uploaded again: the newer version replaces this one in the "
+        "batch index, the window counts and the report",
+        inputs=[dict(old)],
+        outputs=[dict(new)],
+        details={"function": function, "batch_id": batch_id, "superseded_by": new.get("version_id")},
+    )
+
+
+def _previous_report(ctx: Context, model: str, batch_id: str) -> dict[str, Any] | None:
+    from .batch_index import BatchIndex
+
+    return BatchIndex(ctx, ctx.settings.artifacts_bucket, model).read_report(batch_id)
 
 
 def publish_batch(ctx: Context, batch: AssessedBatch) -> dict[str, Any]:
-    """Report, artifacts, audit records and metrics of an assessed batch (both paths share this)."""
+    """Report, artifacts, audit records and metrics of an assessed batch (both paths share this).
+
+    An upload key uploaded again is a new version of one batch: a version that is no longer the
+    key's current one publishes nothing (``batch.superseded`` records it); the current one replaces
+    the previous version's report and index marker and records that version as superseded."""
     model, model_version, batch_id = batch.model, batch.model_version, batch.batch_id
     source, spec, baseline, assessment = batch.source, batch.spec, batch.baseline, batch.assessment
     pii_summary = batch.pii
+    newer = newer_version(ctx, source)
+    if newer is not None:
+        record_superseded(
+            ctx,
+            model,
+            batch_id,
+            source.as_dict(),
+            {**source.as_dict(), "version_id": newer, "sha256": None},
+            batch.function,
+        )
+        log.info("superseded upload version skipped", extra={"model": model, "batch_id": batch_id})
+        return {"status": "superseded", "model": model, "batch_id": batch_id, "superseded_by": newer}
+    previous = _previous_report(ctx, model, batch_id)
+    from .byom import keep_predictions, report_findings  # the label join's copy, label-free estimate
+
+    kept = keep_predictions(ctx, batch)
     report = build_report(
         model=model,
         model_version=model_version,
@@ -456,7 +560,7 @@ def publish_batch(ctx: Context, batch: AssessedBatch) -> dict[str, Any]:
         multivariate=assessment.multivariate,
         quality=assessment.quality,
         pii=pii_summary,
-        findings=batch.findings,
+        findings=[*batch.findings, *report_findings(kept)],
         extra_columns=batch.extra_columns,
         timings=Timings(
             processing_ms=round((time.perf_counter() - batch.started) * 1000, 1),
@@ -478,7 +582,8 @@ def publish_batch(ctx: Context, batch: AssessedBatch) -> dict[str, Any]:
     outputs = write_batch_artifacts(ctx, report, assessment)
     from .batch_index import record_batch  # windows find this batch by one listing, never by reading reports
 
-    record_batch(ctx, report)
+    marker = record_batch(ctx, report)
+    _replace_previous(ctx, batch, previous, marker.key if marker else None)
     inputs = [source, batch.spec_ref, batch.baseline_ref]
     if pii_summary.findings:
         _record_pii(ctx, model, model_version, source, pii_summary)
@@ -522,6 +627,7 @@ def publish_batch(ctx: Context, batch: AssessedBatch) -> dict[str, Any]:
         },
     )
     emit_metrics(ctx, report)
+    observe_batch(ctx, model, report_observations(ctx, report), spec=spec)
     log.info(
         "batch monitored",
         extra={
@@ -540,7 +646,25 @@ def publish_batch(ctx: Context, batch: AssessedBatch) -> dict[str, Any]:
         "rows": report.rows,
         "verdict": report.verdict,
         "report_uri": outputs["report"].uri,
+        "predictions": kept,
     }
+
+
+def _replace_previous(
+    ctx: Context, batch: AssessedBatch, previous: Mapping[str, Any] | None, marker: str | None
+) -> None:
+    """The previous version's marker goes and its supersession is recorded. With concurrent uploads
+    of one key, each run that finds a newer version publishes nothing and the newest run replaces
+    whatever an older one wrote, so they converge to one index entry (BatchIndex.entries also keeps
+    the newest marker per batch)."""
+    from .batch_index import forget_marker
+
+    source = batch.source.as_dict()
+    old_source = (previous or {}).get("source") or {}
+    if previous is not None and old_source.get("version_id") != source.get("version_id"):
+        forget_marker(ctx, previous, keep=marker)
+        if old_source.get("uri"):
+            record_superseded(ctx, batch.model, batch.batch_id, old_source, source, batch.function)
 
 
 def _record_pii(

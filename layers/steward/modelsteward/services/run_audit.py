@@ -14,7 +14,7 @@ Checks (each failure is one finding, named by ``check``):
 - for every monitored model (a champion, or any batch on record): ``data_freshness``: an accepted
   batch within ``governance.freshness_hours``; ``pii``: no open PII finding (one is resolved by a
   later ``pii.resolved`` record or a later ``batch.accepted`` of the same model without PII);
-  ``alarms``: CloudWatch alarms named ``model-steward-<stage>-<model>-...`` exist.
+  ``alarms``: CloudWatch alarms named ``<stack>-<model>-<signal>`` exist.
 
 Writes ``governance/<run_id>/report.json`` and ``report.html`` (artifacts bucket), appends an
 ``audit.run`` record, and emails a summary only when there is at least one finding. Light layer:
@@ -35,6 +35,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from .. import layout
+from ..domain.alarm_message import model_alarm_prefix
 from ..domain.audit_chain import AuditRecord, iso_utc, parse_iso, parse_records
 from ..domain.model_card import RegistryRowView
 from ..errors import ConfigError, InvalidInput, NotFound, SpecError
@@ -435,7 +436,8 @@ class _Auditor:
                 "pii", f"{len(seqs)} open PII finding(s) (audit seq {', '.join(map(str, seqs[:10]))})", model
             )
         if self.catalog is not None:
-            prefix = f"model-steward-{self.ctx.settings.stage}-{model}-"
+            stack = self.ctx.settings.stack_name or f"model-steward-{self.ctx.settings.stage}"
+            prefix = model_alarm_prefix(stack, model)
             # the signal has no '-': "credit-risk-drift" is an alarm of credit-risk, not of credit
             audit.alarms = [
                 n for n in self.catalog.alarm_names(prefix) if _SIGNAL.fullmatch(n[len(prefix) :])

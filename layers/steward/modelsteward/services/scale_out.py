@@ -49,10 +49,10 @@ from .monitor_batch import (
     _seed,
     assess_profile,
     check_quality,
+    conform_and_screen,
     load_baseline,
     publish_batch,
     refuse_batch,
-    screen_pii,
 )
 from .quarantine import quarantine_batch
 from .specs import load_spec
@@ -138,7 +138,6 @@ def profile_large_batch_chunk(
     ctx: Context, run: Mapping[str, Any], item: Mapping[str, Any]
 ) -> dict[str, Any]:
     """Profile one chunk and write its result; bad input is written as a refusal (not raised)."""
-    from ..domain.contract import conform
     from ..domain.ingest import read_table
 
     t0 = time.perf_counter()
@@ -157,8 +156,7 @@ def profile_large_batch_chunk(
         spec, _ = load_spec(ctx, model)
         baseline, _, _ = load_baseline(ctx, spec)
         table = read_table(chunk_payload(_reader(ctx, run), plan, chunk), str(run["filename"]))
-        conformed = conform(table, spec, role="inference")
-        screened, pii = screen_pii(ctx, conformed.table, spec)
+        conformed, screened, pii = conform_and_screen(ctx, table, spec, role="inference")
         duplicates = sum(f.count for f in conformed.findings if f.check == "duplicate_ids")
         profile = profile_batch(screened, baseline, spec, batch_id=batch_id, duplicate_ids=duplicates)
         sample = chunk_sample(screened, baseline, seed=_seed(batch_id), index=chunk.index)

@@ -49,6 +49,7 @@ from ..layout import (
 from ..ports import ObjectRef
 from ..spec import ModelSpec
 from .context import Context
+from .episodes import observe_batch, performance_observation
 from .predictions_store import PARQUET, parquet_bytes, write_predictions
 from .quarantine import quarantine_upload
 
@@ -345,7 +346,9 @@ def score_batch(
         ctx.store, ctx.settings.artifacts_bucket, model, batch_id, compact, scored_at
     )
 
-    estimates, estimate_ref = _estimate(ctx, spec, models, run, variants, classes, batch_id)
+    estimates, estimate_ref = _estimate(
+        ctx, spec, models, run, variants, classes, batch_id, _time_range(frame, spec)
+    )
 
     # --- measurements ---------------------------------------------------------------------
     n = len(frame)
@@ -480,6 +483,7 @@ def _estimate(
     variants: np.ndarray,
     classes: list[str] | None,
     batch_id: str,
+    time_range: tuple[str | None, str | None] = (None, None),
 ) -> tuple[dict[str, dict[str, Any]], ObjectRef | None]:
     """Label-free estimate per variant whose version stored an estimation.json; emits the metrics."""
     if classes is None or run.proba is None:
@@ -525,9 +529,25 @@ def _estimate(
             for name, est in estimate.metrics.items():
                 if est.value is not None:
                     ctx.metrics.put(mn.estimated(name), est.value, "None", dims)
+        threshold = None
+        if variant == CHAMPION:
+            seen = performance_observation(
+                ctx,
+                spec,
+                "estimated_drop",
+                batch_id,
+                drop=drop,
+                rows=int(rows.sum()),
+                version_row=loaded.row,
+                time_range=time_range,
+            )
+            if seen is not None:
+                threshold = seen.threshold
+                observe_batch(ctx, model, {"estimated_drop": seen}, spec=spec)
         documents[variant] = {
             "version": loaded.version,
             "validation": validation,
+            "drop_threshold": threshold,
             "primary_metric": spec.primary_metric,
             "drop": drop,
             "estimate": estimate.model_dump(mode="json"),
@@ -549,10 +569,25 @@ def _estimate(
     return summaries, ref
 
 
+def _time_range(frame: pd.DataFrame, spec: ModelSpec) -> tuple[str | None, str | None]:
+    """(oldest, newest) row time of the batch, when the spec names a timestamp column it carries."""
+    column = spec.timestamp_column
+    if not column or column not in frame.columns:
+        return None, None
+    stamps = pd.to_datetime(frame[column], utc=True, errors="coerce").dropna()
+    if stamps.empty:
+        return None, None
+    return stamps.min().isoformat(), stamps.max().isoformat()
+
+
 def _validation_score(
     row: Mapping[str, Any], metric: str, fallback: Mapping[str, float | None]
 ) -> float | None:
-    value = (row.get("metrics") or {}).get(metric)
+    """What a batch's metric is compared with: the version's monitoring reference (the new regime's
+    holdout rows after an episode's retrain), else its holdout score."""
+    value = ((row.get("monitoring_reference") or {}).get("metrics") or {}).get(metric)
+    if value is None:
+        value = (row.get("metrics") or {}).get(metric)
     if value is None:
         value = fallback.get(metric)
     return None if value is None else float(value)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from .. import layout
-from ..errors import NotFound, SpecError, UnknownModel
+from ..errors import LimitExceeded, NotFound, SpecError, UnknownModel
 from ..ports import ObjectRef
-from ..spec import ModelSpec, parse_spec
+from ..spec import MAX_SPEC_BYTES, ModelSpec, parse_spec
 from .context import Context
 
-MAX_SPEC_BYTES = 1 << 20
+__all__ = ["MAX_SPEC_BYTES", "load_spec"]
 
 
 def load_spec(ctx: Context, model: str) -> tuple[ModelSpec, ObjectRef]:
@@ -21,6 +21,11 @@ def load_spec(ctx: Context, model: str) -> tuple[ModelSpec, ObjectRef]:
     key = layout.spec_key(model)
     try:
         obj = ctx.store.get(bucket, key, max_bytes=MAX_SPEC_BYTES)
+    except LimitExceeded as exc:  # refused from the object's size, before its body is read
+        raise SpecError(
+            f"{layout.s3_uri(bucket, key)} is larger than {MAX_SPEC_BYTES} bytes, the limit for a "
+            "model spec; upload the real spec there again"
+        ) from exc
     except NotFound as exc:
         raise UnknownModel(
             f"no spec for model '{model}' at {layout.s3_uri(bucket, key)}; register it with "

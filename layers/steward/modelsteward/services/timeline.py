@@ -37,7 +37,14 @@ def _point(entry: BatchTimes, report: dict[str, Any]) -> dict[str, Any]:
         "threshold": dataset.get("threshold"),
         "verdict": report.get("verdict"),
         "features": [
-            {"name": f.get("name"), "score": f.get("score"), "threshold": f.get("threshold")}
+            {
+                "name": f.get("name"),
+                "score": f.get("score"),
+                "threshold": f.get("threshold"),
+                "beyond_noise": f.get("beyond_noise"),
+                "effect": f.get("effect"),
+                "floor": f.get("floor"),
+            }
             for f in report.get("features") or []
         ],
     }
@@ -67,6 +74,29 @@ def timeline_points(
     return points
 
 
+def persistent_now(points: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """Features persistently beyond their noise band at the latest point (default 3 of the last 4),
+    with the reason the page shows (domain/persistence.py)."""
+    from ..domain.persistence import persistent_features
+
+    def features(point: dict[str, Any]) -> list[dict[str, Any]]:
+        entries = point.get("features")
+        return [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
+
+    if not points:
+        return {}
+    history = [{str(e.get("name")): e.get("beyond_noise") is True for e in features(p)} for p in points]
+    effects = [{str(e.get("name")): as_number(e.get("effect")) for e in features(p)} for p in points]
+    floors = {str(e.get("name")): as_number(e.get("floor")) for e in features(points[-1])}
+    known = {name: floor for name, floor in floors.items() if floor is not None}
+    found = persistent_features(history, effects=effects, floors=known)
+    return {name: p.reason for name, p in found.items()}
+
+
+def as_number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
 def _previous_points(ctx: Context, model: str) -> list[dict[str, Any]]:
     try:
         body = ctx.store.get(ctx.settings.artifacts_bucket, timeline_points_key(model)).body
@@ -91,7 +121,7 @@ def write_timeline(ctx: Context, model: str, entries: Sequence[BatchTimes] | Non
     ref = ctx.store.put(
         bucket,
         timeline_key(model),
-        render_drift_timeline(model, points).encode("utf-8"),
+        render_drift_timeline(model, points, persistent=persistent_now(points)).encode("utf-8"),
         content_type="text/html; charset=utf-8",
     )
     # after the page: a crash in between redraws it next time instead of skipping it
@@ -101,4 +131,4 @@ def write_timeline(ctx: Context, model: str, entries: Sequence[BatchTimes] | Non
     return ref
 
 
-__all__ = ["timeline_key", "timeline_points", "timeline_points_key", "write_timeline"]
+__all__ = ["persistent_now", "timeline_key", "timeline_points", "timeline_points_key", "write_timeline"]

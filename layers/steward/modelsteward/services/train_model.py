@@ -112,9 +112,10 @@ def retrain(ctx: Context, request: Mapping[str, Any]) -> dict[str, Any]:
     reason = str(request.get("reason") or f"retrain requested ({trigger})")
     episode = str(request.get("episode") or request.get("request_id") or reason)
     key = {"model": model, "trigger": trigger, "episode": episode}
+    since = _parse_time(str(request["data_since"])) if request.get("data_since") else None
 
     def work() -> dict[str, Any]:
-        return _guarded(ctx, model, lambda: _train_retrain(ctx, model, trigger, reason, key))
+        return _guarded(ctx, model, lambda: _train_retrain(ctx, model, trigger, reason, key, since))
 
     return run_once("train_model.retrain", key, work)
 
@@ -200,16 +201,10 @@ def load_spec(ctx: Context, model: str) -> tuple[ModelSpec, ObjectRef]:
 
 def _read_conformed(ctx: Context, body: bytes, filename: str, spec: ModelSpec) -> pd.DataFrame:
     """Read, conform (role training) and PII-screen a file exactly as monitoring reads batches."""
-    from ..domain.contract import conform
     from ..domain.ingest import read_table
+    from .monitor_batch import conform_and_screen
 
-    table = conform(read_table(body, filename), spec, role="training").table
-    try:
-        from .monitor_batch import screen_pii
-    except ImportError:  # pragma: no cover - the PII screen ships with monitor_batch
-        log.warning("PII screen unavailable; training data used as conformed", extra={"model": spec.name})
-    else:
-        table, _ = screen_pii(ctx, table, spec)
+    _, table, _ = conform_and_screen(ctx, read_table(body, filename), spec, role="training")
     return table.to_pandas()
 
 
@@ -238,6 +233,12 @@ def _retrain_data(ctx: Context, spec: ModelSpec, state: Mapping[str, Any]) -> Tr
         frames.append(_read_conformed(ctx, obj.body, obj.ref.key.rsplit("/", 1)[-1], spec))
         refs.append(obj.ref)
         roles.append("training_snapshot")
+    elif spec.retrain.from_labeled_pool:  # a model served elsewhere: its labeled reference
+        reference = _labeled_reference(ctx, spec)
+        if reference is not None:
+            frames.append(reference[0])
+            refs.append(reference[1])
+            roles.append("labeled_reference")
     cutoff = ctx.clock() - dt.timedelta(days=spec.retrain.training_window_days)
     # the timestamp rides along so a ``holdout_split: recent`` spec can hold out the newest rows
     wanted = [
@@ -252,7 +253,7 @@ def _retrain_data(ctx: Context, spec: ModelSpec, state: Mapping[str, Any]) -> Tr
         if spec.target not in frame.columns or not set(spec.features.all) <= set(frame.columns):
             log.warning("pool object skipped: columns missing", extra={"model": model, "key": key})
             continue
-        frames.append(frame[[c for c in wanted if c in frame.columns]])
+        frames.append(frame[[c for c in frame.columns if c in wanted or c.startswith(SERVED_MODEL_PREFIX)]])
         refs.append(pooled.ref)
         roles.append("labeled_pool")
     if not frames:
@@ -260,8 +261,50 @@ def _retrain_data(ctx: Context, spec: ModelSpec, state: Mapping[str, Any]) -> Tr
             f"no training data for '{model}': upload a snapshot to training/{model}/ first",
             code="no_training_data",
         )
+    served = sorted({c for f in frames for c in f.columns if c.startswith(SERVED_MODEL_PREFIX)})
+    wanted += served  # the served model's own outputs: what a challenger is gated against
     frame = pd.concat([f[[c for c in wanted if c in f.columns]] for f in frames], ignore_index=True)
     return TrainingData(frame=frame, lineage=refs, roles=roles)
+
+
+SERVED_MODEL_PREFIX = "champion_"  # domain.byom.CHAMPION_PREDICTION / CHAMPION_PROBABILITY
+
+
+def _labeled_reference(ctx: Context, spec: ModelSpec) -> tuple[pd.DataFrame, ObjectRef] | None:
+    """The newest reference upload with labels, conformed for training, with the served model's
+    prediction and probabilities as ``champion_*`` columns (None without one)."""
+    from ..domain.byom import batch_classes, champion_outputs
+
+    keys = sorted(ctx.store.list_keys(ctx.settings.data_bucket, f"reference/{spec.name}/"))
+    if not keys:
+        return None
+    obj = ctx.store.get(ctx.settings.data_bucket, keys[-1], max_bytes=MAX_TRAINING_BYTES)
+    try:
+        frame = _read_conformed(ctx, obj.body, obj.ref.key.rsplit("/", 1)[-1], spec)
+    except InvalidInput as exc:
+        log.warning("reference not usable for training", extra={"model": spec.name, "code": exc.code})
+        return None
+    if spec.target not in frame.columns:
+        return None
+    classes = batch_classes(spec, None, frame[spec.target]) if spec.is_classifier else None
+    served = champion_outputs(frame, spec, classes)
+    return pd.concat([frame, served], axis=1), obj.ref
+
+
+def _served_model_predictions(spec: ModelSpec, frame: pd.DataFrame, result: Any) -> tuple[Any, str | None]:
+    """The served model's own predictions on the challenger's holdout rows (bring your own model)."""
+    from ..domain.byom import champion_predictions
+    from ..domain.training import Predictions
+
+    if result.holdout_index is None:
+        return None, "the holdout rows are not known: a person decides"
+    found = champion_predictions(frame, result.holdout_index, spec.task, result.classes)
+    if found is None:
+        return None, (
+            "the served model's predictions are missing for some holdout rows (a labeled row without "
+            "them): a person decides"
+        )
+    return Predictions(label=found[0], proba=found[1]), None
 
 
 def _read_parquet(body: bytes) -> pd.DataFrame:
@@ -297,15 +340,88 @@ def _train_upload(ctx: Context, upload: S3Upload, key: layout.UploadKey) -> dict
 
 
 def _train_retrain(
-    ctx: Context, model: str, trigger: str, reason: str, request: Mapping[str, Any]
+    ctx: Context,
+    model: str,
+    trigger: str,
+    reason: str,
+    request: Mapping[str, Any],
+    baseline_since: dt.datetime | None = None,
 ) -> dict[str, Any]:
+    """``baseline_since``: where the data of the episode that asked for it starts (handle_alarm)."""
     ctx.settings.require("data_bucket", "artifacts_bucket")
     spec, spec_ref = load_spec(ctx, model)
     state = _registry(ctx).get_model_state(model)
     data = _retrain_data(ctx, spec, state)
+    if baseline_since is not None:
+        have = _rows_since(spec, data.frame, baseline_since)
+        if have < spec.retrain.min_new_rows:
+            return _defer(ctx, spec, trigger, reason, request, baseline_since, have)
+        _clear_pending(ctx, model, state)
     return _train_and_register(
-        ctx, spec, spec_ref, data, trigger=trigger, reason=reason, request_key=_request_key(request)
+        ctx, spec, spec_ref, data, trigger=trigger, reason=reason, request_key=_request_key(request),
+        baseline_since=baseline_since,
+    )  # fmt: skip
+
+
+def _rows_since(spec: ModelSpec, frame: pd.DataFrame, since: dt.datetime) -> int:
+    """Labeled rows of the training data whose event time is at or after ``since``."""
+    column = spec.timestamp_column
+    if not column or column not in frame.columns:
+        return 0
+    stamps = pd.to_datetime(frame[column], utc=True, errors="coerce")
+    return int((stamps >= pd.Timestamp(since)).sum())
+
+
+def _defer(
+    ctx: Context,
+    spec: ModelSpec,
+    trigger: str,
+    reason: str,
+    request: Mapping[str, Any],
+    since: dt.datetime,
+    have: int,
+) -> dict[str, Any]:
+    """Too few labeled rows of the new data: wait for them (STATE ``pending_retrain``); evaluate_labels
+    asks again when labels arrive. Retraining now would fit the old regime again."""
+    need = spec.retrain.min_new_rows
+    pending = {
+        "trigger": trigger, "reason": reason, "episode": str(request.get("episode") or ""),
+        "data_since": since.isoformat(), "have": have, "need": need,
+        "since_requested": ctx.clock().isoformat(),
+    }  # fmt: skip
+    registry = _registry(ctx)
+    previous = registry.get_model_state(spec.name).get("pending_retrain") or {}
+    if previous.get("episode") == pending["episode"] and previous.get("data_since") == pending["data_since"]:
+        pending["since_requested"] = previous.get("since_requested") or pending["since_requested"]
+    registry.update_model_state(spec.name, {"pending_retrain": pending})
+    why = (
+        f"retrain waits for labels of the new data: {have} of {need} labeled rows since "
+        f"{since.isoformat(timespec='seconds')} are in the pool (retrain.min_new_rows)"
     )
+    ctx.record_once(
+        "retrain.deferred", {"model": spec.name, "episode": pending["episode"], "have": have},
+        model=spec.name, reason=why, details={"trigger": trigger, **pending},
+    )  # fmt: skip
+    log.info("retrain deferred", extra={"model": spec.name, "have": have, "need": need})
+    return {"status": "deferred", "model": spec.name, "reason": why, "have": have, "need": need}
+
+
+def _clear_pending(ctx: Context, model: str, state: Mapping[str, Any]) -> None:
+    if state.get("pending_retrain"):
+        _registry(ctx).update_model_state(model, {"pending_retrain": None})
+
+
+def pending_retrain_request(state: Mapping[str, Any], labels_batch: str) -> dict[str, Any] | None:
+    """The retrain request evaluate_labels sends when labels arrive for a model whose episode's
+    retrain is waiting for them (a new episode key per label file, so it is not taken for a repeat)."""
+    pending = state.get("pending_retrain")
+    if not isinstance(pending, Mapping) or not pending.get("data_since"):
+        return None
+    return {
+        "action": "retrain", "model": state.get("model"), "trigger": pending.get("trigger") or "labels",
+        "reason": f"{pending.get('reason') or 'retrain requested'} (labels arrived: {labels_batch})",
+        "episode": f"{pending.get('episode')}+labels:{labels_batch}", "data_since": pending["data_since"],
+    }  # fmt: skip
 
 
 def _request_key(request: Mapping[str, Any]) -> str:
@@ -330,6 +446,7 @@ def _train_and_register(
     trigger: str,
     reason: str,
     request_key: str,
+    baseline_since: dt.datetime | None = None,
 ) -> dict[str, Any]:
     from ..domain.gate import evaluate_gate
     from ..domain.model_artifact import dump_model
@@ -357,6 +474,9 @@ def _train_and_register(
     champion_row = registry.champion(model)
     champion_version = int(champion_row["version"]) if champion_row else None
     champion_preds, champion_problem = _champion_predictions(ctx, spec, champion_row, result)
+    served_elsewhere = champion_row is None and spec.retrain.from_labeled_pool
+    if served_elsewhere:  # the champion is the model served elsewhere: its own predictions, same rows
+        champion_preds, champion_problem = _served_model_predictions(spec, data.frame, result)
     fairness = _fairness(spec, result, champion_preds)
     decision = evaluate_gate(
         spec,
@@ -369,6 +489,17 @@ def _train_and_register(
         challenger_version=version,
         fairness=fairness["verdict_model"] if fairness else None,
     )
+    if served_elsewhere and decision.outcome == "promote":  # the suite cannot deploy it: a person does
+        decision = decision.model_copy(
+            update={
+                "outcome": "pending_approval",
+                "reasons": [
+                    *decision.reasons,
+                    "the champion is served outside the suite: deploy this version where the model is "
+                    "served, then approve it",
+                ],
+            }
+        )
     if champion_problem is not None:  # a champion exists but could not be compared: a person decides
         decision = decision.model_copy(
             update={
@@ -422,8 +553,9 @@ def _train_and_register(
         json.dumps(evaluation, indent=2, default=str).encode(),
         content_type="application/json",
     )
-    estimation_ref = _write_estimation(ctx, spec, version, result)
-    baseline_uri = _write_baseline(ctx, spec, version, result, lineage)
+    estimation_ref, estimation_doc = _write_estimation(ctx, spec, version, result)
+    regime, baseline_rows = _regime_rows(result, baseline_since)
+    baseline_uri = _write_baseline(ctx, spec, version, result, lineage, rows=regime)
 
     row: dict[str, Any] = {
         "status": "PendingManualApproval",
@@ -459,11 +591,15 @@ def _train_and_register(
         "holdout_version_id": holdout_ref.version_id,
         "estimation_uri": estimation_ref.uri if estimation_ref else None,
         "baseline_uri": baseline_uri,
+        "baseline_rows": baseline_rows,
         "gate": decision.summary(),
         "fairness": _fairness_summary(fairness),
         "n_train": result.n_train,
         "n_holdout": result.n_holdout,
         "training_seconds": result.duration_seconds,
+        "metric_noise": _metric_noise(spec, result, regime),
+        "estimate_noise": _estimate_noise(spec, result, estimation_doc, regime),
+        "monitoring_reference": _monitoring_reference(spec, result, regime, baseline_rows),
         "decision_seq": 0,
     }
     registry.put_version(model, version, row)
@@ -797,8 +933,78 @@ def _parquet(frame: pd.DataFrame) -> bytes:
     return buf.getvalue()
 
 
-def _baseline_table(spec: ModelSpec, result: Any) -> Any:
-    """Holdout rows with the model's out-of-sample predictions: the reference monitoring compares to.
+def _regime_rows(result: Any, since: dt.datetime | None) -> tuple[Any, str]:
+    """(mask of the holdout rows monitoring compares with, which rows in words). After an episode
+    (``since``: where its data starts) the reference follows the champion: only holdout rows of the
+    new regime - baseline, validation score and noise alike - so what the retrain resolved stops
+    alarming, as long as at least MIN_BASELINE_ROWS of them are in the holdout. Else all of it."""
+    whole = f"the holdout ({result.n_holdout} rows)"
+    times = result.holdout_times
+    if since is None or times is None:
+        return None, whole
+    recent = (times >= pd.Timestamp(since)).to_numpy()
+    count = int(recent.sum())
+    if count < MIN_BASELINE_ROWS:
+        return None, whole
+    return recent, f"holdout rows since the episode's data ({count} rows since {since.isoformat()})"
+
+
+def _monitoring_reference(spec: ModelSpec, result: Any, rows: Any, text: str) -> dict[str, Any]:
+    """The metrics batches are compared with: the holdout's, or the new regime's rows' (see above)."""
+    from ..domain.metrics import task_metrics
+
+    if rows is None:
+        return {"rows": text, "metrics": _without_confusion(result.metrics)}
+    preds = result.holdout_predictions
+    metrics = task_metrics(
+        spec.task, result.holdout[spec.target].to_numpy()[rows], preds.label[rows],
+        None if preds.proba is None else preds.proba[rows], result.classes,
+    )  # fmt: skip
+    return {"rows": text, "metrics": _without_confusion(metrics)}
+
+
+def _metric_noise(spec: ModelSpec, result: Any, rows: Any = None) -> dict[str, Any] | None:
+    """The primary metric's bootstrap spread on the reference rows: the realized alerts' threshold."""
+    from ..domain.performance_bands import metric_noise
+
+    preds = result.holdout_predictions
+    keep = slice(None) if rows is None else rows
+    noise = metric_noise(
+        spec.primary_metric, spec.task, result.holdout[spec.target].to_numpy()[keep], preds.label[keep],
+        None if preds.proba is None else preds.proba[keep], result.classes, seed=spec.seed,
+    )  # fmt: skip
+    return noise.model_dump() if noise is not None else None
+
+
+#: fewest holdout rows of the new regime a baseline is built from (else the whole holdout)
+MIN_BASELINE_ROWS = 200
+
+
+def _estimate_noise(
+    spec: ModelSpec, result: Any, estimation: Mapping[str, Any] | None, rows: Any = None
+) -> dict[str, Any] | None:
+    """The label-free estimate's bootstrap spread on the reference rows (the estimated_drop threshold)."""
+    from ..domain.estimation import Estimator
+    from ..domain.performance_bands import bootstrap_noise
+
+    proba = result.holdout_predictions.proba
+    if estimation is None or proba is None:
+        return None
+    estimator = Estimator.model_validate(estimation)
+    label = result.holdout_predictions.label
+    if rows is not None:
+        proba, label = proba[rows], label[rows]
+
+    def value_of(idx: Any) -> float | None:
+        return estimator.estimate(proba[idx], label[idx]).value(spec.primary_metric)
+
+    noise = bootstrap_noise(spec.primary_metric, len(label), value_of, resamples=100, seed=spec.seed)
+    return noise.model_dump() if noise is not None else None
+
+
+def _baseline_table(spec: ModelSpec, result: Any, rows: Any = None) -> Any:
+    """Reference rows (the holdout, or its new-regime rows: :func:`_regime_rows`) with the model's
+    out-of-sample predictions: the reference monitoring compares to.
 
     Out-of-sample predictions matter: in-sample ones are over-confident, and prediction drift would
     fire on the first production batch.
@@ -810,11 +1016,19 @@ def _baseline_table(spec: ModelSpec, result: Any) -> Any:
     frame[spec.prediction_column] = preds.label
     if spec.task == "binary" and spec.probability_column and preds.proba is not None:
         frame[spec.probability_column] = preds.proba[:, 1]
+    if rows is not None:
+        frame = frame.loc[rows]
     return pa.Table.from_pandas(frame, preserve_index=False)
 
 
 def _write_baseline(
-    ctx: Context, spec: ModelSpec, version: int, result: Any, lineage: list[dict[str, Any]]
+    ctx: Context,
+    spec: ModelSpec,
+    version: int,
+    result: Any,
+    lineage: list[dict[str, Any]],
+    *,
+    rows: Any = None,
 ) -> str:
     """The version's baseline (monitoring reference) under ``layout.baseline_prefix``; returns its URI."""
     try:
@@ -824,7 +1038,7 @@ def _write_baseline(
 
         raise ConfigError(f"baseline module missing ({exc}); cannot register a monitored version") from exc
     baseline = build_baseline(
-        _baseline_table(spec, result),
+        _baseline_table(spec, result, rows),
         spec,
         feature_importance=result.feature_importance,
         sources=lineage,
@@ -852,26 +1066,27 @@ def _write_baseline(
     return layout.s3_uri(bucket, prefix + "baseline.json")
 
 
-def _write_estimation(ctx: Context, spec: ModelSpec, version: int, result: Any) -> ObjectRef | None:
+def _write_estimation(
+    ctx: Context, spec: ModelSpec, version: int, result: Any
+) -> tuple[ObjectRef | None, dict[str, Any] | None]:
     """Label-free performance estimator fitted on the holdout (classifiers with probabilities)."""
+    from ..domain.estimation import fit_estimator_for_version
+
     preds = result.holdout_predictions
     if not spec.is_classifier or preds.proba is None:
-        return None
-    try:
-        from ..domain.estimation import fit_estimator_for_version
-    except ImportError:
-        return None
+        return None, None
     try:
         doc = fit_estimator_for_version(preds.proba, result.holdout[spec.target].to_numpy(), result.classes)
     except (ValueError, TypeError) as exc:
         log.warning("estimator not fitted", extra={"model": spec.name, "error": str(exc)})
-        return None
-    return ctx.store.put(
+        return None, None
+    ref = ctx.store.put(
         ctx.settings.artifacts_bucket,
         layout.estimation_key(spec.name, version),
         json.dumps(doc).encode(),
         content_type="application/json",
     )
+    return ref, doc
 
 
 def _regenerate_cards(ctx: Context, model: str, versions: list[int]) -> None:
