@@ -243,3 +243,49 @@ def test_scoring_then_labels_give_realized_group_metrics(cloud: LocalCloud) -> N
     assert groups["F"]["n"] + groups["M"]["n"] == 1200
     assert _metric(cloud, "RealizedBiasBreach") == [1.0]
     assert "r20-" not in json.dumps(fair)  # group figures only
+
+
+def _stream(cloud: LocalCloud, name: str, seed: int, *, shifted: bool) -> None:
+    frame = _data(100 + seed, biased=False).drop(columns=["approved"]).iloc[:1000]
+    rng = np.random.default_rng(seed)
+    approve = rng.random(len(frame)) < 0.5
+    if shifted:  # group F's selection rate falls from 0.5 to about 0.15
+        approve &= (frame["sex"] == "M").to_numpy() | (rng.random(len(frame)) < 0.3)
+    frame["prediction"] = approve.astype(int)
+    cloud.advance(minutes=10)
+    frame["timestamp"] = cloud.now.isoformat()
+    cloud.upload(f"inference/{MODEL}/{name}.csv", _csv(frame))
+    cloud.wait_idle()
+    cloud.evaluate_alarms()
+
+
+def _bias_mails(cloud: LocalCloud, before: int) -> list[str]:
+    return [m.subject for m in cloud.outbox_messages()[before:] if " bias " in f" {m.subject} "]
+
+
+def test_a_selection_rate_shift_opens_one_bias_episode_and_stable_batches_open_none(
+    cloud: LocalCloud,
+) -> None:
+    """Bias drift before labels, as an episode like every other signal (docs/alerts.md): stable
+    batches open nothing; two shifted batches of three open it with one email; more shifted batches
+    add none; two clean batches close it with one recovery note."""
+    sent = len(cloud.outbox_messages())
+    for i in range(4):
+        _stream(cloud, f"steady-{i}", 200 + i, shifted=False)
+    assert _bias_mails(cloud, sent) == []
+    assert cloud.alarm_state(f"{cloud.stack_name}-{MODEL}-bias") != "ALARM"
+    for i in range(4):
+        _stream(cloud, f"tilted-{i}", 300 + i, shifted=True)
+    assert cloud.alarm_state(f"{cloud.stack_name}-{MODEL}-bias") == "ALARM"
+    mails = _bias_mails(cloud, sent)
+    assert len(mails) == 1 and "ALARM" in mails[0], mails
+    (mail,) = [m for m in cloud.outbox_messages()[sent:] if m.subject == mails[0]]
+    assert "selection rate per group" in mail.body and "retrain" in mail.body.lower()
+    for i in range(2):
+        _stream(cloud, f"level-{i}", 400 + i, shifted=False)
+    mails = _bias_mails(cloud, sent)
+    assert len(mails) == 2 and "OK" in mails[1], mails
+    from modelsteward.services.episodes import episode_book
+
+    episode = episode_book(_ctx(cloud), MODEL).get("bias")
+    assert not episode.open and episode.episodes_opened == 1 and episode.breaching_batches == 4

@@ -131,7 +131,7 @@ _GETATT_ARNS = {"ArtifactsBucket": ARTIFACTS, "AuditBucket": AUDIT, "DataBucket"
 # batch signals: decided as episodes by the suite, mirrored as EpisodeOpen (1 while open)
 _EPISODE = (metric_names.EPISODE_OPEN, "Maximum", "GreaterThanOrEqualToThreshold", 1, 1, 1, "ignore")
 EPISODE_SIGNALS = (
-    "drift", "multivariate_drift", "quality", "pii", "realized_drop", "estimated_drop", "freshness",
+    "drift", "multivariate_drift", "quality", "pii", "realized_drop", "estimated_drop", "freshness", "bias",
 )  # fmt: skip
 SIGNALS = {
     # signal: (metric, statistic, comparison, threshold parameter or value, periods, to alarm, missing)

@@ -46,6 +46,7 @@ SIGNALS = (
     "latency",
     "scoring_errors",
     "freshness",
+    "bias",
 )
 #: Composite signal -> the metric-alarm signals its rule combines.
 COMPOSITE_CHILDREN = {"data_drift": ("drift", "multivariate_drift")}
@@ -341,6 +342,7 @@ METRIC_SIGNALS = {
     "ScoringErrors": "scoring_errors",
     "BatchAccepted": "freshness",
     "HoursSinceLastBatch": "freshness",
+    "BiasBreach": "bias",
 }
 
 

@@ -41,6 +41,7 @@ RETRAIN_GROUPS: dict[str, str | None] = {
     "latency": None,
     "scoring_errors": None,
     "freshness": None,
+    "bias": None,
 }
 
 #: Why retraining is never the answer to these signals (said in the email).
@@ -49,6 +50,8 @@ NEVER_RETRAIN = {
     "latency": "slow scoring is an infrastructure or model-size problem, not a data problem",
     "scoring_errors": "rows the model cannot score point at bad input or a broken artifact",
     "freshness": "no new batches means no new data to train on",
+    "bias": "retraining on the same data repeats the same bias: a person decides (the gate still "
+    "refuses any challenger that breaks a committed bound)",
 }
 
 

@@ -415,9 +415,7 @@ def _wanted(spec: ModelSpec, role: Role, available: list[str]) -> list[_Wanted]:
     wanted += [
         _Wanted(f, "categorical", needs_features, "categorical feature") for f in spec.features.categorical
     ]
-    wanted += [
-        _Wanted(a, "categorical", False, "sensitive attribute") for a in spec.sensitive_only_columns
-    ]
+    wanted += [_Wanted(a, "categorical", False, "sensitive attribute") for a in spec.sensitive_only_columns]
     wanted.append(_Wanted(spec.prediction_column, label_kind, role == "inference", "prediction column"))
     wanted += [
         _Wanted(p, "probability", False, "probability column") for p in probability_columns(spec, available)

@@ -78,6 +78,13 @@ SIGNAL_GUIDE: dict[str, tuple[str, str]] = {
         "Read score_batch's log for the failing rows' error; usually a contract change upstream or a "
         "broken artifact.",
     ),
+    "bias": (
+        "the batch's predictions break a fairness bound the spec commits to (selection rate per group: "
+        "demographic parity difference or disparate impact ratio)",
+        "Open the batch report's bias section: selection rate per group against the bounds. Check "
+        "whether the group mix or the inputs of one group changed upstream; the model card shows "
+        "the bounds each version held at training.",
+    ),
     "freshness": (
         "accepted batches per hour (a stalled feed: no batch accepted in the whole evaluation range)",
         "Check the pipeline that uploads inference/<model>/ batches, and quarantine/<model>/ for batches "

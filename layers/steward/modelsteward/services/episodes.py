@@ -70,7 +70,7 @@ def observation(
 
 
 def report_observations(ctx: Context, report: BatchReport) -> dict[str, Observation]:
-    """An accepted batch's verdicts: drift, multivariate drift, quality, PII, and a fresh feed."""
+    """An accepted batch's verdicts: drift, multivariate drift, quality, PII, bias, a fresh feed."""
 
     def obs(breached: bool, value: float | None = None, threshold: float | None = None) -> Observation:
         return observation(ctx, report.batch_id, breached=breached, value=value, threshold=threshold,
@@ -88,6 +88,11 @@ def report_observations(ctx: Context, report: BatchReport) -> dict[str, Observat
     mv = report.multivariate
     if mv is not None and mv.auc is not None:
         out["multivariate_drift"] = obs(mv.drifted, mv.auc, mv.threshold)
+    if report.bias is not None:  # the spec commits to a prediction-only fairness bound
+        values = report.bias.get("values") or {}
+        parity = values.get("demographic_parity_difference")
+        out["bias"] = obs(bool(report.bias.get("breach")), float(parity) if parity is not None else None,
+                          (report.bias.get("bounds") or {}).get("demographic_parity_difference"))  # fmt: skip
     return out
 
 
