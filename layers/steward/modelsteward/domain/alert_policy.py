@@ -50,8 +50,8 @@ NEVER_RETRAIN = {
     "latency": "slow scoring is an infrastructure or model-size problem, not a data problem",
     "scoring_errors": "rows the model cannot score point at bad input or a broken artifact",
     "freshness": "no new batches means no new data to train on",
-    "bias": "retraining on the same data repeats the same bias: a person decides (the gate still "
-    "refuses any challenger that breaks a committed bound)",
+    "bias": "the same data would teach the same bias, so a person decides; the gate still refuses any "
+    "challenger that breaks a committed bound",
 }
 
 

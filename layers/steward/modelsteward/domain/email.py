@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 SUBJECT_PREFIX = "[model-steward]"
@@ -140,6 +140,10 @@ class ReportFacts:
     multivariate_auc: float | None = None
     quality_violations: int = 0
     pii_findings: int = 0
+    #: selection rate per group of each sensitive attribute (group-level figures only), when judged
+    selection_rates: Mapping[str, Mapping[str, float | None]] = field(default_factory=dict)
+    bias_values: Mapping[str, float | None] = field(default_factory=dict)
+    bias_bounds: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -327,6 +331,14 @@ def alarm_email(facts: AlarmFacts) -> tuple[str, str]:
             summary += f"; multivariate AUC {number(r.multivariate_auc)}"
         summary += f"; quality violations {r.quality_violations}; PII findings {r.pii_findings}"
         lines.append(summary)
+        for attribute, rates in r.selection_rates.items():
+            shown = ", ".join(f"{g} {number(v) if v is not None else 'n/a'}" for g, v in rates.items())
+            lines.append(f"  selection rate by {attribute}: {shown}")
+        for name, value in r.bias_values.items():
+            if value is not None and name in r.bias_bounds:
+                lines.append(
+                    f"  {name.replace('_', ' ')} {number(value)} (bound {number(r.bias_bounds[name])})"
+                )
         if facts.show_features:
             lines += ["", "TOP DRIFTED FEATURES (effect size beyond sampling noise)"]
             lines += _feature_lines(r.features)

@@ -470,7 +470,22 @@ def report_facts(data: Mapping[str, Any], bucket: str, model: str, batch_id: str
         multivariate_auc=_float(multivariate.get("auc")) if isinstance(multivariate, Mapping) else None,
         quality_violations=len(data.get("quality") or []),
         pii_findings=sum(int(f.get("count") or 0) for f in findings if isinstance(f, Mapping)),
+        **_bias_facts(data.get("bias")),
     )
+
+
+def _bias_facts(bias: Any) -> dict[str, Any]:
+    """The batch report's bias section as group-level figures (never rows)."""
+    if not isinstance(bias, Mapping):
+        return {}
+    rates = bias.get("selection_rates") or {}
+    return {
+        "selection_rates": {str(a): {str(g): _float(v) for g, v in (groups or {}).items()}
+                            for a, groups in rates.items() if isinstance(groups, Mapping)},
+        "bias_values": {str(k): _float(v) for k, v in (bias.get("values") or {}).items()},
+        "bias_bounds": {str(k): float(v) for k, v in (bias.get("bounds") or {}).items()
+                        if _float(v) is not None},
+    }  # fmt: skip
 
 
 def _feature(f: Mapping[str, Any]) -> FeatureScore:
