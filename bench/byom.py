@@ -45,14 +45,19 @@ def _json(cloud: LocalCloud, key: str) -> Any:
 def _batch_ids(cloud: LocalCloud) -> dict[str, str]:
     """batch file stem -> batch id (ids carry a digest of the key)."""
     s3 = cloud.client("s3")
-    listed = s3.list_objects_v2(Bucket=cloud.outputs["ArtifactsBucketName"], Prefix=f"reports/{MODEL}/batches/")
+    listed = s3.list_objects_v2(
+        Bucket=cloud.outputs["ArtifactsBucketName"], Prefix=f"reports/{MODEL}/batches/"
+    )
     ids = {o["Key"].split("/")[3] for o in listed.get("Contents", [])}
     return {bid.rsplit("-", 1)[0]: bid for bid in ids}
 
 
 def run(n_rows: int, batches: int) -> None:
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp, LocalCloud(models=[MODEL], state_dir=Path(tmp) / "cloud") as cloud:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        LocalCloud(models=[MODEL], state_dir=Path(tmp) / "cloud") as cloud,
+    ):
         spec, reference = Path(tmp) / "spec.yaml", Path(tmp) / "reference.csv"
         spec.write_bytes(spec_yaml(MODEL, "binary"))
         ref_rows = rows("binary", n_rows, seed=1, start=cloud.now - dt.timedelta(days=30))
@@ -70,7 +75,9 @@ def run(n_rows: int, batches: int) -> None:
             cloud.upload(f"inference/{MODEL}/batch-{i:02d}.csv", csv_bytes(frame.drop(columns=["outcome"])))
         cloud.wait_idle()
         for i, frame in enumerate(frames):
-            cloud.upload(f"labels/{MODEL}/labels-{i:02d}.csv", csv_bytes(frame[["id", "timestamp", "outcome"]]))
+            cloud.upload(
+                f"labels/{MODEL}/labels-{i:02d}.csv", csv_bytes(frame[["id", "timestamp", "outcome"]])
+            )
         cloud.wait_idle()
         ids = _batch_ids(cloud)
 

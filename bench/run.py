@@ -13,7 +13,8 @@ Ours is the monitor path of monitor_batch (bench/workers/steward.py): the baseli
 from the reference beforehand (its cost is shown apart) and loaded from JSON, as in production.
 Then: per-row scaling 100k -> 1M, profile-merge cost vs number of stored profiles, the
 sensitivity case (bench/sensitivity.py: modest persistent shifts over 12 chunks, recall and false
-alarms of every tool) and bench/estimation.py.
+alarms of every tool), bench/estimation.py and bench/byom.py (a model served elsewhere on the
+local cloud: the estimate's MAE against realized).
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ def main() -> None:
     parser.add_argument("--tools", default=",".join(TOOLS))
     parser.add_argument("--skip-estimation", action="store_true")
     parser.add_argument("--skip-sensitivity", action="store_true")
+    parser.add_argument("--skip-byom", action="store_true")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
     tools = [t for t in args.tools.split(",") if t]
@@ -178,6 +180,12 @@ def main() -> None:
     if not args.skip_estimation:
         print("\n== label-free estimation (bench/estimation.py)", flush=True)
         subprocess.run([here_py, str(HERE / "estimation.py")], check=False)  # noqa: S603
+    if not args.skip_byom:
+        print(
+            "\n== a model served elsewhere on the local cloud: estimate vs realized (bench/byom.py)",
+            flush=True,
+        )
+        subprocess.run([here_py, str(HERE / "byom.py")], check=False)  # noqa: S603
 
 
 def _median(rs: list[dict], key: str) -> float:
