@@ -74,6 +74,7 @@ class Layer:
     install_requirements: bool = False  # install everything the requirements file lists
     source: Path | None = None  # a package of ours copied in as it is
     source_excludes: tuple[str, ...] = ()  # its subpackages that never run in Lambda
+    runtime_provided: tuple[str, ...] = ()  # top-level packages the Lambda runtime already has
 
 
 DRIFT = ("numpy", "scipy", "pyarrow", "threadpoolctl")
@@ -103,6 +104,8 @@ LAYERS = {
         install_requirements=True,
         source=HERE.parent / "steward" / "modelsteward",
         source_excludes=("localcloud",),  # the moto-based local cloud: tests, demo and CLI only
+        # aws-xray-sdk pulls in the AWS SDK, which the python3.12 runtime ships
+        runtime_provided=("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "dateutil", "six"),
     ),
 }
 
@@ -145,6 +148,13 @@ def install(layer: Layer, site: Path, python: str) -> None:
         ],
         check=True,
     )
+    for name in layer.runtime_provided:
+        dist = "python_dateutil" if name == "dateutil" else name
+        for found in {*site.glob(name), *site.glob(f"{name}.py"), *site.glob(f"{dist}-*.dist-info")}:
+            if found.is_dir():
+                shutil.rmtree(found)
+            elif found.exists():
+                found.unlink()
     if layer.source is not None:
         top = str(layer.source)
 
