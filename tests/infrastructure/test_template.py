@@ -47,8 +47,8 @@ LIGHT_FUNCTIONS = {"HandleAlarmFunction", "RunAuditFunction"}  # never import pa
 # the one dependency layer each heavy function gets (LayerName suffix; layers/deps/build.py): no
 # function carries more than it imports, and each fits Lambda's 250 MiB (`make size` measures it)
 DEPENDENCY_LAYER = {
-    **{f: "drift-deps" for f in FUNCTIONS if f not in LIGHT_FUNCTIONS},
-    "EvaluateLabelsFunction": "label-deps",
+    # the monitor path reaches pandas through a model served elsewhere (services.byom)
+    **{f: "label-deps" for f in FUNCTIONS if f not in LIGHT_FUNCTIONS},
     "TrainModelFunction": "ml-deps",
     "ScoreBatchFunction": "ml-deps",
 }

@@ -414,7 +414,7 @@ def test_a_retry_finishes_the_version_a_later_attempt_decided(aws, steward, monk
 
 def test_an_episodes_retrain_waits_for_labels_of_the_new_data_then_follows_it(aws, steward):
     """Retraining before labels of the new regime arrive would fit the old one again (issue 15)."""
-    from modelsteward.services.train_model import pending_retrain_request
+    from modelsteward.domain.alert_policy import pending_retrain_request
 
     doc = spec_doc(holdout_split="recent")
     doc["retrain"] = {**doc["retrain"], "min_new_rows": 1000}

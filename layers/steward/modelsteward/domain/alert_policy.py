@@ -268,3 +268,16 @@ def duration_text(start: dt.datetime, end: dt.datetime) -> str:
     if hours:
         return f"{hours} h" + (f" {minutes} min" if minutes else "")
     return f"{minutes} min" if minutes else "< 1 min"
+
+
+def pending_retrain_request(state: Mapping[str, Any], labels_batch: str) -> dict[str, Any] | None:
+    """The retrain request evaluate_labels sends when labels arrive for a model whose episode's
+    retrain is waiting for them (a new episode key per label file, so it is not taken for a repeat)."""
+    pending = state.get("pending_retrain")
+    if not isinstance(pending, Mapping) or not pending.get("data_since"):
+        return None
+    return {
+        "action": "retrain", "model": state.get("model"), "trigger": pending.get("trigger") or "labels",
+        "reason": f"{pending.get('reason') or 'retrain requested'} (labels arrived: {labels_batch})",
+        "episode": f"{pending.get('episode')}+labels:{labels_batch}", "data_since": pending["data_since"],
+    }  # fmt: skip

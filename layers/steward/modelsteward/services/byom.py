@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -47,9 +48,20 @@ def reference_metrics_key(model: str) -> str:
 
 
 def _json(doc: Mapping[str, Any]) -> bytes:
-    from .evaluate_labels import _json as clean_json
+    return json.dumps(_clean(doc), indent=2, default=str).encode()
 
-    return clean_json(doc)
+
+def _clean(value: Any) -> Any:
+    """JSON without NaN/Infinity (undefined numbers become null); numpy scalars as Python numbers."""
+    if hasattr(value, "item") and not isinstance(value, Mapping | list | tuple | str):
+        value = value.item()  # a numpy scalar (no numpy import: this module runs without it)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
 
 
 # --- the reference (create_baseline) ------------------------------------------------------------

@@ -109,7 +109,7 @@ def performance_observation(
 ) -> Observation | None:
     """A drop of the primary metric against the threshold the version earned (domain.performance_bands).
     ``time_range``: (oldest, newest) event time of the rows it was measured on, when known."""
-    from ..domain.performance_bands import MetricNoise, drop_threshold
+    from ..domain.performance_thresholds import MetricNoise, drop_threshold
 
     if drop is None:
         return None

@@ -450,7 +450,7 @@ def _evaluate(ctx: Context, spec: ModelSpec, matched: pd.DataFrame) -> dict[str,
 def _resume_waiting_retrain(ctx: Context, model: str, batch_id: str) -> None:
     """An episode's retrain waits for labels of the new data (train_model's ``pending_retrain``): new
     labeled rows are in the pool, so ask train_model again (it trains once enough have arrived)."""
-    from .train_model import pending_retrain_request
+    from ..domain.alert_policy import pending_retrain_request
 
     function = ctx.settings.train_function_name
     if ctx.registry is None or ctx.invoker is None or not function:

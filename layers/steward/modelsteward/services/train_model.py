@@ -411,19 +411,6 @@ def _clear_pending(ctx: Context, model: str, state: Mapping[str, Any]) -> None:
         _registry(ctx).update_model_state(model, {"pending_retrain": None})
 
 
-def pending_retrain_request(state: Mapping[str, Any], labels_batch: str) -> dict[str, Any] | None:
-    """The retrain request evaluate_labels sends when labels arrive for a model whose episode's
-    retrain is waiting for them (a new episode key per label file, so it is not taken for a repeat)."""
-    pending = state.get("pending_retrain")
-    if not isinstance(pending, Mapping) or not pending.get("data_since"):
-        return None
-    return {
-        "action": "retrain", "model": state.get("model"), "trigger": pending.get("trigger") or "labels",
-        "reason": f"{pending.get('reason') or 'retrain requested'} (labels arrived: {labels_batch})",
-        "episode": f"{pending.get('episode')}+labels:{labels_batch}", "data_since": pending["data_since"],
-    }  # fmt: skip
-
-
 def _request_key(request: Mapping[str, Any]) -> str:
     """What identifies one training request across retries (stored on the version it registered)."""
     return hashlib.sha256(json.dumps(dict(request), sort_keys=True, default=str).encode()).hexdigest()[:32]
