@@ -36,6 +36,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from ..spec import FAIRNESS_BOUNDS, HIGHER_IS_FAIRER, FairnessPolicy, ModelSpec
+from .metrics import label_text
 
 BOOTSTRAP_ROUNDS = 200
 BOOTSTRAP_MAX_ROWS = 2000  # larger groups: m-out-of-n bootstrap, standard error rescaled by sqrt(m/n)
@@ -76,22 +77,10 @@ def _is_missing(v: Any) -> bool:
     return isinstance(v, float | np.floating) and math.isnan(float(v))
 
 
-def _label(v: Any) -> str:
-    """Like domain.metrics.as_labels: 1, 1.0 and "1" are one label; booleans 'true'/'false'."""
-    if isinstance(v, bool | np.bool_):
-        return "true" if v else "false"
-    if isinstance(v, int | np.integer):
-        return str(int(v))
-    if isinstance(v, float | np.floating):
-        f = float(v)
-        return str(int(f)) if f.is_integer() else repr(f)
-    return str(v)
-
-
 def labels(values: Any) -> np.ndarray:
     """Row labels as text (missing values as None)."""
     arr = values if isinstance(values, np.ndarray) else np.asarray(values, dtype=object)
-    return np.array([None if _is_missing(v) else _label(v) for v in arr.ravel()], dtype=object)
+    return np.array([None if _is_missing(v) else label_text(v) for v in arr.ravel()], dtype=object)
 
 
 def _fmt(v: float) -> str:

@@ -42,11 +42,12 @@ def as_labels(values: Any) -> np.ndarray:
     arr = raw.astype(object)
     out = np.empty(arr.shape, dtype=object)
     for i, v in enumerate(arr.ravel()):
-        out.flat[i] = _label(v)
+        out.flat[i] = label_text(v)
     return out
 
 
-def _label(v: Any) -> str:
+def label_text(v: Any) -> str:
+    """One label's text: 1, 1.0 and "1" are one label; booleans 'true'/'false'."""
     if isinstance(v, bool | np.bool_):
         return "true" if v else "false"
     if isinstance(v, int | np.integer):
@@ -250,7 +251,7 @@ def segment_labels(values: pd.Series, *, bins: int = NUMERIC_SEGMENT_BINS) -> pd
         finite = x.dropna()
         edges = np.unique(np.quantile(finite, np.linspace(0, 1, bins + 1))) if len(finite) else np.array([])
         if edges.size < 2:
-            return values.map(lambda v: "(missing)" if pd.isna(v) else _label(v)).astype(object)
+            return values.map(lambda v: "(missing)" if pd.isna(v) else label_text(v)).astype(object)
         idx = np.clip(np.searchsorted(edges, x.to_numpy(), side="right") - 1, 0, edges.size - 2)
         names = [
             f"[{_fmt(edges[i])}, {_fmt(edges[i + 1])}{']' if i == edges.size - 2 else ')'}"
@@ -259,7 +260,7 @@ def segment_labels(values: pd.Series, *, bins: int = NUMERIC_SEGMENT_BINS) -> pd
         labels = np.array(names, dtype=object)[idx]
         labels[x.isna().to_numpy()] = "(missing)"
         return pd.Series(labels, index=values.index, dtype=object)
-    return values.map(lambda v: "(missing)" if pd.isna(v) else _label(v)).astype(object)
+    return values.map(lambda v: "(missing)" if pd.isna(v) else label_text(v)).astype(object)
 
 
 def _fmt(v: float) -> str:
