@@ -26,7 +26,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from modelsteward.idempotency import bind_lambda_context
 
     bind_lambda_context(context)
-    from modelsteward.adapters.alarm_lookup import CloudWatchAlarmLookup
     from modelsteward.errors import InvalidInput
     from modelsteward.services.context import Context
     from modelsteward.services.handle_alarm import alarm_notifications, handle_alarm
@@ -37,7 +36,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         logger.error("handle_alarm ignored an event", extra={"code": exc.code, "reason": exc.message})
         return {"ok": False, "error": exc.code, "message": exc.message}
     ctx = Context.from_environment("handle_alarm")
-    lookup = CloudWatchAlarmLookup()
     results: list[dict[str, Any]] = []
     for item in notifications:
         if isinstance(item, InvalidInput):
@@ -46,7 +44,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             logger.error("message on the alarms topic is not an alarm", extra={"reason": item.message})
             results.append({"status": "rejected", "code": item.code, "reason": item.message})
             continue
-        result = handle_alarm(ctx, item, alarms=lookup)
+        result = handle_alarm(ctx, item)
         logger.info("alarm handled", extra={k: result.get(k) for k in _LOGGED})
         results.append(result)
     return {"ok": all(r.get("status") == "handled" for r in results), "results": results}

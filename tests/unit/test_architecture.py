@@ -3,6 +3,7 @@ function-level ones included), so a shortcut fails here instead of in review or 
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import sys
 from collections.abc import Iterable
@@ -49,6 +50,38 @@ def test_the_domain_does_no_io_through_services_or_adapters() -> None:
 def test_nothing_lambda_runs_needs_the_local_cloud() -> None:
     # StewardLayer leaves localcloud out (layers/deps/build_layer.py); only the CLI may use it
     assert offenders(package_files("localcloud", "cli"), ("modelsteward.localcloud",)) == {}
+
+
+#: The composition root: the one module that builds adapters (services/context.py ``wire``).
+COMPOSITION_ROOT = PACKAGE / "services" / "context.py"
+
+
+def adapter_classes() -> set[str]:
+    names = set()
+    for path in sorted((PACKAGE / "adapters").glob("*.py")):
+        tree = ast.parse(path.read_text())
+        names |= {n.name for n in tree.body if isinstance(n, ast.ClassDef) and not n.name.startswith("_")}
+    return names
+
+
+def constructions(files: Iterable[Path], classes: set[str]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text())):
+            func = node.func if isinstance(node, ast.Call) else None
+            name = getattr(func, "id", None) or getattr(func, "attr", "")
+            if name in classes:
+                found.setdefault(str(path.relative_to(REPO)), []).append(f"{name} (line {node.lineno})")
+    return found
+
+
+def test_adapters_are_built_in_the_composition_root_only() -> None:
+    classes = adapter_classes()
+    assert {"S3ObjectStore", "StepFunctionsStarter", "CloudWatchAlarmLookup"} <= classes  # the scan sees them
+    runtime = [p for p in package_files("adapters") if p != COMPOSITION_ROOT]
+    handlers = sorted((REPO / "functions").rglob("*.py"))
+    assert constructions(runtime + handlers, classes) == {}
+    assert constructions([COMPOSITION_ROOT], classes)  # ... and the root does build them
 
 
 def test_the_scanner_sees_relative_and_function_level_imports(tmp_path: Path) -> None:

@@ -9,14 +9,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from modelsteward.domain.contract import (
-    MAX_INVALID_SHARE,
-    ConformedBatch,
-    as_strings,
-    conform,
-    example_text,
-    string_array,
-)
+from modelsteward.domain.arrow_values import as_strings, string_array
+from modelsteward.domain.contract import MAX_INVALID_SHARE, ConformedBatch, conform, example_text
 from modelsteward.domain.ingest import read_table
 from modelsteward.errors import BatchRejected
 from modelsteward.spec import ModelSpec, parse_spec

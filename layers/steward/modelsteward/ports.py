@@ -133,6 +133,18 @@ class AlarmStates(Protocol):
     ) -> None: ...
 
 
+class AlarmLookup(Protocol):
+    """DescribeAlarms for named metric alarms (what a state change's rule facts are read from)."""
+
+    def describe(self, names: Sequence[str]) -> list[dict[str, Any]]: ...
+
+
+class Executions(Protocol):
+    """Start a state machine execution; the same name and input return the running one."""
+
+    def start(self, state_machine_arn: str, name: str, payload: Mapping[str, Any]) -> str: ...
+
+
 class AlarmCatalog(Protocol):
     """Names of the CloudWatch alarms that exist (the governance audit checks every model has some)."""
 

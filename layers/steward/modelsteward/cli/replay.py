@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     if args.max_messages is not None and args.max_messages < 1:
         raise InvalidInput("--max must be at least 1")
     use_endpoint(args)
-    from ..adapters.dead_letters import LambdaSyncInvoker, SqsDeadLetterQueue
+    from ..services.context import dead_letter_ports
     from ..services.replay import ReplayOutcome, replay
 
     url = _queue_url(args)
@@ -61,8 +61,8 @@ def run(args: argparse.Namespace) -> int:
         print(outcome.line())
         sys.stdout.flush()
 
-    outcomes = replay(SqsDeadLetterQueue(url), LambdaSyncInvoker(), max_messages=args.max_messages,
-                      function=args.function, echo=show)  # fmt: skip
+    queue, invoker = dead_letter_ports(url)
+    outcomes = replay(queue, invoker, max_messages=args.max_messages, function=args.function, echo=show)
     done = sum(o.status == "replayed" for o in outcomes)
     failed = sum(o.status == "failed" for o in outcomes)
     skipped = sum(o.status == "skipped" for o in outcomes)

@@ -12,18 +12,29 @@ no per-row Python), so wide or high-cardinality batches stay fast.
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import BatchRejected
 from ..spec import ModelSpec
+from .arrow_values import (
+    EMPTY_TEXT,
+    NULL_TEXT,
+    UTC_MICROS,
+    as_strings,
+    float_scalar,
+    null_like,
+    null_scalar,
+    python_map,
+    string_array,
+    string_scalar,
+)
 from .ingest import ingest_metadata
+from .pii import describe_values
 
 Role = Literal["inference", "reference", "training", "labels", "scoring"]
 Severity = Literal["error", "warning"]
@@ -35,7 +46,6 @@ ColumnKind = Literal["id", "timestamp", "numeric", "categorical", "label", "prob
 MAX_INVALID_SHARE = 0.01
 #: Name accepted for the label column of a ``labels`` batch besides the spec's target column.
 LABEL_ALIAS = "label"
-UTC_MICROS = pa.timestamp("us", tz="UTC")
 
 _NUMBER = r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$|^[+-]?(?i:inf|infinity|nan)$"
 _ISO_TIMESTAMP = (
@@ -84,78 +94,6 @@ class _Wanted:
     aliases: tuple[str, ...] = ()
 
 
-# --- Arrow values without pandas ---------------------------------------------------------------------
-# pa.scalar() and pa.array() probe every Python value for pandas types, which imports pandas (~2 s of
-# cold start, notes/performance-facts.md). These builders assemble arrays from buffers instead.
-def _validity(valid: np.ndarray) -> pa.Buffer | None:
-    return None if bool(valid.all()) else pa.py_buffer(np.packbits(valid, bitorder="little"))
-
-
-def float_array(values: Sequence[float | None]) -> pa.Array:
-    n = len(values)
-    valid = np.fromiter((v is not None for v in values), dtype=bool, count=n)
-    data = np.fromiter((0.0 if v is None else v for v in values), dtype=np.float64, count=n)
-    buffers = [_validity(valid), pa.py_buffer(data)]
-    return pa.Array.from_buffers(pa.float64(), n, buffers, null_count=n - int(valid.sum()))
-
-
-def int64_array(values: np.ndarray) -> pa.Array:
-    data = np.ascontiguousarray(values, dtype=np.int64)
-    return pa.Array.from_buffers(pa.int64(), len(data), [None, pa.py_buffer(data)], null_count=0)
-
-
-def string_array(values: Sequence[str | None]) -> pa.Array:
-    n = len(values)
-    encoded = [b"" if v is None else v.encode("utf-8", "replace") for v in values]
-    valid = np.fromiter((v is not None for v in values), dtype=bool, count=n)
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=n), out=offsets[1:])
-    large = int(offsets[-1]) >= 2**31
-    buffers = [
-        _validity(valid),
-        pa.py_buffer(offsets if large else offsets.astype(np.int32)),
-        pa.py_buffer(b"".join(encoded)),
-    ]
-    typ = pa.large_string() if large else pa.string()
-    return pa.Array.from_buffers(typ, n, buffers, null_count=n - int(valid.sum()))
-
-
-def timestamp_array(values: Sequence[dt.datetime | None]) -> pa.Array:
-    """Aware datetimes as timestamp[us, UTC] (naive ones are taken as UTC)."""
-    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-    micros = [None if v is None else (v if v.tzinfo else v.replace(tzinfo=dt.UTC)) - epoch for v in values]
-    n = len(values)
-    valid = np.fromiter((m is not None for m in micros), dtype=bool, count=n)
-    data = np.fromiter(
-        (0 if m is None else m // dt.timedelta(microseconds=1) for m in micros), dtype=np.int64, count=n
-    )
-    return pa.Array.from_buffers(
-        UTC_MICROS, n, [_validity(valid), pa.py_buffer(data)], null_count=n - int(valid.sum())
-    )
-
-
-def null_scalar(t: pa.DataType) -> pa.Scalar:
-    return pa.nulls(1, t)[0]
-
-
-def float_scalar(value: float) -> pa.Scalar:
-    return float_array([value])[0]
-
-
-def string_scalar(value: str) -> pa.Scalar:
-    return string_array([value])[0]
-
-
-_NULL_TEXT = null_scalar(pa.string())
-_EMPTY = string_scalar("")
-
-_BUILDERS: dict[pa.DataType, Callable[[Sequence[Any]], pa.Array]] = {
-    pa.string(): string_array,
-    pa.float64(): float_array,
-    UTC_MICROS: timestamp_array,
-}
-
-
 def example_text(value: Any, limit: int = 24) -> str:
     """A value safe to show in a message or log: truncated and escaped (control chars, non-ASCII)."""
     text = value if isinstance(value, str) else str(value)
@@ -171,53 +109,9 @@ def _examples(values: pa.ChunkedArray | pa.Array, mask: pa.ChunkedArray | pa.Arr
     """Offending values described by their shape, never quoted ("2 values like <email address>, 1 value
     like 'n/a'"): these messages reach reports, logs, emails and the immutable audit trail, and a value
     the spec calls a number was never screened as text (docs/pii.md)."""
-    from .pii import describe_values
-
     picked = pc.filter(values, mask)
     shown = [v if isinstance(v, str) else str(v) for v in picked.slice(0, _DESCRIBED_VALUES).to_pylist()]
     return describe_values([v for v in shown if v is not None], _EXAMPLES)
-
-
-def _null_like(n: int, t: pa.DataType) -> pa.ChunkedArray:
-    return pa.chunked_array([pa.nulls(n, t)], type=t)
-
-
-def _as_chunked(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
-    return col if isinstance(col, pa.ChunkedArray) else pa.chunked_array([col], type=col.type)
-
-
-def _python_map(col: pa.ChunkedArray, fn: Callable[[Any], Any], t: pa.DataType) -> pa.ChunkedArray:
-    """Slow path for exotic types (nested, undecodable bytes): one Python call per value."""
-    return pa.chunked_array([_BUILDERS[t]([None if v is None else fn(v) for v in col.to_pylist()])], type=t)
-
-
-def _json_text(value: Any) -> str:
-    return json.dumps(value, default=str, ensure_ascii=False, sort_keys=True)
-
-
-def as_strings(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
-    """Any column as text (null stays null, float NaN becomes null, nested values become JSON)."""
-    col = _as_chunked(col)
-    t = col.type
-    if pa.types.is_dictionary(t):
-        return as_strings(col.cast(t.value_type))
-    if pa.types.is_string(t):
-        return col
-    if pa.types.is_null(t):
-        return _null_like(len(col), pa.string())
-    if pa.types.is_floating(t):
-        col = pc.if_else(pc.is_nan(col), null_scalar(t), col)
-    try:
-        if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
-            try:
-                return col.cast(pa.string())
-            except pa.ArrowInvalid:
-                return _python_map(col, lambda b: bytes(b).decode("utf-8", "replace"), pa.string())
-        if pa.types.is_nested(t):
-            return _python_map(col, _json_text, pa.string())
-        return col.cast(pa.string())
-    except (pa.ArrowNotImplementedError, pa.ArrowInvalid, pa.ArrowTypeError):
-        return _python_map(col, str, pa.string())
 
 
 @dataclass
@@ -231,7 +125,7 @@ class _Parsed:
 
 def _blank_to_null(text: pa.ChunkedArray) -> pa.ChunkedArray:
     trimmed = pc.utf8_trim_whitespace(text)
-    return pc.if_else(pc.equal(trimmed, _EMPTY), _NULL_TEXT, trimmed)
+    return pc.if_else(pc.equal(trimmed, EMPTY_TEXT), NULL_TEXT, trimmed)
 
 
 def _parse_number_text(text: pa.ChunkedArray, decimal_comma: bool) -> tuple[pa.ChunkedArray, Any]:
@@ -246,9 +140,9 @@ def _parse_number_text(text: pa.ChunkedArray, decimal_comma: bool) -> tuple[pa.C
     is_true, is_false = pc.equal(lower, string_scalar("true")), pc.equal(lower, string_scalar("false"))
     numeric = pc.match_substring_regex(text, _NUMBER)
     try:
-        parsed = pc.if_else(numeric, text, _NULL_TEXT).cast(pa.float64())
+        parsed = pc.if_else(numeric, text, NULL_TEXT).cast(pa.float64())
     except pa.ArrowInvalid:  # the regex and Arrow's parser disagree on some spelling: ask Python
-        parsed = _python_map(pc.if_else(numeric, text, _NULL_TEXT), _float_or_nan, pa.float64())
+        parsed = python_map(pc.if_else(numeric, text, NULL_TEXT), _float_or_nan, pa.float64())
     parsed = pc.if_else(is_true, float_scalar(1.0), pc.if_else(is_false, float_scalar(0.0), parsed))
     invalid = pc.and_(pc.is_valid(text), pc.invert(pc.or_(numeric, pc.or_(is_true, is_false))))
     return parsed, invalid
@@ -268,7 +162,7 @@ def _to_float(col: pa.ChunkedArray, decimal_comma: bool) -> _Parsed:
     n = len(col)
     invalid_mask = None
     if pa.types.is_null(t):
-        return _Parsed(_null_like(n, pa.float64()))
+        return _Parsed(null_like(n, pa.float64()))
     if pa.types.is_boolean(t) or pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
         non_null = n - col.null_count
         values = col.cast(pa.float64(), safe=False)  # ints beyond 2**53 round
@@ -290,7 +184,7 @@ def _to_float(col: pa.ChunkedArray, decimal_comma: bool) -> _Parsed:
         source = col
         non_null = n - col.null_count
         invalid_mask = pc.is_valid(col)
-        values = _null_like(n, pa.float64())
+        values = null_like(n, pa.float64())
     parsed = _Parsed(values, non_null=non_null)
     if invalid_mask is not None:
         parsed.invalid = int(pc.sum(invalid_mask).as_py() or 0)
@@ -343,7 +237,7 @@ def _parse_timestamp_text(text: pa.ChunkedArray) -> tuple[pa.ChunkedArray, Any, 
     iso = pc.match_substring_regex(text, _ISO_TIMESTAMP)
     zoned = pc.and_(iso, pc.match_substring_regex(text, _HAS_ZONE))
     naive = pc.and_(iso, pc.invert(zoned))
-    none = _NULL_TEXT
+    none = NULL_TEXT
     try:
         aware_values = pc.if_else(zoned, text, none).cast(pa.timestamp("ns", tz="UTC"))
         naive_values = (
@@ -351,7 +245,7 @@ def _parse_timestamp_text(text: pa.ChunkedArray) -> tuple[pa.ChunkedArray, Any, 
         )
         values = pc.coalesce(aware_values, naive_values).cast(UTC_MICROS, safe=False)
     except pa.ArrowInvalid:  # e.g. month 13, or years outside 1677-2262: decide value by value
-        values = _python_map(pc.if_else(iso, text, none), _parse_iso_python, UTC_MICROS)
+        values = python_map(pc.if_else(iso, text, none), _parse_iso_python, UTC_MICROS)
     epoch = pc.match_substring_regex(text, _EPOCH_TEXT)
     if pc.any(epoch).as_py():
         values = pc.coalesce(values, _epoch_to_timestamp(pc.if_else(epoch, text, none).cast(pa.float64())))
@@ -366,7 +260,7 @@ def _to_timestamp(col: pa.ChunkedArray) -> _Parsed:
     n = len(col)
     non_null = n - col.null_count
     if pa.types.is_null(t):
-        return _Parsed(_null_like(n, UTC_MICROS))
+        return _Parsed(null_like(n, UTC_MICROS))
     if pa.types.is_timestamp(t) or pa.types.is_date(t):
         return _Parsed(col.cast(UTC_MICROS, safe=False), non_null=non_null)
     if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
@@ -378,7 +272,7 @@ def _to_timestamp(col: pa.ChunkedArray) -> _Parsed:
         non_null = n - source.null_count
     else:
         source = col
-        values = _null_like(n, UTC_MICROS)
+        values = null_like(n, UTC_MICROS)
         invalid_mask = pc.is_valid(col)
     parsed = _Parsed(values, non_null=non_null)
     if invalid_mask is not None:

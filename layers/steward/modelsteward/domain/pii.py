@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .contract import as_strings, float_scalar, int64_array, null_scalar, string_array, string_scalar
+from .arrow_values import as_strings, float_scalar, int64_array, null_scalar, string_array, string_scalar
 
 PiiKind = Literal["email", "phone", "credit_card", "iban", "us_ssn", "ip_address", "name_hint"]
 

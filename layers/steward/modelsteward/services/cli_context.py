@@ -11,7 +11,7 @@ import getpass
 import os
 
 from ..config import Settings, settings
-from .context import Context, wire
+from .context import Context, wire_for_a_person
 
 #: Stack output key -> Settings field (template.yaml ``Outputs``).
 OUTPUT_SETTINGS = {
@@ -48,12 +48,10 @@ def settings_from_outputs(outputs: dict[str, str]) -> Settings:
 
 def cli_context(stack_name: str | None, actor: str | None = None) -> Context:
     """Ports wired to the stack's resources; without a stack name, to the environment's settings."""
-    from ..adapters.metrics import RecordingMetrics
-
     if stack_name:
         from ..adapters.stack import stack_outputs
 
         s = settings_from_outputs(stack_outputs(stack_name))
     else:
         s = settings()
-    return wire(s, actor=actor or cli_actor(), metrics=RecordingMetrics())
+    return wire_for_a_person(s, actor=actor or cli_actor())

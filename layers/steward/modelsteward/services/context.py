@@ -10,11 +10,26 @@ import datetime as dt
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..clock import utcnow
 from ..config import Settings, settings
-from ..ports import AlarmStates, AuditLog, EpisodeStore, Invoker, MetricsSink, Notifier, ObjectStore, Registry
+from ..ports import (
+    AlarmCatalog,
+    AlarmLookup,
+    AlarmStates,
+    AuditLog,
+    EpisodeStore,
+    Executions,
+    Invoker,
+    MetricsSink,
+    Notifier,
+    ObjectStore,
+    Registry,
+)
+
+if TYPE_CHECKING:
+    from .replay import DeadLetterQueue, SyncInvoker
 
 
 @dataclass
@@ -28,6 +43,9 @@ class Context:
     audit: AuditLog | None = None
     alarm_states: AlarmStates | None = None
     episodes: EpisodeStore | None = None
+    alarm_lookup: AlarmLookup | None = None
+    alarm_catalog: AlarmCatalog | None = None
+    executions: Executions | None = None
     actor: str = "steward"
     clock: Callable[[], dt.datetime] = field(default=utcnow)
 
@@ -71,13 +89,15 @@ def wire(s: Settings, *, actor: str, metrics: MetricsSink) -> Context:
     """The composition root: every adapter a service may use, built from one set of settings (a
     function's environment, or a stack's outputs for the CLI). A port stays None when its resource
     is not configured."""
-    from ..adapters.cloudwatch_alarms import CloudWatchAlarmStates
+    from ..adapters.alarm_lookup import CloudWatchAlarmLookup
+    from ..adapters.cloudwatch_alarms import CloudWatchAlarmCatalog, CloudWatchAlarmStates
     from ..adapters.dynamodb_audit import DynamoAuditLog
     from ..adapters.dynamodb_episodes import DynamoEpisodeStore
     from ..adapters.dynamodb_registry import DynamoRegistry
     from ..adapters.lambda_invoke import LambdaInvoker
     from ..adapters.s3 import S3ObjectStore
     from ..adapters.sns import SnsNotifier
+    from ..adapters.stepfunctions import StepFunctionsStarter
 
     store = S3ObjectStore()
     return Context(
@@ -92,8 +112,25 @@ def wire(s: Settings, *, actor: str, metrics: MetricsSink) -> Context:
         else None,
         alarm_states=CloudWatchAlarmStates(),
         episodes=DynamoEpisodeStore(s.episodes_table) if s.episodes_table else None,
+        alarm_lookup=CloudWatchAlarmLookup(),
+        alarm_catalog=CloudWatchAlarmCatalog(),
+        executions=StepFunctionsStarter() if s.scale_out_state_machine_arn else None,
         actor=actor,
     )
+
+
+def wire_for_a_person(s: Settings, *, actor: str) -> Context:
+    """The CLI's ports: the same adapters, metrics kept in memory (a person's run emits no EMF)."""
+    from ..adapters.metrics import RecordingMetrics
+
+    return wire(s, actor=actor, metrics=RecordingMetrics())
+
+
+def dead_letter_ports(queue_url: str) -> tuple[DeadLetterQueue, SyncInvoker]:
+    """What ``steward replay`` drains a dead-letter queue with: the queue and a synchronous invoke."""
+    from ..adapters.dead_letters import LambdaSyncInvoker, SqsDeadLetterQueue
+
+    return SqsDeadLetterQueue(queue_url), LambdaSyncInvoker()
 
 
 def reset_contexts() -> None:

@@ -28,8 +28,8 @@ import datetime as dt
 import json
 import logging
 import re
-from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Mapping
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -72,6 +72,7 @@ from ..domain.episodes import SignalEpisode
 from ..domain.window import newest
 from ..errors import ConflictError, InvalidInput, NotFound, StewardError
 from ..idempotency import run_once
+from ..ports import AlarmLookup
 from ..spec import ModelSpec
 from .batch_index import BatchIndex
 from .context import Context
@@ -90,12 +91,6 @@ FEATURE_EVIDENCE = frozenset(
 )  # conditional writes retried after a lost race before giving up (Lambda retries)
 #: template.yaml's bucket names: ``<stack>-data-<region>-<id>`` (and ``<stack>-data-<account>`` before)
 _DATA_BUCKET = re.compile(r"^(?P<stack>.+)-data-(?P<suffix>[a-z0-9][a-z0-9-]*)$")
-
-
-class AlarmLookup(Protocol):
-    """DescribeAlarms for named metric alarms (adapters.alarm_lookup.CloudWatchAlarmLookup)."""
-
-    def describe(self, names: Sequence[str]) -> list[dict[str, Any]]: ...
 
 
 # --- the event --------------------------------------------------------------------------------
@@ -155,7 +150,7 @@ def handle_alarm(
 ) -> dict[str, Any]:
     """Handle one state change, exactly once per (alarm, StateChangeTime, new state)."""
     key = dedupe_key(notification.AlarmName, notification.StateChangeTime, notification.NewStateValue)
-    return run_once(FUNCTION, key, lambda: _handle(ctx, notification, alarms))
+    return run_once(FUNCTION, key, lambda: _handle(ctx, notification, alarms or ctx.alarm_lookup))
 
 
 def _handle(ctx: Context, n: AlarmNotification, alarms: AlarmLookup | None) -> dict[str, Any]:

@@ -514,10 +514,7 @@ def handle_schedule(
     if action != "run_audit":
         raise InvalidInput(f"run_audit received action '{action}'; expected 'run_audit'", code="bad_event")
     ctx = ctx or Context.from_environment("run_audit")
-    if alarm_catalog is None:
-        from ..adapters.cloudwatch_alarms import CloudWatchAlarmCatalog
-
-        alarm_catalog = CloudWatchAlarmCatalog()
+    alarm_catalog = alarm_catalog or ctx.alarm_catalog
     tick, run_id = run_id_for(event, ctx.clock())
     if not ctx.settings.artifacts_bucket:
         raise ConfigError("missing environment variables: ARTIFACTS_BUCKET")

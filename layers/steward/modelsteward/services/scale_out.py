@@ -37,7 +37,7 @@ from ..domain.chunking import (
 )
 from ..domain.profile import Profile, merge_profiles, profile_batch
 from ..domain.report import PiiSummary
-from ..errors import BatchRejected, ConflictError, InvalidInput, NotFound, StorageError
+from ..errors import BatchRejected, ConfigError, ConflictError, InvalidInput, NotFound, StorageError
 from ..events import S3Upload
 from ..idempotency import run_once
 from ..layout import UploadKey
@@ -77,9 +77,9 @@ def start_large_batch(ctx: Context, upload: S3Upload, key: UploadKey) -> dict[st
         "size": upload.size, "etag": upload.etag, "model": key.model, "batch_id": key.batch_id,
         "filename": key.name, "execution_name": name,
     }  # fmt: skip
-    from ..adapters.stepfunctions import StepFunctionsStarter
-
-    arn = StepFunctionsStarter().start(ctx.settings.scale_out_state_machine_arn, name, {"run": run})
+    if ctx.executions is None:
+        raise ConfigError("scale-out needs SCALE_OUT_STATE_MACHINE_ARN (no Step Functions starter wired)")
+    arn = ctx.executions.start(ctx.settings.scale_out_state_machine_arn, name, {"run": run})
     ctx.record(
         "batch.scaled_out",
         model=key.model,
