@@ -407,7 +407,7 @@ def test_model_card_flat_shape_with_history_and_unknown_keys() -> None:
                 {"segment": "old", "metrics": {"f1": 0.62, "log_loss": 0.49}},
             ],
         },
-        "gate_evidence": {"passed": False, "champion": 0.6, "challenger": 0.61},
+        "gate_evidence": {"outcome": "reject", "champion_score": 0.6, "challenger_score": 0.61},
         "approvals": [
             {"at": "2026-01-01T00:00:00Z", "by": "ops", "decision": "rejected", "comment": "<b>no</b>"}
         ],

@@ -46,6 +46,9 @@ ColumnKind = Literal["id", "timestamp", "numeric", "categorical", "label", "prob
 MAX_INVALID_SHARE = 0.01
 #: Name accepted for the label column of a ``labels`` batch besides the spec's target column.
 LABEL_ALIAS = "label"
+#: What the suite's own scorer adds to the inference copy it writes (services/score_batch): who
+#: scored each row. Bookkeeping the spec need not name, so never reported as extra columns.
+SCORER_COLUMNS = ("model_version", "variant")
 
 _NUMBER = r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$|^[+-]?(?i:inf|infinity|nan)$"
 _ISO_TIMESTAMP = (
@@ -431,6 +434,8 @@ def conform(table: pa.Table, spec: ModelSpec, *, role: Role) -> ConformedBatch:
         )
     used = set(sources.values())
     extra = [c for c in available if c not in used]
+    scorer = [c for c in extra if role == "inference" and c in SCORER_COLUMNS]
+    extra = [c for c in extra if c not in scorer]
     if extra:
         shown = ", ".join(repr(c) for c in extra[:10]) + (" ..." if len(extra) > 10 else "")
         findings.append(

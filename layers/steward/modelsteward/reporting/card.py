@@ -249,7 +249,7 @@ def _stats(
     metric = pick(gate, "primary_metric", "metric") or evaluation.get("primary_metric")
     if metric is None and overall:
         metric = next(iter(overall))
-    passed = pick(gate, "passed", "promoted")
+    outcome = gate.get("outcome") if isinstance(gate, Mapping) else None
     approvals = decisions if isinstance(decisions, list) else []
     cards = [
         (
@@ -260,9 +260,9 @@ def _stats(
         ),
         (
             "Gate",
-            "passed" if passed else ("failed" if passed is not None else MISSING),
+            GATE_WORDS.get(str(outcome), MISSING),
             _gate_note(gate),
-            "ok" if passed else ("bad" if passed is not None else "info"),
+            GATE_TONES.get(str(outcome), "info"),
         ),
         ("Decisions", fmt_number(len(approvals)), "recorded in the audit log", "ok" if approvals else "warn"),
         ("Risk rating", fmt_value(risk_level), "", _tone(risk_level, RISK_TONES) if risk_level else "info"),
@@ -279,10 +279,18 @@ def _stats(
     return stat_cards(cards)
 
 
+#: domain.gate.GateDecision.outcome -> the tile's words and tone
+GATE_WORDS = {"promote": "passed", "pending_approval": "passed, awaiting approval", "reject": "failed"}
+GATE_TONES = {"promote": "ok", "pending_approval": "warn", "reject": "bad"}
+
+
 def _gate_note(gate: Mapping[str, Any]) -> str:
-    champion, challenger = gate.get("champion"), gate.get("challenger")
+    """The gate's evidence in one line (domain.gate.GateDecision.summary() keys)."""
+    champion, challenger = gate.get("champion_score"), gate.get("challenger_score")
     if champion is not None and challenger is not None:
         return f"challenger {fmt_number(challenger, 4)} vs champion {fmt_number(champion, 4)}"
+    if challenger is not None:
+        return f"score {fmt_number(challenger, 4)}; no champion to beat"
     return ""
 
 
@@ -374,11 +382,10 @@ def _segment_table(
 
 
 def _gate(value: Mapping[str, Any]) -> str:
-    passed = value.get("passed")
-    head = ""
-    if passed is not None:
-        head = f"<p>{badge('Gate passed', 'ok') if passed else badge('Gate failed', 'bad')}</p>"
-    items = labelled_items(value, skip=("passed",))
+    outcome = str(value.get("outcome"))
+    words = GATE_WORDS.get(outcome)
+    head = f"<p>{badge('Gate ' + words, GATE_TONES[outcome])}</p>" if words else ""
+    items = labelled_items(value)
     return head + definition_list(items, css_class="dl-cols" if len(items) >= 6 else "")
 
 

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from .. import metric_names as mn
+from ..domain.contract import SCORER_COLUMNS
 from ..errors import ArtifactIntegrityError, ConfigError, InvalidInput, NotFound, StewardError
 from ..events import S3Upload
 from ..idempotency import run_once
@@ -439,8 +440,9 @@ def _inference_frame(
         else:
             for j, name in enumerate(names):
                 out[name] = run.proba[:, j]
-    out["model_version"] = versions
-    out["variant"] = variants.astype(str)
+    version_column, variant_column = SCORER_COLUMNS
+    out[version_column] = versions
+    out[variant_column] = variants.astype(str)
     return out
 
 
