@@ -191,6 +191,23 @@ def test_profiles_of_another_baseline_are_skipped_and_named(world: World) -> Non
     ]
 
 
+def test_a_window_whose_batches_all_met_another_baseline_says_so(world: World) -> None:
+    hour = dt.timedelta(hours=1)
+    only = world.monitor(frame(150, seed=14, start=T0 + hour), "old", at=T0 + 2 * hour)
+    key = layout.batch_report_prefix(MODEL, only["batch_id"]) + "profile.json"
+    profile = world.aws.get_json(key)
+    profile["baseline_fingerprint"] = "0" * 64  # as when the champion changes after the batch
+    world.aws.put(key, json.dumps(profile).encode(), bucket=world.ctx.settings.artifacts_bucket)
+    latest = check_window(world.ctx, WindowRequest())["windows"][-1]
+    assert (latest["verdict"], latest["batches"], latest["rows"]) == ("not_assessed", 0, 0)
+    html = world.aws.s3.get_object(
+        Bucket=world.ctx.settings.artifacts_bucket,
+        Key=layout.window_report_prefix(MODEL, "day", "2026-03-03") + "report.html",
+    )["Body"].read().decode()
+    assert "Not assessed: the champion changed during the window" in html and "no_data" not in html
+    assert "tested, of 150 received" in html  # the Rows tile no longer reads as an empty feed
+
+
 def test_an_explicit_window_of_today_is_partial_and_never_emails(world: World) -> None:
     slow_drift(world, T0 + DAY, batches=10, rows=60)
     world.clock.now = T0 + DAY + dt.timedelta(hours=20)

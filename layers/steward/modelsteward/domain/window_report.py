@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from .drift import DatasetDrift, DriftResult, FeatureResult
 from .window import Finding, VolumeCheck
 
-WindowVerdict = Literal["ok", "drift", "no_data"]
+WindowVerdict = Literal["ok", "drift", "no_data", "not_assessed"]
 WINDOW_SCHEMA_VERSION: Literal["1.0"] = "1.0"
 
 
@@ -60,10 +60,11 @@ class WindowReport(BaseModel):
         return self.verdict == "drift"
 
 
-def window_verdict(drift: DriftResult | None, rows: int) -> WindowVerdict:
-    """drift: dataset or prediction drift of the merged profile; no_data: nothing could be tested."""
+def window_verdict(drift: DriftResult | None, rows: int, *, other_baseline: int = 0) -> WindowVerdict:
+    """drift: dataset or prediction drift of the merged profile; no_data: nothing could be tested;
+    not_assessed: batches arrived, but all were profiled against another champion's baseline."""
     if drift is None or rows == 0:
-        return "no_data"
+        return "not_assessed" if other_baseline else "no_data"
     if drift.dataset.drifted or drift.prediction_drifted:
         return "drift"
     if drift.dataset.evaluated_features == 0 and not any(

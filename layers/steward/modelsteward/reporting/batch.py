@@ -51,6 +51,8 @@ VERDICTS: dict[str, tuple[str, str]] = {
     "quality+drift": ("bad", "Drift and data quality problems"),
     "rejected": ("bad", "Batch rejected"),
     "quarantined": ("bad", "Batch quarantined"),
+    "no_data": ("muted", "No data to assess"),
+    "not_assessed": ("warn", "Not assessed: the champion changed during the window"),
 }
 
 SEVERITIES: dict[str, tuple[str, str, int]] = {
@@ -216,6 +218,10 @@ def _key_numbers(
     rows = pick(data, "rows", "n_rows", "row_count")
     time_min, time_max = pick(data, "time_min"), pick(data, "time_max")
     rows_note = f"{fmt_time(time_min)} \u2192 {fmt_time(time_max)}" if time_min and time_max else ""
+    volume = data.get("volume")
+    received = volume.get("rows") if isinstance(volume, Mapping) else None
+    if isinstance(received, int) and received != rows:  # a window: rows tested vs rows the feed sent
+        rows_note = f"tested, of {fmt_number(received)} received"
     share, limit = dataset.get("share"), dataset.get("threshold")
     drifted_n, evaluated_n = _drift_counts(features, dataset)
     ds_drifted = dataset.get("drifted")

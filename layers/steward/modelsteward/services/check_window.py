@@ -215,6 +215,9 @@ def volume_history(entries: Sequence[BatchTimes], window: Window) -> list[int]:
     return history
 
 
+OTHER_BASELINE = "profiled against another baseline (the champion changed during the window)"
+
+
 def _load_profiles(
     ctx: Context, bucket: str, model: str, chosen: Sequence[BatchTimes], baseline: Baseline
 ) -> tuple[list[Profile], list[ObjectRef], list[SkippedBatch]]:
@@ -235,7 +238,7 @@ def _load_profiles(
         if profile.baseline_fingerprint != baseline.fingerprint:
             skipped.append(SkippedBatch(
                 batch_id=batch.batch_id,
-                reason="profiled against another baseline (the champion changed during the window)",
+                reason=OTHER_BASELINE,
             ))  # fmt: skip
             continue
         profiles.append(profile)
@@ -269,11 +272,12 @@ def _check(
     if not chosen and volume_finding is None:
         findings.append(Finding(check="no_batches", severity="info",
                                 message="no accepted batch has its data in this window"))  # fmt: skip
-    if any("another baseline" in s.reason for s in skipped):
+    other_baseline = sum(s.reason == OTHER_BASELINE for s in skipped)
+    if other_baseline:
         findings.append(Finding(
             check="other_baseline", severity="info",
-            message=f"{sum('another baseline' in s.reason for s in skipped)} batch(es) were profiled against "
-            "another baseline and are not part of the merged drift test",
+            message=f"{other_baseline} batch(es) were profiled against another baseline and are not part "
+            "of the merged drift test",
         ))  # fmt: skip
     rows = merged.rows if merged is not None else 0
     report = WindowReport(
@@ -281,7 +285,8 @@ def _check(
         created_at=now.isoformat(timespec="seconds"), partial=partial, batches=len(profiles),
         batch_ids=[b for p in profiles for b in p.batch_ids],
         rows=rows, time_min=merged.time_min if merged else None, time_max=merged.time_max if merged else None,
-        verdict=window_verdict(drift, rows), dataset_drift=drift.dataset if drift else None,
+        verdict=window_verdict(drift, rows, other_baseline=other_baseline),
+        dataset_drift=drift.dataset if drift else None,
         features=drift.features if drift else [], findings=findings, volume=volume, skipped_batches=skipped,
         lineage={
             "baseline": baseline_ref.as_dict(),
