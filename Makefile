@@ -2,6 +2,10 @@
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# strict mypy (pyproject.toml) on the runtime, the tools, and each handler (every app.py is module
+# "app", so one run per function; MYPYPATH lets mypy follow the editable install's packages)
+MYPY_ALL = $(BIN)/mypy layers/steward/modelsteward tools/stewardtools && \
+	for f in functions/*/app.py; do MYPYPATH=layers/steward:tools $(BIN)/mypy --no-error-summary $$f || exit 1; done
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements/lock.txt | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
 CHECKOV_VENV := .venv-checkov
@@ -28,11 +32,11 @@ venv: $(STAMP)
 
 test: venv $(CHECKOV_VENV)/.ok  ## static gates + the whole test suite
 	$(call step,1/5 ruff)
-	$(BIN)/ruff check layers functions tests
-	$(call step,2/5 mypy)
-	$(BIN)/mypy layers/steward/modelsteward
+	$(BIN)/ruff check layers tools functions tests
+	$(call step,2/5 mypy (strict: runtime, tools, handlers))
+	$(MYPY_ALL)
 	$(call step,3/5 bandit)
-	$(BIN)/bandit -q -r layers functions -s B101  # static gate (docs/security.md); B101: asserts only narrow types
+	$(BIN)/bandit -q -r layers tools functions -s B101  # static gate (docs/security.md); B101: asserts only narrow types
 	$(call step,4/5 checkov on template.yaml)
 	$(CHECKOV)  # quiet, compact; skips justified in infra/checkov.yaml
 	$(call step,5/5 pytest (every suite; one dot per test))
@@ -49,10 +53,10 @@ local-up: venv
 	$(BIN)/steward local up
 
 lint: venv
-	$(BIN)/ruff check layers functions tests
+	$(BIN)/ruff check layers tools functions tests
 
 typecheck: venv
-	$(BIN)/mypy layers/steward/modelsteward
+	$(MYPY_ALL)
 
 docs-cli: venv  ## docs/cli.md from the real --help output (tests/unit/test_cli_reference.py checks it)
 	$(BIN)/python tests/support/cli_reference.py > docs/cli.md

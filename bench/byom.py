@@ -30,8 +30,8 @@ sys.path.insert(0, str(HERE.parent / "tests" / "support"))  # the AWS-format gen
 from byom_data import csv_bytes, rows, sklearn_metrics, spec_yaml  # noqa: E402
 
 from modelsteward import layout  # noqa: E402
-from modelsteward.cli.main import main as steward  # noqa: E402
-from modelsteward.localcloud.deploy import LocalCloud  # noqa: E402
+from stewardtools.cli.main import main as steward  # noqa: E402
+from stewardtools.localcloud.deploy import LocalCloud  # noqa: E402
 
 MODEL = "served-elsewhere"
 METRICS = ("roc_auc", "accuracy", "f1")

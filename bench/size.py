@@ -104,7 +104,7 @@ def build_runtime(out: Path) -> Path:
 def template_wiring() -> tuple[dict[str, list[str]], dict[str, str]]:
     """(function name -> its layers' logical ids, layer -> the directory its Makefile is in), from
     template.yaml as the local cloud reads it."""
-    from modelsteward.localcloud.translate import load_template
+    from stewardtools.localcloud.translate import load_template
 
     resources = load_template(ROOT / "template.yaml")["Resources"]
     functions, layers = {}, {}
@@ -124,7 +124,7 @@ def write_smoke_data(work: Path) -> None:
     """Files the smoke runs read: credit-default reference and a shifted batch, and its spec."""
     import yaml
 
-    from modelsteward import datasets
+    from stewardtools import datasets
 
     work.mkdir(parents=True, exist_ok=True)
     spec = yaml.safe_load((ROOT / "examples/specs/credit-default.yaml").read_text())

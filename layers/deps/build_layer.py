@@ -73,7 +73,6 @@ class Layer:
     requirements: Path = HERE / "requirements.txt"  # pins: constraints, or what to install
     install_requirements: bool = False  # install everything the requirements file lists
     source: Path | None = None  # a package of ours copied in as it is
-    source_excludes: tuple[str, ...] = ()  # its subpackages that never run in Lambda
     runtime_provided: tuple[str, ...] = ()  # top-level packages the Lambda runtime already has
 
 
@@ -103,7 +102,6 @@ LAYERS = {
         requirements=HERE.parent / "steward" / "requirements.txt",
         install_requirements=True,
         source=HERE.parent / "steward" / "modelsteward",
-        source_excludes=("localcloud",),  # the moto-based local cloud: tests, demo and CLI only
         # aws-xray-sdk pulls in the AWS SDK, which the python3.12 runtime ships
         runtime_provided=("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "dateutil", "six"),
     ),
@@ -156,14 +154,8 @@ def install(layer: Layer, site: Path, python: str) -> None:
             elif found.exists():
                 found.unlink()
     if layer.source is not None:
-        top = str(layer.source)
-
-        def ignored(directory: str, names: list[str]) -> list[str]:
-            return [
-                n for n in names if n == "__pycache__" or (directory == top and n in layer.source_excludes)
-            ]
-
-        shutil.copytree(layer.source, site / layer.source.name, ignore=ignored)
+        # the runtime package as it is: the tools (CLI, local cloud) live apart, in tools/
+        shutil.copytree(layer.source, site / layer.source.name, ignore=shutil.ignore_patterns("__pycache__"))
 
 
 def compile_bytecode(site: Path) -> bool:

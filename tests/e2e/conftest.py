@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from modelsteward.localcloud.deploy import LocalCloud
+from stewardtools.localcloud.deploy import LocalCloud
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "template.yaml"

@@ -28,9 +28,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from modelsteward.datasets import credit_default
-from modelsteward.localcloud.deploy import DEFAULT_STACK_NAME, LocalCloud
-from modelsteward.localcloud.outbox import OutboxMessage
+from stewardtools.datasets import credit_default
+from stewardtools.localcloud.deploy import DEFAULT_STACK_NAME, LocalCloud
+from stewardtools.localcloud.outbox import OutboxMessage
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "template.yaml"
@@ -284,7 +284,7 @@ def test_slow_drift_in_small_batches_is_caught_by_the_window_check(feed: Feed) -
 def test_a_failed_event_waits_in_the_dead_letter_queue_until_replayed(
     feed: Feed, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from modelsteward.cli.main import main
+    from stewardtools.cli.main import main
 
     broken = tmp_path / "broken"
     broken.mkdir()

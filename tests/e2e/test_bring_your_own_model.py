@@ -18,8 +18,8 @@ import pytest
 from byom_data import capture_lines, csv_bytes, ground_truth_lines, rows, sklearn_metrics, spec_yaml
 
 from modelsteward import layout
-from modelsteward.cli.main import main as steward
-from modelsteward.localcloud.deploy import LocalCloud
+from stewardtools.cli.main import main as steward
+from stewardtools.localcloud.deploy import LocalCloud
 
 BATCHES, ROWS = 10, 500
 STYLES = [("text/csv", False), ("text/csv", True), ("application/json", False), ("application/json", True)]

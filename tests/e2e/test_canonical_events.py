@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from modelsteward.localcloud.deploy import LocalCloud
+from stewardtools.localcloud.deploy import LocalCloud
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 MODEL = "credit-default"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from modelsteward.cli.demo import Progress, run_demo, summary
+from stewardtools.cli.demo import Progress, run_demo, summary
 
 
 @pytest.fixture(scope="module")

@@ -23,8 +23,8 @@ import pandas as pd
 import pytest
 
 from modelsteward import layout
-from modelsteward.cli.main import main as steward
-from modelsteward.localcloud.deploy import LocalCloud
+from stewardtools.cli.main import main as steward
+from stewardtools.localcloud.deploy import LocalCloud
 
 MODEL = "fair-lending"
 SPEC = f"""
@@ -101,7 +101,7 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 
 def _ctx(cloud: LocalCloud) -> Any:
-    from modelsteward.services.cli_context import cli_context
+    from stewardtools.operations.context import cli_context
 
     return cli_context(cloud.stack_name, actor="test")
 

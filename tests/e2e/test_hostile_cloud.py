@@ -32,8 +32,8 @@ from hostile import (
     record,
 )
 
-from modelsteward.cli.main import main as steward
-from modelsteward.localcloud.deploy import LocalCloud
+from stewardtools.cli.main import main as steward
+from stewardtools.localcloud.deploy import LocalCloud
 
 SUITE = "local cloud"
 UNDER, ABOVE, ROWS = 5, 60, 2000
@@ -80,7 +80,7 @@ def reason(cloud: LocalCloud, model: str, batch_id: str) -> dict[str, Any]:
 
 
 def audit(cloud: LocalCloud) -> list[dict[str, Any]]:
-    from modelsteward.services.cli_context import cli_context
+    from stewardtools.operations.context import cli_context
 
     return list(cli_context(cloud.stack_name, actor="test").audit.records())
 
@@ -172,7 +172,7 @@ def _markers(cloud: LocalCloud, batch_id: str) -> list[str]:
 
 def _indexed_rows(cloud: LocalCloud, batch_id: str) -> list[int]:
     from modelsteward.services.batch_index import BatchIndex
-    from modelsteward.services.cli_context import cli_context
+    from stewardtools.operations.context import cli_context
 
     ctx = cli_context(cloud.stack_name, actor="test")
     entries = BatchIndex(ctx, cloud.outputs["ArtifactsBucketName"], MODEL).entries()

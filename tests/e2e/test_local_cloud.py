@@ -20,10 +20,10 @@ from typing import Any
 import boto3
 import pytest
 
-from modelsteward.localcloud.deploy import DEFAULT_STACK_NAME, LocalCloud
-from modelsteward.localcloud.emf import parse_emf_line
-from modelsteward.localcloud.resolve import StackContext
-from modelsteward.localcloud.scheduler import rate_of
+from stewardtools.localcloud.deploy import DEFAULT_STACK_NAME, LocalCloud
+from stewardtools.localcloud.emf import parse_emf_line
+from stewardtools.localcloud.resolve import StackContext
+from stewardtools.localcloud.scheduler import rate_of
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "template.yaml"
@@ -396,7 +396,7 @@ def test_local_up_serves_the_stack_to_boto3_and_runs_handlers(tmp_path: Path) ->
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("AWS_ENDPOINT_URL", None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "modelsteward.cli.main", "local", "up", "--port", "0",
+        [sys.executable, "-m", "stewardtools.cli.main", "local", "up", "--port", "0",
          "--state-dir", str(state), "--models", MODEL, "--alarm-interval", "1", "--template", str(TEMPLATE),
          "--parameter-overrides", "ScaleOutBytes=1048576", "LogRetentionDays=7"],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -426,7 +426,7 @@ def test_local_up_serves_the_stack_to_boto3_and_runs_handlers(tmp_path: Path) ->
         assert any("served" in key and not key.startswith("inference/") for key in written), written
         # a day passes on the running cloud: the hourly and daily schedules fire, alarms evaluate
         advanced = subprocess.run(
-            [sys.executable, "-m", "modelsteward.cli.main", "local", "advance", "--hours", "25",
+            [sys.executable, "-m", "stewardtools.cli.main", "local", "advance", "--hours", "25",
              "--state-dir", str(state)],
             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
         )  # fmt: skip

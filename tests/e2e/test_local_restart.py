@@ -10,7 +10,7 @@ import sys
 import time
 import urllib.request
 
-from modelsteward.localcloud.deploy import free_port, port_is_free
+from stewardtools.localcloud.deploy import free_port, port_is_free
 
 HOST = "127.0.0.1"
 
@@ -80,7 +80,7 @@ def test_the_banner_says_what_a_restart_loses() -> None:
     import argparse
     from pathlib import Path
 
-    from modelsteward.cli import local
+    from stewardtools.cli import local
 
     class Cloud:
         endpoint_url = f"http://{HOST}:5000"

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from modelsteward.cli.main import main as steward
-from modelsteward.datasets import generate
-from modelsteward.localcloud.deploy import LocalCloud
+from stewardtools.cli.main import main as steward
+from stewardtools.datasets import generate
+from stewardtools.localcloud.deploy import LocalCloud
 
 MODEL = "credit-default"
 SPEC = Path(__file__).resolve().parents[2] / "examples" / "specs" / f"{MODEL}.yaml"
@@ -66,7 +66,7 @@ def test_scoring_labels_and_estimates_reach_cloudwatch(cloud: LocalCloud) -> Non
 
 
 def test_a_retrain_that_is_not_better_is_rejected_with_its_evidence(cloud: LocalCloud) -> None:
-    from modelsteward.services.cli_context import cli_context
+    from stewardtools.operations.context import cli_context
 
     ctx = cli_context(cloud.stack_name, actor="test")
     champion = ctx.registry.get_model_state(MODEL)["champion"]

@@ -19,8 +19,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from modelsteward.datasets import credit_default
-from modelsteward.localcloud.deploy import LocalCloud
+from stewardtools.datasets import credit_default
+from stewardtools.localcloud.deploy import LocalCloud
 
 pytestmark = pytest.mark.slow
 

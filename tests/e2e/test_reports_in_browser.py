@@ -22,7 +22,7 @@ from modelsteward.reporting import (
     render_governance_report,
     render_model_card,
 )
-from modelsteward.reporting.examples import (
+from stewardtools.report_examples import (
     HOSTILE_NAME,
     example_batch_report,
     example_governance_report,
@@ -30,7 +30,7 @@ from modelsteward.reporting.examples import (
     example_timeline_points,
     example_window_report,
 )
-from modelsteward.reporting.screenshot import dump_dom, find_chromium, png_stats, screenshot
+from stewardtools.screenshot import dump_dom, find_chromium, png_stats, screenshot
 
 pytestmark = pytest.mark.browser
 

@@ -18,13 +18,13 @@ import pytest
 import yaml
 
 from modelsteward import layout
-from modelsteward.datasets import credit_default
 from modelsteward.domain.baseline import Baseline
 from modelsteward.domain.contract import conform
 from modelsteward.domain.ingest import read_table
-from modelsteward.localcloud.deploy import LocalCloud
 from modelsteward.services.monitor_batch import assess_batch, screen_pii
 from modelsteward.spec import parse_spec
+from stewardtools.datasets import credit_default
+from stewardtools.localcloud.deploy import LocalCloud
 
 REPO = Path(__file__).resolve().parents[2]
 MODEL = "credit-default"
@@ -150,6 +150,9 @@ def test_large_batch_report_equals_the_single_function_report(cloud: LocalCloud,
             assert merged["counts"] == col.counts, column
     actions = [r["action"] for r in _audit(cloud) if r.get("details", {}).get("batch_id") == batch_id]
     assert actions[:1] == ["batch.scaled_out"] and "drift.verdict" in actions
+    # every chunk worked from the spec and baseline versions the run pinned, which the report names
+    pins = {(i.event["run"]["spec"]["version_id"], i.event["run"]["baseline"]["version_id"]) for i in chunks}
+    assert pins == {(report["lineage"]["spec"]["version_id"], report["lineage"]["baseline"]["version_id"])}
 
 
 def _audit(cloud: LocalCloud) -> list[dict]:
@@ -216,3 +219,52 @@ def test_a_small_batch_stays_on_the_single_function_path(cloud: LocalCloud) -> N
     cloud.upload(f"inference/{MODEL}/small.csv", body)
     monitor = cloud.invocations_of("monitor_batch")[-1]
     assert monitor.result["batches"][0]["status"] == "accepted"
+
+
+def test_a_new_baseline_during_the_run_does_not_change_the_runs_baseline(
+    cloud: LocalCloud, tmp_path: Path
+) -> None:
+    # last in the module: it replaces the reference baseline the other tests use
+    pinned_before = _baseline_version(cloud)
+    rebuilt = tmp_path / "rebuilt.csv"
+    rebuilt.write_bytes(_csv(credit_default(3000, seed=2, drift=1.0)))
+    code = tmp_path / "finish"
+    code.mkdir()
+    (code / "app.py").write_text(REBUILD_THEN_FINISH.format(
+        real=REPO / "functions" / "finish_large_batch" / "app.py", bucket=cloud.data_bucket,
+        key=f"reference/{MODEL}/reference.csv", body=rebuilt,
+    ), encoding="utf-8")  # fmt: skip
+    with cloud.code_override("finish_large_batch", code):
+        cloud.upload(f"inference/{MODEL}/pinned.csv", _csv(credit_default(30_000, seed=16, labeled=False)))
+    assert _baseline_version(cloud) != pinned_before  # the reference was rebuilt before finish ran
+    monitor = cloud.invocations_of("monitor_batch")[-1]
+    batch_id = monitor.result["batches"][0]["batch_id"]
+    artifacts = cloud.outputs["ArtifactsBucketName"]
+    report = _get_json(cloud, artifacts, layout.batch_report_prefix(MODEL, batch_id) + "report.json")
+    assert report["lineage"]["baseline"]["version_id"] == pinned_before
+    assert report["verdict"] == "ok"  # against the pinned baseline; against the drifted rebuild: drift
+
+
+REBUILD_THEN_FINISH = """
+import importlib.util
+
+import boto3
+
+_spec = importlib.util.spec_from_file_location("real_finish", "{real}")
+real = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(real)
+
+
+def handler(event, context):
+    with open("{body}", "rb") as body:  # a new reference while the Map ran: a new baseline version
+        boto3.client("s3").put_object(Bucket="{bucket}", Key="{key}", Body=body.read())
+    return real.handler(event, context)
+"""
+
+
+def _baseline_version(cloud: LocalCloud) -> str:
+    head = cloud.client("s3").head_object(
+        Bucket=cloud.outputs["ArtifactsBucketName"],
+        Key=layout.reference_baseline_prefix(MODEL) + "baseline.json",
+    )
+    return str(head["VersionId"])

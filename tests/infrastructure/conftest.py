@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from infra_helpers import STAGE, TEMPLATE, TWO_MODELS, statements
 
-from modelsteward.localcloud.translate import load_template, translate
+from stewardtools.localcloud.translate import load_template, translate
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from typing import Any
 
 from infra_helpers import TEMPLATE, lint_translated, run_cfn_lint
 
-from modelsteward.localcloud.translate import loads_template, translate
+from stewardtools.localcloud.translate import loads_template, translate
 
 
 def test_template_passes_cfn_lint() -> None:

@@ -23,7 +23,7 @@ from infra_helpers import (
 from modelsteward import metric_names
 from modelsteward.domain.alarm_message import AlarmNotification, identify
 from modelsteward.layout import TRIGGER_PREFIXES
-from modelsteward.localcloud.stepfunctions import state_machine_definition
+from stewardtools.localcloud.stepfunctions import state_machine_definition
 
 Statements = Callable[[str], list[dict[str, Any]]]
 

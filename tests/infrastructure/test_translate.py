@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from modelsteward.errors import ConfigError
-from modelsteward.localcloud.translate import (
+from stewardtools.localcloud.translate import (
     CODE_URI_METADATA,
     code_uri_of,
     expand_language_extensions,

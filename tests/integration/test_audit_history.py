@@ -23,8 +23,8 @@ except ImportError:  # pragma: no cover - rootdir-less invocation
 
 import numpy as np
 
-from modelsteward.datasets import credit_default
 from modelsteward.events import s3_uploads
+from stewardtools.datasets import credit_default
 
 FAST = {
     "class_path": "sklearn.ensemble.HistGradientBoostingClassifier",
@@ -67,8 +67,8 @@ def _one(ctx: Any, action: str, version: int) -> dict[str, Any]:
 
 
 def test_history_after_rollback_hand_approval_and_gate_promotion(aws) -> None:
-    from modelsteward.services import registry_ops
     from modelsteward.services.audit_trail import history
+    from stewardtools.operations import registry_ops
 
     trainer = make_context(actor=TRAINER)
     clean = credit_default(3000, seed=2)

@@ -336,8 +336,8 @@ def test_lineage_back_to_inputs_and_forward_from_a_batch(stack: Stack) -> None:
 
 
 def test_steward_audit_cli(stack: Stack, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
-    from modelsteward.cli import audit as audit_cli
-    from modelsteward.cli.main import main
+    from stewardtools.cli import audit as audit_cli
+    from stewardtools.cli.main import main
 
     registry = FakeRegistry()
     ctx = make_context(stack, registry, NOW)

@@ -264,7 +264,7 @@ def test_the_handler_runs_the_schedule_and_flushes_metrics(
 
 
 def test_backfill_walks_every_window_without_metrics_or_email(world: World) -> None:
-    from modelsteward.services.backfill import backfill
+    from stewardtools.operations.backfill import backfill
 
     for d in range(3):
         slow_drift(world, T0 + d * DAY, batches=4, rows=60, shift=0.0 if d < 2 else 1.5)
@@ -293,7 +293,7 @@ def test_backfill_walks_every_window_without_metrics_or_email(world: World) -> N
 
 
 def test_steward_backfill_prints_one_line_per_window_and_exits_1_on_drift(world: World, capsys: Any) -> None:
-    from modelsteward.cli.main import main
+    from stewardtools.cli.main import main
 
     slow_drift(world, T0, batches=4, rows=60, shift=1.5)
     code = main(["backfill", MODEL, "--since", "2026-03-02", "--until", "2026-03-04", "--stack", ""])

@@ -1,7 +1,7 @@
 """What the local cloud assumes about moto's internals and gaps, checked against the installed moto.
 
 pyproject pins ``moto>=5.2.5,<5.3``. When one of these fails after a moto upgrade, the message
-says which part of modelsteward.localcloud to revisit (every private interface it uses is in
+says which part of stewardtools.localcloud to revisit (every private interface it uses is in
 localcloud/motohooks.py). Each test states the assumption in its name.
 """
 
@@ -18,7 +18,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from modelsteward.localcloud import motohooks
+from stewardtools.localcloud import motohooks
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -386,7 +386,7 @@ def test_threaded_server_shares_backends_with_this_process() -> None:
     from moto.s3.models import s3_backends
     from moto.server import ThreadedMotoServer
 
-    from modelsteward.localcloud.deploy import free_port
+    from stewardtools.localcloud.deploy import free_port
 
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)

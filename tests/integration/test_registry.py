@@ -175,7 +175,7 @@ def test_state_updates_use_optimistic_locking(aws):
 
 # --- registry_ops: decisions with audit records ----------------------------------------------
 def test_approve_promotes_and_records_who_and_why(steward):
-    from modelsteward.services import registry_ops
+    from stewardtools.operations import registry_ops
 
     reg = steward.registry
     register(reg, 1)
@@ -198,7 +198,7 @@ def test_approve_promotes_and_records_who_and_why(steward):
 
 
 def test_a_stale_approval_never_overwrites_a_newer_decision(steward):
-    from modelsteward.services import registry_ops
+    from stewardtools.operations import registry_ops
 
     reg = steward.registry
     register(reg, 1)
@@ -222,7 +222,7 @@ def test_approval_with_an_outdated_decision_seq_is_refused_by_the_transaction(st
 
 
 def test_decisions_need_a_reason(steward):
-    from modelsteward.services import registry_ops
+    from stewardtools.operations import registry_ops
 
     register(steward.registry, 1)
     with pytest.raises(InvalidInput, match="needs a reason"):
@@ -230,7 +230,7 @@ def test_decisions_need_a_reason(steward):
 
 
 def test_the_champion_cannot_be_rejected(steward):
-    from modelsteward.services import registry_ops
+    from stewardtools.operations import registry_ops
 
     reg = steward.registry
     register(reg, 1)
@@ -240,7 +240,7 @@ def test_the_champion_cannot_be_rejected(steward):
 
 
 def test_rollback_restores_the_previous_champion_and_archives_the_current(steward):
-    from modelsteward.services import registry_ops
+    from stewardtools.operations import registry_ops
 
     reg = steward.registry
     for v in (1, 2):
@@ -273,7 +273,7 @@ def test_rollback_is_conditional_on_the_champion_it_read(steward):
 
 
 def test_rollback_without_an_earlier_champion_is_bad_input(steward):
-    from modelsteward.services import registry_ops
+    from stewardtools.operations import registry_ops
 
     register(steward.registry, 1)
     steward.registry.promote(M, 1, actor="t", reason="first", expected_champion=None)
@@ -282,7 +282,7 @@ def test_rollback_without_an_earlier_champion_is_bad_input(steward):
 
 
 def test_set_challenger_routes_traffic_and_promotion_clears_it(steward):
-    from modelsteward.services import registry_ops
+    from stewardtools.operations import registry_ops
 
     reg = steward.registry
     for v in (1, 2):
@@ -301,7 +301,7 @@ def test_set_challenger_routes_traffic_and_promotion_clears_it(steward):
 
 
 def test_list_and_show(steward):
-    from modelsteward.services import registry_ops
+    from stewardtools.operations import registry_ops
 
     reg = steward.registry
     for v in (1, 2):
@@ -346,9 +346,9 @@ def test_cli_onboard_list_show_approve_with_exit_codes(aws, tmp_path, capsys, mo
     import json
     from pathlib import Path
 
-    from modelsteward.cli.main import main
+    from stewardtools.cli.main import main
 
-    monkeypatch.setattr("modelsteward.services.cli_context.cli_actor", lambda: "cli:tester")
+    monkeypatch.setattr("stewardtools.operations.context.cli_actor", lambda: "cli:tester")
     stack = _stack(aws)
     spec = Path(__file__).resolve().parents[2] / "examples" / "specs" / "credit-default.yaml"
     assert main(["models", "onboard", str(spec), "--stack", stack]) == 0

@@ -192,7 +192,7 @@ spec = importlib.util.spec_from_file_location("app", {str(ROOT / "functions" / "
 app = importlib.util.module_from_spec(spec); spec.loader.exec_module(app)
 import modelsteward.services.run_audit, modelsteward.services.audit_trail, modelsteward.services.lineage
 import modelsteward.services.model_cards, modelsteward.adapters.dynamodb_audit
-import modelsteward.adapters.cloudwatch_alarms, modelsteward.idempotency, modelsteward.cli.audit
+import modelsteward.adapters.cloudwatch_alarms, modelsteward.idempotency, stewardtools.cli.audit
 from modelsteward.services import model_cards
 from modelsteward.services.context import _context_for
 model_cards.load_model_spec  # the spec loader is imported lazily at run time: import it now

@@ -38,8 +38,8 @@ except ImportError:  # pragma: no cover - rootdir-less invocation
         steward,  # noqa: F401
     )
 
-from modelsteward.datasets import credit_default
 from modelsteward.events import s3_uploads
+from stewardtools.datasets import credit_default
 
 FAST = {
     "class_path": "sklearn.ensemble.HistGradientBoostingClassifier",
@@ -201,7 +201,7 @@ def test_a_better_challenger_is_promoted_and_an_identical_retrain_rejected(aws, 
 
 
 def test_without_auto_promote_a_better_version_awaits_approval(aws, steward):
-    from modelsteward.services import registry_ops
+    from stewardtools.operations import registry_ops
 
     put_spec(aws, spec_doc(gate={"auto_promote": False}))
     first = train(steward, upload(aws, "a.csv", credit_default(1000, seed=4)))
@@ -337,7 +337,7 @@ def test_schedule_expressions():
     [("product-category", "pending_approval", "accuracy"), ("house-price", "promote", "mae")],
 )
 def test_the_other_example_specs_train_end_to_end(aws, steward, name, outcome, metric):
-    from modelsteward.datasets import generate
+    from stewardtools.datasets import generate
 
     doc = example_spec(name, gate={"bootstrap_rounds": 100})
     if name == "house-price":

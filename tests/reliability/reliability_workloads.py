@@ -101,7 +101,7 @@ def onboard_trained(data_bucket: str) -> None:
 
 
 def training_csv(n: int = 800, seed: int = 1) -> bytes:
-    from modelsteward.datasets import credit_default
+    from stewardtools.datasets import credit_default
 
     frame = credit_default(n, seed=seed)
     if "timestamp" in frame:

@@ -23,7 +23,7 @@ import yaml
 from reliability_stack import Ledger
 from reliability_workloads import TRAINED, trained_spec, training_csv
 
-from modelsteward.localcloud.deploy import LocalCloud
+from stewardtools.localcloud.deploy import LocalCloud
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = TRAINED
@@ -42,7 +42,7 @@ def _csv(frame: Any) -> bytes:
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
     """The stack with one model that has a champion, a scored+monitored batch, labels, one alarm
     episode and one run of each schedule: every function has run once on a real event."""
-    from modelsteward.datasets import credit_default
+    from stewardtools.datasets import credit_default
 
     state = tmp_path_factory.mktemp("reliability-cloud")
     with LocalCloud(template=ROOT / "template.yaml", models=[MODEL], state_dir=state) as c:
@@ -65,7 +65,7 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
 
 
 def _context(cloud: LocalCloud) -> Any:
-    from modelsteward.services.cli_context import cli_context
+    from stewardtools.operations.context import cli_context
 
     return cli_context(cloud.stack_name, actor="test")
 
@@ -213,7 +213,7 @@ def _luhn(digits: str) -> bool:
 
 
 def _pii_frame(n: int, *, labeled: bool) -> Any:
-    from modelsteward.datasets import credit_default
+    from stewardtools.datasets import credit_default
 
     frame = credit_default(n, seed=77, labeled=labeled)
     values = [v for kind in ("email", "card", "ssn", "aws_key") for v in PLANTED[kind]]

@@ -15,7 +15,7 @@ from unittest import mock
 PREAMBLE = """# `steward` command reference
 
 Generated from the real `--help` output of `steward {version}` by `make docs-cli`
-(`tests/support/cli_reference.py`; each module of `layers/steward/modelsteward/cli/` with a
+(`tests/support/cli_reference.py`; each module of `tools/stewardtools/cli/` with a
 `register(subparsers)` function is a command). All `--help` pages work offline.
 
 Commands that talk to a stack find its resources through the stack's outputs: `--stack`
@@ -25,7 +25,7 @@ points them at the local cloud (`steward local up`). `samconfig.toml` deploys st
 
 ## Exit codes
 
-| code | meaning (`cli/main.py`) |
+| code | meaning (`stewardtools/cli/main.py`) |
 |---|---|
 | 0 | success |
 {exit_1}
@@ -57,7 +57,7 @@ def render() -> str:
     env = {k: v for k, v in os.environ.items() if k not in ("STEWARD_STACK", "AWS_ENDPOINT_URL")}
     with mock.patch.dict(os.environ, {**env, "COLUMNS": "100"}, clear=True):
         from modelsteward import __version__
-        from modelsteward.cli.main import build_parser
+        from stewardtools.cli.main import build_parser
 
         commands = list(_commands(build_parser()))
         pages = [(depth, parser.prog, parser.format_help()) for depth, parser in commands]

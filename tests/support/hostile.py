@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from modelsteward.datasets import generate
+from stewardtools.datasets import generate
 
 MODEL = "credit-default"
 SPEC_PATH = Path(__file__).resolve().parents[2] / "examples" / "specs" / f"{MODEL}.yaml"

@@ -13,7 +13,7 @@ import datetime as dt
 import pytest
 
 from modelsteward.errors import ConfigError
-from modelsteward.localcloud.alarms import (
+from stewardtools.localcloud.alarms import (
     ALARM,
     INSUFFICIENT_DATA,
     OK,

@@ -11,7 +11,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 SITE = REPO / "layers" / "steward"  # where the modelsteward package sits, as in StewardLayer
-PACKAGE = SITE / "modelsteward"
+PACKAGE = SITE / "modelsteward"  # the runtime: what the functions ship
+TOOLS_SITE = REPO / "tools"
+TOOLS = TOOLS_SITE / "stewardtools"  # the CLI, the local cloud, sample data: never in Lambda
 
 _spec = importlib.util.spec_from_file_location("import_graph", REPO / "bench" / "import_graph.py")
 assert _spec and _spec.loader
@@ -34,31 +36,37 @@ def package_files(*exclude: str) -> list[Path]:
     return [p for p in sorted(PACKAGE.rglob("*.py")) if p.relative_to(PACKAGE).parts[0] not in exclude]
 
 
+def tool_files(*exclude: str) -> list[Path]:
+    return [p for p in sorted(TOOLS.rglob("*.py")) if p.relative_to(TOOLS).parts[0] not in exclude]
+
+
 def test_only_adapters_and_the_local_cloud_import_boto3() -> None:
-    assert offenders(package_files("adapters", "localcloud"), ("boto3", "botocore")) == {}
+    assert offenders(package_files("adapters"), ("boto3", "botocore")) == {}
+    assert offenders(tool_files("adapters", "localcloud"), ("boto3", "botocore"), root=TOOLS_SITE) == {}
     handlers = sorted((REPO / "functions").rglob("*.py"))
     assert offenders(handlers, ("boto3", "botocore"), root=REPO / "functions") == {}
 
 
 def test_the_domain_does_no_io_through_services_or_adapters() -> None:
     domain = sorted((PACKAGE / "domain").rglob("*.py"))
-    assert (
-        offenders(domain, ("modelsteward.services", "modelsteward.adapters", "modelsteward.localcloud")) == {}
-    )
+    assert offenders(domain, ("modelsteward.services", "modelsteward.adapters", "stewardtools")) == {}
 
 
-def test_nothing_lambda_runs_needs_the_local_cloud() -> None:
-    # StewardLayer leaves localcloud out (layers/deps/build_layer.py); only the CLI may use it
-    assert offenders(package_files("localcloud", "cli"), ("modelsteward.localcloud",)) == {}
+def test_the_runtime_never_imports_the_tools() -> None:
+    # the tools depend on the runtime, never the reverse: StewardLayer copies the runtime as it is
+    handlers = sorted((REPO / "functions").rglob("*.py"))
+    assert offenders(package_files(), ("stewardtools", "moto")) == {}
+    assert offenders(handlers, ("stewardtools", "moto"), root=REPO / "functions") == {}
+    assert offenders(tool_files(), ("modelsteward",), root=TOOLS_SITE)  # ... while the tools use it
 
 
 #: The composition root: the one module that builds adapters (services/context.py ``wire``).
 COMPOSITION_ROOT = PACKAGE / "services" / "context.py"
 
 
-def adapter_classes() -> set[str]:
+def adapter_classes(folder: Path = PACKAGE / "adapters") -> set[str]:
     names = set()
-    for path in sorted((PACKAGE / "adapters").glob("*.py")):
+    for path in sorted(folder.glob("*.py")):
         tree = ast.parse(path.read_text())
         names |= {n.name for n in tree.body if isinstance(n, ast.ClassDef) and not n.name.startswith("_")}
     return names
@@ -82,6 +90,11 @@ def test_adapters_are_built_in_the_composition_root_only() -> None:
     handlers = sorted((REPO / "functions").rglob("*.py"))
     assert constructions(runtime + handlers, classes) == {}
     assert constructions([COMPOSITION_ROOT], classes)  # ... and the root does build them
+    # the tools' own adapters (stack outputs, dead letters) have the tools' root
+    tools_root = TOOLS / "operations" / "context.py"
+    tool_classes = adapter_classes(TOOLS / "adapters")
+    assert constructions([p for p in tool_files("adapters") if p != tools_root], tool_classes) == {}
+    assert constructions([tools_root], tool_classes)
 
 
 def test_the_scanner_sees_relative_and_function_level_imports(tmp_path: Path) -> None:

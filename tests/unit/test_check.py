@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from modelsteward.cli.check import infer_spec
-from modelsteward.cli.main import main
+from stewardtools.cli.check import infer_spec
+from stewardtools.cli.main import main
 
 
 def write_csv(

@@ -115,11 +115,13 @@ def test_the_suite_scorers_own_columns_are_not_extra_columns() -> None:
     # score_batch adds who scored each row to the inference copy: no warning on every scored batch
     scored = "id,age,income,region,prediction,model_version,variant\n1,1,2,a,1,3,champion\n"
     batch = conform(csv(scored), SPEC, role="inference")
-    assert batch.extra_columns == [] and "extra_columns" not in findings_by_check(batch)
+    assert "extra_columns" not in findings_by_check(batch)  # dropped, kept for who-scored, not warned
+    assert batch.extra_columns == ["model_version", "variant"]
     assert "model_version" not in batch.table.column_names
     noted = scored.replace("variant\n", "variant,notes\n").replace("champion", "champion,x")
     with_notes = conform(csv(noted), SPEC, role="inference")
-    assert with_notes.extra_columns == ["notes"]
+    (finding,) = findings_by_check(with_notes)["extra_columns"]
+    assert finding.count == 1 and "'notes'" in finding.message and "variant" not in finding.message
     # in data the spec is trained on, a column named model_version is the owner's, and is reported
     ref = conform(csv("id,age,income,region,default,model_version\n1,1,2,a,1,3\n"), SPEC, role="training")
     assert ref.extra_columns == ["model_version"]

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from modelsteward.cli.main import main
 from modelsteward.spec import parse_spec
+from stewardtools.cli.main import main
 
 SPECS = Path(__file__).resolve().parents[2] / "examples" / "specs"
 
@@ -39,7 +39,7 @@ def test_sample_data_refuses_an_unknown_format(tmp_path: Path) -> None:
 
 
 def test_the_cli_offers_exactly_the_example_datasets() -> None:
-    from modelsteward.cli.sample import EXAMPLE_MODELS
-    from modelsteward.datasets import EXAMPLES
+    from stewardtools.cli.sample import EXAMPLE_MODELS
+    from stewardtools.datasets import EXAMPLES
 
     assert tuple(sorted(EXAMPLES)) == EXAMPLE_MODELS

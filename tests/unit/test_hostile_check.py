@@ -31,7 +31,7 @@ from hostile import (
     recursive_alias_spec,
 )
 
-from modelsteward.cli.main import main
+from stewardtools.cli.main import main
 
 ROWS = 2000
 UNDER = 5  # 0.25% of the rows: below the PII screen's threshold
@@ -226,7 +226,7 @@ def test_the_billion_laughs_spec_is_refused_by_onboarding(tmp_path: Path, capsys
 # --- decompression -------------------------------------------------------------------------------
 PEAK_SCRIPT = """
 import resource, sys
-from modelsteward.cli.main import main
+from stewardtools.cli.main import main
 code = main(["check", "--reference", sys.argv[1], "--current", sys.argv[2], "--out", sys.argv[3]])
 print(code, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, flush=True)
 """

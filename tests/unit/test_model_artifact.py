@@ -14,11 +14,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from modelsteward.datasets import credit_default
 from modelsteward.domain.model_artifact import dump_model, load_model, schema_types, sha256_hex
 from modelsteward.domain.training import build_pipeline, prepare_features
 from modelsteward.errors import ArtifactIntegrityError
 from modelsteward.spec import parse_spec
+from stewardtools.datasets import credit_default
 
 SPEC = parse_spec(
     {

@@ -7,7 +7,7 @@ from typing import Any
 
 from modelsteward.domain.dead_letter import InvokeOutcome, QueuedMessage, describe_payload, parse_dead_letter
 from modelsteward.errors import StorageError
-from modelsteward.services.replay import replay
+from stewardtools.operations.replay import replay
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:model-steward-check_window"
 

@@ -20,9 +20,9 @@ from modelsteward.reporting import (
     render_drift_timeline,
     render_governance_report,
     render_model_card,
-    screenshot,
 )
-from modelsteward.reporting.examples import (
+from stewardtools import screenshot
+from stewardtools.report_examples import (
     FORMULA_NAME,
     HOSTILE_NAME,
     example_batch_report,
@@ -703,7 +703,7 @@ def test_content_height_grows_with_content_within_bounds() -> None:
 
 
 def test_examples_command_writes_every_page(tmp_path: Path) -> None:
-    from modelsteward.reporting.examples import main
+    from stewardtools.report_examples import main
 
     assert main([str(tmp_path)]) == 0
     written = sorted(p.name for p in tmp_path.iterdir())

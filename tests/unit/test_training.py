@@ -11,7 +11,6 @@ import yaml
 from sklearn.compose import ColumnTransformer
 from sklearn.preprocessing import StandardScaler
 
-from modelsteward.datasets import credit_default, house_price, product_category
 from modelsteward.domain.metrics import task_metrics
 from modelsteward.domain.training import (
     build_estimator,
@@ -22,6 +21,7 @@ from modelsteward.domain.training import (
 )
 from modelsteward.errors import InvalidInput, SpecError
 from modelsteward.spec import parse_spec
+from stewardtools.datasets import credit_default, house_price, product_category
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "specs"
 

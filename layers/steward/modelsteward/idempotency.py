@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -52,11 +52,11 @@ def run_once(
     if _lambda_context is not None:
         config.register_lambda_context(_lambda_context)
 
-    @idempotent_function(data_keyword_argument="key", persistence_store=_persistence(table), config=config)
+    @idempotent_function(data_keyword_argument="key", persistence_store=_persistence(table), config=config)  # type: ignore[untyped-decorator]  # Powertools types it loosely
     def _once(key: dict[str, Any]) -> dict[str, Any]:
         return work()
 
-    return _once(key={"purpose": purpose, **dict(key)})
+    return cast(dict[str, Any], _once(key={"purpose": purpose, **dict(key)}))
 
 
 def reset_idempotency() -> None:

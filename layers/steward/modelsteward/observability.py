@@ -50,7 +50,6 @@ LIBRARY_LOGGERS = (
     "modelsteward.idempotency",
     "modelsteward.packed_deps",
     "modelsteward.spec",
-    "modelsteward.datasets",
 )
 
 

@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
@@ -65,7 +65,7 @@ def _item(chain: str, record: AuditRecord) -> dict[str, Any]:
 def _from_item(item: Mapping[str, Any]) -> dict[str, Any]:
     plain = {k: _DESERIALIZER.deserialize(v) for k, v in item.items()}
     plain.setdefault("seq", plain.get("sk"))
-    return normalize({k: v for k, v in plain.items() if k not in _KEY_ATTRS})
+    return cast(dict[str, Any], normalize({k: v for k, v in plain.items() if k not in _KEY_ATTRS}))
 
 
 @dataclass

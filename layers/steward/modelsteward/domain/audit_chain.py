@@ -31,7 +31,7 @@ import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -193,7 +193,7 @@ class AuditRecord(BaseModel):
 
     def body(self) -> dict[str, Any]:
         """The stored form (JSON-compatible), hash included."""
-        return normalize(self.model_dump(mode="json"))
+        return cast(dict[str, Any], normalize(self.model_dump(mode="json")))
 
     def expected_hash(self) -> str:
         return compute_hash(self.prev_hash, self.body())

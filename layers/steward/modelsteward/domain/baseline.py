@@ -181,7 +181,7 @@ POSITION_DECIMALS = 4  # mean position inside a bin is stored to 1e-4 of the bin
 
 
 def _signed_log(v: np.ndarray) -> np.ndarray:
-    return np.sign(v) * np.log1p(np.abs(v))
+    return np.asarray(np.sign(v) * np.log1p(np.abs(v)))
 
 
 @functools.lru_cache(maxsize=512)
@@ -439,7 +439,7 @@ def bins_fingerprint(columns: Mapping[str, NumericBaseline | CategoricalBaseline
 # --- building ------------------------------------------------------------------------------
 def _quantile_positions(n: int, probs: np.ndarray) -> np.ndarray:
     """Inverted-CDF positions: quantiles are observed values, so point masses sit on edges."""
-    return np.clip(np.ceil(probs * n).astype(np.int64) - 1, 0, n - 1)
+    return np.asarray(np.clip(np.ceil(probs * n).astype(np.int64) - 1, 0, n - 1))
 
 
 def _inner_edges(grid_quantiles: np.ndarray, parts: int, top: float) -> list[float]:

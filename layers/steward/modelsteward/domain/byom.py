@@ -18,12 +18,11 @@ import numpy as np
 import pandas as pd
 
 from ..spec import ModelSpec
+from .contract import VARIANT_COLUMN, VERSION_COLUMN
 from .label_join import PROBABILITY_PREFIX, SEGMENT_PREFIX
 from .metrics import as_labels
 from .routing import normalize_ids
 
-VERSION_COLUMN = "model_version"
-VARIANT_COLUMN = "variant"
 DEFAULT_VARIANT = "champion"  # a batch that names no variant: the model's one serving variant
 UNVERSIONED = 0  # a batch that names no model version
 FEATURE_PREFIX = "feature_"  # features in the copy, for the labeled pool (retrain.from_labeled_pool)
@@ -40,7 +39,7 @@ def probability_matrix(frame: pd.DataFrame, spec: ModelSpec, classes: Sequence[s
         return None
     per_class = [f"{name}_{c}" for c in classes]
     if all(c in frame.columns for c in per_class):
-        return frame[per_class].to_numpy(dtype="float64", na_value=np.nan)
+        return np.asarray(frame[per_class].to_numpy(dtype="float64", na_value=np.nan))
     if len(classes) == 2 and name in frame.columns:
         pos = frame[name].to_numpy(dtype="float64", na_value=np.nan)
         return np.column_stack([1.0 - pos, pos])

@@ -46,9 +46,11 @@ ColumnKind = Literal["id", "timestamp", "numeric", "categorical", "label", "prob
 MAX_INVALID_SHARE = 0.01
 #: Name accepted for the label column of a ``labels`` batch besides the spec's target column.
 LABEL_ALIAS = "label"
-#: What the suite's own scorer adds to the inference copy it writes (services/score_batch): who
-#: scored each row. Bookkeeping the spec need not name, so never reported as extra columns.
-SCORER_COLUMNS = ("model_version", "variant")
+#: Which version and variant scored each row: the suite's scorer adds them to the inference copy it
+#: writes (services/score_batch), a model served elsewhere may name them (services/byom reads them).
+#: Bookkeeping the spec need not name: dropped like extra columns, never reported as such.
+VERSION_COLUMN, VARIANT_COLUMN = "model_version", "variant"
+SCORER_COLUMNS = (VERSION_COLUMN, VARIANT_COLUMN)
 
 _NUMBER = r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$|^[+-]?(?i:inf|infinity|nan)$"
 _ISO_TIMESTAMP = (
@@ -81,7 +83,7 @@ class ConformedBatch:
 
     @property
     def rows(self) -> int:
-        return self.table.num_rows
+        return int(self.table.num_rows)
 
     @property
     def errors(self) -> list[ContractFinding]:
@@ -347,6 +349,11 @@ def _missing_message(role: Role, missing: list[_Wanted], available: list[str]) -
     return f"a {role} batch needs column(s) {'; '.join(parts)}; the file has: {shown or 'no columns'}"
 
 
+def reported_extra_columns(extra: Sequence[str], role: Role) -> list[str]:
+    """The dropped columns worth telling the owner about: not the scorer's bookkeeping on inference."""
+    return [c for c in extra if not (role == "inference" and c in SCORER_COLUMNS)]
+
+
 # --- conform -----------------------------------------------------------------------------------------
 def conform(table: pa.Table, spec: ModelSpec, *, role: Role) -> ConformedBatch:
     """Check and coerce a batch to the contract for ``role``; raise BatchRejected if it is unusable."""
@@ -434,17 +441,16 @@ def conform(table: pa.Table, spec: ModelSpec, *, role: Role) -> ConformedBatch:
         )
     used = set(sources.values())
     extra = [c for c in available if c not in used]
-    scorer = [c for c in extra if role == "inference" and c in SCORER_COLUMNS]
-    extra = [c for c in extra if c not in scorer]
-    if extra:
-        shown = ", ".join(repr(c) for c in extra[:10]) + (" ..." if len(extra) > 10 else "")
+    reported = reported_extra_columns(extra, role)
+    if reported:
+        shown = ", ".join(repr(c) for c in reported[:10]) + (" ..." if len(reported) > 10 else "")
         findings.append(
             ContractFinding(
                 "extra_columns",
                 None,
                 "warning",
-                f"{len(extra)} column(s) not in the spec were dropped: {shown}",
-                len(extra),
+                f"{len(reported)} column(s) not in the spec were dropped: {shown}",
+                len(reported),
             )
         )
     return ConformedBatch(table=pa.table(columns), findings=findings, extra_columns=extra)

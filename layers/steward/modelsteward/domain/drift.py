@@ -28,7 +28,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -496,14 +496,14 @@ def detect_drift(
     if profile.baseline_fingerprint != baseline.fingerprint:
         raise ValueError("the profile was computed against a different baseline")
     weights = dict(importance if importance is not None else baseline.feature_importance)
-    pending: list[dict] = []
+    pending: list[dict[str, Any]] = []
     for name, base in baseline.columns.items():
         cur = profile.columns.get(name)
         if cur is None and base.role == "label":
             continue  # labels arrive later, in their own uploads
         cfg = _settings(name, base.data_type, policy)
         test: Literal["ks", "chi2"] = "ks" if base.data_type == "numeric" else "chi2"
-        row: dict = {
+        row: dict[str, Any] = {
             "name": name,
             "kind": _kind(base.role, base.data_type),
             "data_type": base.data_type,

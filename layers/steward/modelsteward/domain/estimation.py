@@ -54,7 +54,7 @@ class IsotonicCalibrator(BaseModel):
     def predict(self, scores: np.ndarray) -> np.ndarray:
         if not self.x:
             return np.full(np.shape(scores), np.nan)
-        return np.interp(np.asarray(scores, dtype="float64"), self.x, self.y)
+        return np.asarray(np.interp(np.asarray(scores, dtype="float64"), self.x, self.y), dtype="float64")
 
 
 def fit_isotonic(
@@ -204,7 +204,7 @@ class Estimator(BaseModel):
         flat = totals[:, 0] <= 0
         cal[flat] = p[flat]
         totals[flat] = 1.0
-        return cal / totals
+        return np.asarray(cal / totals, dtype="float64")
 
     def estimate(
         self, batch_proba: Any, predicted: Sequence[Any] | np.ndarray | None = None

@@ -146,7 +146,7 @@ def _proba(frame: pd.DataFrame, classes: Sequence[str]) -> np.ndarray | None:
     cols = [PROBABILITY_PREFIX + c for c in classes]
     if not cols or any(c not in frame.columns for c in cols):
         return None
-    return frame[cols].to_numpy(dtype="float64", na_value=0.0)
+    return np.asarray(frame[cols].to_numpy(dtype="float64", na_value=0.0))
 
 
 def realized(frame: pd.DataFrame, task: str, classes: Sequence[str] | None) -> dict[str, Any]:
@@ -246,7 +246,7 @@ def batch_windows(frame: pd.DataFrame, window: str) -> dict[str, list[dict[str, 
 def _iso(value: Any) -> str | None:
     if value is None or pd.isna(value):
         return None
-    return pd.Timestamp(value).isoformat()
+    return str(pd.Timestamp(value).isoformat())
 
 
 # --- training pool --------------------------------------------------------------------------

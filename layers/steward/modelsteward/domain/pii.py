@@ -482,7 +482,7 @@ def _scan_integers(
 def _is_text(t: pa.DataType) -> bool:
     if pa.types.is_dictionary(t):
         return _is_text(t.value_type)
-    return pa.types.is_string(t) or pa.types.is_large_string(t)
+    return bool(pa.types.is_string(t) or pa.types.is_large_string(t))
 
 
 def _integral_floats(column: pa.ChunkedArray) -> pa.ChunkedArray:

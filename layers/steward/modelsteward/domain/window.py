@@ -98,7 +98,7 @@ def parse_kind(value: str | None, default: WindowKind) -> WindowKind:
         return default
     if value not in WINDOW_KINDS:
         raise InvalidInput(f"window '{value}' is not one of {', '.join(WINDOW_KINDS)}", code="bad_window")
-    return value  # type: ignore[return-value]
+    return value
 
 
 def parse_moment(value: str | dt.datetime, what: str = "start") -> dt.datetime:

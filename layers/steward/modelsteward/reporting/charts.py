@@ -342,8 +342,8 @@ def _nice_ceiling(value: float) -> float:
     for step in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
         candidate = step * 10**exponent
         if candidate >= value - 1e-12:
-            return candidate
-    return 10 ** (exponent + 1)
+            return float(candidate)
+    return float(10 ** (exponent + 1))
 
 
 def line_chart(

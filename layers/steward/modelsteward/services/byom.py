@@ -251,8 +251,8 @@ def report_findings(kept: Mapping[str, Any]) -> list[Any]:
 
 def _own_columns(ctx: Context, batch: Any) -> pd.DataFrame | None:
     """The batch's ``model_version`` / ``variant`` columns (the contract drops them), when it has them."""
-    from ..domain.byom import VARIANT_COLUMN, VERSION_COLUMN
     from ..domain.capture import for_spec
+    from ..domain.contract import VARIANT_COLUMN, VERSION_COLUMN
     from ..domain.ingest import read_table
 
     wanted = [c for c in (VERSION_COLUMN, VARIANT_COLUMN) if c in set(batch.extra_columns)]

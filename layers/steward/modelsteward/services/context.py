@@ -10,7 +10,7 @@ import datetime as dt
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..clock import utcnow
 from ..config import Settings, settings
@@ -27,9 +27,6 @@ from ..ports import (
     ObjectStore,
     Registry,
 )
-
-if TYPE_CHECKING:
-    from .replay import DeadLetterQueue, SyncInvoker
 
 
 @dataclass
@@ -117,20 +114,6 @@ def wire(s: Settings, *, actor: str, metrics: MetricsSink) -> Context:
         executions=StepFunctionsStarter() if s.scale_out_state_machine_arn else None,
         actor=actor,
     )
-
-
-def wire_for_a_person(s: Settings, *, actor: str) -> Context:
-    """The CLI's ports: the same adapters, metrics kept in memory (a person's run emits no EMF)."""
-    from ..adapters.metrics import RecordingMetrics
-
-    return wire(s, actor=actor, metrics=RecordingMetrics())
-
-
-def dead_letter_ports(queue_url: str) -> tuple[DeadLetterQueue, SyncInvoker]:
-    """What ``steward replay`` drains a dead-letter queue with: the queue and a synchronous invoke."""
-    from ..adapters.dead_letters import LambdaSyncInvoker, SqsDeadLetterQueue
-
-    return SqsDeadLetterQueue(queue_url), LambdaSyncInvoker()
 
 
 def reset_contexts() -> None:

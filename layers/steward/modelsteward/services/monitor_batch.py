@@ -31,6 +31,7 @@ import pyarrow as pa
 
 from .. import layout, metric_names
 from ..domain.baseline import Baseline, spec_fingerprint
+from ..domain.contract import reported_extra_columns
 from ..domain.drift import DriftResult, detect_drift
 from ..domain.episodes import Observation
 from ..domain.multivariate import MultivariateResult, multivariate_drift
@@ -45,6 +46,7 @@ from ..ports import ObjectRef
 from ..spec import ModelSpec
 from .context import Context
 from .episodes import observation, observe_batch, report_observations
+from .handover import start_large_batch
 from .quarantine import quarantine_batch
 from .specs import load_spec
 
@@ -274,13 +276,19 @@ def render_html(report: BatchReport) -> str:
 
 
 # --- baselines ------------------------------------------------------------------------------
-def load_baseline(ctx: Context, spec: ModelSpec) -> tuple[Baseline, ObjectRef, int | None]:
-    """The champion's baseline (registry row ``baseline_uri``), else the reference baseline."""
+def load_baseline(
+    ctx: Context, spec: ModelSpec, *, pinned: ObjectRef | None = None
+) -> tuple[Baseline, ObjectRef, int | None]:
+    """The champion's baseline (registry row ``baseline_uri``), else the reference baseline; or the
+    exact version a scale-out run pinned when it started."""
     model = spec.name
-    champion = ctx.registry.champion(model) if ctx.registry is not None else None
+    champion = ctx.registry.champion(model) if ctx.registry is not None and pinned is None else None
     version: int | None = None
     version_id: str | None = None
-    if champion:
+    uri: str | None = None
+    if pinned is not None:
+        uri, version_id = layout.s3_uri(pinned.bucket, pinned.key), pinned.version_id
+    elif champion:
         version = int(champion["version"]) if champion.get("version") is not None else None
         uri = champion.get("baseline_uri") or (
             layout.s3_uri(
@@ -290,9 +298,7 @@ def load_baseline(ctx: Context, spec: ModelSpec) -> tuple[Baseline, ObjectRef, i
             else None
         )
         version_id = champion.get("baseline_version_id")
-    else:
-        uri = None
-    if not uri:
+    if not uri:  # no champion yet: the reference baseline
         uri = layout.s3_uri(
             ctx.settings.artifacts_bucket, layout.reference_baseline_prefix(model) + "baseline.json"
         )
@@ -356,10 +362,9 @@ def _monitor(ctx: Context, upload: S3Upload) -> dict[str, Any]:
         spec, spec_ref = load_spec(ctx, model)
         if scale_out_requested(ctx, upload):
             # an unknown model or a missing baseline is refused here, with its own reason
-            load_baseline(ctx, spec)
-            from .scale_out import start_large_batch
-
-            return start_large_batch(ctx, upload, key)
+            _, baseline_ref, pinned_version = load_baseline(ctx, spec)
+            return start_large_batch(ctx, upload, key, spec_ref=spec_ref, baseline_ref=baseline_ref,
+                                     model_version=pinned_version)  # fmt: skip
         try:
             prepared, obj = read_upload(ctx, upload, spec, role="inference", filename=key.name)
         except NotFound:  # deleted before we got to it: nothing to monitor, nothing to quarantine
@@ -561,7 +566,7 @@ def publish_batch(ctx: Context, batch: AssessedBatch) -> dict[str, Any]:
         quality=assessment.quality,
         pii=pii_summary,
         findings=[*batch.findings, *report_findings(kept)],
-        extra_columns=batch.extra_columns,
+        extra_columns=reported_extra_columns(batch.extra_columns, "inference"),
         timings=Timings(
             processing_ms=round((time.perf_counter() - batch.started) * 1000, 1),
             peak_memory_mb=peak_memory_mb(),

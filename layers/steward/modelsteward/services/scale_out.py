@@ -15,7 +15,6 @@ quarantines the whole batch with that chunk's reason, as monitor_batch would.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
@@ -37,12 +36,11 @@ from ..domain.chunking import (
 )
 from ..domain.profile import Profile, merge_profiles, profile_batch
 from ..domain.report import PiiSummary
-from ..errors import BatchRejected, ConfigError, ConflictError, InvalidInput, NotFound, StorageError
-from ..events import S3Upload
+from ..errors import BatchRejected, ConflictError, InvalidInput, NotFound, StorageError
 from ..idempotency import run_once
-from ..layout import UploadKey
 from ..ports import ObjectRef
 from .context import Context
+from .handover import pinned_ref
 from .monitor_batch import (
     AssessedBatch,
     PiiRejected,
@@ -61,34 +59,6 @@ log = logging.getLogger(__name__)
 
 FINISH_FUNCTION = "finish_large_batch"
 FAILED_CODE = "scale_out_failed"
-
-
-def execution_name(upload: S3Upload) -> str:
-    """One execution per object version: Step Functions returns the running one for a repeated name."""
-    key = json.dumps(upload.idempotency_key(), sort_keys=True, default=str)
-    return "mb-" + hashlib.sha256(key.encode()).hexdigest()[:40]
-
-
-# --- monitor_batch: hand over ---------------------------------------------------------------
-def start_large_batch(ctx: Context, upload: S3Upload, key: UploadKey) -> dict[str, Any]:
-    name = execution_name(upload)
-    run = {
-        "bucket": upload.bucket, "key": upload.key, "version_id": upload.version_id,
-        "size": upload.size, "etag": upload.etag, "model": key.model, "batch_id": key.batch_id,
-        "filename": key.name, "execution_name": name,
-    }  # fmt: skip
-    if ctx.executions is None:
-        raise ConfigError("scale-out needs SCALE_OUT_STATE_MACHINE_ARN (no Step Functions starter wired)")
-    arn = ctx.executions.start(ctx.settings.scale_out_state_machine_arn, name, {"run": run})
-    ctx.record(
-        "batch.scaled_out",
-        model=key.model,
-        reason=f"{upload.size} bytes > SCALE_OUT_BYTES ({ctx.settings.scale_out_bytes}): chunked run",
-        inputs=[upload.object_ref().as_dict()],
-        details={"function": "monitor_batch", "batch_id": key.batch_id, "execution_arn": arn},
-    )
-    log.info("batch scaled out", extra={"model": key.model, "batch_id": key.batch_id, "execution": arn})
-    return {"status": "scaled_out", "model": key.model, "batch_id": key.batch_id, "execution_arn": arn}
 
 
 # --- plan_chunks ----------------------------------------------------------------------------
@@ -153,8 +123,8 @@ def profile_large_batch_chunk(
         "row_groups": chunk.row_groups,
     }
     try:
-        spec, _ = load_spec(ctx, model)
-        baseline, _, _ = load_baseline(ctx, spec)
+        spec, _ = load_spec(ctx, model, version_id=_pinned_version(run, "spec"))
+        baseline, _, _ = load_baseline(ctx, spec, pinned=pinned_ref(run, "baseline"))
         table = read_table(chunk_payload(_reader(ctx, run), plan, chunk), str(run["filename"]))
         conformed, screened, pii = conform_and_screen(ctx, table, spec, role="inference")
         duplicates = sum(f.count for f in conformed.findings if f.check == "duplicate_ids")
@@ -183,6 +153,11 @@ def profile_large_batch_chunk(
 
 
 # --- finish_large_batch ---------------------------------------------------------------------
+def _pinned_version(run: Mapping[str, Any], name: str) -> str | None:
+    ref = pinned_ref(run, name)
+    return ref.version_id if ref is not None else None
+
+
 def _source(run: Mapping[str, Any]) -> ObjectRef:
     return ObjectRef(str(run["bucket"]), str(run["key"]), run.get("version_id"), None, run.get("size"))
 
@@ -215,7 +190,7 @@ def _finish(ctx: Context, run: Mapping[str, Any]) -> dict[str, Any]:
             results.append(_read_json(ctx, prefix + f"{chunk.name}.json")[0])
         except NotFound as exc:  # the Map succeeded, so this is storage trouble: retry
             raise StorageError(f"chunk {chunk.index} result missing under {prefix}") from exc
-    spec, spec_ref = load_spec(ctx, model)
+    spec, spec_ref = load_spec(ctx, model, version_id=_pinned_version(run, "spec"))
     refusals = [r for r in results if r.get("status") != "ok"]
     if refusals:
         first = refusals[0]
@@ -227,7 +202,9 @@ def _finish(ctx: Context, run: Mapping[str, Any]) -> dict[str, Any]:
             spec_ref=spec_ref, details={"chunks": len(results), "refused_chunks": len(refusals)},
             function=FINISH_FUNCTION,
         )  # fmt: skip
-    baseline, baseline_ref, model_version = load_baseline(ctx, spec)
+    baseline, baseline_ref, model_version = load_baseline(ctx, spec, pinned=pinned_ref(run, "baseline"))
+    if pinned_ref(run, "baseline") is not None:
+        model_version = run.get("model_version")
     profiles = [Profile.model_validate(r["profile"]) for r in results]
     _same_baseline(profiles, baseline)
     profile = merge_profiles(profiles).model_copy(update={"batch_ids": [batch_id]})

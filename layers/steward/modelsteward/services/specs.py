@@ -11,8 +11,9 @@ from .context import Context
 __all__ = ["MAX_SPEC_BYTES", "load_spec"]
 
 
-def load_spec(ctx: Context, model: str) -> tuple[ModelSpec, ObjectRef]:
-    """The model's spec and the object version it came from.
+def load_spec(ctx: Context, model: str, *, version_id: str | None = None) -> tuple[ModelSpec, ObjectRef]:
+    """The model's spec and the object version it came from (``version_id``: that exact version, as
+    a scale-out run pinned it).
 
     Raises UnknownModel when no spec is registered, SpecError when it does not validate (both are
     InvalidInput: the batch that needed it is quarantined with the reason, never retried).
@@ -20,7 +21,7 @@ def load_spec(ctx: Context, model: str) -> tuple[ModelSpec, ObjectRef]:
     bucket = ctx.settings.data_bucket
     key = layout.spec_key(model)
     try:
-        obj = ctx.store.get(bucket, key, max_bytes=MAX_SPEC_BYTES)
+        obj = ctx.store.get(bucket, key, version_id, max_bytes=MAX_SPEC_BYTES)
     except LimitExceeded as exc:  # refused from the object's size, before its body is read
         raise SpecError(
             f"{layout.s3_uri(bucket, key)} is larger than {MAX_SPEC_BYTES} bytes, the limit for a "

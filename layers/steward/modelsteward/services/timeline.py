@@ -12,9 +12,10 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from ..domain.window import BatchTimes
 from ..errors import NotFound
 from ..ports import ObjectRef
-from .batch_index import BatchIndex, BatchTimes
+from .batch_index import BatchIndex
 from .context import Context
 
 MAX_POINTS = 200

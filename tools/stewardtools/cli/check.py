@@ -1,0 +1,207 @@
+"""`steward check`: compare a current file to a reference file offline (no AWS, no local cloud).
+
+    steward check --reference REF --current CUR [--spec SPEC] --out DIR
+
+Reads CSV / JSON Lines / Parquet (optionally gzip), builds a baseline from REF and runs the same
+engine monitor_batch runs (profile, drift, multivariate drift, quality) on CUR. Writes
+DIR/report.json, DIR/report.html, DIR/baseline.json, DIR/profile.json and
+DIR/constraint_violations.json, and prints a one-line verdict.
+
+Without --spec the columns both files share are monitored: numeric columns as numeric features,
+text/boolean ones as categorical; ``id`` and ``timestamp`` are used as such; a ``prediction``
+column is monitored as the prediction and a ``target`` column as the label. Both files are
+conformed with the reference role (no id or prediction required): that is the offline role.
+
+Exit codes: 0 no drift and no quality violation; 1 drift or quality violations; 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from modelsteward.errors import InvalidInput
+from modelsteward.spec import ModelSpec, parse_spec, read_spec_file
+from stewardtools.cli.main import EXIT_FINDINGS, EXIT_OK
+
+OFFLINE_MODEL = "offline-check"
+_TEMPORAL = ("timestamp", "date", "time")
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "check",
+        help="offline drift + quality check of a current file against a reference file",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--reference", required=True, type=Path, help="reference data (csv, jsonl, parquet)")
+    parser.add_argument("--current", required=True, type=Path, help="current data to check")
+    parser.add_argument("--spec", type=Path, default=None, help="model spec YAML (default: inferred)")
+    parser.add_argument("--out", required=True, type=Path, help="directory for report.json and report.html")
+    parser.set_defaults(func=run)
+
+
+_NUMBER = r"^\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*$"
+_SNIFF_ROWS = 10_000
+
+
+def _is_number(column: pa.ChunkedArray) -> bool:
+    """Numeric type, or text (CSV) whose non-empty values are at least 99% numbers."""
+    import pyarrow.compute as pc
+
+    t = column.type
+    if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
+        return True
+    if not (pa.types.is_string(t) or pa.types.is_large_string(t)):
+        return False
+    head = pc.utf8_trim_whitespace(column.slice(0, _SNIFF_ROWS))
+    present = pc.filter(head, pc.and_(pc.is_valid(head), pc.not_equal(head, "")))
+    if len(present) == 0:
+        return False
+    numbers = pc.sum(pc.match_substring_regex(present, _NUMBER)).as_py() or 0
+    return numbers >= 0.99 * len(present)
+
+
+def infer_spec(reference: pa.Table, current: pa.Table) -> ModelSpec:
+    """A spec monitoring the columns both tables share (the offline role)."""
+    shared = [c for c in reference.column_names if c in set(current.column_names)]
+    ref_types = {f.name: f.type for f in reference.schema}
+    numeric_columns = {c for c in shared if _is_number(reference.column(c))}
+    prediction = "prediction" if "prediction" in shared else None
+    target = "target" if "target" in shared else "__target__"
+    reserved = {"id", "timestamp", "prediction", "target"}
+    numeric, categorical = [], []
+    for name in shared:
+        t = ref_types[name]
+        if name in reserved or pa.types.is_timestamp(t) or pa.types.is_date(t):
+            continue
+        if name in numeric_columns:
+            numeric.append(name)
+        elif (
+            pa.types.is_string(t)
+            or pa.types.is_large_string(t)
+            or pa.types.is_boolean(t)
+            or (pa.types.is_dictionary(t))
+        ):
+            categorical.append(name)
+    if not numeric and not categorical and not prediction:
+        raise InvalidInput(
+            "the two files share no numeric or text column to compare", code="no_shared_columns"
+        )
+    classifier = prediction is not None and "prediction" not in numeric_columns
+    if not numeric and not categorical:  # only a prediction: monitor it as a feature
+        (categorical if classifier else numeric).append("prediction")
+        prediction = None
+    return parse_spec(
+        {
+            "name": OFFLINE_MODEL,
+            "task": "binary" if classifier else "regression",
+            "primary_metric": "roc_auc" if classifier else "rmse",
+            "target": target,
+            "prediction_column": prediction or "__prediction__",
+            "timestamp_column": "timestamp" if "timestamp" in shared else None,
+            "features": {"numeric": numeric, "categorical": categorical},
+            "pii": {"action": "allow"},
+        }
+    )
+
+
+def _read(path: Path) -> pa.Table:
+    from modelsteward.domain.ingest import read_table
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror or exc}", code="bad_file") from exc
+    return read_table(data, path.name)
+
+
+def check(reference: Path, current: Path, spec_path: Path | None, out: Path) -> dict[str, Any]:
+    """Run the offline check and write its files; returns the report as a dict (plus file paths)."""
+    from modelsteward.domain.baseline import build_baseline
+    from modelsteward.domain.report import Lineage, Timings, build_report
+    from modelsteward.domain.sagemaker import constraint_violations_json
+    from modelsteward.services.monitor_batch import (
+        assess_batch,
+        conform_and_screen,
+        peak_memory_mb,
+        render_html,
+    )
+
+    started = time.perf_counter()
+    ref_raw, cur_raw = _read(reference), _read(current)
+    spec = parse_spec(read_spec_file(spec_path)) if spec_path is not None else infer_spec(ref_raw, cur_raw)
+    _, ref_table, _ = conform_and_screen(None, ref_raw, spec, role="reference")
+    cur_conf, cur_table, pii = conform_and_screen(None, cur_raw, spec, role="reference")
+    sources = [{"uri": reference.resolve().as_uri()}]
+    baseline = build_baseline(ref_table, spec, sources=sources, seed=spec.seed)
+    batch_id = current.name
+    assessment = assess_batch(cur_table, baseline, spec, batch_id=batch_id, findings=cur_conf.findings)
+    report = build_report(
+        model=spec.name,
+        model_version=None,
+        batch_id=batch_id,
+        source={"uri": current.resolve().as_uri(), "size": current.stat().st_size},
+        created_at=time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
+        rows=cur_table.num_rows,
+        drift=assessment.drift,
+        multivariate=assessment.multivariate,
+        quality=assessment.quality,
+        pii=pii,
+        findings=cur_conf.findings,
+        extra_columns=cur_conf.extra_columns,
+        timings=Timings(
+            processing_ms=round((time.perf_counter() - started) * 1000, 1),
+            peak_memory_mb=peak_memory_mb(),
+            stages_ms=assessment.stages_ms,
+        ),
+        lineage=Lineage(
+            inputs=[{"uri": current.resolve().as_uri()}],
+            baseline={"uri": sources[0]["uri"]},
+            spec={"uri": spec_path.resolve().as_uri() if spec_path else None, "inferred": spec_path is None},
+        ),
+        time_range=(assessment.profile.time_min, assessment.profile.time_max),
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    files = {
+        "report.json": report.to_json(indent=2),
+        "report.html": render_html(report),
+        "baseline.json": baseline.to_json(),
+        "profile.json": assessment.profile.to_json(),
+        "constraint_violations.json": json.dumps(
+            constraint_violations_json(assessment.drift, assessment.quality, report.extra_columns), indent=2
+        ),
+    }
+    for name, text in files.items():
+        (out / name).write_text(text, encoding="utf-8")
+    return {"report": report, "files": {name: str(out / name) for name in files}}
+
+
+def summary_line(report: Any) -> str:
+    """One line: the verdict, then why (drifted columns vs the dataset threshold, AUC, quality)."""
+    drifted = [f.name for f in report.features if f.drifted]
+    evaluated = sum(1 for f in report.features if f.severity != "insufficient_data")
+    dataset = report.dataset_drift
+    shown = f" ({', '.join(drifted[:5])}{', ...' if len(drifted) > 5 else ''})" if drifted else ""
+    relation = ">=" if dataset.drifted else "<"
+    parts = [
+        f"{len(drifted)} of {evaluated} columns drifted{shown}",
+        f"dataset share {dataset.share:.2f} {relation} threshold {dataset.threshold:.2f}",
+    ]
+    if report.multivariate is not None and report.multivariate.auc is not None:
+        parts.append(f"multivariate AUC {report.multivariate.auc:.2f}")
+    parts.append(f"{len(report.quality)} quality violation(s)")
+    return f"{report.verdict.upper()}: " + "; ".join(parts)
+
+
+def run(args: argparse.Namespace) -> int:
+    result = check(args.reference, args.current, args.spec, args.out)
+    report = result["report"]
+    print(f"{summary_line(report)} -> {result['files']['report.html']}")
+    return EXIT_OK if report.verdict == "ok" else EXIT_FINDINGS
