@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from ..errors import ConfigError
@@ -62,9 +63,9 @@ def pinned(ref: ObjectRef) -> dict[str, Any]:
     return {"bucket": ref.bucket, "key": ref.key, "version_id": ref.version_id}
 
 
-def pinned_ref(run: dict[str, Any] | Any, name: str) -> ObjectRef | None:
+def pinned_ref(run: Mapping[str, Any], name: str) -> ObjectRef | None:
     """The object version a run pinned (None for a run started before pins existed)."""
-    value = run.get(name) if hasattr(run, "get") else None
-    if not isinstance(value, dict) or not value.get("key"):
+    value = run.get(name)
+    if not isinstance(value, Mapping) or not value.get("key"):
         return None
     return ObjectRef(str(value["bucket"]), str(value["key"]), value.get("version_id"))

@@ -202,8 +202,9 @@ def _finish(ctx: Context, run: Mapping[str, Any]) -> dict[str, Any]:
             spec_ref=spec_ref, details={"chunks": len(results), "refused_chunks": len(refusals)},
             function=FINISH_FUNCTION,
         )  # fmt: skip
-    baseline, baseline_ref, model_version = load_baseline(ctx, spec, pinned=pinned_ref(run, "baseline"))
-    if pinned_ref(run, "baseline") is not None:
+    pinned = pinned_ref(run, "baseline")
+    baseline, baseline_ref, model_version = load_baseline(ctx, spec, pinned=pinned)
+    if pinned is not None:  # the champion's version when the run started, not the baseline's own field
         model_version = run.get("model_version")
     profiles = [Profile.model_validate(r["profile"]) for r in results]
     _same_baseline(profiles, baseline)
