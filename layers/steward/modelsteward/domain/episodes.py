@@ -22,8 +22,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..spec import EpisodeRule
 
 Signal = Literal[
-    "drift", "multivariate_drift", "quality", "pii", "estimated_drop", "realized_drop", "freshness", "bias",
-    "realized_bias", "attribution_drift",
+    "drift",
+    "multivariate_drift",
+    "quality",
+    "pii",
+    "estimated_drop",
+    "realized_drop",
+    "freshness",
+    "bias",
+    "realized_bias",
+    "attribution_drift",
 ]
 #: signals decided here, in the order emails and reports list them
 SIGNALS: tuple[str, ...] = (

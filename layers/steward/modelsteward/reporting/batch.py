@@ -610,9 +610,8 @@ def _attribution_section(drift: Mapping[str, Any]) -> str:
         f"shuffled, on {fmt_value(drift.get('rows'))} champion rows, against the same measure on its "
         "holdout at training; nDCG of the batch's ranking (Clarify's feature attribution drift check)."
     )
-    body = f"<p>{head}</p>" + table(
-        ["Feature", "Baseline rank", "Batch rank", "Baseline share", "Batch share"], rows, numeric=[1, 2, 3, 4]
-    )
+    headers = ["Feature", "Baseline rank", "Batch rank", "Baseline share", "Batch share"]
+    body = f"<p>{head}</p>" + table(headers, rows, numeric=[1, 2, 3, 4])
     return section(title, body, anchor="attribution", note=note)
 
 

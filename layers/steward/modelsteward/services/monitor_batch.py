@@ -415,7 +415,9 @@ def attribution_section(ctx: Context, batch: AssessedBatch) -> dict[str, Any] | 
     except NotFound:
         return {"available": False, "reason": "not available: score_batch stored no attributions"}
     data = json.loads(doc.body)
-    return {k: v for k, v in data.items() if k not in ("model", "batch_id")} if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        return None
+    return {k: v for k, v in data.items() if k not in ("model", "batch_id")}
 
 
 def assess_bias(ctx: Context, spec: ModelSpec, table: pa.Table, model_version: int | None) -> Any | None:
