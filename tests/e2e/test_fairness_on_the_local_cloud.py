@@ -9,7 +9,10 @@ predicts those biased labels better (higher ROC AUC on its own holdout, signific
 approval rate for F falls far below M's: demographic parity difference > 0.1 and disparate impact
 < 0.8, the bounds the spec commits to. The gate rejects it; the model card, the audit trail and the
 governance report say why. Then production batches: one whose predictions treat the groups alike
-(no breach) and one where group F's selection rate collapses (breach, BiasBreach = 1).
+(no breach) and one where group F's selection rate collapses (breach, BiasBreach = 1); late labels
+for scored batches whose F rows were shifted (realized bias episodes); and scored batches whose
+income and debt columns are stuck at one value, so the model's outputs now hang on ``proxy``
+(attribution drift episodes).
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ fairness:
     disparate_impact_ratio: 0.8
   tolerance: 0.02
   min_group_size: 30
+retrain:
+  on_alarms: []   # the drifted test batches must not retrain the fair champion away mid-module
 """
 ROWS = 2400
 
@@ -296,3 +301,137 @@ def test_a_selection_rate_shift_opens_one_bias_episode_and_stable_batches_open_n
     episode = episode_book(_ctx(cloud), MODEL).get("bias")
     assert not episode.open and episode.episodes_opened == opened_before + 1
     assert episode.breaching_batches == 4 and episode.closed_by and episode.closed_by.startswith("level-1")
+
+
+def _scored(
+    cloud: LocalCloud, name: str, seed: int, *, shifted: bool = False, stuck: bool = False
+) -> pd.DataFrame:
+    """Score a batch with the champion (ten simulated minutes after the previous one).
+
+    ``shifted``: group F's incomes are 1.5 lower (the champion approves F far less often).
+    ``stuck``: income and debt are stuck at 0 (an upstream join that failed): shuffling them changes
+    nothing, so the champion's outputs hang on ``proxy`` alone and the attribution ranking flips."""
+    frame = _data(seed, biased=False).iloc[:1000].copy()
+    if shifted:
+        frame.loc[(frame["sex"] == "F").to_numpy(), "income"] -= 1.5
+    if stuck:
+        frame[["income", "debt"]] = 0.0
+    frame["approved"] = (frame["income"] - frame["debt"] > 0).astype(int)
+    cloud.advance(minutes=10)
+    frame["timestamp"] = cloud.now.isoformat()
+    cloud.upload(f"scoring/{MODEL}/{name}.csv", _csv(frame.drop(columns=["approved"])))
+    cloud.wait_idle()
+    cloud.evaluate_alarms()
+    return frame
+
+
+def _mails(cloud: LocalCloud, before: int, signal: str) -> list[Any]:
+    return [m for m in cloud.outbox_messages()[before:] if f" {signal} " in f" {m.subject} "]
+
+
+def test_late_labels_open_one_realized_bias_episode_and_fair_label_batches_open_none(
+    cloud: LocalCloud,
+) -> None:
+    """Realized bias as an episode (docs/alerts.md): eight batches are scored first; their labels
+    arrive six hours later, in event-time order. Three fair label batches open nothing; two of three
+    shifted ones open one episode with one email (group-level figures only); two fair ones close
+    it with one recovery note."""
+    from modelsteward.services.episodes import episode_book
+
+    plan = [("fair", False)] * 3 + [("skew", True)] * 3 + [("even", False)] * 2
+    scored = [
+        (f"late-{kind}{i}", _scored(cloud, f"late-{kind}{i}", 500 + i, shifted=shifted))
+        for i, (kind, shifted) in enumerate(plan)
+    ]
+    cloud.advance(hours=6)  # late labels: every batch was scored before any of its labels arrive
+    book = episode_book(_ctx(cloud), MODEL)
+    assert not book.get("realized_bias").open
+    opened_before = book.get("realized_bias").episodes_opened
+    sent = len(cloud.outbox_messages())
+
+    def label(i: int) -> None:  # one label file every ten minutes
+        name, frame = scored[i]
+        cloud.advance(minutes=10)
+        cloud.upload(f"labels/{MODEL}/{name}.csv", _csv(frame[["id", "approved"]]))
+        cloud.wait_idle()
+        cloud.evaluate_alarms()
+
+    for i in range(3):
+        label(i)
+    assert _mails(cloud, sent, "realized_bias") == []
+    assert cloud.alarm_state(f"{cloud.stack_name}-{MODEL}-realized_bias") != "ALARM"
+    label(3)
+    assert not episode_book(_ctx(cloud), MODEL).get("realized_bias").open  # 1 of the last 3
+    label(4)
+    assert cloud.alarm_state(f"{cloud.stack_name}-{MODEL}-realized_bias") == "ALARM"
+    label(5)  # still open: no second email
+    mails = _mails(cloud, sent, "realized_bias")
+    assert len(mails) == 1 and "ALARM" in mails[0].subject, [m.subject for m in mails]
+    body = " ".join(mails[0].body.split())  # the email wraps its lines
+    assert "realized group metrics" in body and "a person decides" in body
+    assert "latest breaching batch: selection rate by sex: F 0." in body
+    assert "demographic parity difference 0." in body and "(bound 0.1)" in body
+    assert "late-skew" in body and "r50" not in body  # batch names and group figures, never row ids
+    label(6)
+    label(7)
+    mails = _mails(cloud, sent, "realized_bias")
+    assert len(mails) == 2 and "OK" in mails[1].subject, [m.subject for m in mails]
+    episode = episode_book(_ctx(cloud), MODEL).get("realized_bias")
+    assert not episode.open and episode.episodes_opened == opened_before + 1
+    assert episode.breaching_batches == 3 and (episode.closed_by or "").startswith("late-even7")
+
+
+def _scored_report(cloud: LocalCloud, name: str) -> dict[str, Any]:
+    prefix = f"reports/{MODEL}/batches/{name}-"
+    listed = cloud.client("s3").list_objects_v2(Bucket=_artifacts(cloud), Prefix=prefix)
+    (key,) = [o["Key"] for o in listed.get("Contents", []) if o["Key"].endswith("/report.json")]
+    return dict(_json(cloud, key))
+
+
+def test_stuck_inputs_open_one_attribution_drift_episode_and_steady_batches_open_none(
+    cloud: LocalCloud,
+) -> None:
+    """Attribution drift (Clarify's nDCG, threshold 0.9): the champion's label-free attributions on
+    every scored batch against those of its holdout. Steady batches keep the ranking (nDCG ~1); two
+    batches whose income and debt are stuck move it onto ``proxy`` and open one episode with one
+    email; two steady batches close it."""
+    from modelsteward.services.episodes import episode_book
+
+    for i in range(2):  # the realized-bias batches (shifted F incomes) may have left it open
+        _scored(cloud, f"calm{i}", 600 + i)
+    assert not episode_book(_ctx(cloud), MODEL).get("attribution_drift").open
+    sent = len(cloud.outbox_messages())
+    for i in range(3):
+        _scored(cloud, f"steady{i}", 610 + i)
+    steady = _scored_report(cloud, "steady0")["attribution_drift"]
+    assert steady["available"] is True and steady["drifted"] is False
+    assert steady["ndcg"] > 0.95 and steady["threshold"] == 0.9 and steady["version"] == 1
+    ranks = {r["feature"]: r for r in steady["ranks"]}
+    assert ranks["proxy"]["baseline_rank"] == 3 and ranks["proxy"]["current_rank"] == 3
+    assert _mails(cloud, sent, "attribution_drift") == []
+    for i in range(3):
+        _scored(cloud, f"stuck{i}", 620 + i, stuck=True)
+    stuck = _scored_report(cloud, "stuck0")["attribution_drift"]
+    assert stuck["drifted"] is True and stuck["ndcg"] < 0.9
+    assert {r["feature"]: r["current_rank"] for r in stuck["ranks"]}["proxy"] == 1
+    mails = _mails(cloud, sent, "attribution_drift")
+    assert len(mails) == 1 and "ALARM" in mails[0].subject, [m.subject for m in mails]
+    assert "proxy #3 -> #1" in mails[0].body and "nDCG 0." in mails[0].body
+    listed = cloud.client("s3").list_objects_v2(
+        Bucket=_artifacts(cloud), Prefix=f"reports/{MODEL}/batches/stuck0-"
+    )
+    (html_key,) = [o["Key"] for o in listed["Contents"] if o["Key"].endswith("/report.html")]
+    page = cloud.client("s3").get_object(Bucket=_artifacts(cloud), Key=html_key)["Body"].read().decode()
+    assert 'id="attribution"' in page and "Attribution drift: nDCG" in page
+    for i in range(2):
+        _scored(cloud, f"back{i}", 630 + i)
+    mails = _mails(cloud, sent, "attribution_drift")
+    assert len(mails) == 2 and "OK" in mails[1].subject, [m.subject for m in mails]
+    # a batch the suite did not score (an inference upload) says why it has no attribution drift
+    direct = _inference(cloud, "direct-upload", shifted=False)["attribution_drift"]
+    assert direct["available"] is False and f"upload to scoring/{MODEL}/" in direct["reason"]
+    # the model card shows the version's baseline attributions beside the permutation importance
+    card = _json(cloud, layout.card_prefix(MODEL, 1) + "card.json")
+    baseline = card["explanations"]["attribution_baseline"]
+    assert set(baseline) == {"income", "debt", "proxy"} and sum(baseline.values()) == pytest.approx(1.0)
+    assert baseline["proxy"] < min(baseline["income"], baseline["debt"])

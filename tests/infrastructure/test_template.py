@@ -132,6 +132,7 @@ _GETATT_ARNS = {"ArtifactsBucket": ARTIFACTS, "AuditBucket": AUDIT, "DataBucket"
 _EPISODE = (metric_names.EPISODE_OPEN, "Maximum", "GreaterThanOrEqualToThreshold", 1, 1, 1, "ignore")
 EPISODE_SIGNALS = (
     "drift", "multivariate_drift", "quality", "pii", "realized_drop", "estimated_drop", "freshness", "bias",
+    "realized_bias", "attribution_drift",
 )  # fmt: skip
 SIGNALS = {
     # signal: (metric, statistic, comparison, threshold parameter or value, periods, to alarm, missing)

@@ -128,6 +128,10 @@ def test_a_reference_without_labels_is_accepted_with_a_warning(aws, context) -> 
     report = aws.get_json(layout.batch_report_prefix("nolabel", monitored["batch_id"]) + "report.json")
     [warning] = [c for c in report["contract"] if c["check"] == "no_label_free_estimate"]
     assert "reference/nolabel/" in warning["message"]
+    # no artefact of a model served elsewhere: the report says attribution drift is not available
+    assert report["attribution_drift"]["available"] is False
+    assert "served elsewhere" in report["attribution_drift"]["reason"]
+    assert "no model artefact" in report["attribution_drift"]["reason"]
 
 
 def test_versions_and_variants_named_by_the_batch_are_kept(aws, context) -> None:

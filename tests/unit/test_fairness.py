@@ -1,4 +1,4 @@
-"""Fairness metrics pinned to their formulas on hand cases (and to fairlearn when importable)."""
+"""Fairness metrics pinned to their formulas on hand cases (and to fairlearn, a test-only dependency)."""
 
 from __future__ import annotations
 
@@ -197,7 +197,11 @@ def test_regression_reports_the_per_group_error_gap() -> None:
 
 
 def test_fairlearn_agrees_on_the_same_rows() -> None:
-    metrics = pytest.importorskip("fairlearn.metrics")
+    """The same 500 rows through fairlearn (a test-only dependency, pinned in requirements/lock.txt):
+    every between-group metric and every per-group rate must match."""
+    from fairlearn import metrics
+    from sklearn.metrics import accuracy_score
+
     rng = np.random.default_rng(3)
     n = 500
     sex = rng.choice(["F", "M", "X"], n)
@@ -221,10 +225,29 @@ def test_fairlearn_agrees_on_the_same_rows() -> None:
     )
     assert attr.disparate_impact_ratio == pytest.approx(metrics.demographic_parity_ratio(y, p, **kw))
     assert attr.equalized_odds_difference == pytest.approx(metrics.equalized_odds_difference(y, p, **kw))
-    if hasattr(metrics, "equal_opportunity_difference"):
-        assert attr.equal_opportunity_difference == pytest.approx(
-            metrics.equal_opportunity_difference(y, p, **kw)
-        )
+    assert attr.equal_opportunity_difference == pytest.approx(
+        metrics.equal_opportunity_difference(y, p, **kw)
+    )
+    frame = metrics.MetricFrame(
+        metrics={
+            "selection_rate": metrics.selection_rate,
+            "true_positive_rate": metrics.true_positive_rate,
+            "false_positive_rate": metrics.false_positive_rate,
+            "accuracy": accuracy_score,
+        },
+        y_true=y,
+        y_pred=p,
+        sensitive_features=sex,
+    )
+    by_group = frame.by_group
+    assert sorted(g.group for g in attr.groups) == sorted(by_group.index)
+    for g in attr.groups:
+        row = by_group.loc[g.group]
+        assert g.selection_rate == pytest.approx(row["selection_rate"])
+        assert g.true_positive_rate == pytest.approx(row["true_positive_rate"])
+        assert g.false_positive_rate == pytest.approx(row["false_positive_rate"])
+        assert g.metric == pytest.approx(row["accuracy"])
+    assert attr.primary_metric_gap == pytest.approx(frame.difference()["accuracy"])
 
 
 # --- the spec ------------------------------------------------------------------------------------

@@ -196,6 +196,11 @@ def estimated_performance_key(model: str, batch_id: str) -> str:
     return quality_prefix(model, batch_id) + "estimated.json"
 
 
+def attribution_key(model: str, batch_id: str) -> str:
+    """score_batch's attribution drift of a scored batch (domain.attribution), read by monitor_batch."""
+    return quality_prefix(model, batch_id) + "attribution.json"
+
+
 def inference_key(model: str, batch_id: str) -> str:
     """Where score_batch writes its scored rows (the monitor_batch trigger prefix, data bucket)."""
     return f"inference/{model}/{batch_id}.parquet"

@@ -20,6 +20,7 @@ PEAK_MEMORY = "PeakMemory"  # Megabytes
 FEATURE_DRIFT_SCORE = "FeatureDriftScore"  # None; dims: model, feature
 BIAS_BREACH = "BiasBreach"  # None, 0/1: the batch's predictions break a committed fairness bound
 BIAS_PARITY_DIFFERENCE = "BiasParityDifference"  # None, 0..1: worst demographic parity difference
+ATTRIBUTION_NDCG = "AttributionNdcg"  # None, 0..1: nDCG of the batch's attribution ranking vs the baseline
 BIAS_DISPARATE_IMPACT = "BiasDisparateImpact"  # None, 0..1: worst disparate impact ratio
 
 # every batch-judging function (dims: model, signal): 1 while the signal's episode is open, else 0;

@@ -184,6 +184,16 @@ class FairnessPolicy(_Strict):
         return bool(self.sensitive_attributes)
 
 
+class ExplanationPolicy(_Strict):
+    """Global feature attributions per version and their drift in production (domain.attribution)."""
+
+    attribution_drift: bool = Field(
+        default=True, description="attribute every batch score_batch scores and compare with the version's"
+    )
+    ndcg_threshold: float = Field(default=0.9, gt=0, le=1, description="drift below this (Clarify: 0.9)")
+    sample_rows: int = Field(default=1000, ge=50, le=20000, description="champion rows attributed per batch")
+
+
 class RetrainPolicy(_Strict):
     schedule: str | None = None
     cooldown_hours: float = Field(default=24, ge=0)
@@ -240,6 +250,8 @@ class AlertPolicy(_Strict):
     quality: EpisodeRule = Field(default_factory=lambda: EpisodeRule(breaches=1, of_last=1))
     pii: EpisodeRule = Field(default_factory=lambda: EpisodeRule(breaches=1, of_last=1))
     bias: EpisodeRule = Field(default_factory=EpisodeRule)
+    realized_bias: EpisodeRule = Field(default_factory=EpisodeRule)
+    attribution_drift: EpisodeRule = Field(default_factory=EpisodeRule)
     estimated_drop: PerformanceAlert = Field(default_factory=PerformanceAlert)
     realized_drop: PerformanceAlert = Field(
         default_factory=lambda: PerformanceAlert(breaches=1, of_last=1, clean_to_close=1)
@@ -287,6 +299,7 @@ class ModelSpec(_Strict):
     retrain: RetrainPolicy = Field(default_factory=RetrainPolicy)
     governance: Governance = Field(default_factory=Governance)
     fairness: FairnessPolicy = Field(default_factory=FairnessPolicy)
+    explanations: ExplanationPolicy = Field(default_factory=ExplanationPolicy)
     alerts: AlertPolicy = Field(default_factory=AlertPolicy)
     alert_email: str | None = None
 

@@ -47,6 +47,8 @@ SIGNALS = (
     "scoring_errors",
     "freshness",
     "bias",
+    "realized_bias",
+    "attribution_drift",
 )
 #: Composite signal -> the metric-alarm signals its rule combines.
 COMPOSITE_CHILDREN = {"data_drift": ("drift", "multivariate_drift")}
@@ -343,6 +345,8 @@ METRIC_SIGNALS = {
     "BatchAccepted": "freshness",
     "HoursSinceLastBatch": "freshness",
     "BiasBreach": "bias",
+    "RealizedBiasBreach": "realized_bias",
+    "AttributionNdcg": "attribution_drift",
 }
 
 

@@ -42,6 +42,8 @@ RETRAIN_GROUPS: dict[str, str | None] = {
     "scoring_errors": None,
     "freshness": None,
     "bias": None,
+    "realized_bias": None,
+    "attribution_drift": None,
 }
 
 #: Why retraining is never the answer to these signals (said in the email).
@@ -52,6 +54,11 @@ NEVER_RETRAIN = {
     "freshness": "no new batches means no new data to train on",
     "bias": "the same data would teach the same bias, so a person decides; the gate still refuses any "
     "challenger that breaks a committed bound",
+    "realized_bias": "labels that carry the same bias would teach it again, so a person decides; the gate "
+    "still refuses any challenger that breaks a committed bound",
+    "attribution_drift": "a change in what the model relies on is a question for a person (an upstream "
+    "change, a leaking proxy, a new population) before any retrain; the drift and performance "
+    "signals retrain when the data calls for it",
 }
 
 

@@ -85,6 +85,20 @@ SIGNAL_GUIDE: dict[str, tuple[str, str]] = {
         "whether the group mix or the inputs of one group changed upstream; the model card shows "
         "the bounds each version held at training.",
     ),
+    "realized_bias": (
+        "the labelled rows of a batch break a fairness bound the spec commits to (realized group "
+        "metrics: selection rate, true-positive rate and primary metric per group)",
+        "Open the label evaluation (quality/<model>/<batch>/quality.json, section fairness): group "
+        "metrics against the bounds. Check whether one group's inputs or mix changed, and whether its "
+        "labels are complete; the model card shows the bounds each version held at training.",
+    ),
+    "attribution_drift": (
+        "the order of the features the model relies on (global attributions of its outputs on the "
+        "batch) moved away from the version's baseline: nDCG below the threshold",
+        "Open the batch report's attribution section: each feature's share against the baseline and "
+        "its rank. A feature that climbs can be a broken or leaking input upstream or a new "
+        "population; check the drift of that feature before retraining.",
+    ),
     "freshness": (
         "accepted batches per hour (a stalled feed: no batch accepted in the whole evaluation range)",
         "Check the pipeline that uploads inference/<model>/ batches, and quarantine/<model>/ for batches "
@@ -163,6 +177,7 @@ class EpisodeFacts:
     threshold_how: str | None = None
     closed_by: str | None = None
     close_reason: str | None = None
+    evidence: str | None = None  # the latest breaching batch's group-level figures
 
 
 def _episode_lines(ep: EpisodeFacts) -> list[str]:
@@ -174,6 +189,8 @@ def _episode_lines(ep: EpisodeFacts) -> list[str]:
         lines.append(f"  worst value: {number(ep.worst_value)} in batch {ep.worst_batch}{limit}")
     if ep.threshold_how:
         lines += wrap(f"threshold: {ep.threshold_how}", "  ")
+    if ep.evidence:
+        lines += wrap(f"latest breaching batch: {ep.evidence}", "  ")
     if ep.closed_by:
         lines.append(f"  closed by batch {ep.closed_by}: {ep.close_reason or 'clean again'}")
     return lines

@@ -22,11 +22,21 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..spec import EpisodeRule
 
 Signal = Literal[
-    "drift", "multivariate_drift", "quality", "pii", "estimated_drop", "realized_drop", "freshness", "bias"
+    "drift",
+    "multivariate_drift",
+    "quality",
+    "pii",
+    "estimated_drop",
+    "realized_drop",
+    "freshness",
+    "bias",
+    "realized_bias",
+    "attribution_drift",
 ]
 #: signals decided here, in the order emails and reports list them
 SIGNALS: tuple[str, ...] = (
     "drift", "multivariate_drift", "quality", "pii", "estimated_drop", "realized_drop", "freshness", "bias",
+    "realized_bias", "attribution_drift",
 )  # fmt: skip
 Transition = Literal["opened", "closed"]
 
@@ -42,7 +52,8 @@ class Observation(BaseModel):
     breached: bool
     value: float | None = None
     threshold: float | None = None
-    note: str = ""
+    note: str = Field("", description="how the threshold was set")
+    evidence: str = Field("", description="the batch's group-level figures for an email (never a row value)")
     data_from: str | None = Field(None, description="the batch's oldest row time (ISO), when known")
 
     @property

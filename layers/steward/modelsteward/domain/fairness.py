@@ -1,7 +1,8 @@
 """Fairness: bias of the training data, bias of a model on its holdout, bias of a production batch.
 
-Pure numpy (the layers are at their size budget, so no fairlearn); the unit tests pin every metric
-to its formula on a hand case and to fairlearn's functions when fairlearn is importable.
+Pure numpy (the layers are at their size budget, so no fairlearn at run time); the unit tests pin
+every metric to its formula on a hand case and to fairlearn's functions and ``MetricFrame`` on the
+same rows (fairlearn is a dev/test dependency only, pinned in requirements/lock.txt).
 
 Definitions, per sensitive attribute, over the groups with at least ``min_group_size`` rows
 (smaller groups are reported as too small to judge and take no part in any difference):

@@ -355,6 +355,11 @@ class FairnessDetails(BaseModel):
 class Explanations(BaseModel):
     method: str = "permutation importance on the holdout, scored with the primary metric, normalized"
     feature_importance: dict[str, float] = Field(default_factory=dict)
+    attribution_method: str = (
+        "label-free: mean change of the model's outputs when a feature is shuffled, on the holdout, "
+        "normalized; the baseline attribution drift compares each scored batch with (nDCG)"
+    )
+    attribution_baseline: dict[str, float] = Field(default_factory=dict)
 
 
 class ModelCard(BaseModel):
@@ -468,6 +473,7 @@ def build_card(
         gate = dict(gates[-1].details) if gates else {}
     segments = list(spec.segments) if spec else []
     importance = {str(k): float(v) for k, v in ((row or {}).get("feature_importance") or {}).items()}
+    baseline = {str(k): float(v) for k, v in ((row or {}).get("attribution_baseline") or {}).items()}
     return ModelCard(
         status=card_status(view.status),
         generated_at=generated_at,
@@ -523,7 +529,11 @@ def build_card(
             spec_version_id=_opt_str((spec_ref or {}).get("version_id")),
         ),
         fairness=_fairness_details(spec, row, versions),
-        explanations=Explanations(feature_importance=dict(importance)) if importance else None,
+        explanations=(
+            Explanations(feature_importance=importance, attribution_baseline=baseline)
+            if importance or baseline
+            else None
+        ),
     )
 
 
@@ -617,8 +627,10 @@ def _fairness_sections(card: ModelCard) -> list[tuple[str, Any]]:
             )
         )
     if card.explanations is not None:
-        ranked = sorted(card.explanations.feature_importance.items(), key=lambda kv: -kv[1])
-        out.append(("Explanations", (["Feature", "Global attribution"], [[k, v] for k, v in ranked])))
+        ex = card.explanations
+        ranked = sorted(ex.feature_importance.items(), key=lambda kv: -kv[1])
+        rows = [[k, v, ex.attribution_baseline.get(k)] for k, v in ranked]
+        out.append(("Explanations", (["Feature", "Global attribution", "Output attribution"], rows)))
     return out
 
 

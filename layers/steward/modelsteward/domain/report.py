@@ -126,6 +126,13 @@ class BatchReport(_Model):
         "bounds and the per-batch breach flag; null when the spec commits no prediction-only bound "
         "or the batch carries no sensitive attribute",
     )
+    attribution_drift: dict[str, Any] | None = Field(
+        default=None,
+        description="domain.attribution.AttributionDrift: label-free global attributions of the "
+        "champion's outputs on the batch against its version's baseline (nDCG, Clarify's check); "
+        "available false with the reason when the suite did not score the batch (a model served "
+        "elsewhere has no artefact to explain); null when the spec turns it off",
+    )
 
     def to_json(self, *, indent: int | None = None) -> str:
         return self.model_dump_json(indent=indent)
@@ -170,6 +177,7 @@ def build_report(
     lineage: Lineage,
     time_range: tuple[str | None, str | None] = (None, None),
     bias: Mapping[str, Any] | None = None,
+    attribution_drift: Mapping[str, Any] | None = None,
 ) -> BatchReport:
     return BatchReport(
         model=model,
@@ -198,6 +206,7 @@ def build_report(
         ],
         extra_columns=list(extra_columns),
         bias=dict(bias) if bias is not None else None,
+        attribution_drift=dict(attribution_drift) if attribution_drift is not None else None,
         timings=timings,
         lineage=lineage,
     )

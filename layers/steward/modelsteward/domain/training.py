@@ -67,6 +67,8 @@ class TrainingResult:
     #: event time of each holdout row (aligned with ``holdout``), when the spec names a timestamp column
     holdout_times: pd.Series | None = None
     holdout_index: np.ndarray | None = None  # the holdout rows' labels in the training frame's index
+    #: label-free attributions of the model's outputs on the holdout: the attribution drift baseline
+    attribution_baseline: dict[str, float] | None = None
 
     @property
     def primary_score(self) -> float | None:
@@ -358,6 +360,7 @@ def train(spec: ModelSpec, frame: pd.DataFrame) -> TrainingResult:
             raise InvalidInput(f"training failed on this data: {exc}", code="training_failed") from exc
         preds = _predict(pipeline, x_hold, classes)
         importance = feature_importance(pipeline, x_hold, y_hold, spec, classes)
+        attributions = output_attributions(pipeline, x_hold, spec, classes)
     metrics = task_metrics(spec.task, y_hold.to_numpy(), preds.label, preds.proba, classes)
     segments = metrics_by_segment(
         x_hold,
@@ -405,6 +408,7 @@ def train(spec: ModelSpec, frame: pd.DataFrame) -> TrainingResult:
         training_bias=training_bias,
         holdout_times=holdout_times,
         holdout_index=x_hold.index.to_numpy(),
+        attribution_baseline=attributions,
     )
 
 
@@ -476,6 +480,27 @@ def feature_importance(
     if total <= 0 or not np.isfinite(total):
         return {name: 1.0 / len(names) for name in names}
     return {name: float(v / total) for name, v in zip(names, raw, strict=True)}
+
+
+def output_attributions(
+    pipeline: Any, x: pd.DataFrame, spec: ModelSpec, classes: Sequence[str] | None, *, seed: int | None = None
+) -> dict[str, float] | None:
+    """Label-free global attributions of the pipeline's outputs on prepared features
+    (domain.attribution): the version's baseline at training, a batch's in score_batch. None when
+    the spec turns attribution drift off."""
+    if not spec.explanations.attribution_drift:
+        return None
+    from .attribution import output_attributions as attribute
+
+    def run(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+        preds = _predict(pipeline, frame, classes)
+        return preds.label, preds.proba
+
+    with _thread_limit():
+        return attribute(
+            run, x, seed=spec.seed if seed is None else seed, sample_rows=spec.explanations.sample_rows,
+            regression=classes is None,
+        )  # fmt: skip
 
 
 def _thread_limit() -> Any:

@@ -73,6 +73,7 @@ _KNOWN_KEYS = frozenset(
         "dataset_drift", "dataset", "drift", "features", "multivariate", "quality_violations", "quality",
         "violations", "pii", "pii_summary", "contract_findings", "contract", "extra_columns", "timings",
         "timings_ms", "lineage", "baseline", "kind", "schema_version", "time_min", "time_max", "bias",
+        "attribution_drift",
     }
 )  # fmt: skip
 
@@ -106,6 +107,7 @@ def render_batch_report(report: Any) -> str:
         _features_section(features),
         _quality_section(violations),
         _bias_section(_mapping(pick(data, "bias"))),
+        _attribution_section(_mapping(pick(data, "attribution_drift"))),
         '<div class="grid2">',
         _pii_section(pick(data, "pii", "pii_summary")),
         _contract_section(pick(data, "contract", "contract_findings"), pick(data, "extra_columns")),
@@ -589,6 +591,34 @@ def _bias_section(bias: Mapping[str, Any]) -> str:
         listed = "; ".join(f"{a}: {', '.join(g)}" for a, g in small.items())
         body.append(empty_note("Too small to judge: " + listed))
     return section("Bias (predictions per group)", "".join(body), anchor="bias")
+
+
+def _attribution_section(drift: Mapping[str, Any]) -> str:
+    """Global attributions of the champion's outputs on the batch against its version's baseline."""
+    if not drift:
+        return ""
+    title = "Feature attribution drift"
+    if not drift.get("available"):
+        return section(title, empty_note(str(drift.get("reason") or "not available")), anchor="attribution")
+    ndcg, threshold = drift.get("ndcg"), drift.get("threshold")
+    if drift.get("drifted"):
+        head = badge(f"Attribution drift: nDCG {fmt_value(ndcg)} < {fmt_value(threshold)}", "bad")
+    else:
+        head = badge(f"Attributions stable: nDCG {fmt_value(ndcg)} (threshold {fmt_value(threshold)})", "ok")
+    rows = [
+        [cell(r.get("feature")), cell(r.get("baseline_rank")), cell(r.get("current_rank")),
+         cell(r.get("baseline")), cell(r.get("current"))]
+        for r in drift.get("ranks") or []
+        if isinstance(r, Mapping)
+    ]  # fmt: skip
+    note = (
+        f"Label-free: the change of v{fmt_value(drift.get('version'))}'s outputs when a feature is "
+        f"shuffled, on {fmt_value(drift.get('rows'))} champion rows, against the same measure on its "
+        "holdout at training; nDCG of the batch's ranking (Clarify's feature attribution drift check)."
+    )
+    headers = ["Feature", "Baseline rank", "Batch rank", "Baseline share", "Batch share"]
+    body = f"<p>{head}</p>" + table(headers, rows, numeric=[1, 2, 3, 4])
+    return section(title, body, anchor="attribution", note=note)
 
 
 def _other_section(data: Mapping[str, Any]) -> str:

@@ -118,16 +118,22 @@ def render_model_card(card: Mapping[str, Any]) -> str:
         note = "Committed bounds, this version's values and every version's verdict; group figures only."
         body.append(section("Fairness", _fairness(fairness), anchor="fairness", note=note))
     explanations = _mapping(data.get("explanations"))
-    if explanations.get("feature_importance"):
-        ranked = sorted(explanations["feature_importance"].items(), key=lambda kv: -float(kv[1] or 0))
+    importance = _mapping(explanations.get("feature_importance"))
+    outputs = _mapping(explanations.get("attribution_baseline"))
+    if importance or outputs:
+        names = sorted(
+            {*importance, *outputs}, key=lambda k: -float(importance.get(k) or outputs.get(k) or 0)
+        )
+        rows = [[cell(k), cell(importance.get(k)), cell(outputs.get(k))] for k in names]
+        note = f"Global attribution: {explanations.get('method') or ''}. Output attribution: " + str(
+            explanations.get("attribution_method") or ""
+        )
         body.append(
             section(
                 "Explanations",
-                table(
-                    ["Feature", "Global attribution"], [[cell(k), cell(v)] for k, v in ranked], numeric=[1]
-                ),
+                table(["Feature", "Global attribution", "Output attribution"], rows, numeric=[1, 2]),
                 anchor="explanations",
-                note=str(explanations.get("method") or ""),
+                note=note,
             )
         )
     body.append(section("Approvals and decisions", _decisions(decisions, extra), anchor="approvals"))

@@ -59,13 +59,14 @@ def observation(
     event_time: dt.datetime | str | None = None,
     note: str = "",
     data_from: str | None = None,
+    evidence: str = "",
 ) -> Observation:
     """One batch's verdict; its event time is the batch's newest row time when known, else now."""
     now = iso(ctx.clock())
     when = event_time if isinstance(event_time, str) else iso(event_time) if event_time else now
     return Observation(
         batch_id=batch_id, event_time=when, arrived_at=now, breached=breached, value=value,
-        threshold=threshold, note=note, data_from=data_from,
+        threshold=threshold, note=note, data_from=data_from, evidence=evidence,
     )  # fmt: skip
 
 
@@ -94,6 +95,46 @@ def report_observations(ctx: Context, report: BatchReport) -> dict[str, Observat
         out["bias"] = obs(bool(report.bias.get("breach")), float(parity) if parity is not None else None,
                           (report.bias.get("bounds") or {}).get("demographic_parity_difference"))  # fmt: skip
     return out
+
+
+def realized_bias_observation(
+    ctx: Context,
+    batch_id: str,
+    fairness: Mapping[str, Any] | None,
+    time_range: tuple[str | None, str | None] = (None, None),
+) -> Observation | None:
+    """The labelled champion rows' realized group metrics against the committed bounds
+    (domain.label_join.realized_fairness). None when nothing could be judged (no bound, groups too
+    small, attribute absent): such a batch is evidence neither way, so it neither opens nor closes.
+
+    The value is the worst committed difference (the ratio when only a ratio is committed)."""
+    if not fairness or fairness.get("verdict") not in ("held", "breached"):
+        return None
+    bounds = {str(k): float(v) for k, v in (fairness.get("bounds") or {}).items()}
+    values = fairness.get("values") or {}
+    name = next((k for k in bounds if k != "disparate_impact_ratio"), next(iter(bounds), None))
+    value = values.get(name) if name else None
+    return observation(
+        ctx, batch_id, breached=bool(fairness.get("breach")),
+        value=float(value) if value is not None else None, threshold=bounds.get(name) if name else None,
+        note=f"the committed bound on {name}" if name else "", event_time=time_range[1],
+        data_from=time_range[0], evidence=fairness_evidence(fairness),
+    )  # fmt: skip
+
+
+def fairness_evidence(fairness: Mapping[str, Any]) -> str:
+    """Group-level figures of a realized fairness section as one line (group names, rates: no rows)."""
+    parts = []
+    for attribute, groups in sorted((fairness.get("groups") or {}).items()):
+        rates = [f"{g} {float(d['selection_rate']):.3g}" for g, d in sorted(groups.items())
+                 if isinstance(d, Mapping) and d.get("selection_rate") is not None]  # fmt: skip
+        if rates:
+            parts.append(f"selection rate by {attribute}: {', '.join(rates)}")
+    bounds = fairness.get("bounds") or {}
+    for name, value in (fairness.get("values") or {}).items():
+        if value is not None and name in bounds:
+            parts.append(f"{name.replace('_', ' ')} {float(value):.3g} (bound {float(bounds[name]):g})")
+    return "; ".join(parts)
 
 
 def performance_observation(

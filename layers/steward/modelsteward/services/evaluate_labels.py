@@ -44,7 +44,7 @@ from ..layout import UploadKey, inference_key, parse_upload_key, pool_key, quali
 from ..ports import ObjectRef
 from ..spec import CLASSIFIER_METRICS, REGRESSOR_METRICS, ModelSpec
 from .context import Context
-from .episodes import observe_batch, performance_observation
+from .episodes import observe_batch, performance_observation, realized_bias_observation
 from .predictions_store import PARQUET, PredictionFiles, parquet_bytes, read_parquet, window_files
 from .quarantine import quarantine_upload
 
@@ -176,7 +176,9 @@ def evaluate_labels(ctx: Context, upload: S3Upload, key: UploadKey) -> dict[str,
     files, predictions, pred_refs, pred_dups = _find_predictions(ctx, spec, labels, since)
     joined = join_labels(labels, predictions, pred_dups)
     quality = _evaluate(ctx, spec, joined.matched)
-    realized = _realized_observation(ctx, spec, batch_id, quality, _time_range(joined.matched))
+    time_range = _time_range(joined.matched)
+    realized = _realized_observation(ctx, spec, batch_id, quality, time_range)
+    realized_bias = realized_bias_observation(ctx, batch_id, quality.get("fairness"), time_range)
 
     prefix = quality_prefix(model, batch_id)
     side_refs: dict[str, Any] = {}
@@ -248,8 +250,12 @@ def evaluate_labels(ctx: Context, upload: S3Upload, key: UploadKey) -> dict[str,
     _emit_realized(ctx, model, quality)
     if quality.get("fairness"):
         ctx.metrics.put(mn.REALIZED_BIAS_BREACH, 1.0 if quality["fairness"]["breach"] else 0.0, "None", dims)
-    if realized is not None:
-        observe_batch(ctx, model, {"realized_drop": realized}, spec=spec)
+    seen = {
+        name: obs
+        for name, obs in (("realized_drop", realized), ("realized_bias", realized_bias))
+        if obs is not None
+    }
+    observe_batch(ctx, model, seen, spec=spec)  # one conditional write of the book for both
     if pool.get("ref"):
         _resume_waiting_retrain(ctx, model, batch_id)
 

@@ -621,6 +621,7 @@ def _episode_facts(ep: SignalEpisode, spec: ModelSpec | None) -> EpisodeFacts:
         worst_batch=ep.worst_batch, threshold=ep.threshold,
         threshold_how=next((o.note for o in reversed(ep.recent) if o.note), None),
         closed_by=ep.closed_by, close_reason=ep.close_reason,
+        evidence=next((o.evidence for o in reversed(ep.recent) if o.breached and o.evidence), None),
     )  # fmt: skip
 
 

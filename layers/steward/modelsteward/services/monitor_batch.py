@@ -396,6 +396,35 @@ def _monitor(ctx: Context, upload: S3Upload) -> dict[str, Any]:
     )  # fmt: skip
 
 
+def attribution_section(ctx: Context, batch: AssessedBatch) -> dict[str, Any] | None:
+    """score_batch's attribution drift of this batch (layout.attribution_key), or why there is none.
+
+    Attributions need the model to run on the batch's rows: only score_batch has it loaded."""
+    from .byom import scored_by_suite
+
+    spec = batch.spec
+    if not spec.explanations.attribution_drift:
+        return None
+    batch_id = batch.source_metadata.get("batch-id")
+    if not batch_id or not scored_by_suite(batch.model, batch.source.key, batch.source_metadata):
+        reason = (
+            "not available: the model is served elsewhere and the suite holds no model artefact to "
+            "attribute its outputs"
+            if batch.model_version is None
+            else f"not available: this batch was not scored by the suite (upload to scoring/{batch.model}/ "
+            "so score_batch runs the model on the rows)"
+        )
+        return {"available": False, "reason": reason}
+    try:
+        doc = ctx.store.get(ctx.settings.artifacts_bucket, layout.attribution_key(batch.model, batch_id))
+    except NotFound:
+        return {"available": False, "reason": "not available: score_batch stored no attributions"}
+    data = json.loads(doc.body)
+    if not isinstance(data, dict):
+        return None
+    return {k: v for k, v in data.items() if k not in ("model", "batch_id")}
+
+
 def assess_bias(ctx: Context, spec: ModelSpec, table: pa.Table, model_version: int | None) -> Any | None:
     """Bias drift of the batch's predictions against the spec's prediction-only bounds, or None."""
     fair = spec.fairness
@@ -583,6 +612,7 @@ def publish_batch(ctx: Context, batch: AssessedBatch) -> dict[str, Any]:
         ),
         time_range=(assessment.profile.time_min, assessment.profile.time_max),
         bias=batch.bias.model_dump(mode="json") if batch.bias is not None else None,
+        attribution_drift=attribution_section(ctx, batch),
     )
     outputs = write_batch_artifacts(ctx, report, assessment)
     from .batch_index import record_batch  # windows find this batch by one listing, never by reading reports

@@ -41,6 +41,7 @@ from ..events import S3Upload
 from ..idempotency import run_once
 from ..layout import (
     UploadKey,
+    attribution_key,
     estimated_performance_key,
     estimation_key,
     inference_key,
@@ -50,7 +51,7 @@ from ..layout import (
 from ..ports import ObjectRef
 from ..spec import ModelSpec
 from .context import Context
-from .episodes import observe_batch, performance_observation
+from .episodes import observation, observe_batch, performance_observation
 from .predictions_store import PARQUET, parquet_bytes, write_predictions
 from .quarantine import quarantine_upload
 
@@ -332,6 +333,10 @@ def score_batch(
     run = score_rows(models, features, variants, classes)
     versions = np.array([models[v].version for v in variants], dtype="int64")
     scored_at = ctx.clock()
+    # before the inference file: monitor_batch (which it triggers) reads this into the batch report
+    attribution_ref = _attribution_drift(
+        ctx, spec, champion, features.loc[variants == CHAMPION], classes, batch_id, _time_range(frame, spec)
+    )
 
     # --- outputs --------------------------------------------------------------------------
     inference = _inference_frame(frame, spec, run, classes, versions, variants)
@@ -388,7 +393,9 @@ def score_batch(
         "total_ms": round((time.perf_counter() - wall0) * 1000.0, 3),
     }
     inputs = [obj.ref.as_dict(), spec_ref.as_dict(), *(m.ref.as_dict() for m in models.values())]
-    outputs = [r.as_dict() for r in (inference_ref, predictions_ref, estimate_ref) if r is not None]
+    outputs = [
+        r.as_dict() for r in (inference_ref, predictions_ref, estimate_ref, attribution_ref) if r is not None
+    ]
     ctx.record(
         "batch.scored",
         model=model,
@@ -569,6 +576,63 @@ def _estimate(
         content_type="application/json",
     )
     return summaries, ref
+
+
+def _attribution_drift(
+    ctx: Context,
+    spec: ModelSpec,
+    champion: LoadedModel,
+    features: pd.DataFrame,
+    classes: list[str] | None,
+    batch_id: str,
+    time_range: tuple[str | None, str | None],
+) -> ObjectRef | None:
+    """The champion rows' label-free attributions against its version's baseline (nDCG,
+    domain.attribution): ``attribution.json`` beside the batch's quality files, the
+    ``AttributionNdcg`` metric and an ``attribution_drift`` observation. None when turned off."""
+    from ..domain.attribution import attribution_drift, unavailable
+    from ..domain.training import output_attributions
+
+    policy = spec.explanations
+    if not policy.attribution_drift:
+        return None
+    baseline = champion.row.get("attribution_baseline") or {}
+    if len(features) < 2:
+        result = unavailable("fewer than two rows scored by the champion")
+    elif not baseline:
+        result = unavailable(
+            f"v{champion.version} has no attribution baseline (trained before attributions were "
+            "stored): the next version will"
+        )
+    else:
+        current = output_attributions(champion.pipeline, features, spec, classes) or {}
+        result = attribution_drift(
+            {str(k): float(v) for k, v in baseline.items()}, current, threshold=policy.ndcg_threshold,
+            version=champion.version, rows=min(len(features), policy.sample_rows),
+        )  # fmt: skip
+    if result.available and result.ndcg is not None:
+        ctx.metrics.put(mn.ATTRIBUTION_NDCG, result.ndcg, "None", {"model": spec.name})
+        climbed = [r for r in result.ranks if r.current_rank is not None and r.current_rank < r.baseline_rank]
+        evidence = f"nDCG {result.ndcg:.3g} (threshold {policy.ndcg_threshold:g})" + (
+            "; risen: "
+            + ", ".join(f"{r.feature} #{r.baseline_rank} -> #{r.current_rank}" for r in climbed[:3])
+            if climbed
+            else ""
+        )
+        # nDCG is higher-is-better; the episode keeps the largest value as the worst, so it stores 1 - nDCG
+        seen = observation(
+            ctx, batch_id, breached=result.drifted, value=round(1.0 - result.ndcg, 6),
+            threshold=round(1.0 - policy.ndcg_threshold, 6),
+            note=f"shift = 1 - nDCG; breaches above 1 - ndcg_threshold ({policy.ndcg_threshold:g})",
+            event_time=time_range[1], data_from=time_range[0], evidence=evidence,
+        )  # fmt: skip
+        observe_batch(ctx, spec.name, {"attribution_drift": seen}, spec=spec)
+    return ctx.store.put(
+        ctx.settings.artifacts_bucket,
+        attribution_key(spec.name, batch_id),
+        json.dumps({"model": spec.name, "batch_id": batch_id, **result.model_dump(mode="json")}).encode(),
+        content_type="application/json",
+    )
 
 
 def _time_range(frame: pd.DataFrame, spec: ModelSpec) -> tuple[str | None, str | None]:

@@ -522,6 +522,7 @@ def _train_and_register(
         "segment_metrics": result.segment_metrics,
         "champion_metrics_on_holdout": _champion_metrics(spec, result, champion_preds),
         "feature_importance": result.feature_importance,
+        "attribution_baseline": result.attribution_baseline,
         "fairness": {k: v for k, v in fairness.items() if k != "verdict_model"} if fairness else None,
         "gate": decision.model_dump(mode="json"),
         "lineage": lineage,
@@ -559,6 +560,7 @@ def _train_and_register(
             for c, vals in result.segment_metrics.items()
         },
         "feature_importance": result.feature_importance,
+        "attribution_baseline": result.attribution_baseline,
         "classes": result.classes,
         "params": result.params,
         "estimator_class": spec.estimator.class_path,
