@@ -110,7 +110,7 @@ class Run(BaseModel):
     of: int  # batches since ``since``, this one included
     since: str  # event time of the run's first beyond-noise batch (ISO, UTC)
     data_from: str | None = None  # that batch's oldest row time
-    now: bool = True  # beyond the band in this batch too: only then is it drift in this batch's verdict
+    now: bool = True  # beyond its band in this batch too: only then is it drift in this batch's verdict
 
     @property
     def reason(self) -> str:
@@ -159,7 +159,7 @@ def persistent_at(
     a late batch counts the batches before it in event time, not those that arrived before it. A
     run continues the previous batch's (its ``since``, its counts plus this batch); a new run begins
     at the first beyond-noise batch of the window that satisfied the rule. A run holds while the
-    rule does, also through a batch inside the band (``now`` false; :func:`drift_reasons` leaves it
+    rule does, also through a batch inside the band (``now`` false: :func:`drift_reasons` leaves it
     out of that batch's verdict)."""
     policy = policy or Persistence()
     prior = sorted(
@@ -196,7 +196,9 @@ def persistent_at(
 
 
 def drift_reasons(runs: Mapping[str, Run]) -> dict[str, str]:
-    """The runs that make their feature drift in this batch (it is beyond its band now too: a batch
-    back inside the band is not drift, so an episode closes when the shift ends), with the reason
-    for ``drift.mark_persistent``."""
+    """The runs that make their feature drift in this batch, with the reason for
+    ``drift.mark_persistent``: those beyond their band in this batch too. A batch back inside its
+    band is not drift however the rule counts the batches before it, so an episode closes when the
+    shift ends (at a few hundred rows a batch's effect alone is too noisy to say so: the band is
+    what tells)."""
     return {name: run.reason for name, run in runs.items() if run.now}
