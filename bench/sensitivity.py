@@ -13,10 +13,11 @@ period of 12 chunks of 5,000 rows, 16 features.
 - untouched (must never be flagged): u_normal, u_uniform, u_poisson, u_lognormal, u_cat, u_binary.
 
 Ours: the baseline (with its noise bands) is built once from the reference; each chunk is a batch
-(profile_batch + detect_drift), and persistence (domain/persistence.py, 3 of the last 4 batches)
-runs over the chunks' beyond_noise flags in order. "at decision" counts a chunk flagged when its
-own batch verdict is drift or the feature is persistent at that batch; "episode" also counts the
-chunks from where the persistent run began (``since``), which is what the episode reports.
+(profile_batch + detect_drift), and persistence runs as in monitor_batch (domain/persistence.py
+persistent_at over the drift episode's kept observations, 3 of the last 4 batches, drift only in a
+batch beyond its band). "at decision" counts a chunk flagged when its own batch verdict is drift
+or persistence marks it drift at that batch; "episode" also counts the chunks from where the
+persistent run began (``since``), which is what the episode reports.
 "ours, plain threshold" is the rule before noise bands (a baseline without them). The peers run
 in their own venvs (bench/workers/peers.py chunks mode) on the same files.
 """
@@ -161,10 +162,15 @@ def generate(directory: Path, seed: int = 0) -> dict[str, str]:
 # --- ours ----------------------------------------------------------------------------------
 def ours(files: dict[str, str]) -> dict[str, list[list[str]]]:
     """Per-chunk flagged features: the batch verdict alone, with persistence (at decision and over
-    the episode), and the plain-threshold rule of baselines without noise bands."""
+    the episode), and the plain-threshold rule of baselines without noise bands. Persistence runs as
+    monitor_batch runs it, minus the storage: each chunk's drift observation (with its features'
+    evidence) is folded into an in-memory drift episode, and the next chunk reads it back."""
+    import datetime as dt
+
     from modelsteward.domain.baseline import build_baseline
-    from modelsteward.domain.drift import detect_drift
-    from modelsteward.domain.persistence import persistent_features
+    from modelsteward.domain.drift import detect_drift, mark_persistent
+    from modelsteward.domain.episodes import Observation, SignalEpisode, iso, observe
+    from modelsteward.domain.persistence import drift_reasons, evidence_of, persistent_at
     from modelsteward.domain.profile import profile_batch
     from modelsteward.spec import parse_spec
 
@@ -175,22 +181,29 @@ def ours(files: dict[str, str]) -> dict[str, list[list[str]]]:
     plain = baseline.model_copy(
         update={"columns": {k: c.model_copy(update={"noise": None}) for k, c in baseline.columns.items()}}
     )
-    batch, plain_flags, online, history, effects = [], [], [], [], []
+    batch, plain_flags, online = [], [], []
     episode: list[set[str]] = [set() for _ in range(CHUNKS)]
+    book = SignalEpisode(signal="drift")
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    times = [iso(start + dt.timedelta(hours=i)) for i in range(CHUNKS)]  # one chunk an hour
     for i in range(CHUNKS):
         chunk = analysis.slice(i * CHUNK_ROWS, CHUNK_ROWS)
         profile = profile_batch(chunk, baseline, spec)
         result = detect_drift(baseline, profile, spec.drift)
         drifted = {f.name for f in result.features if f.drifted}
-        history.append({f.name: f.beyond_noise for f in result.features})
-        effects.append({f.name: f.effect for f in result.features})
+        current = Observation(batch_id=f"chunk-{i + 1}", event_time=times[i], arrived_at=times[i],
+                              breached=False, features=evidence_of(result.features))  # fmt: skip
         floors = {f.name: f.floor for f in result.features if f.floor is not None}
-        persistent = persistent_features(history, spec.drift.persistence, effects=effects, floors=floors)
+        runs = persistent_at(book.recent, current, spec.drift.persistence, floors=floors)
+        reasons = drift_reasons(runs)
+        marked = mark_persistent(result, reasons)
+        current = current.model_copy(update={"persistent": runs, "breached": marked.dataset.drifted})
+        book, _ = observe(book, current, spec.alerts.drift, keep=spec.drift.persistence.batches)
         batch.append(sorted(drifted))
-        online.append(sorted(drifted | set(persistent)))
-        episode[i] |= drifted | set(persistent)
-        for name, p in persistent.items():
-            for j in range(p.since, i + 1):
+        online.append(sorted(drifted | set(reasons)))
+        episode[i] |= drifted | set(reasons)
+        for name in reasons:
+            for j in range(times.index(runs[name].since), i + 1):
                 episode[j].add(name)
         plain_flags.append(
             sorted(f.name for f in detect_drift(plain, profile, spec.drift).features if f.drifted)

@@ -209,8 +209,9 @@ def test_a_composite_drift_alarm_sends_one_email_with_the_evidence_and_starts_on
     newest = world.batches[-1]
     assert f"LATEST BATCH REPORT ({newest}, 400 rows" in body
     section = body.split("TOP DRIFTED FEATURES")[1].split("WHAT THE SUITE DID")[0]
-    top = [line.split() for line in section.splitlines()[1:] if line.strip()]
+    top = [line.split() for line in section.splitlines()[1:] if line.strip() and "why:" not in line]
     assert {top[0][0], top[1][0]} == {"tenure", "spend"}, "the shifted features lead"
+    assert "why: above the threshold 0.1" in section, "each drifted feature says why"
     assert top[0][1] == "wasserstein" and top[0][-1] == "drift"
     assert f"reports/{MODEL}/batches/{newest}/report.html" in body
     assert f"champion model card v3: s3://steward-artifacts/models/{MODEL}/v0003/card/card.html" in body

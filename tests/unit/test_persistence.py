@@ -212,3 +212,18 @@ def test_the_drift_timeline_shows_which_features_are_persistent() -> None:
     assert ">Persistent<" in page and "persistent: 6 of the last 6 batches beyond the noise band" in page
     assert ">6 of 8<" in page and ">0 of 8<" in page  # the Beyond noise column
     assert ">Persistent<" not in render_drift_timeline("m", points)
+
+
+def test_the_drift_timeline_takes_persistence_from_the_latest_batch_verdict() -> None:
+    from modelsteward.services.timeline import persistent_now
+
+    def point(i: int, reason: str | None) -> dict:
+        entry = {"name": "age", "score": 0.04, "threshold": 0.1, "beyond_noise": True, "effect": 0.05,
+                 "floor": 0.035, "drift_reason": reason}  # fmt: skip
+        return {"at": f"2026-01-{i + 1:02d}T00:00:00+00:00", "batch_id": f"b{i}", "features": [entry]}
+
+    live = "persistent: 2 of the last 2 batches beyond the noise band"  # a spec with its own rule
+    assert persistent_now([point(0, None), point(1, live)]) == {"age": live}
+    # the verdict said no (e.g. its spec asks 4 of 4): the page does not second-guess it
+    assert persistent_now([point(i, None) for i in range(4)]) == {}
+    assert persistent_now([point(0, None), point(1, "above the threshold 0.1")]) == {}

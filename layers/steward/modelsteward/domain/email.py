@@ -136,6 +136,7 @@ class FeatureScore:
     threshold: float | None
     severity: str
     kind: str = "numeric"
+    reason: str | None = None  # why it drifts: "above the threshold 0.1", "persistent: 6 of the last 6 ..."
 
 
 @dataclass(frozen=True)
@@ -307,6 +308,8 @@ def _feature_lines(features: Sequence[FeatureScore]) -> list[str]:
     for f in shown:
         limit = f" (threshold {number(f.threshold)})" if f.threshold is not None else ""
         lines.append(f"  {f.name.ljust(width)}  {f.method} {number(f.score)}{limit}  {f.severity}")
+        if f.reason and f.severity == "drift":
+            lines.append(f"  {''.ljust(width)}  why: {f.reason}")
     return lines
 
 

@@ -20,6 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..spec import EpisodeRule
+from .persistence import Evidence, Run
 
 Signal = Literal[
     "drift",
@@ -55,6 +56,12 @@ class Observation(BaseModel):
     note: str = Field("", description="how the threshold was set")
     evidence: str = Field("", description="the batch's group-level figures for an email (never a row value)")
     data_from: str | None = Field(None, description="the batch's oldest row time (ISO), when known")
+    features: dict[str, Evidence] = Field(
+        default_factory=dict, description="drift only: each feature's noise-band evidence, for persistence"
+    )
+    persistent: dict[str, Run] = Field(
+        default_factory=dict, description="drift only: the features persistent at this batch, with their run"
+    )
 
     @property
     def order(self) -> tuple[str, str]:
@@ -103,16 +110,28 @@ def _worse(value: float | None, than: float | None) -> bool:
     return value is not None and (than is None or value > than)
 
 
+def began(obs: Observation) -> tuple[str, str]:
+    """(event time, oldest row time) where an observation's evidence began: the batch itself, or the
+    first batch of the earliest persistent run it carries (the episode covers the whole run)."""
+    since, data_from = obs.event_time, obs.data_from or obs.event_time
+    for run in obs.persistent.values():
+        if run.now and run.since < since:
+            since, data_from = run.since, run.data_from or run.since
+    return since, data_from
+
+
 def observe(
-    current: SignalEpisode, obs: Observation, rule: EpisodeRule
+    current: SignalEpisode, obs: Observation, rule: EpisodeRule, *, keep: int = 0
 ) -> tuple[SignalEpisode, Transition | None]:
-    """Fold one observation in; returns the new state and "opened"/"closed" when it changed."""
+    """Fold one observation in; returns the new state and "opened"/"closed" when it changed.
+    ``keep``: observations to keep at least (drift keeps its persistence window)."""
     if current.seen(obs.batch_id):
         return current, None
-    recent = sorted([*current.recent, obs], key=lambda o: o.order)[-rule.window :]
+    recent = sorted([*current.recent, obs], key=lambda o: o.order)[-max(rule.window, keep) :]
     state = current.model_copy(update={"recent": recent, "first_seen": current.first_seen or obs.arrived_at},
                                deep=True)  # fmt: skip
-    if obs not in recent:  # older than the whole window (a backfill of last month): evidence for nobody
+    if obs not in recent[-rule.window :]:  # older than the rule's window (a backfill of last month):
+        # evidence for no episode (drift keeps it for persistence when it is among the last ``keep``)
         return state, None
     if not state.open:
         window = recent[-rule.of_last :]
@@ -121,13 +140,14 @@ def observe(
             return state, None
         worst = max(breaching, key=lambda o: o.value if o.value is not None else float("-inf"))
         number = state.episodes_opened + 1
+        since, data_from = began(breaching[0])
         state = state.model_copy(
             update={
                 "open": True,
-                "episode_id": f"{state.signal}#{number}@{breaching[0].event_time}",
+                "episode_id": f"{state.signal}#{number}@{since}",
                 "opened_at": obs.arrived_at,
-                "since": breaching[0].event_time,
-                "data_from": breaching[0].data_from or breaching[0].event_time,
+                "since": since,
+                "data_from": data_from,
                 "opened_by": obs.batch_id,
                 "batches_seen": len(window),
                 "breaching_batches": len(breaching),

@@ -247,7 +247,8 @@ def _features_section(rows: list[dict[str, Any]], persistent: Mapping[str, str])
         anchor="features",
         note="Effect size per feature and point, oldest left; dashed red = the feature's drift threshold. "
         "Beyond noise: points whose raw score was above the feature's noise band (and effect at its floor); "
-        "Persistent: beyond it in 3 of the last 4 batches, which is drift.",
+        "Persistent: beyond it batch after batch (the model's drift.persistence rule, by default 3 of "
+        "the last 4 batches), which is drift in the latest batch's verdict.",
     )
 
 

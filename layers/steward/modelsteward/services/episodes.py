@@ -14,6 +14,13 @@ two episodes) decides with domain.episodes; then, for every observed signal:
   opening (and starts a retrain when the policy says so) and the one recovery email of the closing.
 
 An audit record (``episode.opened`` / ``episode.closed``) is appended once per transition.
+
+Persistence lives here too: the drift observation of each batch carries its features' noise-band
+evidence, the book keeps the last ``drift.persistence.batches`` of them in batch order, and
+:func:`drift_persistence` reads them before the next batch's report is written, so a modest shift
+that stays beyond its noise band becomes drift in that batch's verdict ("persistent: 6 of the last 6
+batches beyond the noise band"), and its drift observation counts it. Batches judged concurrently
+each see the batches whose runs were folded in before they read the book.
 """
 
 from __future__ import annotations
@@ -27,11 +34,13 @@ from typing import TYPE_CHECKING, Any
 from .. import metric_names
 from ..domain.alarm_message import model_alarm_name
 from ..domain.episodes import EpisodeBook, Observation, SignalEpisode, Transition, iso, observe
+from ..domain.persistence import Evidence, Run, evidence_of, persistent_at
 from ..errors import ConflictError, NotFound, StorageError
 from ..spec import AlertPolicy, ModelSpec
 from .context import Context
 
 if TYPE_CHECKING:  # handle_alarm reads episodes and must not import numpy (domain.report does)
+    from ..domain.drift import DriftResult
     from ..domain.report import BatchReport
 
 log = logging.getLogger(__name__)
@@ -60,27 +69,58 @@ def observation(
     note: str = "",
     data_from: str | None = None,
     evidence: str = "",
+    features: Mapping[str, Evidence] | None = None,
+    persistent: Mapping[str, Run] | None = None,
 ) -> Observation:
-    """One batch's verdict; its event time is the batch's newest row time when known, else now."""
+    """One batch's verdict; its event time is the batch's newest row time when known, else now.
+    ``features`` and ``persistent``: drift's persistence evidence (domain.episodes.Observation)."""
     now = iso(ctx.clock())
     when = event_time if isinstance(event_time, str) else iso(event_time) if event_time else now
     return Observation(
         batch_id=batch_id, event_time=when, arrived_at=now, breached=breached, value=value,
         threshold=threshold, note=note, data_from=data_from, evidence=evidence,
+        features=dict(features or {}), persistent=dict(persistent or {}),
     )  # fmt: skip
 
 
-def report_observations(ctx: Context, report: BatchReport) -> dict[str, Observation]:
-    """An accepted batch's verdicts: drift, multivariate drift, quality, PII, bias, a fresh feed."""
+def drift_persistence(
+    ctx: Context,
+    spec: ModelSpec,
+    drift: DriftResult,
+    *,
+    batch_id: str,
+    time_range: tuple[str | None, str | None],
+) -> dict[str, Run]:
+    """The features persistent at this batch (domain.persistence.persistent_at over the drift
+    episode's kept observations, in batch order): mark them with drift.mark_persistent and pass them
+    to :func:`report_observations`. Empty without an episodes table."""
+    if ctx.episodes is None:
+        return {}
+    current = observation(ctx, batch_id, breached=False, event_time=time_range[1], data_from=time_range[0],
+                          features=evidence_of(drift.features))  # fmt: skip
+    floors = {f.name: f.floor for f in drift.features if f.floor is not None}
+    kept = episode_book(ctx, spec.name).get("drift").recent
+    return persistent_at(kept, current, spec.drift.persistence, floors=floors)
+
+
+def report_observations(
+    ctx: Context, report: BatchReport, *, persistent: Mapping[str, Run] | None = None
+) -> dict[str, Observation]:
+    """An accepted batch's verdicts: drift, multivariate drift, quality, PII, bias, a fresh feed.
+    ``persistent``: the features :func:`drift_persistence` found (their runs go with the drift
+    observation, for the next batch's persistence)."""
 
     def obs(breached: bool, value: float | None = None, threshold: float | None = None) -> Observation:
         return observation(ctx, report.batch_id, breached=breached, value=value, threshold=threshold,
                            event_time=report.time_max, data_from=report.time_min)  # fmt: skip
 
     drift = report.dataset_drift  # the importance-weighted share of drifted inputs (prediction drift is
-    # reported per batch but opens no episode alone: a model's outputs follow its inputs)
+    # reported per batch but opens no episode alone: a model's outputs follow its inputs); features
+    # persistent at this batch are drifted in it (drift.mark_persistent), so the share counts them
     out = {
-        "drift": obs(drift.drifted, drift.share, drift.threshold),
+        "drift": obs(drift.drifted, drift.share, drift.threshold).model_copy(
+            update={"features": evidence_of(report.features), "persistent": dict(persistent or {})}
+        ),
         "quality": obs(bool(report.quality), float(len(report.quality)), 0.0),
         "pii": obs(bool(report.pii.findings), float(sum(f.count for f in report.pii.findings)), 0.0),
         # freshness is about arrival: a backfilled batch from last month still proves the feed runs
@@ -174,7 +214,8 @@ def observe_batch(
     if ctx.episodes is None or not observations:
         return []
     policy = spec.alerts if spec is not None else AlertPolicy()
-    book, changes = _fold(ctx, model, observations, policy)
+    keep = {"drift": spec.drift.persistence.batches} if spec is not None else {}
+    book, changes = _fold(ctx, model, observations, policy, keep)
     for signal in observations:
         episode = book.get(signal)
         ctx.metrics.put(
@@ -198,7 +239,11 @@ def episode_book(ctx: Context, model: str) -> EpisodeBook:
 
 
 def _fold(
-    ctx: Context, model: str, observations: Mapping[str, Observation], policy: AlertPolicy
+    ctx: Context,
+    model: str,
+    observations: Mapping[str, Observation],
+    policy: AlertPolicy,
+    keep: Mapping[str, int],
 ) -> tuple[EpisodeBook, list[EpisodeChange]]:
     assert ctx.episodes is not None
     for _ in range(MAX_ATTEMPTS):
@@ -208,7 +253,7 @@ def _fold(
         changed = False
         for signal, obs in observations.items():
             before = book.get(signal)
-            after, transition = observe(before, obs, policy.rule(signal))
+            after, transition = observe(before, obs, policy.rule(signal), keep=keep.get(signal, 0))
             if after is not before:
                 changed = True
             signals[signal] = after

@@ -487,7 +487,7 @@ def _feature(f: Mapping[str, Any]) -> FeatureScore:
     return FeatureScore(
         name=str(f.get("name")), method=str(f.get("method") or ""), score=_float(f.get("score")),
         threshold=_float(f.get("threshold")), severity=str(f.get("severity") or ""),
-        kind=str(f.get("kind") or ""),
+        kind=str(f.get("kind") or ""), reason=str(f["drift_reason"]) if f.get("drift_reason") else None,
     )  # fmt: skip
 
 

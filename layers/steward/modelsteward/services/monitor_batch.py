@@ -32,9 +32,10 @@ import pyarrow as pa
 from .. import layout, metric_names
 from ..domain.baseline import Baseline, spec_fingerprint
 from ..domain.contract import reported_extra_columns
-from ..domain.drift import DriftResult, detect_drift
+from ..domain.drift import DriftResult, detect_drift, mark_persistent
 from ..domain.episodes import Observation
 from ..domain.multivariate import MultivariateResult, multivariate_drift
+from ..domain.persistence import drift_reasons
 from ..domain.profile import Profile, profile_batch
 from ..domain.quality import ContractFindingLike, QualityResult, evaluate_quality
 from ..domain.report import BatchReport, Lineage, PiiSummary, Timings, build_report
@@ -45,7 +46,7 @@ from ..idempotency import run_once
 from ..ports import ObjectRef
 from ..spec import ModelSpec
 from .context import Context
-from .episodes import observation, observe_batch, report_observations
+from .episodes import drift_persistence, observation, observe_batch, report_observations
 from .handover import start_large_batch
 from .quarantine import quarantine_batch
 from .specs import load_spec
@@ -580,6 +581,12 @@ def publish_batch(ctx: Context, batch: AssessedBatch) -> dict[str, Any]:
         log.info("superseded upload version skipped", extra={"model": model, "batch_id": batch_id})
         return {"status": "superseded", "model": model, "batch_id": batch_id, "superseded_by": newer}
     previous = _previous_report(ctx, model, batch_id)
+    # persistence: features beyond their noise band batch after batch (the drift episode keeps the
+    # evidence) are drift in this batch's verdict, with that reason
+    time_range = (assessment.profile.time_min, assessment.profile.time_max)
+    persistent = drift_persistence(ctx, spec, assessment.drift, batch_id=batch_id, time_range=time_range)
+    if reasons := drift_reasons(persistent):
+        assessment = replace(assessment, drift=mark_persistent(assessment.drift, reasons))
     from .byom import keep_predictions, report_findings  # the label join's copy, label-free estimate
 
     kept = keep_predictions(ctx, batch)
@@ -610,7 +617,7 @@ def publish_batch(ctx: Context, batch: AssessedBatch) -> dict[str, Any]:
                 "baseline_spec_fingerprint": baseline.spec_fingerprint,
             },
         ),
-        time_range=(assessment.profile.time_min, assessment.profile.time_max),
+        time_range=time_range,
         bias=batch.bias.model_dump(mode="json") if batch.bias is not None else None,
         attribution_drift=attribution_section(ctx, batch),
     )
@@ -662,7 +669,7 @@ def publish_batch(ctx: Context, batch: AssessedBatch) -> dict[str, Any]:
         },
     )
     emit_metrics(ctx, report)
-    observe_batch(ctx, model, report_observations(ctx, report), spec=spec)
+    observe_batch(ctx, model, report_observations(ctx, report, persistent=persistent), spec=spec)
     log.info(
         "batch monitored",
         extra={

@@ -45,6 +45,7 @@ def _point(entry: BatchTimes, report: dict[str, Any]) -> dict[str, Any]:
                 "beyond_noise": f.get("beyond_noise"),
                 "effect": f.get("effect"),
                 "floor": f.get("floor"),
+                "drift_reason": f.get("drift_reason"),
             }
             for f in report.get("features") or []
         ],
@@ -76,9 +77,11 @@ def timeline_points(
 
 
 def persistent_now(points: Sequence[dict[str, Any]]) -> dict[str, str]:
-    """Features persistently beyond their noise band at the latest point (default 3 of the last 4),
-    with the reason the page shows (domain/persistence.py)."""
-    from ..domain.persistence import persistent_features
+    """Features persistent at the latest point, with the reason the page shows: the latest batch
+    verdict's own (monitor_batch decides persistence with the model's drift.persistence rule). Points
+    kept from before verdicts carried it (no ``drift_reason`` key) are judged here from their
+    beyond-noise flags with the default rule, 3 of the last 4 (domain/persistence.py)."""
+    from ..domain.persistence import REASON_PREFIX, persistent_features
 
     def features(point: dict[str, Any]) -> list[dict[str, Any]]:
         entries = point.get("features")
@@ -86,6 +89,13 @@ def persistent_now(points: Sequence[dict[str, Any]]) -> dict[str, str]:
 
     if not points:
         return {}
+    latest = features(points[-1])
+    if any("drift_reason" in e for e in latest):
+        return {
+            str(e.get("name")): str(e["drift_reason"])
+            for e in latest
+            if str(e.get("drift_reason") or "").startswith(REASON_PREFIX)
+        }
     history = [{str(e.get("name")): e.get("beyond_noise") is True for e in features(p)} for p in points]
     effects = [{str(e.get("name")): as_number(e.get("effect")) for e in features(p)} for p in points]
     floors = {str(e.get("name")): as_number(e.get("floor")) for e in features(points[-1])}
