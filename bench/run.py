@@ -180,6 +180,12 @@ def main() -> None:
     if not args.skip_estimation:
         print("\n== label-free estimation (bench/estimation.py)", flush=True)
         subprocess.run([here_py, str(HERE / "estimation.py")], check=False)  # noqa: S603
+        print(
+            "\n== label-free estimate by reference size, next to NannyML CBPE (bench/estimation_reference.py)"
+        )
+        subprocess.run(  # noqa: S603
+            [here_py, str(HERE / "estimation_reference.py"), "--nannyml", args.nannyml], check=False
+        )
     if not args.skip_byom:
         print(
             "\n== a model served elsewhere on the local cloud: estimate vs realized (bench/byom.py)",

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cloud_metrics import datapoints
 
 from stewardtools.cli.main import main as steward
 from stewardtools.datasets import generate
@@ -36,17 +37,7 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 
 def _values(cloud: LocalCloud, name: str, dims: dict[str, str]) -> list[float]:
-    cw = cloud.client("cloudwatch")
-    stats = cw.get_metric_statistics(
-        Namespace="ModelSteward",
-        MetricName=name,
-        Dimensions=[{"Name": k, "Value": v} for k, v in dims.items()],
-        StartTime=cloud.now.replace(year=cloud.now.year - 1),
-        EndTime=cloud.now.replace(year=cloud.now.year + 1),
-        Period=60,
-        Statistics=["Maximum"],
-    )
-    return [p["Maximum"] for p in stats["Datapoints"]]
+    return [p["Maximum"] for p in datapoints(cloud, name, dims)]
 
 
 def test_scoring_labels_and_estimates_reach_cloudwatch(cloud: LocalCloud) -> None:

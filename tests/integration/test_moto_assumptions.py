@@ -356,6 +356,40 @@ def test_cloudwatch_never_evaluates_and_keeps_the_gaps_the_alarm_engine_fills(aw
     )
 
 
+def test_get_metric_statistics_matches_dimensions_by_subset_until_the_alarm_engine_narrows_it(
+    aws: None,
+) -> None:
+    from modelsteward.localcloud import alarm_engine
+
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    model, variant = {"Name": "model", "Value": "x"}, {"Name": "variant", "Value": "challenger"}
+    cloudwatch.put_metric_data(Namespace="n", MetricData=[
+        {"MetricName": "m", "Value": 1.0, "Dimensions": [model]},
+        {"MetricName": "m", "Value": 9.0, "Dimensions": [model, variant]},
+    ])  # fmt: skip
+
+    def maxima(dimensions: list[dict[str, str]]) -> list[tuple[float, float]]:
+        points = cloudwatch.get_metric_statistics(
+            Namespace="n", MetricName="m", Dimensions=dimensions, Period=86400,
+            StartTime="2000-01-01", EndTime="2100-01-01", Statistics=["Maximum", "SampleCount"],
+        )["Datapoints"]  # fmt: skip
+        return [(p["Maximum"], p["SampleCount"]) for p in points]
+
+    _loud(
+        maxima([model]) == [(9.0, 2.0)],
+        "moto's GetMetricStatistics matches dimensions exactly now: drop alarm_engine's narrowing",
+    )
+    installed = not alarm_engine._ORIGINALS
+    alarm_engine.install()
+    try:
+        assert maxima([model]) == [(1.0, 1.0)]  # {model} is its own metric, as on AWS
+        assert maxima([model, variant]) == [(9.0, 1.0)]
+        assert maxima([]) == []
+    finally:
+        if installed:
+            alarm_engine.uninstall()
+
+
 def test_put_composite_alarm_routed_to_put_metric_alarm_stores_a_composite(aws: None) -> None:
     responses = motohooks.cloudwatch_response_class()
     responses.put_composite_alarm = responses.put_metric_alarm  # what alarm_engine.install() does

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from sklearn.isotonic import IsotonicRegression
@@ -188,3 +190,74 @@ def test_bad_inputs_are_refused(estimator: Estimator) -> None:
     with pytest.raises(ValueError, match="not a valid estimator"):
         estimation_document(b"{not json")
     assert estimator.estimate(np.empty((0, 2))).value("accuracy") is None
+
+
+# --- calibration choice, trust, bands (issue 23) -----------------------------------------------------
+def test_small_reference_gets_a_parametric_map_and_is_flagged_untrusted() -> None:
+    rng = np.random.default_rng(11)
+    proba, y = binary_world(400, rng)
+    est = Estimator.fit(proba, y, [0, 1])
+    assert est.calibrators[0].method in ("platt", "beta")
+    assert set(est.cv_log_loss[0]) == {"platt", "beta", "isotonic"}
+    batch, _ = binary_world(2000, rng)
+    result = est.estimate(batch)
+    assert result.trusted is False and result.trust_note and "rarer class" in result.trust_note
+    assert result.band_widths["roc_auc"] == pytest.approx(result.metrics["roc_auc"].width, abs=1e-6)
+
+
+def test_estimated_metrics_equal_hand_computation_on_calibrated_probabilities(estimator: Estimator) -> None:
+    rng = np.random.default_rng(12)
+    proba, _ = binary_world(3000, rng)
+    result = estimator.estimate(proba)
+    c = estimator.calibrate(proba)[:, 1]
+    pred = proba > 0.5
+    assert result.value("accuracy") == pytest.approx(float(np.mean(np.where(pred, c, 1 - c))), abs=1e-12)
+    assert result.value("roc_auc") == pytest.approx(expected_roc_auc(proba, c), abs=1e-12)
+    assert result.trusted is True
+
+
+def test_isotonic_map_is_not_flat_beyond_the_reference_range() -> None:
+    rng = np.random.default_rng(13)
+    proba, y = binary_world(5000, rng)
+    proba = _sigmoid(0.4 * (np.log(proba) - np.log1p(-proba)))  # under-confident: top block below 1
+    cal = Estimator.fit(proba, y, [0, 1], calibration="isotonic").calibrators[0]
+    assert cal.method == "isotonic" and cal.param_method == "beta"
+    lo, hi = cal.x[0], cal.x[-1]
+    edge, beyond = cal.predict(np.array([hi, hi + (1 - hi) / 2]))
+    assert edge < beyond < 1.0  # flat at the top block before issue 23
+    low_edge, below = cal.predict(np.array([lo, lo / 2]))
+    assert 0.0 < below < low_edge
+    assert list(cal.beyond_range(np.array([hi + 1e-9, (lo + hi) / 2, lo - 1e-9]))) == [True, False, True]
+    flat = cal.model_copy(update={"param_method": None, "param_coef": []})  # a format-1 document
+    assert flat.predict(np.array([hi + (1 - hi) / 2]))[0] == pytest.approx(edge)
+
+
+def test_calibration_choice_follows_the_reference_size() -> None:
+    """A step-shaped calibration curve: Platt cannot follow it, isotonic can once rows suffice."""
+    rng = np.random.default_rng(14)
+
+    def world(n: int) -> tuple[np.ndarray, np.ndarray]:
+        score = rng.random(n)
+        truth = np.where(score < 0.5, 0.1, 0.9)  # P(y | score): a step no sigmoid of logit(p) fits
+        return score, (rng.random(n) < truth).astype(int)
+
+    big = Estimator.fit(*world(20_000), [0, 1])
+    assert big.calibrators[0].method == "isotonic"
+    assert big.cv_log_loss[0]["isotonic"] < min(big.cv_log_loss[0]["platt"], big.cv_log_loss[0]["beta"])
+    assert big.estimate(world(2000)[0]).trusted is True
+    with pytest.raises(ValueError, match="calibration must be"):
+        Estimator.fit(*world(100), [0, 1], calibration="spline")
+
+
+def test_format_1_documents_still_load_and_estimate(estimator: Estimator) -> None:
+    old = {
+        "format_version": 1,
+        "classes": ["0", "1"],
+        "calibrators": [{"x": [0.1, 0.9], "y": [0.2, 0.8]}],
+        "reference": {"accuracy": 0.8},
+        "reference_rows": 1000,
+    }
+    est = estimation_document(json.dumps(old))
+    result = est.estimate(np.array([0.05, 0.5, 0.95]))
+    assert est.calibrators[0].method == "isotonic" and result.trusted is True
+    assert result.beyond_reference_share == pytest.approx(2 / 3)

@@ -396,6 +396,10 @@ _ACTIVE: AlarmEngine | None = None
 _ORIGINALS: dict[str, Any] = {}
 
 
+def _dimension_pairs(datum: Any) -> list[tuple[str, str]]:
+    return sorted((d.name, d.value) for d in datum.dimensions)
+
+
 def activate(engine: AlarmEngine | None) -> None:
     global _ACTIVE
     _ACTIVE = engine
@@ -429,8 +433,30 @@ def install() -> None:
                 alarm.state_reason_data = previous.state_reason_data
         return alarm
 
+    original_statistics = cls.get_metric_statistics
+    _ORIGINALS["get_metric_statistics"] = original_statistics
+
+    def get_metric_statistics(
+        self: Any, namespace: str, metric_name: str, start_time: Any, end_time: Any, period: int,
+        stats: list[str], dimensions: list[dict[str, str]], unit: str | None = None,
+    ) -> Any:  # fmt: skip
+        # CloudWatch names a metric by its exact dimension set: {model} is not {model, variant}.
+        # moto matches any datum whose dimensions include the asked ones, so a per-variant value
+        # leaked into the model-level statistics (issue 23: the challenger's estimate under {model})
+        wanted = sorted((d["Name"], d.get("Value")) for d in dimensions or [])
+        kept = []
+        found = original_statistics(
+            self, namespace, metric_name, start_time, end_time, period, stats, dimensions, unit
+        )
+        for statistics in found:
+            statistics.metric_data = [md for md in statistics.metric_data if _dimension_pairs(md) == wanted]
+            if statistics.metric_data:
+                kept.append(statistics)
+        return kept
+
     cls.set_alarm_state = set_alarm_state
     cls.put_metric_alarm = put_metric_alarm
+    cls.get_metric_statistics = get_metric_statistics
     responses = motohooks.cloudwatch_response_class()
     if not hasattr(responses, "put_composite_alarm"):
         # moto 5.2 parses AlarmRule in PutMetricAlarm "to re-use this method for composite alarms"
@@ -446,5 +472,6 @@ def uninstall() -> None:
         cls = motohooks.cloudwatch_backend_class()
         cls.set_alarm_state = _ORIGINALS.pop("set_alarm_state")
         cls.put_metric_alarm = _ORIGINALS.pop("put_metric_alarm")
+        cls.get_metric_statistics = _ORIGINALS.pop("get_metric_statistics")
         if _ORIGINALS.pop("added_put_composite_alarm", False):
             del motohooks.cloudwatch_response_class().put_composite_alarm

@@ -3,8 +3,13 @@
 Labels arrive late or never; the model's own probabilities, once calibrated on data with known
 outcomes (the training holdout), say how often it should be right. Per batch:
 
-* calibrate each class's probability with isotonic regression fitted on the reference
-  (holdout probabilities vs outcomes; pool-adjacent-violators in numpy, no scikit-learn);
+* calibrate each class's probability with the map that fits the reference it has: Platt
+  (logistic on the logit), beta (logistic on ``ln p`` and ``-ln(1 - p)``) or isotonic regression
+  (pool adjacent violators, identical to scikit-learn's), whichever has the lowest 5-fold
+  cross-validated log loss on the reference. An unregularised isotonic map on a few hundred rows is
+  the convex hull of that sample's ROC curve and makes the estimate optimistic; a 2-3 parameter
+  map cannot. Beyond the reference's score range the isotonic map follows the beta map's slope
+  (in log-odds) instead of staying flat at its last block (often 1.0);
 * the expected confusion matrix follows: a row predicted ``k`` with calibrated probability
   ``c`` of truly being ``k`` adds ``c`` to the true-positive cell and ``1 - c`` to the
   false-positive cell. Expected accuracy, precision, recall and F1 are read from it;
@@ -15,6 +20,10 @@ outcomes (the training holdout), say how often it should be right. Per batch:
   calibrated probability; Hanley-McNeil for AUC), widened by ``sqrt(1 + n / n_reference)`` for
   the calibration map's own error (learned from a finite reference). It does not cover a
   calibration that stopped holding (see below).
+
+A reference whose rarer class has fewer than ``MIN_TRUSTED_CLASS_ROWS`` rows gives an estimate
+flagged ``trusted: false`` with a note saying why (the map's own error is then as large as the
+drops it should reveal).
 
 The estimate is right under covariate shift (inputs move, P(y | x) stays). It cannot see concept
 shift (the same inputs now mean a different outcome): only labels can, which is why realized
@@ -36,30 +45,196 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 ESTIMATION_FILE = "estimation.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: calibration chosen by cross-validation, trust, extrapolation (issue 23)
 _Z95 = 1.959963984540054
 _EPS = 1e-15
 _DRAWS = 2000
+#: fewest reference rows of the rarer class for an estimate to be called trustworthy
+MIN_TRUSTED_CLASS_ROWS = 200
+CALIBRATION_METHODS = ("platt", "beta", "isotonic")
+_CV_FOLDS = 5
+_CV_EPS = 1e-4  # log loss of a held-out row is capped at -ln(1e-4): a 0/1 block costs 9.2, not infinity
+_LOGIT_EPS = 1e-12
 
 
-# --- isotonic calibration (pool adjacent violators) ------------------------------------------
-class IsotonicCalibrator(BaseModel):
-    """A non-decreasing piecewise-linear map, stored as its breakpoints (like scikit-learn's)."""
+# --- calibration maps ------------------------------------------------------------------------
+def _logit(p: np.ndarray) -> np.ndarray:
+    q = np.clip(p, _LOGIT_EPS, 1.0 - _LOGIT_EPS)
+    return np.asarray(np.log(q) - np.log1p(-q))
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return np.asarray(0.5 * (1.0 + np.tanh(0.5 * z)))
+
+
+def _design(method: str, scores: np.ndarray) -> np.ndarray:
+    """Features of the parametric maps: Platt [logit p, 1]; beta [ln p, -ln(1 - p), 1]."""
+    q = np.clip(np.asarray(scores, dtype="float64"), _LOGIT_EPS, 1.0 - _LOGIT_EPS)
+    if method == "platt":
+        return np.column_stack([_logit(q), np.ones_like(q)])
+    return np.column_stack([np.log(q), -np.log1p(-q), np.ones_like(q)])
+
+
+class Calibrator(BaseModel):
+    """One class's calibration map: ``method`` platt / beta (``coef`` on :func:`_design`'s features)
+    or isotonic (breakpoints ``x``/``y``, like scikit-learn's). An isotonic map extends beyond its
+    breakpoints with ``param_method``'s slope in log-odds (``param_coef``), when it has one.
+    ``lo``/``hi``: the reference's score range (outside it the map is an extrapolation)."""
 
     model_config = ConfigDict(frozen=True)
 
-    x: list[float]
-    y: list[float]
+    method: str = "isotonic"
+    x: list[float] = Field(default_factory=list)
+    y: list[float] = Field(default_factory=list)
+    coef: list[float] = Field(default_factory=list)
+    param_method: str | None = None
+    param_coef: list[float] = Field(default_factory=list)
+    lo: float | None = None
+    hi: float | None = None
+
+    def _parametric(self, method: str, coef: list[float], scores: np.ndarray) -> np.ndarray:
+        return _sigmoid(_design(method, scores) @ np.asarray(coef, dtype="float64"))
 
     def predict(self, scores: np.ndarray) -> np.ndarray:
+        s = np.asarray(scores, dtype="float64")
+        if self.method != "isotonic":
+            return self._parametric(self.method, self.coef, s)
         if not self.x:
-            return np.full(np.shape(scores), np.nan)
-        return np.asarray(np.interp(np.asarray(scores, dtype="float64"), self.x, self.y), dtype="float64")
+            return np.full(np.shape(s), np.nan)
+        out = np.interp(s, self.x, self.y)
+        if self.param_method is None or not self.param_coef:
+            return out  # flat beyond the breakpoints (documents written before issue 23)
+        for edge, value, beyond in (
+            (self.x[0], self.y[0], s < self.x[0]),
+            (self.x[-1], self.y[-1], s > self.x[-1]),
+        ):
+            if beyond.any():
+                shift = _logit(self._parametric(self.param_method, self.param_coef, s[beyond]))
+                shift -= _logit(self._parametric(self.param_method, self.param_coef, np.array([edge])))
+                out[beyond] = _sigmoid(_logit(np.array([value])) + shift)
+        return out
+
+    def beyond_range(self, scores: np.ndarray) -> np.ndarray:
+        """True where a score lies outside the reference's scores (the map extrapolates there)."""
+        s = np.asarray(scores, dtype="float64")
+        lo = self.lo if self.lo is not None else (self.x[0] if self.x else None)
+        hi = self.hi if self.hi is not None else (self.x[-1] if self.x else None)
+        if lo is None or hi is None:
+            return np.zeros(np.shape(s), dtype=bool)
+        return np.asarray((s < lo) | (s > hi))
 
 
-def fit_isotonic(
-    scores: np.ndarray, outcomes: np.ndarray, weights: np.ndarray | None = None
-) -> IsotonicCalibrator:
+IsotonicCalibrator = Calibrator  # the name stored documents and callers knew
+
+
+def fit_parametric(method: str, scores: np.ndarray, outcomes: np.ndarray) -> list[float]:
+    """Maximum-likelihood coefficients of a Platt or beta map (Newton steps, a tiny ridge for
+    separable data). Beta keeps both slopes non-negative (a monotone map, Kull et al. 2017): a
+    negative one is dropped and the rest refitted."""
+    x = _design(method, scores)
+    y = np.asarray(outcomes, dtype="float64")
+    free = np.ones(x.shape[1], dtype=bool)
+    while True:
+        coef = np.zeros(x.shape[1])
+        coef[free] = _newton_logistic(x[:, free], y)
+        negative = [j for j in range(x.shape[1] - 1) if free[j] and coef[j] < 0]
+        if method != "beta" or not negative:
+            return [float(c) for c in coef]
+        free[negative[0]] = False
+
+
+def _newton_logistic(x: np.ndarray, y: np.ndarray, ridge: float = 1e-6, steps: int = 50) -> np.ndarray:
+    coef = np.zeros(x.shape[1])
+    for _ in range(steps):
+        p = _sigmoid(x @ coef)
+        grad = x.T @ (p - y) + ridge * coef
+        hess = (x * (p * (1 - p))[:, None]).T @ x + ridge * np.eye(x.shape[1])
+        step = np.linalg.solve(hess, grad)
+        coef -= step
+        if float(np.max(np.abs(step))) < 1e-10:
+            break
+    return coef
+
+
+def _fit_map(method: str, scores: np.ndarray, outcomes: np.ndarray) -> Calibrator:
+    lo, hi = float(np.min(scores)), float(np.max(scores))
+    if method == "isotonic":
+        iso = _shrink_end_blocks(fit_isotonic(scores, outcomes), np.asarray(scores, dtype="float64"))
+        return iso.model_copy(
+            update={
+                "param_method": "beta",
+                "param_coef": fit_parametric("beta", scores, outcomes),
+                "lo": lo,
+                "hi": hi,
+            }
+        )
+    return Calibrator(method=method, coef=fit_parametric(method, scores, outcomes), lo=lo, hi=hi)
+
+
+def _shrink_end_blocks(iso: Calibrator, scores: np.ndarray) -> Calibrator:
+    """An end block of certain outcomes (all 1 or all 0, the usual top and bottom of a few hundred
+    rows) says "probability 1" from a handful of rows: replaced by Jeffreys' estimate
+    ``(k + 1/2) / (m + 1)`` of its ``m`` rows, kept between its neighbours (still monotone)."""
+    y = list(iso.y)
+    if len(y) < 2:
+        return iso
+    x = iso.x
+    top_start = next(i for i in range(len(y)) if y[i] == y[-1])
+    bottom_end = max(i for i in range(len(y)) if y[i] == y[0])
+    if y[-1] >= 1.0:
+        m = int(np.sum(scores >= x[top_start]))
+        below = y[top_start - 1] if top_start > 0 else 0.0
+        value = max((m + 0.5) / (m + 1.0), below)
+        y[top_start:] = [value] * (len(y) - top_start)
+    if y[0] <= 0.0:
+        m = int(np.sum(scores <= x[bottom_end]))
+        above = y[bottom_end + 1] if bottom_end + 1 < len(y) else 1.0
+        value = min(0.5 / (m + 1.0), above)
+        y[: bottom_end + 1] = [value] * (bottom_end + 1)
+    return iso.model_copy(update={"y": y})
+
+
+def cross_validated_log_loss(
+    scores: np.ndarray, outcomes: np.ndarray, folds: int = _CV_FOLDS, seed: int = 0
+) -> dict[str, float]:
+    """Mean held-out log loss of each calibration method over ``folds`` folds of the reference."""
+    s = np.asarray(scores, dtype="float64")
+    y = np.asarray(outcomes, dtype="float64")
+    fold = np.random.default_rng(seed).permutation(s.size) % folds
+    out: dict[str, float] = {}
+    for method in CALIBRATION_METHODS:
+        losses = []
+        for k in range(folds):
+            train, test = fold != k, fold == k
+            if not test.any() or len(np.unique(y[train])) < 2:
+                continue
+            c = np.clip(_fit_map(method, s[train], y[train]).predict(s[test]), _CV_EPS, 1 - _CV_EPS)
+            losses.append(-(y[test] * np.log(c) + (1 - y[test]) * np.log1p(-c)))
+        out[method] = float(np.mean(np.concatenate(losses))) if losses else math.inf
+    return out
+
+
+def fit_calibrator(
+    scores: np.ndarray, outcomes: np.ndarray, calibration: str = "auto"
+) -> tuple[Calibrator, dict[str, float]]:
+    """The map for one class: ``calibration`` names one, or "auto" picks the lowest
+    cross-validated log loss. Returns the map fitted on every reference row and the CV losses."""
+    s = np.asarray(scores, dtype="float64").ravel()
+    y = np.asarray(outcomes, dtype="float64").ravel()
+    keep = np.isfinite(s) & np.isfinite(y)
+    s, y = s[keep], y[keep]
+    if s.size == 0:
+        return Calibrator(), {}
+    if calibration != "auto" and calibration not in CALIBRATION_METHODS:
+        raise ValueError(f"calibration must be 'auto' or one of {CALIBRATION_METHODS}, not {calibration!r}")
+    if len(np.unique(y)) < 2:  # one outcome only: nothing to fit but a constant
+        return fit_isotonic(s, y), {}
+    losses = cross_validated_log_loss(s, y) if calibration == "auto" or s.size >= 2 * _CV_FOLDS else {}
+    method = calibration if calibration != "auto" else min(CALIBRATION_METHODS, key=lambda m: losses[m])
+    return _fit_map(method, s, y), losses
+
+
+def fit_isotonic(scores: np.ndarray, outcomes: np.ndarray, weights: np.ndarray | None = None) -> Calibrator:
     """Least-squares non-decreasing fit of outcomes on scores (matches sklearn IsotonicRegression)."""
     x = np.asarray(scores, dtype="float64").ravel()
     y = np.asarray(outcomes, dtype="float64").ravel()
@@ -67,7 +242,7 @@ def fit_isotonic(
     keep = np.isfinite(x) & np.isfinite(y) & (w > 0)
     x, y, w = x[keep], y[keep], w[keep]
     if x.size == 0:
-        return IsotonicCalibrator(x=[], y=[])
+        return Calibrator(x=[], y=[])
     # ties in x become one point (weighted mean): the fit is a function of x
     ux, inverse = np.unique(x, return_inverse=True)
     uw = np.bincount(inverse, weights=w)
@@ -81,7 +256,7 @@ def fit_isotonic(
         if i1 != i0:
             bx.append(float(ux[i1]))
             by.append(float(v))
-    return IsotonicCalibrator(**_drop_collinear(bx, by))
+    return Calibrator(**_drop_collinear(bx, by))
 
 
 def _pav(y: np.ndarray, w: np.ndarray) -> tuple[list[float], list[int], list[int]]:
@@ -126,6 +301,13 @@ class MetricEstimate(BaseModel):
     upper: float | None = None
     std: float | None = None
 
+    @property
+    def width(self) -> float | None:
+        """Width of the 95% band (upper - lower), None without a band."""
+        if self.lower is None or self.upper is None:
+            return None
+        return self.upper - self.lower
+
 
 class EstimatedPerformance(BaseModel):
     """Expected metrics of one batch, with a 95% sampling band, and the reference they compare to."""
@@ -136,6 +318,13 @@ class EstimatedPerformance(BaseModel):
     reference: dict[str, float | None] = Field(default_factory=dict)
     expected_confusion: list[list[float]] = Field(default_factory=list)  # rows: true, cols: predicted
     method: str = "cbpe-isotonic"
+    calibration: list[str] = Field(default_factory=list)  # the map per calibrated class
+    band_widths: dict[str, float | None] = Field(default_factory=dict)
+    trusted: bool = True
+    trust_note: str | None = None
+    reference_rows: int = 0
+    reference_rarer_class_rows: int | None = None
+    beyond_reference_share: float = 0.0  # rows scored outside the reference's score range
 
     def value(self, metric: str) -> float | None:
         est = self.metrics.get(metric)
@@ -162,9 +351,28 @@ class Estimator(BaseModel):
 
     format_version: int = FORMAT_VERSION
     classes: list[str]
-    calibrators: list[IsotonicCalibrator]  # binary: one (positive class); multiclass: one per class
+    calibrators: list[Calibrator]  # binary: one (positive class); multiclass: one per class
     reference: dict[str, float | None] = Field(default_factory=dict)
     reference_rows: int = 0
+    class_rows: list[int] = Field(default_factory=list)  # reference rows per class (empty: unknown)
+    cv_log_loss: list[dict[str, float]] = Field(default_factory=list)  # per calibrator, per method
+
+    @property
+    def rarer_class_rows(self) -> int | None:
+        return min(self.class_rows) if self.class_rows else None
+
+    def trust(self) -> tuple[bool, str | None]:
+        """Whether the reference is large enough to trust the estimate, and if not, why."""
+        rarer = self.rarer_class_rows
+        if rarer is None or rarer >= MIN_TRUSTED_CLASS_ROWS:
+            return True, None
+        name = self.classes[int(np.argmin(self.class_rows))]
+        return False, (
+            f"the labeled reference has {rarer} rows of the rarer class '{name}' (of "
+            f"{self.reference_rows}); with fewer than {MIN_TRUSTED_CLASS_ROWS} the calibration map's own "
+            "error is as large as the drops the estimate should reveal: treat it as a rough guide and "
+            "give the model a larger holdout or labeled reference"
+        )
 
     @property
     def is_binary(self) -> bool:
@@ -172,9 +380,15 @@ class Estimator(BaseModel):
 
     @classmethod
     def fit(
-        cls, reference_proba: Any, reference_labels: Sequence[Any] | np.ndarray, classes: Sequence[Any]
+        cls,
+        reference_proba: Any,
+        reference_labels: Sequence[Any] | np.ndarray,
+        classes: Sequence[Any],
+        *,
+        calibration: str = "auto",
     ) -> Estimator:
-        """Fit on holdout probabilities (columns in ``classes`` order) and their true labels."""
+        """Fit on holdout probabilities (columns in ``classes`` order) and their true labels;
+        ``calibration`` "auto" (cross-validated choice) or one of :data:`CALIBRATION_METHODS`."""
         names = [str(c) for c in classes]
         if len(names) < 2 or len(set(names)) != len(names):
             raise ValueError("classes must list at least two distinct class labels")
@@ -184,13 +398,16 @@ class Estimator(BaseModel):
             raise ValueError(f"{proba.shape[0]} probability rows but {truth.shape[0]} labels")
         if proba.shape[0] == 0:
             raise ValueError("the reference set is empty")
-        if len(names) == 2:
-            calibrators = [fit_isotonic(proba[:, 1], truth == 1)]
-        else:
-            calibrators = [fit_isotonic(proba[:, k], truth == k) for k in range(len(names))]
+        columns = [1] if len(names) == 2 else list(range(len(names)))
+        fitted = [fit_calibrator(proba[:, k], truth == k, calibration) for k in columns]
         reference = realized_metrics(proba, truth, len(names))
         return cls(
-            classes=names, calibrators=calibrators, reference=reference, reference_rows=int(proba.shape[0])
+            classes=names,
+            calibrators=[c for c, _ in fitted],
+            cv_log_loss=[losses for _, losses in fitted],
+            reference=reference,
+            reference_rows=int(proba.shape[0]),
+            class_rows=[int(v) for v in np.bincount(truth, minlength=len(names))],
         )
 
     def calibrate(self, proba: Any) -> np.ndarray:
@@ -237,12 +454,26 @@ class Estimator(BaseModel):
         confusion = np.zeros((k, k))
         for j in range(k):
             confusion[:, j] = cal[pred == j].sum(axis=0)
+        columns = [1] if self.is_binary else list(range(k))
+        beyond = np.zeros(n, dtype=bool)
+        for c, j in zip(self.calibrators, columns, strict=True):
+            beyond |= c.beyond_range(proba[:, j])
+        trusted, note = self.trust()
+        methods = [c.method for c in self.calibrators]
         return EstimatedPerformance(
             rows=n,
             classes=self.classes,
             metrics=metrics,
             reference=self.reference,
             expected_confusion=confusion.round(6).tolist(),
+            method="cbpe-" + "/".join(dict.fromkeys(methods)),
+            calibration=methods,
+            band_widths={name: est.width for name, est in metrics.items()},
+            trusted=trusted,
+            trust_note=note,
+            reference_rows=self.reference_rows,
+            reference_rarer_class_rows=self.rarer_class_rows,
+            beyond_reference_share=round(float(beyond.mean()), 6),
         )
 
     def to_json(self) -> str:
@@ -259,10 +490,25 @@ class Estimator(BaseModel):
 
 
 def fit_estimator_for_version(
-    holdout_proba: Any, holdout_labels: Any, classes: Sequence[Any]
+    holdout_proba: Any, holdout_labels: Any, classes: Sequence[Any], *, calibration: str = "auto"
 ) -> dict[str, Any]:
     """For the training pipeline: the JSON document to store as ``<version_prefix>/estimation.json``."""
-    return Estimator.fit(holdout_proba, holdout_labels, classes).to_dict()
+    return Estimator.fit(holdout_proba, holdout_labels, classes, calibration=calibration).to_dict()
+
+
+def estimation_summary(document: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What a registry row and a model card say about a version's label-free estimator."""
+    if not document:
+        return None
+    est = Estimator.from_json(document)
+    trusted, note = est.trust()
+    return {
+        "calibration": [c.method for c in est.calibrators],
+        "reference_rows": est.reference_rows,
+        "rarer_class_rows": est.rarer_class_rows,
+        "trusted": trusted,
+        "note": note,
+    }
 
 
 def estimation_document(text: str | bytes) -> Estimator:

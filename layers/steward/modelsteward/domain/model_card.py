@@ -287,6 +287,7 @@ class EvaluationDetails(BaseModel):
     segment_metrics: dict[str, Any] = Field(default_factory=dict)
     evaluation: ObjectPointer | None = None
     gate: dict[str, Any] = Field(default_factory=dict)
+    label_free_estimate: dict[str, Any] | None = None  # calibration, reference size, trust (issue 23)
 
 
 class Decision(BaseModel):
@@ -516,6 +517,7 @@ def build_card(
             segment_metrics=view.segment_metrics,
             evaluation=view.evaluation,
             gate=gate,
+            label_free_estimate=view.row.get("label_free_estimate") or None,
         ),
         additional_information=AdditionalInformation(
             decisions=decisions,
@@ -690,6 +692,7 @@ def _core_sections(
                 ("Greater is better", e.greater_is_better),
                 ("Evaluation", e.evaluation.uri if e.evaluation else None),
                 ("Gate", e.gate),
+                ("Label-free estimate", _estimate_text(e.label_free_estimate)),
             ],
         ),
         ("Metrics", (["Metric", "Value"], [[k, v] for k, v in sorted(e.metrics.items())])),
@@ -776,3 +779,17 @@ def render_html(card: ModelCard) -> str:
             parts.append(_html_table(["Field", "Value"], content))
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _estimate_text(summary: Mapping[str, Any] | None) -> str | None:
+    """One line on the version's label-free estimator: its map, its reference, whether to trust it."""
+    if not summary:
+        return None
+    maps = "/".join(str(m) for m in summary.get("calibration") or []) or "unknown"
+    text = (
+        f"calibration {maps} on {summary.get('reference_rows')} reference rows "
+        f"({summary.get('rarer_class_rows')} of the rarer class)"
+    )
+    if summary.get("trusted") is False:
+        return f"{text}; not trusted: {summary.get('note')}"
+    return f"{text}; trusted"

@@ -68,7 +68,7 @@ def _clean(value: Any) -> Any:
 def fit_reference(ctx: Context, spec: ModelSpec, table: pa.Table, source: ObjectRef) -> dict[str, Any]:
     """Estimator and reference metrics from a reference upload; returns what it enables + warnings."""
     from ..domain.byom import check_reference, probability_matrix
-    from ..domain.estimation import fit_estimator_for_version
+    from ..domain.estimation import estimation_summary, fit_estimator_for_version
     from ..domain.metrics import as_labels, task_metrics
 
     frame = table.to_pandas()
@@ -128,6 +128,10 @@ def fit_reference(ctx: Context, spec: ModelSpec, table: pa.Table, source: Object
                 json.dumps(doc).encode(),
                 content_type="application/json",
             ).as_dict()
+            summary = estimation_summary(doc)
+            out["label_free_estimate"] = summary
+            if summary is not None and not summary["trusted"]:
+                out["warnings"] = [*out["warnings"], f"label-free estimates: {summary['note']}"]
     return out
 
 

@@ -542,6 +542,8 @@ def _train_and_register(
         content_type="application/json",
     )
     estimation_ref, estimation_doc = _write_estimation(ctx, spec, version, result)
+    from ..domain.estimation import estimation_summary
+
     regime, baseline_rows = _regime_rows(result, baseline_since)
     baseline_uri = _write_baseline(ctx, spec, version, result, lineage, rows=regime)
 
@@ -579,6 +581,7 @@ def _train_and_register(
         "holdout_uri": holdout_ref.uri,
         "holdout_version_id": holdout_ref.version_id,
         "estimation_uri": estimation_ref.uri if estimation_ref else None,
+        "label_free_estimate": estimation_summary(estimation_doc),
         "baseline_uri": baseline_uri,
         "baseline_rows": baseline_rows,
         "gate": decision.summary(),
