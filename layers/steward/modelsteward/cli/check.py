@@ -61,7 +61,8 @@ def _is_number(column: pa.ChunkedArray) -> bool:
     if not (pa.types.is_string(t) or pa.types.is_large_string(t)):
         return False
     head = pc.utf8_trim_whitespace(column.slice(0, _SNIFF_ROWS))
-    present = pc.filter(head, pc.and_(pc.is_valid(head), pc.not_equal(head, "")))
+    # non-empty by a pattern, not a comparison with "": a Python scalar argument imports pandas (+0.2 s)
+    present = pc.filter(head, pc.match_substring_regex(head, pattern="."))
     if len(present) == 0:
         return False
     numbers = pc.sum(pc.match_substring_regex(present, _NUMBER)).as_py() or 0
