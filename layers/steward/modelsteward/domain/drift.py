@@ -32,11 +32,11 @@ from typing import ClassVar, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
-from scipy.special import chdtrc, kolmogorov
 
 from ..spec import DriftPolicy
 from .baseline import OTHER, Baseline, CategoricalBaseline, DataType, NumericBaseline
 from .profile import CategoricalProfile, NumericProfile, Profile
+from .special import chi2_sf, kolmogorov
 
 Severity = Literal["none", "warn", "drift", "insufficient_data"]
 Kind = Literal["numeric", "categorical", "prediction", "label"]
@@ -354,7 +354,7 @@ def ks_p_value(reference: Distribution, current: Distribution) -> tuple[float, f
     stat = max(stat, current.count_below / current.n)
     n_eff = reference.n * current.n / (reference.n + current.n)
     root = math.sqrt(n_eff)
-    return stat, float(kolmogorov(stat * (root + 0.12 + 0.11 / root)))
+    return stat, kolmogorov(stat * (root + 0.12 + 0.11 / root))
 
 
 def chi2_p_value(reference: Distribution, current: Distribution) -> tuple[float, float]:
@@ -367,7 +367,7 @@ def chi2_p_value(reference: Distribution, current: Distribution) -> tuple[float,
     cols = table.sum(axis=0, keepdims=True)
     expected = rows * cols / table.sum()
     stat = float(np.sum((table - expected) ** 2 / expected))
-    return stat, float(chdtrc(table.shape[1] - 1, stat))
+    return stat, chi2_sf(table.shape[1] - 1, stat)
 
 
 def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:

@@ -20,10 +20,10 @@ from typing import Literal
 import numpy as np
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict
-from scipy.special import expit, ndtri
 
 from ..spec import DriftPolicy
 from .baseline import SAMPLE_ROWS, Baseline, CategoricalBaseline, sample_rows
+from .special import expit, ndtri
 
 MAX_NUMERIC = 12  # most important numeric features expanded with squares and pairwise products
 MAX_CATEGORIES = 10  # one-hot levels per categorical feature (the reference's most frequent)

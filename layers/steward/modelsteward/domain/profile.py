@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..spec import ModelSpec
 from .baseline import (
+    PARALLEL_ROWS,
     POSITION_DECIMALS,
     SCHEMA_VERSION,
     Baseline,
@@ -320,7 +321,7 @@ def profile_batch(
 
     n_workers = max(1, min(len(names), workers or min(4, os.cpu_count() or 1)))
     results: Iterable[NumericProfile | CategoricalProfile]
-    if n_workers == 1 or table.num_rows < 50_000:
+    if n_workers == 1 or table.num_rows < PARALLEL_ROWS:
         results = [one(n) for n in names]
     else:
         with ThreadPoolExecutor(max_workers=n_workers) as pool:
