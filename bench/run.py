@@ -1,7 +1,7 @@
 """`make bench`: this suite against Evidently, NannyML and a read+histogram floor.
 
     python bench/run.py [--sizes 10000,100000,1000000] [--runs 3] [--peer-runs-1m 3]
-                        [--wide-rows 1000000] [--wide-peer-rows 100000] [--skip-wide] [--skip-many]
+                        [--wide-rows 400000] [--wide-peer-rows 100000] [--skip-wide] [--skip-many]
                         [--evidently PY] [--nannyml PY] [--data DIR]
 
 For each size (rows x 25 columns, reference and current sets, Parquet; bench/data.py, known
@@ -187,7 +187,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="runs per tool and size")
     parser.add_argument("--peer-runs-1m", type=int, default=3, help="runs of each peer at >= 1M rows")
     parser.add_argument(
-        "--wide-rows", type=int, default=1_000_000, help="rows of the 200-column case (ours, floor)"
+        "--wide-rows",
+        type=int,
+        default=400_000,
+        help="rows of the 200-column case (ours, floor; 1M x 200 is over max_object_bytes)",
     )
     parser.add_argument(
         "--wide-peer-rows", type=int, default=100_000, help="rows of the 200-column case for all"
