@@ -65,7 +65,7 @@ clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .steward
 
 # --- performance and packaging (docs/performance.md) ---------------------------------------------
-# make bench                              # 10k, 100k, 1M rows x 25 columns (~15-25 min on 2 cores)
+# make bench                              # 10k, 100k, 1M rows x 25 columns, wide (200 columns), many batches
 # make bench BENCH_SIZES=10000,100000     # quick run
 # make bench-sensitivity                  # only the sensitivity case (bench/sensitivity.py, ~1 min)
 # Evidently and NannyML run in their own venvs, created from PyPI on first use (Evidently 0.7
@@ -73,6 +73,7 @@ clean:
 BENCH_SIZES ?= 10000,100000,1000000
 BENCH_RUNS ?= 3
 BENCH_PEER_RUNS_1M ?= 3
+BENCH_ARGS ?=  # e.g. --skip-wide --skip-many --skip-sensitivity --skip-estimation --skip-byom
 BENCH_EVIDENTLY := .venv-bench-evidently
 BENCH_NANNYML := .venv-bench-nannyml
 
@@ -88,7 +89,7 @@ $(BENCH_NANNYML)/.ok:
 
 bench: venv $(BENCH_EVIDENTLY)/.ok $(BENCH_NANNYML)/.ok
 	$(BIN)/python bench/run.py --sizes $(BENCH_SIZES) --runs $(BENCH_RUNS) --peer-runs-1m $(BENCH_PEER_RUNS_1M) \
-		--evidently $(BENCH_EVIDENTLY)/bin/python --nannyml $(BENCH_NANNYML)/bin/python
+		--evidently $(BENCH_EVIDENTLY)/bin/python --nannyml $(BENCH_NANNYML)/bin/python $(BENCH_ARGS)
 
 bench-sensitivity: venv $(BENCH_EVIDENTLY)/.ok $(BENCH_NANNYML)/.ok
 	$(BIN)/python bench/sensitivity.py --evidently $(BENCH_EVIDENTLY)/bin/python --nannyml $(BENCH_NANNYML)/bin/python

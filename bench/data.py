@@ -8,6 +8,9 @@
 - untouched (must NOT be flagged): n11-n19 (normal, lognormal, uniform, integer counts), c3-c4.
 
 Both sets use the same seed-derived generator, so every tool reads exactly the same bytes.
+
+``blocks=k`` (the wide case) repeats the 25 columns k times, block b's columns suffixed ``_b`` and
+drawn with their own seed: 200 columns at k=8, the same truth per block.
 """
 
 from __future__ import annotations
@@ -30,8 +33,12 @@ SHIFTED_SHARES = np.array([0.20, 0.20, 0.20, 0.16, 0.14, 0.10])  # frequency shi
 NUDGED_SHARES = np.array([0.295, 0.25, 0.20, 0.125, 0.08, 0.05])  # 0.5 pp: negligible
 
 
+def _base(name: str) -> str:
+    return name.split("_", 1)[0]
+
+
 def _numeric(name: str, n: int, current: bool, rng: np.random.Generator) -> np.ndarray:
-    i = int(name[1:])
+    i = int(_base(name)[1:])
     kind = i % 4  # the untouched ones vary in shape
     if i < 4:  # mean shift 0.5 sd
         return rng.normal(10.0 + (0.5 if current else 0.0) * 2.0, 2.0, n)
@@ -50,22 +57,35 @@ def _numeric(name: str, n: int, current: bool, rng: np.random.Generator) -> np.n
 
 def _categorical(name: str, n: int, current: bool, rng: np.random.Generator) -> pa.Array:
     shares = BASE_SHARES
-    if current and name in DRIFTED:
+    if current and _base(name) in DRIFTED:
         shares = SHIFTED_SHARES
-    elif current and name in NEGLIGIBLE:
+    elif current and _base(name) in NEGLIGIBLE:
         shares = NUDGED_SHARES
     idx = rng.choice(len(CATEGORIES), size=n, p=shares / shares.sum()).astype(np.int32)
     return pa.DictionaryArray.from_arrays(pa.array(idx), pa.array(CATEGORIES)).cast(pa.string())
 
 
-def make_table(n: int, current: bool, seed: int) -> pa.Table:
-    rng = np.random.default_rng([seed, n, int(current)])
-    cols: dict[str, pa.Array] = {name: pa.array(_numeric(name, n, current, rng)) for name in NUMERIC}
-    cols.update({name: _categorical(name, n, current, rng) for name in CATEGORICAL})
-    return pa.table(cols)
+def names(base: list[str], blocks: int = 1) -> list[str]:
+    """Column names of ``blocks`` copies of ``base`` (the plain names when there is one block)."""
+    return list(base) if blocks == 1 else [f"{c}_{b}" for b in range(blocks) for c in base]
 
 
-def spec_dict() -> dict:
+def make_table(n: int, current: bool, seed: int, blocks: int = 1) -> pa.Table:
+    cols: dict[str, pa.Array] = {}
+    for b in range(blocks):
+        rng = np.random.default_rng([seed, n, int(current)] + ([b] if b else []))
+        block = {
+            c: pa.array(_numeric(c, n, current, rng)) for c in names(NUMERIC, blocks)[b * 20 : b * 20 + 20]
+        }
+        block.update(
+            {c: _categorical(c, n, current, rng) for c in names(CATEGORICAL, blocks)[b * 5 : b * 5 + 5]}
+        )
+        cols.update(block)
+    numeric = [c for c in cols if not _base(c).startswith("c")]
+    return pa.table({c: cols[c] for c in [*numeric, *[c for c in cols if c not in numeric]]})
+
+
+def spec_dict(blocks: int = 1) -> dict:
     """The model spec the suite monitors these files with (same shape `steward check` infers)."""
     return {
         "name": "bench",
@@ -73,12 +93,12 @@ def spec_dict() -> dict:
         "primary_metric": "rmse",
         "target": "__target__",
         "prediction_column": "__prediction__",
-        "features": {"numeric": NUMERIC, "categorical": CATEGORICAL},
+        "features": {"numeric": names(NUMERIC, blocks), "categorical": names(CATEGORICAL, blocks)},
         "pii": {"action": "allow"},
     }
 
 
-def generate(directory: Path, n: int, seed: int = 0) -> dict[str, str]:
+def generate(directory: Path, n: int, seed: int = 0, blocks: int = 1) -> dict[str, str]:
     """Write reference.parquet, current.parquet, truth.json and spec.json once per size and seed."""
     directory.mkdir(parents=True, exist_ok=True)
     paths = {
@@ -90,16 +110,16 @@ def generate(directory: Path, n: int, seed: int = 0) -> dict[str, str]:
     truth = {
         "rows": n,
         "seed": seed,
-        "numeric": NUMERIC,
-        "categorical": CATEGORICAL,
-        "drifted": DRIFTED,
-        "negligible": NEGLIGIBLE,
-        "untouched": UNTOUCHED,
+        "numeric": names(NUMERIC, blocks),
+        "categorical": names(CATEGORICAL, blocks),
+        "drifted": names(DRIFTED, blocks),
+        "negligible": names(NEGLIGIBLE, blocks),
+        "untouched": names(UNTOUCHED, blocks),
     }
     marker = paths["truth"]
     if not (marker.exists() and json.loads(marker.read_text()) == truth):
         for role in ("reference", "current"):
-            pq.write_table(make_table(n, role == "current", seed), paths[role])
-        paths["spec"].write_text(json.dumps(spec_dict()))
+            pq.write_table(make_table(n, role == "current", seed, blocks), paths[role])
+        paths["spec"].write_text(json.dumps(spec_dict(blocks)))
         marker.write_text(json.dumps(truth))
     return {k: str(v) for k, v in paths.items()}

@@ -1,6 +1,7 @@
-"""`make bench`: this suite's monitor engine against Evidently, NannyML and a read+histogram floor.
+"""`make bench`: this suite against Evidently, NannyML and a read+histogram floor.
 
     python bench/run.py [--sizes 10000,100000,1000000] [--runs 3] [--peer-runs-1m 3]
+                        [--wide-rows 400000] [--wide-peer-rows 100000] [--skip-wide] [--skip-many]
                         [--evidently PY] [--nannyml PY] [--data DIR]
 
 For each size (rows x 25 columns, reference and current sets, Parquet; bench/data.py, known
@@ -9,12 +10,17 @@ noisy). Wall time is the whole process (interpreter start, imports, read, comput
 peak memory is the child's ru_maxrss from os.wait4. Verdicts are scored against the truth:
 drifted features found, false alarms (untouched or negligible features flagged).
 
-Ours is the monitor path of monitor_batch (bench/workers/steward.py): the baseline is built once
-from the reference beforehand (its cost is shown apart) and loaded from JSON, as in production.
-Then: per-row scaling 100k -> 1M, profile-merge cost vs number of stored profiles, the
-sensitivity case (bench/sensitivity.py: modest persistent shifts over 12 chunks, recall and false
-alarms of every tool), bench/estimation.py and bench/byom.py (a model served elsewhere on the
-local cloud: the estimate's MAE against realized).
+Ours twice: ``check`` is `steward check --reference REF --current CUR --out DIR`, the command a
+user types (the baseline is built from the reference in the same process, so it reads both files
+like the floor and the peers); ``monitor`` is the monitor path of monitor_batch
+(bench/workers/steward.py), whose baseline is built once from the reference beforehand (its cost
+is shown apart) and loaded from JSON, as in production.
+Then: the wide case (200 columns: ours and the floor at --wide-rows, the peers at --wide-peer-rows),
+marginal cost per row (100k -> 1M) and per column (25 -> 200), profile-merge cost vs number of
+stored profiles, the many-batches case (bench/many_batches.py: a day of 5-minute batches merged by
+check_window), the sensitivity case (bench/sensitivity.py: modest persistent shifts over 12
+chunks, recall and false alarms of every tool), bench/estimation.py and bench/byom.py (a model
+served elsewhere on the local cloud: the estimate's MAE against realized).
 """
 
 from __future__ import annotations
@@ -35,12 +41,32 @@ sys.path.insert(0, str(HERE))
 import data  # noqa: E402
 
 WORKERS = HERE / "workers"
-TOOLS = ("floor", "ours", "evidently", "nannyml")
+TOOLS = ("floor", "check", "monitor", "evidently", "nannyml")
+PEERS = ("evidently", "nannyml")
+OURS = ("check", "monitor")
+WIDE_BLOCKS = 8  # 8 x 25 = 200 columns
+TARGET_TIME, TARGET_MEMORY = 2.0, 1.2  # steward check vs the floor (issue 21)
 
 
-def measure(argv: list[str], out: Path) -> dict:
-    """Run one fresh process; wall seconds, peak RSS (MiB) and what it flagged."""
+def steward_cli() -> str:
+    """The `steward` console script next to this interpreter (what a user types)."""
+    return str(Path(sys.executable).with_name("steward"))
+
+
+def check_flagged(report_dir: Path, out: Path) -> None:
+    """What `steward check` flagged, from its report.json, in the shape the other workers write."""
+    report = json.loads((report_dir / "report.json").read_text())
+    flagged = [f["name"] for f in report["features"] if f["drifted"]]
+    out.write_text(json.dumps({"flagged": flagged, "stages_ms": report["timings"]["stages_ms"]}))
+
+
+def measure(argv: list[str], out: Path, *, report_dir: Path | None = None) -> dict:
+    """Run one fresh process; wall seconds, peak RSS (MiB) and what it flagged.
+
+    With ``report_dir`` the process is `steward check` (exit 1 means drift was found, not failure)."""
     out.unlink(missing_ok=True)
+    if report_dir is not None:
+        (report_dir / "report.json").unlink(missing_ok=True)
     env = {**os.environ, "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg"}
     started = time.perf_counter()
     proc = subprocess.Popen(  # noqa: S603 - our own interpreters and scripts
@@ -53,6 +79,9 @@ def measure(argv: list[str], out: Path) -> dict:
     wall = time.perf_counter() - started
     err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
     proc.returncode = os.waitstatus_to_exitcode(status)
+    if report_dir is not None and proc.returncode in (0, 1) and (report_dir / "report.json").exists():
+        check_flagged(report_dir, out)
+        proc.returncode = 0
     if proc.returncode != 0 or not out.exists():
         raise RuntimeError(f"{argv[1]} failed ({proc.returncode}):\n{err[-3000:]}")
     result = json.loads(out.read_text())
@@ -69,15 +98,110 @@ def score(flagged: list[str] | None, truth: dict) -> str:
     return f"{found}/{len(drifted)} found, {len(false_alarms)} false ({negligible} negligible)"
 
 
+def commands(
+    files: dict[str, str], work: Path, baseline: str, args: argparse.Namespace
+) -> dict[str, list[str]]:
+    here_py = sys.executable
+    peer = {"evidently": args.evidently, "nannyml": args.nannyml}
+    cmds = {
+        "floor": [here_py, str(WORKERS / "floor.py"), files["reference"], files["current"]],
+        "check": [
+            steward_cli(),
+            "check",
+            "--reference",
+            files["reference"],
+            "--current",
+            files["current"],
+            "--out",
+            str(work / "check"),
+        ],
+        "monitor": [
+            here_py,
+            str(WORKERS / "steward.py"),
+            "monitor",
+            files["current"],
+            files["spec"],
+            baseline,
+        ],
+    }
+    for tool in PEERS:
+        cmds[tool] = [
+            peer[tool],
+            str(WORKERS / "peers.py"),
+            tool,
+            files["reference"],
+            files["current"],
+            files["truth"],
+        ]
+    return cmds
+
+
+def run_case(
+    label: str, files: dict[str, str], tools: list[str], runs: dict[str, int], args: argparse.Namespace
+) -> tuple[dict[str, list[dict]], dict | None]:
+    """Every tool on one pair of files, in alternation; the monitor's baseline is built first."""
+    truth = json.loads(Path(files["truth"]).read_text())
+    root = Path(files["truth"]).parent
+    work = root / "out"
+    work.mkdir(exist_ok=True)
+    (work / "check").mkdir(exist_ok=True)
+    baseline = str(root / "baseline.json")
+    print(f"\n== {label}", flush=True)
+    cost = None
+    if "monitor" in tools:
+        argv = [
+            sys.executable,
+            str(WORKERS / "steward.py"),
+            "baseline",
+            files["reference"],
+            files["spec"],
+            baseline,
+        ]
+        cost = measure([*argv, str(work / "baseline.out.json")], work / "baseline.out.json")
+        print(f"   baseline built once: {cost['wall']:.2f} s, {cost['rss_mb']:.0f} MiB", flush=True)
+    cmds = commands(files, work, baseline, args)
+    results: dict[str, list[dict]] = {t: [] for t in tools}
+    for i in range(max(runs.get(t, 0) for t in tools)):
+        for tool in tools:
+            if i >= runs.get(tool, 0):
+                continue
+            out = work / f"{tool}.json"
+            r = measure(
+                [*cmds[tool], str(out)] if tool != "check" else cmds[tool],
+                out,
+                report_dir=work / "check" if tool == "check" else None,
+            )
+            results[tool].append(r)
+            print(
+                f"   run {i + 1} {tool:<9} {r['wall']:7.2f} s {r['rss_mb']:7.0f} MiB  "
+                f"{score(r['flagged'], truth)}",
+                flush=True,
+            )
+    results["_truth"] = truth  # type: ignore[assignment]
+    return results, cost
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--runs", type=int, default=3, help="runs per tool and size")
     parser.add_argument("--peer-runs-1m", type=int, default=3, help="runs of each peer at >= 1M rows")
+    parser.add_argument(
+        "--wide-rows",
+        type=int,
+        default=400_000,
+        help="rows of the 200-column case (ours, floor; 1M x 200 is over max_object_bytes)",
+    )
+    parser.add_argument(
+        "--wide-peer-rows", type=int, default=100_000, help="rows of the 200-column case for all"
+    )
+    parser.add_argument("--wide-runs", type=int, default=2)
     parser.add_argument("--evidently", default=".venv-bench-evidently/bin/python")
     parser.add_argument("--nannyml", default=".venv-bench-nannyml/bin/python")
     parser.add_argument("--data", default=".bench")
     parser.add_argument("--tools", default=",".join(TOOLS))
+    parser.add_argument("--skip-wide", action="store_true")
+    parser.add_argument("--skip-many", action="store_true")
     parser.add_argument("--skip-estimation", action="store_true")
     parser.add_argument("--skip-sensitivity", action="store_true")
     parser.add_argument("--skip-byom", action="store_true")
@@ -85,7 +209,6 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",") if s]
     tools = [t for t in args.tools.split(",") if t]
     root = Path(args.data).resolve()
-    here_py = sys.executable
     print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; data in {root}", flush=True)
 
     results: dict[int, dict[str, list[dict]]] = {}
@@ -93,105 +216,93 @@ def main() -> None:
     for n in sizes:
         t0 = time.perf_counter()
         files = data.generate(root / str(n), n)
-        truth = json.loads(Path(files["truth"]).read_text())
-        work = root / str(n) / "out"
-        work.mkdir(exist_ok=True)
-        baseline = str(root / str(n) / "baseline.json")
-        print(f"\n== {n:,} rows x 25 columns (data ready in {time.perf_counter() - t0:.1f} s)", flush=True)
-        baseline_cost[n] = measure(
-            [
-                here_py,
-                str(WORKERS / "steward.py"),
-                "baseline",
-                files["reference"],
-                files["spec"],
-                baseline,
-                str(work / "baseline.out.json"),
-            ],
-            work / "baseline.out.json",
-        )
-        print(
-            f"   baseline built once: {baseline_cost[n]['wall']:.2f} s, {baseline_cost[n]['rss_mb']:.0f} MiB",
-            flush=True,
-        )
-        commands = {
-            "floor": [here_py, str(WORKERS / "floor.py"), files["reference"], files["current"]],
-            "ours": [
-                here_py,
-                str(WORKERS / "steward.py"),
-                "monitor",
-                files["current"],
-                files["spec"],
-                baseline,
-            ],
-            "evidently": [
-                args.evidently,
-                str(WORKERS / "peers.py"),
-                "evidently",
-                files["reference"],
-                files["current"],
-                files["truth"],
-            ],
-            "nannyml": [
-                args.nannyml,
-                str(WORKERS / "peers.py"),
-                "nannyml",
-                files["reference"],
-                files["current"],
-                files["truth"],
-            ],
-        }
-        runs = {
-            t: (args.peer_runs_1m if (t in ("evidently", "nannyml") and n >= 1_000_000) else args.runs)
-            for t in tools
-        }
-        results[n] = {t: [] for t in tools}
-        for i in range(max(runs.values())):
-            for tool in tools:
-                if i >= runs[tool]:
-                    continue
-                out = work / f"{tool}.json"
-                r = measure([*commands[tool], str(out)], out)
-                results[n][tool].append(r)
-                print(
-                    f"   run {i + 1} {tool:<9} {r['wall']:7.2f} s {r['rss_mb']:7.0f} MiB  "
-                    f"{score(r['flagged'], truth)}",
-                    flush=True,
-                )
-        results[n]["_truth"] = truth  # type: ignore[assignment]
+        runs = {t: (args.peer_runs_1m if (t in PEERS and n >= 1_000_000) else args.runs) for t in tools}
+        label = f"{n:,} rows x 25 columns (data ready in {time.perf_counter() - t0:.1f} s)"
+        results[n], cost = run_case(label, files, tools, runs, args)
+        if cost:
+            baseline_cost[n] = cost
 
     summary = table(results, sizes, tools)
-    scaling(results, sizes)
+    wide = {} if args.skip_wide else wide_case(root, tools, args)
+    scaling(results, sizes, wide)
     merge_cost(root, sizes)
     (root / "results.json").write_text(
         json.dumps(
             {
                 "summary": summary,
-                "baseline": {n: {k: baseline_cost[n][k] for k in ("wall", "rss_mb")} for n in sizes},
+                "wide": {k: _medians(v) for k, v in wide.items()},
+                "baseline": {n: {k: baseline_cost[n][k] for k in ("wall", "rss_mb")} for n in baseline_cost},
             },
             indent=1,
         )
     )
+    if not args.skip_many:
+        print("\n== many batches (bench/many_batches.py)", flush=True)
+        many = [sys.executable, str(HERE / "many_batches.py"), "--data", str(root / "many")]
+        peers = [f"--{t}={getattr(args, t)}" for t in PEERS if t in tools]
+        subprocess.run([*many, *peers], check=False)  # noqa: S603
     if not args.skip_sensitivity:
         import sensitivity  # bench/sensitivity.py, next to this file
 
-        peers = [t for t in tools if t in ("ours", "evidently", "nannyml")]
-        sensitivity.run(root / "sensitivity", peers, args.evidently, args.nannyml)
+        peers_s = (["ours"] if set(OURS) & set(tools) else []) + [t for t in tools if t in PEERS]
+        sensitivity.run(root / "sensitivity", peers_s, args.evidently, args.nannyml)
     if not args.skip_estimation:
         print("\n== label-free estimation (bench/estimation.py)", flush=True)
-        subprocess.run([here_py, str(HERE / "estimation.py")], check=False)  # noqa: S603
+        subprocess.run([sys.executable, str(HERE / "estimation.py")], check=False)  # noqa: S603
         print(
             "\n== label-free estimate by reference size, next to NannyML CBPE (bench/estimation_reference.py)"
         )
         subprocess.run(  # noqa: S603
-            [here_py, str(HERE / "estimation_reference.py"), "--nannyml", args.nannyml], check=False
+            [sys.executable, str(HERE / "estimation_reference.py"), "--nannyml", args.nannyml], check=False
         )
     if not args.skip_byom:
         print(
             "\n== a model served elsewhere on the local cloud: estimate vs realized (bench/byom.py)",
             flush=True,
         )
-        subprocess.run([here_py, str(HERE / "byom.py")], check=False)  # noqa: S603
+        subprocess.run([sys.executable, str(HERE / "byom.py")], check=False)  # noqa: S603
+
+
+def wide_case(root: Path, tools: list[str], args: argparse.Namespace) -> dict[str, dict[str, list[dict]]]:
+    """200 columns: ours and the floor at --wide-rows; everyone at --wide-peer-rows (the peers take
+    minutes per run at a million rows of 200 columns on this machine)."""
+    out: dict[str, dict[str, list[dict]]] = {}
+    cases = [(args.wide_peer_rows, tools), (args.wide_rows, [t for t in tools if t not in PEERS])]
+    for n, these in cases:
+        if n <= 0 or not these or f"{n}x200" in out:
+            continue
+        t0 = time.perf_counter()
+        files = data.generate(root / f"wide-{n}", n, blocks=WIDE_BLOCKS)
+        label = (
+            f"wide: {n:,} rows x {25 * WIDE_BLOCKS} columns (data ready in {time.perf_counter() - t0:.1f} s)"
+        )
+        runs = {t: (1 if t in PEERS else args.wide_runs) for t in these}
+        out[f"{n}x200"], _ = run_case(label, files, these, runs, args)
+        ratios(out[f"{n}x200"], f"{n:,} x 200")
+    return out
+
+
+def _medians(rs: dict[str, list[dict]]) -> dict:
+    return {
+        t: {"wall": _median(v, "wall"), "rss_mb": _median(v, "rss_mb")}
+        for t, v in rs.items()
+        if t[0] != "_" and v
+    }
+
+
+def ratios(rs: dict[str, list[dict]], label: str) -> None:
+    """steward check against the floor, with the issue's targets (2x time, 1.2x memory)."""
+    if not (rs.get("check") and rs.get("floor")):
+        return
+    t = _median(rs["check"], "wall") / _median(rs["floor"], "wall")
+    m = _median(rs["check"], "rss_mb") / _median(rs["floor"], "rss_mb")
+    verdict_t = "holds" if t <= TARGET_TIME else "misses"
+    verdict_m = "holds" if m <= TARGET_MEMORY else "misses"
+    print(
+        f"{'':>9} -> {label}: steward check / floor: time {t:.2f}x "
+        f"(target <= {TARGET_TIME:g}x: {verdict_t}), "
+        f"memory {m:.2f}x (target <= {TARGET_MEMORY:g}x: {verdict_m})"
+    )
 
 
 def _median(rs: list[dict], key: str) -> float:
@@ -199,11 +310,14 @@ def _median(rs: list[dict], key: str) -> float:
 
 
 def table(results: dict, sizes: list[int], tools: list[str]) -> dict:
-    """The summary table: medians, ratios of ours vs floor / Evidently / NannyML, verdicts."""
-    print("\n== summary (median wall s of fresh processes, peak RSS MiB; ratios are the tool's / ours)")
+    """The summary table: medians, each tool against steward check, check against the floor, verdicts."""
+    print(
+        "\n== summary (median wall s of fresh processes, peak RSS MiB; "
+        "ratios are the tool's / steward check's)"
+    )
     header = (
-        f"{'rows':>9} {'tool':<10} {'runs':>4} {'wall s':>8} {'peak MiB':>9} {'x ours time':>11} "
-        f"{'x ours mem':>10}  verdicts (truth: 9 drifted, 16 not)"
+        f"{'rows':>9} {'tool':<10} {'runs':>4} {'wall s':>8} {'peak MiB':>9} {'x check time':>12} "
+        f"{'x check mem':>11}  verdicts (truth: 9 drifted, 16 not)"
     )
     print(header)
     print("-" * len(header))
@@ -211,18 +325,18 @@ def table(results: dict, sizes: list[int], tools: list[str]) -> dict:
     for n in sizes:
         rs = results[n]
         truth = rs["_truth"]
-        ours_t = _median(rs["ours"], "wall") if rs.get("ours") else None
-        ours_m = _median(rs["ours"], "rss_mb") if rs.get("ours") else None
+        ref_t = _median(rs["check"], "wall") if rs.get("check") else None
+        ref_m = _median(rs["check"], "rss_mb") if rs.get("check") else None
         for tool in tools:
             runs = rs[tool]
             if not runs:
                 continue
             w, m = _median(runs, "wall"), _median(runs, "rss_mb")
             verdicts = sorted({score(r["flagged"], truth) for r in runs})
-            rt = f"{w / ours_t:.1f}x" if ours_t else "-"
-            rm = f"{m / ours_m:.2f}x" if ours_m else "-"
+            rt = f"{w / ref_t:.1f}x" if ref_t else "-"
+            rm = f"{m / ref_m:.2f}x" if ref_m else "-"
             print(
-                f"{n:>9,} {tool:<10} {len(runs):>4} {w:>8.2f} {m:>9.0f} {rt:>11} {rm:>10}  "
+                f"{n:>9,} {tool:<10} {len(runs):>4} {w:>8.2f} {m:>9.0f} {rt:>12} {rm:>11}  "
                 f"{' | '.join(verdicts)}"
             )
             summary.setdefault(n, {})[tool] = {
@@ -232,36 +346,40 @@ def table(results: dict, sizes: list[int], tools: list[str]) -> dict:
                 "verdicts": verdicts,
                 "walls": [round(r["wall"], 3) for r in runs],
             }
-        if ours_t:
-            parts = []
-            for tool, label in (("floor", "floor"), ("evidently", "Evidently"), ("nannyml", "NannyML")):
-                if rs.get(tool):
-                    parts.append(
-                        f"ours/{label}: time {ours_t / _median(rs[tool], 'wall'):.2f}, "
-                        f"memory {ours_m / _median(rs[tool], 'rss_mb'):.2f}"
-                    )
-            print(f"{'':>9} -> " + "; ".join(parts))
-            stages = rs["ours"][-1]["extra"].get("stages_ms")
-            print(f"{'':>9}    ours stages (last run, ms): {stages}")
+        ratios(rs, f"{n:,} x 25")
+        for tool in OURS:
+            if rs.get(tool):
+                print(f"{'':>9}    {tool} stages (last run, ms): {rs[tool][-1]['extra'].get('stages_ms')}")
     return summary
 
 
-def scaling(results: dict, sizes: list[int]) -> None:
-    """Marginal cost per row between 100k and 1M (removes the fixed start-up cost)."""
-    if not {100_000, 1_000_000} <= set(sizes):
-        return
-    print("\n== scaling 100k -> 1M rows (marginal cost per extra row, 25 columns)")
-    print(f"{'tool':<10} {'us/row':>8} {'bytes/row':>10} {'fixed s (start)':>16}")
-    for tool in results[100_000]:
-        if tool.startswith("_") or not results[100_000][tool] or not results[1_000_000].get(tool):
-            continue
-        w1, w2 = _median(results[100_000][tool], "wall"), _median(results[1_000_000][tool], "wall")
-        m1, m2 = _median(results[100_000][tool], "rss_mb"), _median(results[1_000_000][tool], "rss_mb")
-        per_row = (w2 - w1) / 900_000
-        print(
-            f"{tool:<10} {per_row * 1e6:>8.2f} {(m2 - m1) * 2**20 / 900_000:>10.0f} "
-            f"{w1 - per_row * 100_000:>16.2f}"
-        )
+def scaling(results: dict, sizes: list[int], wide: dict) -> None:
+    """Marginal cost per row (100k -> 1M rows, 25 columns) and per column (25 -> 200 columns)."""
+    print("\n== marginal cost: per extra row (100k -> 1M rows x 25 columns), per extra column (25 -> 200)")
+    print(
+        f"{'tool':<10} {'us/row':>8} {'bytes/row':>10} {'fixed s':>8}   "
+        f"per column: {'rows':>9} {'ms/col':>8} {'MiB/col':>8}"
+    )
+    tools = [t for t in TOOLS if any(results.get(n, {}).get(t) for n in sizes)]
+    for tool in tools:
+        row = f"{tool:<10}"
+        if {100_000, 1_000_000} <= set(sizes) and results[100_000].get(tool) and results[1_000_000].get(tool):
+            w1, w2 = _median(results[100_000][tool], "wall"), _median(results[1_000_000][tool], "wall")
+            m1, m2 = _median(results[100_000][tool], "rss_mb"), _median(results[1_000_000][tool], "rss_mb")
+            per_row = (w2 - w1) / 900_000
+            row += (
+                f" {per_row * 1e6:>8.2f} {(m2 - m1) * 2**20 / 900_000:>10.0f} {w1 - per_row * 100_000:>8.2f}"
+            )
+        else:
+            row += f" {'-':>8} {'-':>10} {'-':>8}"
+        cols = []
+        for key, rs in wide.items():
+            n = int(key.split("x")[0])
+            if rs.get(tool) and results.get(n, {}).get(tool):
+                dw = _median(rs[tool], "wall") - _median(results[n][tool], "wall")
+                dm = _median(rs[tool], "rss_mb") - _median(results[n][tool], "rss_mb")
+                cols.append(f"{n:>9,} {dw * 1000 / 175:>8.1f} {dm / 175:>8.2f}")
+        print(row + ("   per column: " + " | ".join(cols) if cols else ""))
 
 
 def merge_cost(root: Path, sizes: list[int]) -> None:

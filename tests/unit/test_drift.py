@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 from scipy import stats
 
-from modelsteward.domain.baseline import Baseline, build_baseline
+from modelsteward.domain.baseline import Baseline, NumericBaseline, build_baseline
 from modelsteward.domain.drift import (
     METHODS,
     Distribution,
@@ -22,7 +22,7 @@ from modelsteward.domain.drift import (
     numeric_distributions,
     wasserstein_distance,
 )
-from modelsteward.domain.profile import merge_profiles, profile_batch
+from modelsteward.domain.profile import NumericProfile, merge_profiles, profile_batch
 from modelsteward.spec import parse_spec
 
 NUMERIC = ["steady", "shift", "spread", "tiny"]
@@ -353,3 +353,46 @@ def test_benjamini_hochberg() -> None:
     assert adjusted == pytest.approx([0.04, 0.04 * 4 / 3, 0.04 * 4 / 3, 0.5])
     assert benjamini_hochberg([]) == []
     assert max(benjamini_hochberg([0.9, 0.99])) <= 1.0
+
+
+def test_stacked_rows_score_as_each_row_alone() -> None:
+    """Noise bands score hundreds of chunks at once: each row scores what it scores alone."""
+    rng = np.random.default_rng(5)
+    spec = spec_for()
+    data = {c: rng.normal(0, 1, 5000) for c in NUMERIC} | {c: ["a"] * 5000 for c in CATEGORICAL}
+    baseline = build_baseline(pa.table(data), spec)
+    base = baseline.columns["shift"]
+    assert isinstance(base, NumericBaseline)
+    rows = []
+    for shift in (0.0, 0.3, -0.6):  # inside the reference range: stacked rows carry no tails
+        batch = {c: np.clip(rng.normal(shift, 1, 300), base.min, base.max) for c in NUMERIC} | {
+            c: ["a"] * 300 for c in CATEGORICAL
+        }
+        column = profile_batch(pa.table(batch), baseline, spec).columns["shift"]
+        assert isinstance(column, NumericProfile)
+        ref, current = numeric_distributions(base, column)
+        rows.append(current)
+    stacked = Distribution(
+        "numeric",
+        rows[0].n,
+        np.stack([r.bins for r in rows]),
+        np.stack([r.grid for r in rows]),
+        np.stack([r.positions for r in rows]),
+        ref.edges,
+        scale=ref.scale,
+    )
+    for method in METHODS.values():
+        assert method.scores(ref, stacked) == pytest.approx([method.score(ref, r) for r in rows], rel=1e-12)
+    assert len({round(float(s), 6) for s in METHODS["wasserstein"].scores(ref, stacked)}) == 3
+
+
+def test_pooled_rows_score_as_pool_rare_does() -> None:
+    from modelsteward.domain.drift import pool_rare, pool_rare_rows
+
+    reference = np.array([500, 300, 150, 40, 6, 4])
+    current = np.array([[50, 30, 15, 4, 1, 0], [20, 40, 30, 5, 3, 2], [60, 20, 10, 10, 0, 0]])
+    ref_rows, cur_rows = pool_rare_rows(reference, current)
+    for method in (JensenShannon(), Psi()):
+        scores = method.scores(cat(ref_rows), cat(cur_rows))
+        alone = [method.score(*(cat(a) for a in pool_rare(reference, row))) for row in current]
+        assert scores == pytest.approx(alone, rel=1e-12)

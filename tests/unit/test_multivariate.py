@@ -13,7 +13,7 @@ import pytest
 
 from modelsteward.domain.baseline import build_baseline
 from modelsteward.domain.drift import detect_drift
-from modelsteward.domain.multivariate import cross_validated_auc, multivariate_drift, roc_auc
+from modelsteward.domain.multivariate import cross_validated_auc, fit_logistic, multivariate_drift, roc_auc
 from modelsteward.domain.profile import profile_batch
 from modelsteward.spec import parse_spec
 
@@ -133,3 +133,16 @@ def test_the_monitoring_path_imports_no_heavy_library() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert out.stdout.strip() == ""
+
+
+def test_warm_started_folds_reach_the_same_weights() -> None:
+    """Each fold starts from the previous fold's weights: the penalized optimum is unique, so the
+    weights (and the AUC) are those of a fit from zero."""
+    rng = np.random.default_rng(3)
+    x = np.vstack([rng.normal(0, 1, (600, 20)), rng.normal(0.2, 1, (600, 20))])
+    y = np.r_[np.zeros(600), np.ones(600)]
+    cold = fit_logistic(x[:900], y[:900])
+    other = fit_logistic(x[300:], y[300:])
+    warm = fit_logistic(x[:900], y[:900], start=other)
+    assert not np.allclose(cold, other, atol=1e-3)  # a different start...
+    np.testing.assert_allclose(warm, cold, atol=1e-6)  # ...the same optimum

@@ -14,6 +14,8 @@ from modelsteward.domain.baseline import (
     build_baseline,
     float_array,
     monitored_columns,
+    summarize_grid,
+    summarize_sorted_grid,
     value_counts,
 )
 from modelsteward.domain.profile import Profile, grid_counts, merge_profiles, profile_batch
@@ -165,6 +167,20 @@ def test_grid_counts_are_exact_for_any_values(edges_raw: list[float], values: li
     edges = np.unique(np.asarray(edges_raw))
     x = np.asarray(values + edges_raw)
     assert np.array_equal(grid_counts(x, edges), searchsorted_counts(x, edges))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=0, max_size=200),
+    st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=300),
+)
+def test_sorted_grid_summary_equals_the_binned_one(edges_raw: list[float], values: list[float]) -> None:
+    """The baseline bins its sorted reference by run boundaries: same counts, same positions."""
+    edges = np.unique(np.asarray(edges_raw))
+    x = np.sort(np.asarray(values + edges_raw[:5]))
+    binned, runs = summarize_grid(x, edges), summarize_sorted_grid(x, edges)
+    assert np.array_equal(binned.counts, runs.counts)
+    np.testing.assert_allclose(runs.positions, binned.positions, atol=2e-4)
 
 
 # --- profiles -------------------------------------------------------------------------------

@@ -32,11 +32,11 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
-from scipy.special import chdtrc, kolmogorov
 
 from ..spec import DriftPolicy
 from .baseline import OTHER, Baseline, CategoricalBaseline, DataType, NumericBaseline
 from .profile import CategoricalProfile, NumericProfile, Profile
+from .special import chi2_sf, kolmogorov
 
 Severity = Literal["none", "warn", "drift", "insufficient_data"]
 Kind = Literal["numeric", "categorical", "prediction", "label"]
@@ -47,7 +47,11 @@ MIN_EXPECTED = 5.0  # categories expected fewer times than this (in the smaller 
 # --- what a method sees ---------------------------------------------------------------------
 @dataclass(frozen=True)
 class Distribution:
-    """One side of a comparison, reduced to the bins it was profiled into."""
+    """One side of a comparison, reduced to the bins it was profiled into.
+
+    Bins, grid and positions may carry a leading axis: one row per sample of ``n`` values each (the
+    noise bands score hundreds of reference chunks at once); the last axis is always the bins.
+    """
 
     data_type: DataType
     n: int
@@ -62,13 +66,14 @@ class Distribution:
 
     @property
     def shares(self) -> np.ndarray:
-        total = self.bins.sum()
-        return self.bins / total if total else self.bins.astype(float)
+        total = self.bins.sum(axis=-1, keepdims=True)
+        return np.divide(self.bins, total, out=np.zeros(self.bins.shape), where=total > 0)
 
     def cdf(self) -> np.ndarray:
         """Share of values <= each grid edge."""
         assert self.grid is not None
-        return np.cumsum(self.grid)[:-1] / self.n if self.n else np.zeros(len(self.grid) - 1)
+        cum = np.cumsum(self.grid, axis=-1)[..., :-1]
+        return cum / self.n if self.n else np.zeros(cum.shape)
 
     def cdf_integrals(self) -> np.ndarray:
         """Integral of the CDF over each inner interval [e_k, e_k+1], exact from counts and positions.
@@ -80,12 +85,19 @@ class Distribution:
         widths = np.diff(self.edges)
         if self.n == 0:
             return np.zeros(len(widths))
-        inner = self.grid[1:-1] / self.n
-        return widths * (self.cdf()[1:] - self.positions[1:-1] * inner)
+        inner = self.grid[..., 1:-1] / self.n
+        return widths * (self.cdf()[..., 1:] - self.positions[..., 1:-1] * inner)
 
 
 def _coarse_positions(base: NumericBaseline) -> np.ndarray:
     return np.searchsorted(np.asarray(base.edges), np.asarray(base.coarse_edges))
+
+
+def coarse_counts(grid: np.ndarray, positions: np.ndarray, total: int) -> np.ndarray:
+    """Counts of the bins whose inner edges are the fine-grid edges at ``positions`` (per row)."""
+    cum = np.cumsum(grid, axis=-1)[..., :-1][..., positions]
+    zeros = np.zeros((*cum.shape[:-1], 1), dtype=cum.dtype)
+    return np.diff(np.concatenate([zeros, cum, np.full_like(zeros, total)], axis=-1), axis=-1)
 
 
 def _scale(base: NumericBaseline) -> float:
@@ -96,18 +108,13 @@ def _scale(base: NumericBaseline) -> float:
 def numeric_distributions(base: NumericBaseline, cur: NumericProfile) -> tuple[Distribution, Distribution]:
     edges = np.asarray(base.edges, dtype=np.float64)
     pos = _coarse_positions(base)
-
-    def coarse(grid: np.ndarray, n: int) -> np.ndarray:
-        cum = np.cumsum(grid)[:-1]
-        return np.diff(np.concatenate([[0], cum[pos], [n]]))
-
     ref_grid = np.asarray(base.grid_counts, dtype=np.int64)
     cur_grid = np.asarray(cur.grid_counts, dtype=np.int64)
     scale = _scale(base)
     ref = Distribution(
         "numeric",
         base.count,
-        coarse(ref_grid, base.count),
+        coarse_counts(ref_grid, pos, base.count),
         ref_grid,
         np.asarray(base.grid_positions, dtype=np.float64),
         edges,
@@ -118,7 +125,7 @@ def numeric_distributions(base: NumericBaseline, cur: NumericProfile) -> tuple[D
     current = Distribution(
         "numeric",
         cur.count,
-        coarse(cur_grid, cur.count),
+        coarse_counts(cur_grid, pos, cur.count),
         cur_grid,
         np.asarray(cur.grid_positions, dtype=np.float64),
         edges,
@@ -144,14 +151,36 @@ def pool_rare(
     n, m = reference.sum(), current.sum()
     if not n or not m:
         return reference, current
-    expected = min(n, m) * (reference + current) / (n + m)
-    pooled = expected < minimum
-    pooled[-1] = True
+    pooled = _pooled(reference, current, minimum)
     keep = ~pooled
     return (
         np.append(reference[keep], reference[pooled].sum()),
         np.append(current[keep], current[pooled].sum()),
     )
+
+
+def _pooled(reference: np.ndarray, current: np.ndarray, minimum: float) -> np.ndarray:
+    """The bins ``pool_rare`` pools, per row of ``current`` (``__other__``, the last, always)."""
+    n = reference.sum(axis=-1, keepdims=True)
+    m = current.sum(axis=-1, keepdims=True)
+    expected = np.minimum(n, m) * (reference + current) / (n + m)
+    pooled = expected < minimum
+    pooled[..., -1] = True
+    return pooled
+
+
+def pool_rare_rows(
+    reference: np.ndarray, current: np.ndarray, minimum: float = MIN_EXPECTED
+) -> tuple[np.ndarray, np.ndarray]:
+    """``pool_rare`` for many current rows at once (every row non-empty): pooled bins are zeroed
+    in place and their sum goes to the last column, so rows keep one length (an empty bin on both
+    sides adds nothing to any method)."""
+    pooled = _pooled(reference, current, minimum)
+    ref = np.where(pooled, 0, reference)
+    cur = np.where(pooled, 0, current)
+    ref[..., -1] = np.where(pooled, reference, 0).sum(axis=-1)
+    cur[..., -1] = np.where(pooled, current, 0).sum(axis=-1)
+    return ref, cur
 
 
 def categorical_distributions(
@@ -187,8 +216,12 @@ class DriftMethod(ABC):
     data_types: ClassVar[frozenset[str]] = frozenset({"numeric", "categorical"})
     floor: ClassVar[float] = 0.02  # default practical floor: nothing below it is drift
 
+    def score(self, reference: Distribution, current: Distribution) -> float:
+        return float(self.scores(reference, current))
+
     @abstractmethod
-    def score(self, reference: Distribution, current: Distribution) -> float: ...
+    def scores(self, reference: Distribution, current: Distribution) -> np.ndarray:
+        """The statistic per row of the distributions' leading axis (a 0-d array for plain ones)."""
 
     def noise(self, reference: Distribution, current: Distribution) -> float:
         return 0.0
@@ -210,15 +243,16 @@ class JensenShannon(DriftMethod):
 
     name = "jensen_shannon"
 
-    def score(self, reference: Distribution, current: Distribution) -> float:
+    def scores(self, reference: Distribution, current: Distribution) -> np.ndarray:
         p, q = reference.shares, current.shares
         m = (p + q) / 2
 
-        def kl(a: np.ndarray) -> float:
+        def kl(a: np.ndarray) -> np.ndarray:
             nz = a > 0
-            return float(np.sum(a[nz] * np.log2(a[nz] / m[nz])))
+            terms = a * np.log2(np.divide(a, m, out=np.ones(m.shape), where=nz))
+            return np.sum(terms, axis=-1)
 
-        return math.sqrt(max(0.0, (kl(p) + kl(q)) / 2))
+        return np.sqrt(np.maximum(0.0, (kl(p) + kl(q)) / 2))
 
     def noise(self, reference: Distribution, current: Distribution) -> float:
         divergence = (
@@ -241,10 +275,10 @@ class Psi(DriftMethod):
     epsilon = 1e-4
     floor = 0.002  # PSI ~ 8 ln2 x JS^2 for small shifts: the Jensen-Shannon floor of 0.02
 
-    def score(self, reference: Distribution, current: Distribution) -> float:
+    def scores(self, reference: Distribution, current: Distribution) -> np.ndarray:
         p = np.maximum(reference.shares, self.epsilon)
         q = np.maximum(current.shares, self.epsilon)
-        return float(np.sum((q - p) * np.log(q / p)))
+        return np.sum((q - p) * np.log(q / p), axis=-1)
 
     def noise(self, reference: Distribution, current: Distribution) -> float:
         return max(_occupied(reference, current) - 1, 0) * _sampling(reference, current)
@@ -268,7 +302,7 @@ class NormalizedWasserstein(DriftMethod):
         noise (``corrected``, conservative against false alarms) understates a modest shift by ~noise."""
         return math.sqrt(max(0.0, score * score - noise * noise))
 
-    def score(self, reference: Distribution, current: Distribution) -> float:
+    def scores(self, reference: Distribution, current: Distribution) -> np.ndarray:
         return wasserstein_distance(reference, current) / reference.scale
 
     def noise(self, reference: Distribution, current: Distribution) -> float:
@@ -281,24 +315,26 @@ class NormalizedWasserstein(DriftMethod):
         return math.sqrt(2 / math.pi) * math.sqrt(_sampling(reference, current)) * spread / reference.scale
 
 
-def wasserstein_distance(reference: Distribution, current: Distribution) -> float:
-    assert reference.edges is not None
+def wasserstein_distance(reference: Distribution, current: Distribution) -> np.ndarray:
+    """W1 between the two sides, per row of the current side's leading axis."""
+    assert reference.edges is not None and current.grid is not None
     edges = reference.edges
+    rows = current.grid.shape[:-1]
     if len(edges) == 0 or reference.n == 0 or current.n == 0:
-        return 0.0
-    tails = (current.tail_below + current.tail_above) / current.n
+        return np.zeros(rows)
+    tails = np.full(rows, (current.tail_below + current.tail_above) / current.n)
     if len(edges) == 1:
         return tails
     d = reference.cdf() - current.cdf()
     exact = np.abs(reference.cdf_integrals() - current.cdf_integrals())
-    a, b = d[:-1], d[1:]
+    a, b = d[..., :-1], d[..., 1:]
     crossing = a * b < 0  # the CDFs cross inside the bin: |integral| is a lower bound
     if crossing.any():
-        widths = np.diff(edges)[crossing]
-        ac, bc = np.abs(a[crossing]), np.abs(b[crossing])
-        linear = widths * (ac * ac + bc * bc) / (2 * (ac + bc))
-        exact[crossing] = np.maximum(exact[crossing], linear)
-    return float(exact.sum()) + tails
+        ac, bc = np.abs(a), np.abs(b)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            linear = np.diff(edges) * (ac * ac + bc * bc) / (2 * (ac + bc))
+        exact = np.where(crossing, np.maximum(exact, linear), exact)
+    return exact.sum(axis=-1) + tails
 
 
 METHODS: dict[str, DriftMethod] = {m.name: m for m in (JensenShannon(), Psi(), NormalizedWasserstein())}
@@ -318,7 +354,7 @@ def ks_p_value(reference: Distribution, current: Distribution) -> tuple[float, f
     stat = max(stat, current.count_below / current.n)
     n_eff = reference.n * current.n / (reference.n + current.n)
     root = math.sqrt(n_eff)
-    return stat, float(kolmogorov(stat * (root + 0.12 + 0.11 / root)))
+    return stat, kolmogorov(stat * (root + 0.12 + 0.11 / root))
 
 
 def chi2_p_value(reference: Distribution, current: Distribution) -> tuple[float, float]:
@@ -331,7 +367,7 @@ def chi2_p_value(reference: Distribution, current: Distribution) -> tuple[float,
     cols = table.sum(axis=0, keepdims=True)
     expected = rows * cols / table.sum()
     stat = float(np.sum((table - expected) ** 2 / expected))
-    return stat, float(chdtrc(table.shape[1] - 1, stat))
+    return stat, chi2_sf(table.shape[1] - 1, stat)
 
 
 def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:
@@ -453,8 +489,7 @@ def _settings(name: str, data_type: DataType, policy: DriftPolicy) -> _Settings:
 def _numeric_hist(base: NumericBaseline, grid: np.ndarray, n: int, lo: float, hi: float) -> Histogram:
     inner = np.asarray(base.display_edges)
     pos = np.searchsorted(np.asarray(base.edges), inner)
-    cum = np.cumsum(grid)[:-1]
-    counts = np.diff(np.concatenate([[0], cum[pos], [n]])) if len(base.edges) else np.asarray([n])
+    counts = coarse_counts(grid, pos, n) if len(base.edges) else np.asarray([n])
     return Histogram(edges=[lo, *inner.tolist(), hi], counts=[int(c) for c in counts])
 
 

@@ -776,7 +776,7 @@ def read_batch(data: bytes | bytearray, filename: str, limits: IngestLimits | No
         raise _reject("empty_file", "file is empty: upload a header row and at least one data row")
     fmt, gzipped = detect_format(filename, data)
     payload: bytes | bytearray = _gunzip(data, limits) if gzipped else data
-    if payload.startswith(codecs.BOM_UTF8):
+    if bytes(payload[:3]) == codecs.BOM_UTF8:  # a slice: the CLI passes a memory map of a Parquet file
         payload = payload[len(codecs.BOM_UTF8) :]
     if not _NON_SPACE.search(payload):
         raise _reject("empty_file", "file has no content: upload a header row and at least one data row")

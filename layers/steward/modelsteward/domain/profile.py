@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..spec import ModelSpec
 from .baseline import (
+    PARALLEL_ROWS,
     POSITION_DECIMALS,
     SCHEMA_VERSION,
     Baseline,
@@ -28,7 +29,7 @@ from .baseline import (
     NumericBaseline,
     grid_counts,
     numeric_summary,
-    summarize_grid,
+    summarize_sorted_grid,
     value_counts,
 )
 
@@ -210,17 +211,21 @@ def profile_numeric(column: pa.ChunkedArray | pa.Array, base: NumericBaseline) -
             grid_counts=[0] * (len(edges) + 1),
             grid_positions=[0.0] * (len(edges) + 1),
         )
-    grid = summarize_grid(x, edges)
+    # one sort, then every count is a search: cheaper than binning each value into 1000 bins
+    x = np.sort(x)
+    grid = summarize_sorted_grid(x, edges)
     count_below = count_above = 0
     sum_below = sum_above = 0.0
     if len(edges):
-        below = x < edges[0]
-        count_below = int(np.count_nonzero(below))
-        sum_below = float(x[below].sum()) if count_below else 0.0
-        above = x > edges[-1]
-        count_above = int(np.count_nonzero(above))
-        sum_above = float(x[above].sum()) if count_above else 0.0
-    out_of_range = int(np.count_nonzero(x < base.range_low) + np.count_nonzero(x > base.range_high))
+        count_below = int(np.searchsorted(x, edges[0], side="left"))
+        sum_below = float(x[:count_below].sum()) if count_below else 0.0
+        count_above = n - int(np.searchsorted(x, edges[-1], side="right"))
+        sum_above = float(x[n - count_above :].sum()) if count_above else 0.0
+    out_of_range = (
+        int(np.searchsorted(x, base.range_low, side="left"))
+        + n
+        - int(np.searchsorted(x, base.range_high, side="right"))
+    )
     mean = float(x.mean())
     d = x - mean
     return NumericProfile(
@@ -229,8 +234,8 @@ def profile_numeric(column: pa.ChunkedArray | pa.Array, base: NumericBaseline) -
         non_finite=summary.non_finite,
         mean=mean,
         m2=float(d @ d),
-        min=float(x.min()),
-        max=float(x.max()),
+        min=float(x[0]),
+        max=float(x[-1]),
         grid_counts=grid.counts.tolist(),
         grid_positions=grid.positions.tolist(),
         count_below=count_below,
@@ -320,7 +325,7 @@ def profile_batch(
 
     n_workers = max(1, min(len(names), workers or min(4, os.cpu_count() or 1)))
     results: Iterable[NumericProfile | CategoricalProfile]
-    if n_workers == 1 or table.num_rows < 50_000:
+    if n_workers == 1 or table.num_rows < PARALLEL_ROWS:
         results = [one(n) for n in names]
     else:
         with ThreadPoolExecutor(max_workers=n_workers) as pool:

@@ -42,7 +42,6 @@ from ..domain.report import BatchReport, Lineage, PiiSummary, Timings, build_rep
 from ..domain.sagemaker import constraint_violations_json
 from ..errors import BaselineMissing, BatchRejected, InvalidInput, NotFound
 from ..events import S3Upload
-from ..idempotency import run_once
 from ..ports import ObjectRef
 from ..spec import ModelSpec
 from .context import Context
@@ -326,6 +325,8 @@ def load_baseline(
 # --- the service ----------------------------------------------------------------------------
 def monitor_batch(ctx: Context, upload: S3Upload) -> dict[str, Any]:
     """Monitor one inference upload, exactly once per object version."""
+    from ..idempotency import run_once  # Powertools idempotency brings boto3 (+0.1 s): only a run needs it
+
     return run_once(FUNCTION, upload.idempotency_key(), lambda: _monitor(ctx, upload))
 
 
