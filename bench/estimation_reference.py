@@ -32,10 +32,10 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, roc_auc_score
 
-from modelsteward.datasets import generate
 from modelsteward.domain.estimation import Estimator
 from modelsteward.domain.training import build_pipeline, predict, prepare_features, target_values
 from modelsteward.spec import load_spec_yaml, parse_spec
+from stewardtools.datasets import generate
 
 HERE = Path(__file__).resolve().parent
 SPEC = HERE.parent / "examples" / "specs" / "credit-default.yaml"

@@ -17,9 +17,9 @@ import pytest
 import yaml
 from cloud_metrics import datapoints
 
-from modelsteward.cli.main import main as steward
-from modelsteward.datasets import generate
-from modelsteward.localcloud.deploy import LocalCloud
+from stewardtools.cli.main import main as steward
+from stewardtools.datasets import generate
+from stewardtools.localcloud.deploy import LocalCloud
 
 MODEL = "credit-default"
 SPEC = Path(__file__).resolve().parents[2] / "examples" / "specs" / f"{MODEL}.yaml"

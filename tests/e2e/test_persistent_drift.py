@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from modelsteward.localcloud.deploy import LocalCloud
+from stewardtools.localcloud.deploy import LocalCloud
 
 MODEL = "steady-shift"
 ROWS = 5_000

@@ -200,10 +200,14 @@ def test_a_window_whose_batches_all_met_another_baseline_says_so(world: World) -
     world.aws.put(key, json.dumps(profile).encode(), bucket=world.ctx.settings.artifacts_bucket)
     latest = check_window(world.ctx, WindowRequest())["windows"][-1]
     assert (latest["verdict"], latest["batches"], latest["rows"]) == ("not_assessed", 0, 0)
-    html = world.aws.s3.get_object(
-        Bucket=world.ctx.settings.artifacts_bucket,
-        Key=layout.window_report_prefix(MODEL, "day", "2026-03-03") + "report.html",
-    )["Body"].read().decode()
+    html = (
+        world.aws.s3.get_object(
+            Bucket=world.ctx.settings.artifacts_bucket,
+            Key=layout.window_report_prefix(MODEL, "day", "2026-03-03") + "report.html",
+        )["Body"]
+        .read()
+        .decode()
+    )
     assert "Not assessed: the champion changed during the window" in html and "no_data" not in html
     assert "tested, of 150 received" in html  # the Rows tile no longer reads as an empty feed
 

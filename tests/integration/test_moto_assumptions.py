@@ -359,7 +359,7 @@ def test_cloudwatch_never_evaluates_and_keeps_the_gaps_the_alarm_engine_fills(aw
 def test_get_metric_statistics_matches_dimensions_by_subset_until_the_alarm_engine_narrows_it(
     aws: None,
 ) -> None:
-    from modelsteward.localcloud import alarm_engine
+    from stewardtools.localcloud import alarm_engine
 
     cloudwatch = boto3.client("cloudwatch", region_name=REGION)
     model, variant = {"Name": "model", "Value": "x"}, {"Name": "variant", "Value": "challenger"}

@@ -137,7 +137,13 @@ def install() -> None:
         delivery = _ACTIVE
         if delivery is None or self.protocol not in (*EMAIL_PROTOCOLS, "lambda"):
             original(
-                self, message, message_id, subject, message_attributes, group_id, deduplication_id,
+                self,
+                message,
+                message_id,
+                subject,
+                message_attributes,
+                group_id,
+                deduplication_id,
                 message_structure,
             )
             return None
@@ -149,7 +155,13 @@ def install() -> None:
         )
         if not delivery.deliver(self, text, message_id, subject, message_attributes):
             original(
-                self, message, message_id, subject, message_attributes, group_id, deduplication_id,
+                self,
+                message,
+                message_id,
+                subject,
+                message_attributes,
+                group_id,
+                deduplication_id,
                 message_structure,
             )
             return None

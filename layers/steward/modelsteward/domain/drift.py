@@ -67,7 +67,9 @@ class Distribution:
     @property
     def shares(self) -> np.ndarray:
         total = self.bins.sum(axis=-1, keepdims=True)
-        return np.divide(self.bins, total, out=np.zeros(self.bins.shape), where=total > 0)
+        return np.asarray(
+            np.divide(self.bins, total, out=np.zeros(self.bins.shape), where=total > 0), dtype=np.float64
+        )
 
     def cdf(self) -> np.ndarray:
         """Share of values <= each grid edge."""
@@ -166,7 +168,7 @@ def _pooled(reference: np.ndarray, current: np.ndarray, minimum: float) -> np.nd
     expected = np.minimum(n, m) * (reference + current) / (n + m)
     pooled = expected < minimum
     pooled[..., -1] = True
-    return pooled
+    return np.asarray(pooled, dtype=np.float64)
 
 
 def pool_rare_rows(
@@ -250,9 +252,9 @@ class JensenShannon(DriftMethod):
         def kl(a: np.ndarray) -> np.ndarray:
             nz = a > 0
             terms = a * np.log2(np.divide(a, m, out=np.ones(m.shape), where=nz))
-            return np.sum(terms, axis=-1)
+            return np.asarray(np.sum(terms, axis=-1), dtype=np.float64)
 
-        return np.sqrt(np.maximum(0.0, (kl(p) + kl(q)) / 2))
+        return np.asarray(np.sqrt(np.maximum(0.0, (kl(p) + kl(q)) / 2)), dtype=np.float64)
 
     def noise(self, reference: Distribution, current: Distribution) -> float:
         divergence = (
@@ -278,7 +280,7 @@ class Psi(DriftMethod):
     def scores(self, reference: Distribution, current: Distribution) -> np.ndarray:
         p = np.maximum(reference.shares, self.epsilon)
         q = np.maximum(current.shares, self.epsilon)
-        return np.sum((q - p) * np.log(q / p), axis=-1)
+        return np.asarray(np.sum((q - p) * np.log(q / p), axis=-1), dtype=np.float64)
 
     def noise(self, reference: Distribution, current: Distribution) -> float:
         return max(_occupied(reference, current) - 1, 0) * _sampling(reference, current)
@@ -334,7 +336,7 @@ def wasserstein_distance(reference: Distribution, current: Distribution) -> np.n
         with np.errstate(invalid="ignore", divide="ignore"):
             linear = np.diff(edges) * (ac * ac + bc * bc) / (2 * (ac + bc))
         exact = np.where(crossing, np.maximum(exact, linear), exact)
-    return exact.sum(axis=-1) + tails
+    return np.asarray(exact.sum(axis=-1) + tails, dtype=np.float64)
 
 
 METHODS: dict[str, DriftMethod] = {m.name: m for m in (JensenShannon(), Psi(), NormalizedWasserstein())}

@@ -103,7 +103,9 @@ class Calibrator(BaseModel):
             return np.full(np.shape(s), np.nan)
         out = np.interp(s, self.x, self.y)
         if self.param_method is None or not self.param_coef:
-            return out  # flat beyond the breakpoints (documents written before issue 23)
+            return np.asarray(
+                out, dtype=np.float64
+            )  # flat beyond the breakpoints (documents written before issue 23)
         for edge, value, beyond in (
             (self.x[0], self.y[0], s < self.x[0]),
             (self.x[-1], self.y[-1], s > self.x[-1]),
@@ -112,7 +114,7 @@ class Calibrator(BaseModel):
                 shift = _logit(self._parametric(self.param_method, self.param_coef, s[beyond]))
                 shift -= _logit(self._parametric(self.param_method, self.param_coef, np.array([edge])))
                 out[beyond] = _sigmoid(_logit(np.array([value])) + shift)
-        return out
+        return np.asarray(out, dtype=np.float64)
 
     def beyond_range(self, scores: np.ndarray) -> np.ndarray:
         """True where a score lies outside the reference's scores (the map extrapolates there)."""

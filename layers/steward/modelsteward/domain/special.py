@@ -28,7 +28,7 @@ def kolmogorov(x: float) -> float:
         cdf = math.sqrt(2 * math.pi) / x * sum(math.exp((2 * k - 1) ** 2 * w) for k in range(1, _TERMS))
         return min(1.0, max(0.0, 1.0 - cdf))
     sf = 2 * sum((-1) ** (k - 1) * math.exp(-2 * k * k * x * x) for k in range(1, _TERMS))
-    return min(1.0, max(0.0, sf))
+    return float(min(1.0, max(0.0, sf)))
 
 
 def chi2_sf(df: int, x: float) -> float:
@@ -60,7 +60,7 @@ def chi2_sf(df: int, x: float) -> float:
 def expit(x: np.ndarray) -> np.ndarray:
     """1 / (1 + exp(-x)) without overflow for large |x|."""
     e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    return np.asarray(np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)), dtype=np.float64)
 
 
 # Acklam's rational approximation of the normal quantile (relative error < 1.2e-9), then one
@@ -99,4 +99,4 @@ def ndtri(p: np.ndarray) -> np.ndarray:
     tail = 0.5 * _ERFC(np.abs(z) / math.sqrt(2)).astype(np.float64)
     e = np.where(z < 0, tail - p, (1 - p) - tail)
     u = e * math.sqrt(2 * math.pi) * np.exp(z * z / 2)
-    return z - u / (1 + z * u / 2)
+    return np.asarray(z - u / (1 + z * u / 2), dtype=np.float64)
