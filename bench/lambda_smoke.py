@@ -61,7 +61,8 @@ def _read(work: Path, name: str, spec: Any, role: str) -> Any:
 
 
 def monitor(work: Path) -> dict[str, Any]:
-    from modelsteward.domain.baseline import Baseline, build_baseline
+    from modelsteward.domain.baseline import Baseline
+    from modelsteward.domain.baseline_builder import build_baseline
     from modelsteward.domain.profile import Profile
     from modelsteward.services.monitor_batch import assess_batch, screen_pii
 

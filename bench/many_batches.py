@@ -68,7 +68,7 @@ def _warm_batch(table, baseline, spec, batch_id: str) -> tuple[float, str, list[
 
 
 def ours(files: dict[str, str], batches: int, rows: int, ten_k: str) -> dict:
-    from modelsteward.domain.baseline import build_baseline
+    from modelsteward.domain.baseline_builder import build_baseline
     from modelsteward.domain.drift import detect_drift
     from modelsteward.domain.profile import Profile, merge_profiles
     from modelsteward.services.monitor_batch import conform_and_screen

@@ -167,7 +167,7 @@ def ours(files: dict[str, str]) -> dict[str, list[list[str]]]:
     evidence) is folded into an in-memory drift episode, and the next chunk reads it back."""
     import datetime as dt
 
-    from modelsteward.domain.baseline import build_baseline
+    from modelsteward.domain.baseline_builder import build_baseline
     from modelsteward.domain.drift import detect_drift, mark_persistent
     from modelsteward.domain.episodes import Observation, SignalEpisode, iso, observe
     from modelsteward.domain.persistence import drift_reasons, evidence_of, persistent_at

@@ -14,7 +14,8 @@ import sys
 import time
 from pathlib import Path
 
-from modelsteward.domain.baseline import Baseline, build_baseline
+from modelsteward.domain.baseline import Baseline
+from modelsteward.domain.baseline_builder import build_baseline
 from modelsteward.domain.contract import conform
 from modelsteward.domain.ingest import read_table
 from modelsteward.domain.report import Lineage, Timings, build_report

@@ -9,7 +9,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from modelsteward import layout
-from modelsteward.domain.baseline import Baseline, build_baseline
+from modelsteward.domain.baseline import Baseline
+from modelsteward.domain.baseline_builder import build_baseline
 from modelsteward.events import s3_uploads
 from modelsteward.services.create_baseline import create_baseline, write_baseline
 from modelsteward.spec import parse_spec

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from modelsteward import layout
-from modelsteward.domain.baseline import build_baseline
+from modelsteward.domain.baseline_builder import build_baseline
 from modelsteward.errors import StorageError
 from modelsteward.events import s3_uploads
 from modelsteward.services.create_baseline import write_baseline

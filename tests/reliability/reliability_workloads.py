@@ -79,7 +79,7 @@ def parquet(table: pa.Table) -> bytes:
 
 def onboard_monitored(ctx: Any, data_bucket: str) -> None:
     """The spec and a reference baseline of the monitored model."""
-    from modelsteward.domain.baseline import build_baseline
+    from modelsteward.domain.baseline_builder import build_baseline
     from modelsteward.services.create_baseline import write_baseline
     from modelsteward.spec import parse_spec
 

@@ -4,6 +4,7 @@ function-level ones included), so a shortcut fails here instead of in review or 
 from __future__ import annotations
 
 import ast
+import graphlib
 import importlib.util
 import sys
 from collections.abc import Iterable
@@ -110,3 +111,47 @@ def test_the_scanner_sees_relative_and_function_level_imports(tmp_path: Path) ->
         ("modelsteward.adapters", ["s3"]),
         ("boto3", []),
     ]  # pandas is only imported for type checkers: never at run time
+
+
+def module_graph(root: Path, package: Path) -> dict[str, set[str]]:
+    """Each module of ``package`` -> the package's modules it imports (function-level imports too:
+    a cycle hidden in a function is still two modules that cannot be understood apart)."""
+    names = {
+        ".".join(p.relative_to(root).with_suffix("").parts).removesuffix(".__init__"): p
+        for p in package.rglob("*.py")
+    }
+    graph: dict[str, set[str]] = {}
+    for name, path in names.items():
+        targets = set()
+        for module, imported_names in import_graph.imported(path, root):
+            found = [c for c in (module, *(f"{module}.{n}" for n in imported_names)) if c in names]
+            # ``from . import drift`` depends on drift, not on the package's __init__
+            targets |= {c for c in found if not any(m.startswith(c + ".") for m in found)}
+        graph[name] = targets - {name}
+    return graph
+
+
+def first_cycle(graph: dict[str, set[str]]) -> list[str]:
+    try:
+        graphlib.TopologicalSorter(graph).prepare()
+    except graphlib.CycleError as exc:
+        return list(exc.args[1])
+    return []
+
+
+def test_no_import_cycles_in_the_runtime_or_the_tools() -> None:
+    assert first_cycle(module_graph(SITE, PACKAGE)) == []
+    assert first_cycle(module_graph(TOOLS_SITE, TOOLS)) == []
+
+
+def test_a_cycle_through_a_function_level_import_is_found(tmp_path: Path) -> None:
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "a.py").write_text("from . import b\n")
+    (package / "b.py").write_text("def late():\n    from .a import thing\n")
+    (package / "c.py").write_text("from .a import b\n")
+    cycle = first_cycle(module_graph(tmp_path, package))
+    assert set(cycle) == {"pkg.a", "pkg.b"}
+    (package / "b.py").write_text("def late():\n    return 1\n")
+    assert first_cycle(module_graph(tmp_path, package)) == []

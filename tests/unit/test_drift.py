@@ -9,7 +9,8 @@ import pyarrow as pa
 import pytest
 from scipy import stats
 
-from modelsteward.domain.baseline import Baseline, NumericBaseline, build_baseline
+from modelsteward.domain.baseline import Baseline, NumericBaseline
+from modelsteward.domain.baseline_builder import build_baseline
 from modelsteward.domain.drift import (
     METHODS,
     Distribution,

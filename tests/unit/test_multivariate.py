@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from modelsteward.domain.baseline import build_baseline
+from modelsteward.domain.baseline_builder import build_baseline
 from modelsteward.domain.drift import detect_drift
 from modelsteward.domain.multivariate import cross_validated_auc, fit_logistic, multivariate_drift, roc_auc
 from modelsteward.domain.profile import profile_batch
@@ -110,7 +110,8 @@ def test_the_monitoring_path_imports_no_heavy_library() -> None:
         import sys
         import numpy as np
         from modelsteward.spec import parse_spec
-        from modelsteward.domain.baseline import Baseline, build_baseline
+        from modelsteward.domain.baseline import Baseline
+        from modelsteward.domain.baseline_builder import build_baseline
         from modelsteward.domain.contract import conform
         from modelsteward.domain.ingest import read_table
         from modelsteward.services.monitor_batch import assess_batch

@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from modelsteward.domain.baseline import build_baseline
+from modelsteward.domain.baseline_builder import build_baseline
 from modelsteward.domain.drift import detect_drift, mark_persistent
 from modelsteward.domain.noise import CONTIGUOUS_CHUNKS, NOISE_QUANTILE
 from modelsteward.domain.persistence import persistent_features

@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from modelsteward.domain.baseline import build_baseline
+from modelsteward.domain.baseline_builder import build_baseline
 from modelsteward.domain.profile import profile_batch
 from modelsteward.domain.quality import evaluate_quality
 from modelsteward.spec import QualityPolicy, parse_spec

@@ -133,7 +133,7 @@ def _read(path: Path) -> pa.Table:
 
 def check(reference: Path, current: Path, spec_path: Path | None, out: Path) -> dict[str, Any]:
     """Run the offline check and write its files; returns the report as a dict (plus file paths)."""
-    from modelsteward.domain.baseline import build_baseline
+    from modelsteward.domain.baseline_builder import build_baseline
     from modelsteward.domain.report import Lineage, Timings, build_report
     from modelsteward.domain.sagemaker import constraint_violations_json
     from modelsteward.services.monitor_batch import (

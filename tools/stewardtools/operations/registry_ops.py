@@ -14,6 +14,7 @@ from typing import Any
 from modelsteward.errors import ConfigError, ConflictError, InvalidInput, NotFound, StewardError
 from modelsteward.ports import Registry
 from modelsteward.services.context import Context
+from modelsteward.services.model_cards import regenerate_card
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +47,6 @@ def _row(ctx: Context, model: str, version: int) -> dict[str, Any]:
 
 
 def _cards(ctx: Context, model: str, versions: Iterable[int | None]) -> None:
-    try:
-        from modelsteward.services.model_cards import regenerate_card
-    except ImportError:
-        return
     for version in {int(v) for v in versions if v is not None}:
         try:
             regenerate_card(ctx, model, version)

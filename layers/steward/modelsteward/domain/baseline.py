@@ -16,9 +16,7 @@ import functools
 import hashlib
 import json
 import math
-import os
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -27,7 +25,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..clock import utcnow
 from ..errors import BatchRejected
 from ..spec import ModelSpec
 
@@ -552,16 +549,6 @@ def build_categorical(counts: ValueCounts, role: Role, top: int = TOP_CATEGORIES
     )
 
 
-def _normalized_importance(features: Sequence[str], given: Mapping[str, float] | None) -> dict[str, float]:
-    if given:
-        raw = {f: max(0.0, float(given.get(f, 0.0))) for f in features}
-        raw = {f: (v if math.isfinite(v) else 0.0) for f, v in raw.items()}
-        total = sum(raw.values())
-        if total > 0:
-            return {f: v / total for f, v in raw.items()}
-    return {f: 1.0 / len(features) for f in features} if features else {}
-
-
 def sample_rows(
     table: pa.Table, numeric: Sequence[str], categorical: Sequence[str], size: int, seed: int
 ) -> tuple[dict[str, np.ndarray], dict[str, list[str | None]]]:
@@ -579,64 +566,3 @@ def sample_rows(
             column = pc.cast(column, pa.string())
         cat[c] = column.take(positions).to_pylist()
     return num, cat
-
-
-def build_baseline(
-    table: pa.Table,
-    spec: ModelSpec,
-    *,
-    feature_importance: Mapping[str, float] | None = None,
-    sources: Sequence[Mapping[str, Any]] = (),
-    model_version: int | None = None,
-    seed: int = 0,
-    created_at: str | None = None,
-) -> Baseline:
-    """Compute a baseline from a conformed reference/training table (PII policy already applied)."""
-    cols = monitored_columns(spec, table.column_names)
-    missing_features = [f for f in spec.features.all if f not in table.column_names]
-    if missing_features:
-        raise BatchRejected(f"reference data lacks feature columns {missing_features}")
-    if table.num_rows == 0:
-        raise BatchRejected("reference data has no rows")
-    from .noise import categorical_band, numeric_band  # noise.py needs drift.py, which needs this module
-
-    def one(i: int, col: MonitoredColumn) -> NumericBaseline | CategoricalBaseline:
-        rng = np.random.default_rng([seed, i])  # per column: the same bands whatever runs in parallel
-        if col.data_type == "numeric":
-            summary = numeric_summary(table.column(col.name))
-            num_base = build_numeric(summary, col.role)
-            return num_base.model_copy(update={"noise": numeric_band(summary.finite, num_base, rng)})
-        cat_base = build_categorical(value_counts(table.column(col.name)), col.role)
-        codes = category_codes(table.column(col.name), cat_base.categories)
-        return cat_base.model_copy(update={"noise": categorical_band(codes, cat_base, rng)})
-
-    # numpy's sort and binning release the GIL: columns in parallel, as profile_batch does
-    workers = min(2, os.cpu_count() or 1, len(cols))
-    if workers > 1 and table.num_rows >= PARALLEL_ROWS:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            built = list(pool.map(one, range(len(cols)), cols))
-    else:
-        built = [one(i, col) for i, col in enumerate(cols)]
-    columns: dict[str, NumericBaseline | CategoricalBaseline] = {
-        c.name: b for c, b in zip(cols, built, strict=True)
-    }
-    numeric = [c.name for c in cols if c.role == "feature" and c.data_type == "numeric"]
-    categorical = [c.name for c in cols if c.role == "feature" and c.data_type == "categorical"]
-    num, cat = sample_rows(table, numeric, categorical, SAMPLE_ROWS, seed)
-    sample = ReferenceSample(
-        rows=min(SAMPLE_ROWS, table.num_rows),
-        numeric={c: [None if math.isnan(v) else v for v in a.tolist()] for c, a in num.items()},
-        categorical=cat,
-    )
-    return Baseline(
-        model=spec.name,
-        model_version=model_version,
-        spec_fingerprint=spec_fingerprint(spec),
-        created_at=created_at or utcnow().isoformat(timespec="seconds"),
-        rows=table.num_rows,
-        columns=columns,
-        feature_importance=_normalized_importance(spec.features.all, feature_importance),
-        sample=sample,
-        sources=[dict(s) for s in sources],
-        fingerprint=bins_fingerprint(columns),
-    )

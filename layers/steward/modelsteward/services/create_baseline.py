@@ -15,7 +15,8 @@ import logging
 from typing import Any
 
 from .. import layout
-from ..domain.baseline import Baseline, build_baseline
+from ..domain.baseline import Baseline
+from ..domain.baseline_builder import build_baseline
 from ..domain.sagemaker import constraints_json, statistics_json
 from ..errors import InvalidInput, NotFound
 from ..events import S3Upload

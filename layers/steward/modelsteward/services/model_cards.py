@@ -16,11 +16,11 @@ from ..domain.audit_chain import AuditRecord, iso_utc, parse_records
 from ..domain.model_card import ModelCard, build_card, card_json, render_html, render_markdown
 from ..errors import ConfigError, ConflictError, NotFound, UnknownModel
 from ..ports import ObjectRef
-from ..spec import ModelSpec, parse_spec
+from ..spec import ModelSpec
 from .audit_trail import champion_periods
 from .context import Context
+from .specs import load_spec
 
-MAX_SPEC_BYTES = 1_000_000
 log = logging.getLogger(__name__)
 
 
@@ -28,27 +28,11 @@ def load_model_spec(ctx: Context, model: str) -> tuple[ModelSpec, ObjectRef] | N
     """The model's spec and the exact object it came from, or None when no spec is registered.
 
     A spec that does not validate raises SpecError (InvalidInput) naming the field.
-
-    Uses ``services.specs.load_spec`` when it exists (the one loader of the suite); otherwise reads
-    ``specs/<model>/spec.yaml`` from the data bucket directly.
     """
     try:
-        from .specs import load_spec
-    except ImportError:
-        load_spec = None  # type: ignore[assignment]
-    if load_spec is not None:
-        try:
-            spec, ref = load_spec(ctx, model)
-        except (NotFound, UnknownModel):
-            return None
-        return spec, ref
-    if not ctx.settings.data_bucket:
+        return load_spec(ctx, model)
+    except (NotFound, UnknownModel):
         return None
-    try:
-        stored = ctx.store.get(ctx.settings.data_bucket, layout.spec_key(model), max_bytes=MAX_SPEC_BYTES)
-    except NotFound:
-        return None
-    return parse_spec(stored.body), stored.ref
 
 
 def model_records(ctx: Context, model: str) -> list[AuditRecord]:
@@ -84,12 +68,10 @@ def _all_versions(ctx: Context, model: str) -> list[dict[str, Any]]:
 
 
 def card_html(card: ModelCard) -> str:
-    """The suite's styled page (``reporting.card``) when available, else the plain page; both escape
-    every value. A failure of the styled renderer never costs the card."""
-    try:
-        from ..reporting.card import render_model_card
-    except ImportError:
-        return render_html(card)
+    """The suite's styled page (``reporting.card``); the plain page if styling fails. Both escape every
+    value; a failure of the styled renderer never costs the card."""
+    from ..reporting.card import render_model_card  # the styled page's charts load only here
+
     try:
         return render_model_card(card.model_dump(mode="json"))
     except Exception as exc:  # documentation must not fail a decision; the plain page is complete

@@ -580,11 +580,9 @@ def report_view(report: GovernanceReport) -> dict[str, Any]:
 
 
 def report_html(report: GovernanceReport) -> str:
-    """The suite's styled page (``reporting.governance``) when available, else the plain page."""
-    try:
-        from ..reporting.governance import render_governance_report
-    except ImportError:
-        return render_report_html(report)
+    """The suite's styled page (``reporting.governance``); the plain page if styling fails."""
+    from ..reporting.governance import render_governance_report
+
     try:
         return render_governance_report(report_view(report))
     except Exception as exc:  # the audit's result must be written even if styling fails

@@ -37,18 +37,20 @@ from typing import Any
 import pandas as pd
 
 from .. import layout
-from ..errors import ArtifactIntegrityError, ConflictError, InvalidInput, NotFound, StewardError, UnknownModel
+from ..domain.baseline_builder import build_baseline
+from ..errors import ArtifactIntegrityError, ConflictError, InvalidInput, NotFound, StewardError
 from ..events import S3Upload
 from ..idempotency import run_once
 from ..ports import ObjectRef, StoredObject
-from ..spec import ModelSpec, parse_spec
+from ..spec import ModelSpec
 from .context import Context
+from .quarantine import quarantine_batch
+from .specs import load_spec
 
 log = logging.getLogger(__name__)
 
 ACTOR = "train_model"
 MAX_TRAINING_BYTES = 512 * 1024 * 1024
-MAX_SPEC_BYTES = 1_000_000
 _RATE = re.compile(r"^rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)$")
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 OUTCOME_WORDS = {"promote": "promoted", "reject": "rejected", "pending_approval": "awaiting approval"}
@@ -138,23 +140,17 @@ def _reject(
     where = None
     if upload is not None and batch_id is not None:
         try:
-            from .quarantine import quarantine_batch
-        except ImportError:
-            quarantine_batch = None  # type: ignore[assignment]
-        if quarantine_batch is not None:
-            try:
-                where = quarantine_batch(
-                    ctx,
-                    model=model,
-                    batch_id=batch_id,
-                    source=upload.object_ref(),
-                    code=exc.code,
-                    message=exc.message,
-                    function="train_model",
-                )
-                where = where.get("reason_uri")
-            except StewardError as qexc:  # the rejection must still be recorded
-                log.warning("quarantine failed", extra={"model": model, "error": qexc.message})
+            where = quarantine_batch(
+                ctx,
+                model=model,
+                batch_id=batch_id,
+                source=upload.object_ref(),
+                code=exc.code,
+                message=exc.message,
+                function="train_model",
+            ).get("reason_uri")
+        except StewardError as qexc:  # the rejection must still be recorded
+            log.warning("quarantine failed", extra={"model": model, "error": qexc.message})
     inputs = [upload.object_ref().as_dict()] if upload else []
     ctx.record(
         "training.rejected",
@@ -181,24 +177,6 @@ def _reject(
 
 
 # --- inputs ---------------------------------------------------------------------------------
-def load_spec(ctx: Context, model: str) -> tuple[ModelSpec, ObjectRef]:
-    """The model's spec via services.specs when present, else read from the data bucket here."""
-    try:
-        from .specs import load_spec as shared_loader
-    except ImportError:
-        shared_loader = None  # type: ignore[assignment]
-    if shared_loader is not None:
-        spec, ref = shared_loader(ctx, model)
-        return spec, ref
-    try:
-        stored = ctx.store.get(ctx.settings.data_bucket, layout.spec_key(model), max_bytes=MAX_SPEC_BYTES)
-    except NotFound as exc:
-        raise UnknownModel(
-            f"no spec for model '{model}': onboard it first (steward models onboard spec.yaml)"
-        ) from exc
-    return parse_spec(stored.body), stored.ref
-
-
 def _read_conformed(ctx: Context, body: bytes, filename: str, spec: ModelSpec) -> pd.DataFrame:
     """Read, conform (role training) and PII-screen a file exactly as monitoring reads batches."""
     from ..domain.ingest import read_table
@@ -1023,12 +1001,8 @@ def _write_baseline(
     rows: Any = None,
 ) -> str:
     """The version's baseline (monitoring reference) under ``layout.baseline_prefix``; returns its URI."""
-    try:
-        from ..domain.baseline import build_baseline
-    except ImportError as exc:
-        from ..errors import ConfigError
+    from .create_baseline import write_baseline  # statistics.json and constraints.json beside it
 
-        raise ConfigError(f"baseline module missing ({exc}); cannot register a monitored version") from exc
     baseline = build_baseline(
         _baseline_table(spec, result, rows),
         spec,
@@ -1037,25 +1011,7 @@ def _write_baseline(
         model_version=version,
     )
     prefix = layout.baseline_prefix(spec.name, version)
-    bucket = ctx.settings.artifacts_bucket
-    try:
-        from .create_baseline import write_baseline
-    except ImportError:  # the shared writer (statistics.json, constraints.json too) is not installed
-        log.warning(
-            "services.create_baseline missing: writing baseline.json only", extra={"model": spec.name}
-        )
-        ref = ctx.store.put(
-            bucket, prefix + "baseline.json", baseline.to_json().encode(), content_type="application/json"
-        )
-        return ref.uri
-    written = write_baseline(ctx, spec.name, baseline, prefix, policy=spec.drift)
-    if isinstance(written, ObjectRef):
-        return written.uri
-    if isinstance(written, Mapping):
-        first = written.get("baseline") or written.get("json") or next(iter(written.values()), None)
-        if isinstance(first, ObjectRef):
-            return first.uri
-    return layout.s3_uri(bucket, prefix + "baseline.json")
+    return write_baseline(ctx, spec.name, baseline, prefix, policy=spec.drift)["baseline"].uri
 
 
 def _write_estimation(
