@@ -155,3 +155,44 @@ def test_a_cycle_through_a_function_level_import_is_found(tmp_path: Path) -> Non
     assert set(cycle) == {"pkg.a", "pkg.b"}
     (package / "b.py").write_text("def late():\n    return 1\n")
     assert first_cycle(module_graph(tmp_path, package)) == []
+
+
+LONG_FUNCTION_LINES = 60
+LONG_REASON = "# long:"  # on the def line or the line above it: why this one reads better whole
+
+
+def long_functions_without_a_reason(files: Iterable[Path]) -> list[str]:
+    """Functions over LONG_FUNCTION_LINES lines (decorators and docstring included) with no reason."""
+    found = []
+    for path in files:
+        source = path.read_text()
+        lines = source.splitlines()
+        for node in ast.walk(ast.parse(source)):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            assert node.end_lineno is not None
+            start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            if node.end_lineno - start + 1 <= LONG_FUNCTION_LINES:
+                continue
+            near = lines[max(start - 2, 0) : node.lineno]
+            if not any(LONG_REASON in line for line in near):
+                where = path.relative_to(REPO) if path.is_relative_to(REPO) else path
+                found.append(f"{where}:{node.lineno} {node.name} ({node.end_lineno - start + 1} lines)")
+    return found
+
+
+def lambda_files() -> list[Path]:
+    return package_files() + sorted((REPO / "functions").glob("*/app.py"))
+
+
+def test_no_function_that_runs_in_lambda_is_over_60_lines_without_a_reason() -> None:
+    assert long_functions_without_a_reason(lambda_files()) == []
+
+
+def test_a_long_function_needs_its_reason(tmp_path: Path) -> None:
+    body = "".join(f"    x{i} = {i}\n" for i in range(LONG_FUNCTION_LINES))
+    module = tmp_path / "m.py"
+    module.write_text(f"def short():\n    return 1\n\n\ndef long():\n{body}")
+    assert [f.split(" ")[1] for f in long_functions_without_a_reason([module])] == ["long"]
+    module.write_text(f"# long: one table, row by row\ndef long():\n{body}")
+    assert long_functions_without_a_reason([module]) == []

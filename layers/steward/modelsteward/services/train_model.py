@@ -32,7 +32,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -46,6 +46,9 @@ from ..spec import ModelSpec
 from .context import Context
 from .quarantine import quarantine_batch
 from .specs import load_spec
+
+if TYPE_CHECKING:
+    pass
 
 log = logging.getLogger(__name__)
 
