@@ -196,3 +196,26 @@ def test_a_long_function_needs_its_reason(tmp_path: Path) -> None:
     assert [f.split(" ")[1] for f in long_functions_without_a_reason([module])] == ["long"]
     module.write_text(f"# long: one table, row by row\ndef long():\n{body}")
     assert long_functions_without_a_reason([module]) == []
+
+
+def guarded_own_imports(files: Iterable[Path]) -> list[str]:
+    """``try: import <our module> except ImportError`` sites: our modules are always installed, so a
+    guard only hides a broken import (a missing module must fail loudly)."""
+    found = []
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Try):
+                continue
+            caught = {ast.unparse(h.type) for h in node.handlers if h.type is not None}
+            if not caught & {"ImportError", "ModuleNotFoundError"}:
+                continue
+            for stmt in node.body:
+                if isinstance(stmt, ast.ImportFrom) and (
+                    stmt.level or (stmt.module or "").split(".")[0] in ("modelsteward", "stewardtools")
+                ):
+                    found.append(f"{path.relative_to(REPO)}:{stmt.lineno}")
+    return found
+
+
+def test_the_suites_own_modules_are_never_imported_under_an_import_error_guard() -> None:
+    assert guarded_own_imports(package_files() + tool_files()) == []

@@ -342,6 +342,7 @@ class DynamoRegistry:
             raise err from exc
         return _item(resp["Attributes"])
 
+    # long: one DynamoDB transaction: its condition checks and updates read best side by side
     def promote(
         self,
         model: str,

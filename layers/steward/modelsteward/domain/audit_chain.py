@@ -294,6 +294,7 @@ def _raw_seq(raw: AuditRecord | Mapping[str, Any], position: int) -> int:
         return position
 
 
+# long: one pass over the chain; each check names the first bad record
 def verify_chain(records: Sequence[AuditRecord | Mapping[str, Any]]) -> ChainVerification:
     """Walk the records in stored order and name the first bad one.
 
@@ -403,6 +404,7 @@ class ExportComparison(BaseModel):
         return self.divergences[0] if self.divergences else None
 
 
+# long: one pass over two record streams matched by seq
 def compare_with_export(
     table_records: Sequence[AuditRecord | Mapping[str, Any]],
     export_records: Sequence[AuditRecord | Mapping[str, Any]],

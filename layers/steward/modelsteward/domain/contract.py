@@ -355,6 +355,7 @@ def reported_extra_columns(extra: Sequence[str], role: Role) -> list[str]:
 
 
 # --- conform -----------------------------------------------------------------------------------------
+# long: the contract's checks in the order a batch meets them, each a finding or a rejection
 def conform(table: pa.Table, spec: ModelSpec, *, role: Role) -> ConformedBatch:
     """Check and coerce a batch to the contract for ``role``; raise BatchRejected if it is unusable."""
     from .capture import for_spec  # SageMaker capture / ground truth: named after the spec first

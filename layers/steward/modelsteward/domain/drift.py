@@ -522,6 +522,7 @@ def _kind(role: str, data_type: DataType) -> Kind:
     return data_type
 
 
+# long: the column loop and the dataset verdict; the maths lives in the registered methods
 def detect_drift(
     baseline: Baseline,
     profile: Profile,

@@ -313,6 +313,7 @@ def _feature_lines(features: Sequence[FeatureScore]) -> list[str]:
     return lines
 
 
+# long: one email's text, line by line as its reader sees it
 def alarm_email(facts: AlarmFacts) -> tuple[str, str]:
     """(subject, body) of the email for a model alarm in ALARM."""
     title = subject(f"{facts.model}: {facts.signal} ALARM")

@@ -252,6 +252,7 @@ def pre_training_bias(
     return report
 
 
+# long: one table of per-group figures, built row by row
 def post_training_bias(
     policy: FairnessPolicy,
     *,

@@ -277,6 +277,7 @@ def evaluate_gate(
     return decision.model_copy(update=update)
 
 
+# long: the gate's checks in the order the model card explains them
 def _primary_gate(
     spec: ModelSpec,
     *,

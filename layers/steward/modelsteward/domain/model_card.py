@@ -427,6 +427,7 @@ def _is_incident(rec: AuditRecord) -> bool:
     return False
 
 
+# long: the card's fields in the order the card shows them
 def build_card(
     *,
     model: str,
@@ -636,6 +637,7 @@ def _fairness_sections(card: ModelCard) -> list[tuple[str, Any]]:
     return out
 
 
+# long: the card's core sections in page order
 def _core_sections(
     card: ModelCard, o: Any, u: Any, t: Any, e: Any, a: Any, segs: list[list[Any]]
 ) -> list[tuple[str, Any]]:

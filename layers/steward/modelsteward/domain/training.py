@@ -313,6 +313,7 @@ def _recent_holdout(frame: pd.DataFrame, spec: ModelSpec) -> pd.Series | None:
     return pd.Series(mask, index=frame.index)
 
 
+# long: split, fit, evaluate: one training run in the order its evaluation document records
 def train(spec: ModelSpec, frame: pd.DataFrame) -> TrainingResult:
     """Split (out-of-time or seeded random, stratified for classifiers), fit, evaluate on the holdout."""
     from sklearn.model_selection import train_test_split

@@ -210,6 +210,7 @@ def _verdict_banner(
     return banner(tone, headline, " \u00b7 ".join(bits))
 
 
+# long: the report's tiles, one by one in page order
 def _key_numbers(
     data: Mapping[str, Any],
     features: list[Mapping[str, Any]],
@@ -273,6 +274,7 @@ def _key_numbers(
     return stat_cards(cards)
 
 
+# long: one table, column by column in page order
 def _features_section(features: list[Mapping[str, Any]]) -> str:
     if not features:
         note = empty_note("This report has no per-feature drift results.")

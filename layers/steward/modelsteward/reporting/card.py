@@ -78,6 +78,7 @@ _KNOWN = {
 FAIRNESS_TONES = {"held": "ok", "breached": "bad", "unjudged": "warn", "none": "muted"}
 
 
+# long: the page's sections in page order
 def render_model_card(card: Mapping[str, Any]) -> str:
     """A complete HTML page for a model card (a ModelCard, its JSON, or any JSON-like mapping)."""
     data = as_data(card)
@@ -423,6 +424,7 @@ def _decisions(decisions: Any, extra: Mapping[str, Any]) -> str:
     return "".join(parts)
 
 
+# long: one card section in page order
 def _monitoring(history: Any, monitoring: Mapping[str, Any]) -> str:
     parts = []
     points = [h for h in history if isinstance(h, Mapping)] if isinstance(history, list) else []

@@ -88,6 +88,7 @@ def _bin_layout(edges: list[Any], bins: int) -> list[float] | None:
     return widths
 
 
+# long: the SVG geometry of one chart: axes, bars, labels
 def histogram_pair(
     reference: Mapping[str, Any] | None,
     current: Mapping[str, Any] | None,
@@ -346,6 +347,7 @@ def _nice_ceiling(value: float) -> float:
     return float(10 ** (exponent + 1))
 
 
+# long: the SVG geometry of one chart: axes, steps, points, labels
 def line_chart(
     points: Sequence[Mapping[str, Any]],
     *,

@@ -39,6 +39,7 @@ _KNOWN = {
 }  # fmt: skip
 
 
+# long: the page's sections in page order
 def render_governance_report(report: Mapping[str, Any]) -> str:
     """A complete HTML page for a governance audit run.
 

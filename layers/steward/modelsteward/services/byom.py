@@ -65,6 +65,7 @@ def _clean(value: Any) -> Any:
 
 
 # --- the reference (create_baseline) ------------------------------------------------------------
+# long: onboarding a served model's reference, step by step, each with its warning
 def fit_reference(ctx: Context, spec: ModelSpec, table: pa.Table, source: ObjectRef) -> dict[str, Any]:
     """Estimator and reference metrics from a reference upload; returns what it enables + warnings."""
     from ..domain.byom import check_reference, probability_matrix
@@ -274,6 +275,7 @@ def _own_columns(ctx: Context, batch: Any) -> pd.DataFrame | None:
     return raw.select([c for c in wanted if c in raw.column_names]).to_pandas()
 
 
+# long: one estimate document, overall then per variant
 def estimate_batch(
     ctx: Context,
     spec: ModelSpec,
@@ -395,6 +397,7 @@ def update_batch_realized(
     return out
 
 
+# long: one batch's realized metrics recomputed from its stored rows, step by step
 def _recompute_batch(ctx: Context, spec: ModelSpec, batch_id: str) -> dict[str, Any]:
     from ..domain.label_join import (
         ID,

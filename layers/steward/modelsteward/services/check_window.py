@@ -246,6 +246,7 @@ def _load_profiles(
     return profiles, refs, skipped
 
 
+# long: one window: merge its profiles, test drift and volume, build the report and its metrics
 def _check(
     ctx: Context,
     spec: ModelSpec,

@@ -60,6 +60,7 @@ def create_baseline(ctx: Context, upload: S3Upload) -> dict[str, Any]:
     return run_once(FUNCTION, upload.idempotency_key(), lambda: _create(ctx, upload))
 
 
+# long: one upload to one baseline: read, conform, build, write, record, each failure quarantined
 def _create(ctx: Context, upload: S3Upload) -> dict[str, Any]:
     source = ObjectRef(upload.bucket, upload.key, upload.version_id, None, upload.size)
     try:

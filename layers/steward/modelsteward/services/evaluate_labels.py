@@ -41,7 +41,7 @@ from ..errors import InvalidInput, NotFound, StewardError, UnknownModel
 from ..events import S3Upload
 from ..idempotency import run_once
 from ..layout import UploadKey, inference_key, parse_upload_key, pool_key, quality_prefix
-from ..ports import ObjectRef
+from ..ports import ObjectRef, StoredObject
 from ..spec import CLASSIFIER_METRICS, REGRESSOR_METRICS, ModelSpec
 from .context import Context
 from .episodes import observe_batch, performance_observation, realized_bias_observation
@@ -142,66 +142,27 @@ def label_column(columns: list[str], spec: ModelSpec) -> str:
     )
 
 
+# long: the quality report is one record written field by field; its parts are the functions below
 def evaluate_labels(ctx: Context, upload: S3Upload, key: UploadKey) -> dict[str, Any]:
-    from ..domain.contract import conform
-    from ..domain.ingest import read_table
-    from ..domain.label_join import join_labels, prepare_labels
+    from ..domain.label_join import join_labels
     from .specs import load_spec
 
     ctx.settings.require("data_bucket", "artifacts_bucket")
     model, batch_id = key.model, key.batch_id
     spec, spec_ref = load_spec(ctx, model)
-    obj = ctx.store.get(upload.bucket, upload.key, upload.version_id, max_bytes=MAX_LABEL_BYTES)
-    table = read_table(obj.body, key.name)
-    from ..domain.capture import for_spec
-
-    table, _ = for_spec(table, spec)  # SageMaker ground truth: eventId -> id, groundTruthData -> target
-    column = label_column(list(table.column_names), spec)
-    if column != spec.target:
-        table = table.rename_columns([spec.target if c == column else c for c in table.column_names])
-    table = conform(table, spec, role="labels").table
-    frame = table.to_pandas()
-    if spec.id_column not in frame.columns:
-        raise InvalidInput(f"label file has no id column '{spec.id_column}'", code="missing_id")
-    labels = prepare_labels(
-        frame,
-        id_column=spec.id_column,
-        label_column=spec.target,
-        timestamp_column=spec.timestamp_column,
-        classifier=spec.is_classifier,
-    )
-
+    obj, labels = _read_labels(ctx, spec, upload, key)
     now = ctx.clock()
     since = now - dt.timedelta(days=spec.retrain.training_window_days)
     files, predictions, pred_refs, pred_dups = _find_predictions(ctx, spec, labels, since)
     joined = join_labels(labels, predictions, pred_dups)
     quality = _evaluate(ctx, spec, joined.matched)
-    time_range = _time_range(joined.matched)
-    realized = _realized_observation(ctx, spec, batch_id, quality, time_range)
-    realized_bias = realized_bias_observation(ctx, batch_id, quality.get("fairness"), time_range)
-
     prefix = quality_prefix(model, batch_id)
-    side_refs: dict[str, Any] = {}
-    if len(joined.unmatched):
-        side_refs["unmatched"] = ctx.store.put(
-            ctx.settings.artifacts_bucket,
-            prefix + "unmatched.parquet",
-            parquet_bytes(_readable(joined.unmatched, spec)),
-            content_type=PARQUET,
-        ).as_dict()
-    if len(labels.invalid_rows):
-        side_refs["invalid"] = ctx.store.put(
-            ctx.settings.artifacts_bucket,
-            prefix + "invalid.parquet",
-            parquet_bytes(labels.invalid_rows.astype(str)),
-            content_type=PARQUET,
-        ).as_dict()
+    side_refs = _write_side_files(ctx, spec, prefix, joined.unmatched, labels.invalid_rows)
     pool = _write_pool(ctx, spec, key, obj.ref, joined.matched, pred_refs)
+    from ..domain.label_join import batch_windows
     from .byom import update_batch_realized  # per inference batch, late labels included
 
     batches_realized = update_batch_realized(ctx, spec, key.batch_id, joined.matched)
-
-    from ..domain.label_join import batch_windows
 
     report: dict[str, Any] = {
         "model": model,
@@ -244,21 +205,7 @@ def evaluate_labels(ctx: Context, upload: S3Upload, key: UploadKey) -> dict[str,
         content_type="application/json",
     )
 
-    dims = {"model": model}
-    ctx.metrics.put(mn.LABELS_MATCHED, len(joined.matched), "Count", dims)
-    ctx.metrics.put(mn.LABELS_UNMATCHED, len(joined.unmatched), "Count", dims)
-    _emit_realized(ctx, model, quality)
-    if quality.get("fairness"):
-        ctx.metrics.put(mn.REALIZED_BIAS_BREACH, 1.0 if quality["fairness"]["breach"] else 0.0, "None", dims)
-    seen = {
-        name: obs
-        for name, obs in (("realized_drop", realized), ("realized_bias", realized_bias))
-        if obs is not None
-    }
-    observe_batch(ctx, model, seen, spec=spec)  # one conditional write of the book for both
-    if pool.get("ref"):
-        _resume_waiting_retrain(ctx, model, batch_id)
-
+    _publish(ctx, spec, batch_id, joined, quality, pool)
     outputs = [quality_ref.as_dict(), *(r for r in side_refs.values())]
     if pool.get("ref"):
         outputs.append(pool["ref"])
@@ -289,6 +236,83 @@ def evaluate_labels(ctx: Context, upload: S3Upload, key: UploadKey) -> dict[str,
         "quality": quality_ref.uri,
         "pool": pool.get("uri"),
     }
+
+
+def _read_labels(ctx: Context, spec: ModelSpec, upload: S3Upload, key: UploadKey) -> tuple[StoredObject, Any]:
+    """The uploaded label file, conformed to the spec: a flat table or SageMaker ground truth."""
+    from ..domain.capture import for_spec
+    from ..domain.contract import conform
+    from ..domain.ingest import read_table
+    from ..domain.label_join import prepare_labels
+
+    obj = ctx.store.get(upload.bucket, upload.key, upload.version_id, max_bytes=MAX_LABEL_BYTES)
+    table = read_table(obj.body, key.name)
+    table, _ = for_spec(table, spec)  # SageMaker ground truth: eventId -> id, groundTruthData -> target
+    column = label_column(list(table.column_names), spec)
+    if column != spec.target:
+        table = table.rename_columns([spec.target if c == column else c for c in table.column_names])
+    table = conform(table, spec, role="labels").table
+    frame = table.to_pandas()
+    if spec.id_column not in frame.columns:
+        raise InvalidInput(f"label file has no id column '{spec.id_column}'", code="missing_id")
+    return obj, prepare_labels(
+        frame,
+        id_column=spec.id_column,
+        label_column=spec.target,
+        timestamp_column=spec.timestamp_column,
+        classifier=spec.is_classifier,
+    )
+
+
+def _write_side_files(
+    ctx: Context, spec: ModelSpec, prefix: str, unmatched: pd.DataFrame, invalid: pd.DataFrame
+) -> dict[str, Any]:
+    """Labels that matched no prediction and rows that were not labels, for a person to look at."""
+    side_refs: dict[str, Any] = {}
+    if len(unmatched):
+        side_refs["unmatched"] = ctx.store.put(
+            ctx.settings.artifacts_bucket,
+            prefix + "unmatched.parquet",
+            parquet_bytes(_readable(unmatched, spec)),
+            content_type=PARQUET,
+        ).as_dict()
+    if len(invalid):
+        side_refs["invalid"] = ctx.store.put(
+            ctx.settings.artifacts_bucket,
+            prefix + "invalid.parquet",
+            parquet_bytes(invalid.astype(str)),
+            content_type=PARQUET,
+        ).as_dict()
+    return side_refs
+
+
+def _publish(
+    ctx: Context,
+    spec: ModelSpec,
+    batch_id: str,
+    joined: Any,
+    quality: dict[str, Any],
+    pool: dict[str, Any],
+) -> None:
+    """Metrics, the realized-metric and bias episodes, and a retrain that waited for these labels."""
+    model = spec.name
+    time_range = _time_range(joined.matched)
+    realized = _realized_observation(ctx, spec, batch_id, quality, time_range)
+    realized_bias = realized_bias_observation(ctx, batch_id, quality.get("fairness"), time_range)
+    dims = {"model": model}
+    ctx.metrics.put(mn.LABELS_MATCHED, len(joined.matched), "Count", dims)
+    ctx.metrics.put(mn.LABELS_UNMATCHED, len(joined.unmatched), "Count", dims)
+    _emit_realized(ctx, model, quality)
+    if quality.get("fairness"):
+        ctx.metrics.put(mn.REALIZED_BIAS_BREACH, 1.0 if quality["fairness"]["breach"] else 0.0, "None", dims)
+    seen = {
+        name: obs
+        for name, obs in (("realized_drop", realized), ("realized_bias", realized_bias))
+        if obs is not None
+    }
+    observe_batch(ctx, model, seen, spec=spec)  # one conditional write of the book for both
+    if pool.get("ref"):
+        _resume_waiting_retrain(ctx, model, batch_id)
 
 
 def _readable(unmatched: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
@@ -382,6 +406,7 @@ def _validation_scores(ctx: Context, model: str, versions: set[int], metric: str
     return out
 
 
+# long: one table of realized metrics per (version, variant), per variant and per model
 def _evaluate(ctx: Context, spec: ModelSpec, matched: pd.DataFrame) -> dict[str, Any]:
     """Realized metrics per (version, variant), per variant and for the model (champion rows)."""
     from ..domain.label_join import (
@@ -526,6 +551,7 @@ def _emit_realized(ctx: Context, model: str, quality: Mapping[str, Any]) -> None
 
 
 # --- training pool --------------------------------------------------------------------------
+# long: the labeled pool's rows, PII policy and lineage in one place
 def _write_pool(
     ctx: Context,
     spec: ModelSpec,

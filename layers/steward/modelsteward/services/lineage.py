@@ -83,6 +83,7 @@ def _records(ctx: Context) -> list[AuditRecord]:
     return parse_records(ctx.audit.records()) if ctx.audit is not None else []
 
 
+# long: one lineage document, inputs then outputs
 def lineage_of_version(
     ctx: Context, model: str, version: int, *, records: Sequence[AuditRecord] | None = None
 ) -> VersionLineage:

@@ -330,6 +330,7 @@ def monitor_batch(ctx: Context, upload: S3Upload) -> dict[str, Any]:
     return run_once(FUNCTION, upload.idempotency_key(), lambda: _monitor(ctx, upload))
 
 
+# long: the monitoring path's steps with the error handling each needs
 def _monitor(ctx: Context, upload: S3Upload) -> dict[str, Any]:
     started = time.perf_counter()
     source = upload.object_ref()
@@ -560,6 +561,7 @@ def _previous_report(ctx: Context, model: str, batch_id: str) -> dict[str, Any] 
     return BatchIndex(ctx, ctx.settings.artifacts_bucket, model).read_report(batch_id)
 
 
+# long: the batch's outputs in the order a retry must find them (report, index, audit, metrics)
 def publish_batch(ctx: Context, batch: AssessedBatch) -> dict[str, Any]:
     """Report, artifacts, audit records and metrics of an assessed batch (both paths share this).
 

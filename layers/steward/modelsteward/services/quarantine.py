@@ -68,6 +68,7 @@ def _reason_text(reason: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# long: reason, metric and audit record of one rejection, written in that order
 def quarantine_batch(
     ctx: Context,
     *,

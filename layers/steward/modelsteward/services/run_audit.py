@@ -275,6 +275,7 @@ class _Auditor:
         audit.findings = len(self.findings) - before
         return audit
 
+    # long: one champion's audit checks, one finding each
     def champion(
         self,
         model: str,

@@ -172,6 +172,7 @@ def _read_json(ctx: Context, key: str) -> tuple[Any, ObjectRef]:
     return json.loads(obj.body), obj.ref
 
 
+# long: the scale-out run's last step: merge, publish, record, in that order
 def _finish(ctx: Context, run: Mapping[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     model, batch_id, source = str(run["model"]), str(run["batch_id"]), _source(run)

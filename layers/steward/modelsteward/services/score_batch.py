@@ -293,6 +293,7 @@ def peak_memory_mb() -> float:
     return rss / (1024.0 * 1024.0) if sys.platform == "darwin" else rss / 1024.0
 
 
+# long: one batch scored: read, route, predict, write, record, in the order a retry needs
 def score_batch(
     ctx: Context, upload: S3Upload, key: UploadKey, *, cold_start: bool = False
 ) -> dict[str, Any]:
@@ -484,6 +485,7 @@ def _compact_frame(
     return out
 
 
+# long: the label-free estimate per variant, then its metrics
 def _estimate(
     ctx: Context,
     spec: ModelSpec,

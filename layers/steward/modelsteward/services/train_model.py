@@ -48,7 +48,7 @@ from .quarantine import quarantine_batch
 from .specs import load_spec
 
 if TYPE_CHECKING:
-    pass
+    from ..domain.gate import GateDecision
 
 log = logging.getLogger(__name__)
 
@@ -416,8 +416,6 @@ def _train_and_register(
     request_key: str,
     baseline_since: dt.datetime | None = None,
 ) -> dict[str, Any]:
-    from ..domain.gate import evaluate_gate
-    from ..domain.model_artifact import dump_model
     from ..domain.training import train
 
     registry = _registry(ctx)
@@ -438,8 +436,52 @@ def _train_and_register(
         details={"trigger": trigger, "rows": len(data.frame), "estimator": spec.estimator.class_path},
     )
     result = train(spec, data.frame)
+    gated = _gate_challenger(ctx, spec, data, result, version)
+    decision, champion_version = gated.decision, gated.champion_version
+    written = _write_version_files(ctx, spec, version, result, gated, lineage)
+    row = _version_row(ctx, spec, spec_ref, result, gated, written, lineage, baseline_since, version)
+    row.update(triggered_by=trigger, reason=reason, request_key=request_key)
+    registry.put_version(model, version, row)
+    try:
+        outcome = _apply_outcome(ctx, spec, version, decision, champion_version)
+    except Exception:
+        _mark_failed(ctx, model, version)
+        raise
+    evidence = _evidence_text(
+        spec, version, decision, result, lineage, written.evaluation, trigger, reason, outcome
+    )
+    _finish_decided(ctx, model, version, row, outcome, audit_inputs, trigger, reason, request_key, evidence)
+    return {
+        "status": "trained",
+        "model": model,
+        "version": version,
+        "outcome": outcome,
+        "primary_metric": spec.primary_metric,
+        "score": result.metrics.get(spec.primary_metric),
+        "champion_before": champion_version,
+        "reasons": decision.reasons,
+        "artifact": written.artifact.uri,
+    }
 
-    champion_row = registry.champion(model)
+
+@dataclass(frozen=True)
+class _Gated:
+    """The gate's decision on a challenger, with what it was compared against."""
+
+    decision: GateDecision
+    champion_version: int | None
+    champion_preds: Any
+    fairness: dict[str, Any] | None
+
+
+def _gate_challenger(ctx: Context, spec: ModelSpec, data: TrainingData, result: Any, version: int) -> _Gated:
+    """Gate the challenger against the champion (or the model served elsewhere) on the same holdout.
+
+    The gate may promote; a person decides when the champion is served outside the suite or could
+    not be compared."""
+    from ..domain.gate import evaluate_gate
+
+    champion_row = _registry(ctx).champion(spec.name)
     champion_version = int(champion_row["version"]) if champion_row else None
     champion_preds, champion_problem = _champion_predictions(ctx, spec, champion_row, result)
     served_elsewhere = champion_row is None and spec.retrain.from_labeled_pool
@@ -477,7 +519,27 @@ def _train_and_register(
                 "champion_version": champion_version,
             }
         )
+    return _Gated(decision, champion_version, champion_preds, fairness)
 
+
+@dataclass(frozen=True)
+class _VersionFiles:
+    """What a trained version wrote to the artifacts bucket before its registry row."""
+
+    artifact: ObjectRef
+    holdout: ObjectRef
+    evaluation: ObjectRef
+    estimation: ObjectRef | None
+    estimation_doc: dict[str, Any] | None
+
+
+def _write_version_files(
+    ctx: Context, spec: ModelSpec, version: int, result: Any, gated: _Gated, lineage: list[dict[str, Any]]
+) -> _VersionFiles:
+    """The model artifact, its holdout, the evaluation document and the label-free estimator."""
+    from ..domain.model_artifact import dump_model
+
+    model = spec.name
     bucket = ctx.settings.artifacts_bucket
     prefix = layout.version_prefix(model, version)
     artifact = ctx.store.put(
@@ -492,6 +554,7 @@ def _train_and_register(
         _parquet(result.holdout),
         content_type="application/vnd.apache.parquet",
     )
+    fairness = gated.fairness
     evaluation = {
         "model": model,
         "version": version,
@@ -501,11 +564,11 @@ def _train_and_register(
         "classes": result.classes,
         "metrics": result.metrics,
         "segment_metrics": result.segment_metrics,
-        "champion_metrics_on_holdout": _champion_metrics(spec, result, champion_preds),
+        "champion_metrics_on_holdout": _champion_metrics(spec, result, gated.champion_preds),
         "feature_importance": result.feature_importance,
         "attribution_baseline": result.attribution_baseline,
         "fairness": {k: v for k, v in fairness.items() if k != "verdict_model"} if fairness else None,
-        "gate": decision.model_dump(mode="json"),
+        "gate": gated.decision.model_dump(mode="json"),
         "lineage": lineage,
         "params": result.params,
         "library_versions": result.library_versions,
@@ -523,18 +586,29 @@ def _train_and_register(
         content_type="application/json",
     )
     estimation_ref, estimation_doc = _write_estimation(ctx, spec, version, result)
+    return _VersionFiles(artifact, holdout_ref, evaluation_ref, estimation_ref, estimation_doc)
+
+
+def _version_row(
+    ctx: Context,
+    spec: ModelSpec,
+    spec_ref: ObjectRef,
+    result: Any,
+    gated: _Gated,
+    written: _VersionFiles,
+    lineage: list[dict[str, Any]],
+    baseline_since: dt.datetime | None,
+    version: int,
+) -> dict[str, Any]:
+    """The registry row of a new version (its baseline is written here: the row points at it)."""
     from ..domain.estimation import estimation_summary
 
     regime, baseline_rows = _regime_rows(result, baseline_since)
-    baseline_uri = _write_baseline(ctx, spec, version, result, lineage, rows=regime)
-
-    row: dict[str, Any] = {
+    artifact, evaluation_ref = written.artifact, written.evaluation
+    return {
         "status": "PendingManualApproval",
         "alias": None,
         "created_at": ctx.clock().isoformat(),
-        "triggered_by": trigger,
-        "reason": reason,
-        "request_key": request_key,
         "task": spec.task,
         "primary_metric": spec.primary_metric,
         "metrics": _without_confusion(result.metrics),
@@ -559,42 +633,21 @@ def _train_and_register(
         "evaluation_uri": evaluation_ref.uri,
         "evaluation_version_id": evaluation_ref.version_id,
         "evaluation_sha256": evaluation_ref.sha256,
-        "holdout_uri": holdout_ref.uri,
-        "holdout_version_id": holdout_ref.version_id,
-        "estimation_uri": estimation_ref.uri if estimation_ref else None,
-        "label_free_estimate": estimation_summary(estimation_doc),
-        "baseline_uri": baseline_uri,
+        "holdout_uri": written.holdout.uri,
+        "holdout_version_id": written.holdout.version_id,
+        "estimation_uri": written.estimation.uri if written.estimation else None,
+        "label_free_estimate": estimation_summary(written.estimation_doc),
+        "baseline_uri": _write_baseline(ctx, spec, version, result, lineage, rows=regime),
         "baseline_rows": baseline_rows,
-        "gate": decision.summary(),
-        "fairness": _fairness_summary(fairness),
+        "gate": gated.decision.summary(),
+        "fairness": _fairness_summary(gated.fairness),
         "n_train": result.n_train,
         "n_holdout": result.n_holdout,
         "training_seconds": result.duration_seconds,
         "metric_noise": _metric_noise(spec, result, regime),
-        "estimate_noise": _estimate_noise(spec, result, estimation_doc, regime),
+        "estimate_noise": _estimate_noise(spec, result, written.estimation_doc, regime),
         "monitoring_reference": _monitoring_reference(spec, result, regime, baseline_rows),
         "decision_seq": 0,
-    }
-    registry.put_version(model, version, row)
-    try:
-        outcome = _apply_outcome(ctx, spec, version, decision, champion_version)
-    except Exception:
-        _mark_failed(ctx, model, version)
-        raise
-    _finish_decided(
-        ctx, model, version, row, outcome, audit_inputs, trigger, reason, request_key,
-        _evidence_text(spec, version, decision, result, lineage, evaluation_ref, trigger, reason, outcome),
-    )  # fmt: skip
-    return {
-        "status": "trained",
-        "model": model,
-        "version": version,
-        "outcome": outcome,
-        "primary_metric": spec.primary_metric,
-        "score": result.metrics.get(spec.primary_metric),
-        "champion_before": champion_version,
-        "reasons": decision.reasons,
-        "artifact": artifact.uri,
     }
 
 
@@ -624,6 +677,7 @@ def _ref(uri: Any, version_id: Any, sha256: Any = None) -> dict[str, Any]:
     return {"uri": uri, "version_id": version_id, "sha256": sha256}
 
 
+# long: the three records of a decided version, each written at most once
 def _record_decision(
     ctx: Context,
     model: str,
