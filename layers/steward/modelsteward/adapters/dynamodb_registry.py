@@ -342,7 +342,6 @@ class DynamoRegistry:
             raise err from exc
         return _item(resp["Attributes"])
 
-    # long: one DynamoDB transaction: its condition checks and updates read best side by side
     def promote(
         self,
         model: str,
@@ -368,93 +367,17 @@ class DynamoRegistry:
                 f"{model} v{version} is not the champion any more (champion: v{state.get('champion')})"
             )
         state = self.get_model_state(model)
-
-        s = _Expr()
-        s_cond = [s.equals("champion", expected_champion)]
-        s_sets = [
-            f"{s.name('champion')} = {s.value(version)}",
-            f"{s.name('previous_champion')} = {s.value(expected_champion)}",
-            f"{s.name('champion_history')} = list_append(if_not_exists({s.name('champion_history')}, "
-            f"{s.value([])}), {s.value([version])})",
-            f"{s.name('promoted_at')} = {s.value(when)}",
-            f"{s.name('model_name')} = {s.value(model)}",
+        items = [
+            self._champion_update(
+                model, version, expected_champion, when, state.get("challenger") == version
+            ),
+            self._promoted_row_update(model, version, actor, reason, when, expected_decision_seq, extra),
         ]
-        if state.get("challenger") == version:  # the challenger wins: it stops being a challenger
-            s_cond.append(s.equals("challenger", version))
-            s_sets += [
-                f"{s.name('challenger')} = {s.value(None)}",
-                f"{s.name('traffic_share')} = {s.value(0)}",
-            ]
-        state_update = {
-            "Update": {
-                "TableName": self.table_name,
-                "Key": self._key(model, STATE_SK),
-                "UpdateExpression": "SET "
-                + ", ".join(s_sets)
-                + f" ADD {s.name('state_version')} {s.value(1)}",
-                "ConditionExpression": " AND ".join(s_cond),
-                **s.kwargs(),
-            }
-        }
-        r = _Expr()
-        r_cond = [
-            "attribute_exists(pk)",
-            f"{r.name('status')} IN ({r.value(PENDING)}, {r.value(APPROVED)})",
-        ]
-        if expected_decision_seq is not None:
-            r_cond.append(r.equals("decision_seq", int(expected_decision_seq)))
-        row_update = {
-            "Update": {
-                "TableName": self.table_name,
-                "Key": self._key(model, version_sk(version)),
-                "UpdateExpression": "SET "
-                + ", ".join(
-                    [
-                        f"{r.name('status')} = {r.value(APPROVED)}",
-                        f"{r.name('alias')} = {r.value(CHAMPION)}",
-                        f"{r.name('decided_by')} = {r.value(actor)}",
-                        f"{r.name('decided_at')} = {r.value(when)}",
-                        f"{r.name('decision_reason')} = {r.value(reason)}",
-                        f"{r.name('promoted_at')} = {r.value(when)}",
-                        *[
-                            f"{r.name(k)} = {r.value(v)}"
-                            for k, v in (extra or {}).items()
-                            if k not in (*_KEY_FIELDS, "status", "alias", "decision_seq", "version", "model")
-                        ],
-                    ]
-                )
-                + f" ADD {r.name('decision_seq')} {r.value(1)}",
-                "ConditionExpression": " AND ".join(r_cond),
-                **r.kwargs(),
-            }
-        }
-        items = [state_update, row_update]
         if expected_champion is not None:
-            o = _Expr()
-            o_sets = [
-                f"{o.name('alias')} = {o.value(None)}",
-                f"{o.name('replaced_by')} = {o.value(version)}",
-                f"{o.name('replaced_at')} = {o.value(when)}",
-            ]
-            tail = ""
-            if retire_current:
-                o_sets += [
-                    f"{o.name('status')} = {o.value(ARCHIVED)}",
-                    f"{o.name('decided_by')} = {o.value(actor)}",
-                    f"{o.name('decided_at')} = {o.value(when)}",
-                    f"{o.name('decision_reason')} = {o.value(reason)}",
-                ]
-                tail = f" ADD {o.name('decision_seq')} {o.value(1)}"
             items.append(
-                {
-                    "Update": {
-                        "TableName": self.table_name,
-                        "Key": self._key(model, version_sk(int(expected_champion))),
-                        "UpdateExpression": "SET " + ", ".join(o_sets) + tail,
-                        "ConditionExpression": f"attribute_exists(pk) AND {o.equals('alias', CHAMPION)}",
-                        **o.kwargs(),
-                    }
-                }
+                self._replaced_row_update(
+                    model, int(expected_champion), version, actor, reason, when, retire_current
+                )
             )
         try:
             self.ddb.transact_write_items(TransactItems=items)
@@ -465,6 +388,108 @@ class DynamoRegistry:
                     model, version, expected_champion, expected_decision_seq
                 ) from exc
             raise err from exc
+
+    def _champion_update(
+        self, model: str, version: int, expected_champion: int | None, when: str, was_challenger: bool
+    ) -> dict[str, Any]:
+        """The model state's item: the new champion, conditioned on the champion the caller saw."""
+        s = _Expr()
+        s_cond = [s.equals("champion", expected_champion)]
+        s_sets = [
+            f"{s.name('champion')} = {s.value(version)}",
+            f"{s.name('previous_champion')} = {s.value(expected_champion)}",
+            f"{s.name('champion_history')} = list_append(if_not_exists({s.name('champion_history')}, "
+            f"{s.value([])}), {s.value([version])})",
+            f"{s.name('promoted_at')} = {s.value(when)}",
+            f"{s.name('model_name')} = {s.value(model)}",
+        ]
+        if was_challenger:  # the challenger wins: it stops being a challenger
+            s_cond.append(s.equals("challenger", version))
+            s_sets += [
+                f"{s.name('challenger')} = {s.value(None)}",
+                f"{s.name('traffic_share')} = {s.value(0)}",
+            ]
+        return {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": self._key(model, STATE_SK),
+                "UpdateExpression": "SET "
+                + ", ".join(s_sets)
+                + f" ADD {s.name('state_version')} {s.value(1)}",
+                "ConditionExpression": " AND ".join(s_cond),
+                **s.kwargs(),
+            }
+        }
+
+    def _promoted_row_update(
+        self,
+        model: str,
+        version: int,
+        actor: str,
+        reason: str,
+        when: str,
+        expected_decision_seq: int | None,
+        extra: Mapping[str, Any] | None,
+    ) -> dict[str, Any]:
+        """The promoted version's row: approved champion, conditioned on a pending or approved row."""
+        r = _Expr()
+        r_cond = [
+            "attribute_exists(pk)",
+            f"{r.name('status')} IN ({r.value(PENDING)}, {r.value(APPROVED)})",
+        ]
+        if expected_decision_seq is not None:
+            r_cond.append(r.equals("decision_seq", int(expected_decision_seq)))
+        sets = [
+            f"{r.name('status')} = {r.value(APPROVED)}",
+            f"{r.name('alias')} = {r.value(CHAMPION)}",
+            f"{r.name('decided_by')} = {r.value(actor)}",
+            f"{r.name('decided_at')} = {r.value(when)}",
+            f"{r.name('decision_reason')} = {r.value(reason)}",
+            f"{r.name('promoted_at')} = {r.value(when)}",
+            *[
+                f"{r.name(k)} = {r.value(v)}"
+                for k, v in (extra or {}).items()
+                if k not in (*_KEY_FIELDS, "status", "alias", "decision_seq", "version", "model")
+            ],
+        ]
+        return {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": self._key(model, version_sk(version)),
+                "UpdateExpression": "SET " + ", ".join(sets) + f" ADD {r.name('decision_seq')} {r.value(1)}",
+                "ConditionExpression": " AND ".join(r_cond),
+                **r.kwargs(),
+            }
+        }
+
+    def _replaced_row_update(
+        self, model: str, old: int, version: int, actor: str, reason: str, when: str, retire: bool
+    ) -> dict[str, Any]:
+        """The former champion's row: no longer the champion (archived when ``retire``)."""
+        o = _Expr()
+        o_sets = [
+            f"{o.name('alias')} = {o.value(None)}",
+            f"{o.name('replaced_by')} = {o.value(version)}",
+            f"{o.name('replaced_at')} = {o.value(when)}",
+        ]
+        tail = ""
+        if retire:
+            o_sets += [
+                f"{o.name('status')} = {o.value(ARCHIVED)}",
+                f"{o.name('decided_by')} = {o.value(actor)}",
+                f"{o.name('decided_at')} = {o.value(when)}",
+                f"{o.name('decision_reason')} = {o.value(reason)}",
+            ]
+            tail = f" ADD {o.name('decision_seq')} {o.value(1)}"
+        return {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": self._key(model, version_sk(old)),
+                "UpdateExpression": "SET " + ", ".join(o_sets) + tail,
+                "ConditionExpression": f"attribute_exists(pk) AND {o.equals('alias', CHAMPION)}",
+                **o.kwargs(),
+            }
+        }
 
     # --- conflict messages ------------------------------------------------------------------
     def _explain_version_conflict(self, model: str, version: int, expected: Mapping[str, Any]) -> Exception:
