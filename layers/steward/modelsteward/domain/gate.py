@@ -277,7 +277,6 @@ def evaluate_gate(
     return decision.model_copy(update=update)
 
 
-# long: the gate's checks in the order the model card explains them
 def _primary_gate(
     spec: ModelSpec,
     *,
@@ -292,24 +291,11 @@ def _primary_gate(
     policy = spec.gate
     metric = spec.primary_metric
     sign = 1.0 if spec.greater_is_better else -1.0
-    n = len(np.asarray(y_true))
-    base: dict[str, Any] = {
-        "metric": metric,
-        "greater_is_better": spec.greater_is_better,
-        "champion_version": champion_version,
-        "challenger_version": challenger_version,
-        "significance": policy.significance,
-        "min_absolute_change": policy.min_absolute_change,
-        "min_relative_change": policy.min_relative_change,
-        "segment_tolerance": policy.segment_tolerance,
-        "auto_promote": policy.auto_promote,
-        "n_holdout": n,
-    }
+    base = _policy_fields(spec, n := len(np.asarray(y_true)), champion_version, challenger_version)
     passing: Outcome = "promote" if policy.auto_promote else "pending_approval"
     approval_note = [] if policy.auto_promote else ["auto_promote is false: a person approves the promotion"]
     chal = _Scored(metric, spec.task, y_true, challenger, classes)
-    chal_score = chal(slice(None))
-    base["challenger_score"] = chal_score
+    base["challenger_score"] = chal_score = chal(slice(None))
     if chal_score is None:
         return GateDecision(
             outcome="reject",
@@ -330,6 +316,51 @@ def _primary_gate(
             reasons=[f"the champion's {metric} is undefined on the holdout: a person decides"],
             **base,
         )
+    improvement, relative = _improvement(chal_score, champ_score, sign, base)
+    failed, reasons = _improvement_failures(spec, improvement, relative, chal_score, champ_score)
+    p_value = _significance(spec, chal, champ, n, sign, base, failed, reasons)
+    segments = _segments(spec, segment_frame, y_true, challenger, champion, classes, sign)
+    for seg in (seg for seg in segments if seg.regressed):
+        failed.append(f"segment:{seg.column}={seg.value}")
+        reasons.append(
+            f"segment {seg.column}={seg.value} (n={seg.n}) regresses: {metric} "
+            f"{seg.champion:.4f} -> {seg.challenger:.4f} (tolerance {policy.segment_tolerance})"
+        )
+    if failed:
+        return GateDecision(
+            outcome="reject", segments=segments, failed_checks=failed, reasons=reasons, **base
+        )
+    reasons.insert(
+        0,
+        f"challenger beats champion v{champion_version} on {metric} by {improvement:+.4f} "
+        f"(p = {p_value:.4f}) with no segment regression",
+    )
+    return GateDecision(outcome=passing, segments=segments, reasons=reasons + approval_note, **base)
+
+
+def _policy_fields(
+    spec: ModelSpec, n: int, champion_version: int | None, challenger_version: int | None
+) -> dict[str, Any]:
+    """What every decision records of the policy it was made under (the checks add their figures)."""
+    policy = spec.gate
+    return {
+        "metric": spec.primary_metric,
+        "greater_is_better": spec.greater_is_better,
+        "champion_version": champion_version,
+        "challenger_version": challenger_version,
+        "significance": policy.significance,
+        "min_absolute_change": policy.min_absolute_change,
+        "min_relative_change": policy.min_relative_change,
+        "segment_tolerance": policy.segment_tolerance,
+        "auto_promote": policy.auto_promote,
+        "n_holdout": n,
+    }
+
+
+def _improvement(
+    chal_score: float, champ_score: float, sign: float, base: dict[str, Any]
+) -> tuple[float, float]:
+    """(improvement in the metric's better direction, relative to the champion); noted in ``base``."""
     diff = chal_score - champ_score
     improvement = sign * diff
     relative = improvement / abs(champ_score) if champ_score != 0 else (math.inf if improvement > 0 else 0.0)
@@ -338,6 +369,14 @@ def _primary_gate(
         improvement=improvement,
         relative_improvement=relative if math.isfinite(relative) else None,
     )
+    return improvement, relative
+
+
+def _improvement_failures(
+    spec: ModelSpec, improvement: float, relative: float, chal_score: float, champ_score: float
+) -> tuple[list[str], list[str]]:
+    """The failed checks and reasons of the improvement rules (better, by enough, absolute and relative)."""
+    policy, metric = spec.gate, spec.primary_metric
     failed: list[str] = []
     reasons: list[str] = []
     if improvement <= 0:
@@ -356,7 +395,22 @@ def _primary_gate(
             f"relative improvement {relative:+.2%} is below min_relative_change "
             f"{policy.min_relative_change:.2%}"
         )
+    return failed, reasons
 
+
+def _significance(
+    spec: ModelSpec,
+    chal: _Scored,
+    champ: _Scored,
+    n: int,
+    sign: float,
+    base: dict[str, Any],
+    failed: list[str],
+    reasons: list[str],
+) -> float | None:
+    """The p-value of the difference (McNemar for accuracy when asked, else the paired bootstrap);
+    notes the test in ``base`` and a failed check in ``failed``/``reasons``."""
+    policy, metric = spec.gate, spec.primary_metric
     p_value: float | None
     if policy.test == "mcnemar" and metric == "accuracy":
         p_value, b, c = mcnemar_p(chal.y == chal.p, champ.y == champ.p)
@@ -375,25 +429,7 @@ def _primary_gate(
     elif p_value >= policy.significance:
         failed.append("significance")
         reasons.append(f"difference is not significant: p = {p_value:.4f} >= {policy.significance}")
-
-    segments = _segments(spec, segment_frame, y_true, challenger, champion, classes, sign)
-    for seg in segments:
-        if seg.regressed:
-            failed.append(f"segment:{seg.column}={seg.value}")
-            reasons.append(
-                f"segment {seg.column}={seg.value} (n={seg.n}) regresses: {metric} "
-                f"{seg.champion:.4f} -> {seg.challenger:.4f} (tolerance {policy.segment_tolerance})"
-            )
-    if failed:
-        return GateDecision(
-            outcome="reject", segments=segments, failed_checks=failed, reasons=reasons, **base
-        )
-    reasons.insert(
-        0,
-        f"challenger beats champion v{champion_version} on {metric} by {improvement:+.4f} "
-        f"(p = {p_value:.4f}) with no segment regression",
-    )
-    return GateDecision(outcome=passing, segments=segments, reasons=reasons + approval_note, **base)
+    return p_value
 
 
 def _segments(
