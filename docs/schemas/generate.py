@@ -18,7 +18,7 @@ HERE = Path(__file__).resolve().parent
 def schemas() -> dict[str, dict[str, Any]]:
     from modelsteward.domain.audit_chain import AuditRecord
     from modelsteward.domain.model_card import ModelCard
-    from modelsteward.services.run_audit import GovernanceReport
+    from modelsteward.domain.governance_report import GovernanceReport
 
     out = {}
     for name, model, title in (

@@ -21,6 +21,7 @@ from modelsteward.adapters.sns import SnsNotifier
 from modelsteward.config import settings
 from modelsteward.errors import ConflictError, NotFound
 from modelsteward.services.context import Context
+from stewardtools.report_examples import example_gate
 
 STAGE = "test"
 Stack = MotoStack  # the governance tests' stack: create_stack() below
@@ -187,12 +188,14 @@ def seed_model(
     )
     promoted = now - dt.timedelta(days=champion_age_days)
     at = lambda delta_minutes: promoted + dt.timedelta(minutes=delta_minutes)  # noqa: E731
-    gate = {
-        "outcome": "pending_approval",
-        "primary_metric": "roc_auc",
-        "challenger_score": 0.81,
-        "reasons": ["no champion"],
-    }
+    gate = example_gate(  # what train_model keeps on the row and in the gate.decision record
+        outcome="pending_approval",
+        champion_version=None,
+        champion_score=None,
+        challenger_version=version,
+        challenger_score=0.81,
+        reasons=["no champion"],
+    ).model_dump(mode="json")
     evidence = (
         {
             "status": "Approved",

@@ -264,6 +264,6 @@ def test_a_champion_period_that_broke_its_fairness_bounds_is_a_finding(stack: St
     assert [(f.model, f.version) for f in found] == [("credit", 1)]
     assert "did not hold its fairness bounds: fairness:sex:demographic_parity_difference" in found[0].message
     periods = {m.model: m.fairness_periods for m in result.report.models}
-    assert [p["verdict"] for p in periods["credit"]] == ["breached"]
-    assert [p["verdict"] for p in periods["churn"]] == ["held"]
+    assert [p.verdict for p in periods["credit"]] == ["breached"]
+    assert [p.verdict for p in periods["churn"]] == ["held"]
     assert "fairness" in _report(stack, "fair")["checks"]

@@ -17,6 +17,7 @@ from modelsteward import layout
 from modelsteward.adapters.metrics import RecordingMetrics
 from modelsteward.config import Settings
 from modelsteward.domain.audit_chain import GENESIS_HASH, build_record, chain_records
+from modelsteward.domain.gate_record import GateSummary
 from modelsteward.domain.model_card import (
     RegistryRowView,
     build_card,
@@ -29,6 +30,7 @@ from modelsteward.errors import NotFound
 from modelsteward.ports import ObjectRef, StoredObject
 from modelsteward.services.context import Context
 from modelsteward.spec import parse_spec
+from stewardtools.report_examples import example_gate
 
 ROOT = Path(__file__).resolve().parents[2]
 XSS = "<script>alert('x')</script> & | pipes"
@@ -64,7 +66,9 @@ ROW = {
     "artifact": {"uri": "s3://art/models/credit/v0002/model.skops", "version_id": "m2", "sha256": "bb"},
     "evaluation_uri": "s3://art/models/credit/v0002/evaluation.json",
     "evaluation_version_id": "e2",
-    "gate": {"outcome": "promote", "challenger_score": 0.83},
+    "gate": example_gate(  # the registry row keeps the gate's summary
+        champion_version=None, champion_score=None, challenger_version=2, challenger_score=0.83
+    ).model_dump(mode="json"),
     "decided_by": "train_model",
     "decided_at": "2026-01-11T00:00:00+00:00",
 }
@@ -165,7 +169,7 @@ def test_card_carries_spec_registry_and_audit_content() -> None:
     assert e.metrics == {"roc_auc": 0.83, "accuracy": 0.79} and e.primary_metric == "roc_auc"
     assert e.segment_metrics == {"region": {"north": {"roc_auc": 0.8}}}
     assert e.evaluation is not None and e.evaluation.version_id == "e2"
-    assert e.gate["outcome"] == "promote"
+    assert e.gate is not None and e.gate.outcome == "promote"
     assert [d.action for d in a.decisions] == ["gate.decision", "model.promoted", "model.approved"]
     assert (a.approved_by, a.alert_email_configured) == ("cli:carol", True)
     # monitoring: this version's records plus unversioned ones while it served; not v1's, not other's
@@ -179,7 +183,7 @@ def test_card_carries_spec_registry_and_audit_content() -> None:
 def test_a_gate_approved_version_names_the_decider_as_approver() -> None:
     card = _card(records=[])
     assert card.additional_information.approved_by == "train_model"
-    assert card.evaluation_details.gate == ROW["gate"]
+    assert card.evaluation_details.gate == GateSummary.model_validate(ROW["gate"])
 
 
 def test_a_card_without_spec_or_row_is_a_draft_with_what_is_known() -> None:
@@ -204,6 +208,16 @@ def test_styled_card_page_escapes_too() -> None:
 
     page = card_html(_card())
     assert "<script>alert" not in page
+
+
+def test_styled_card_shows_segments_in_the_shape_training_writes() -> None:
+    """``{column: {value: metrics}}`` (domain.metrics.metrics_by_segment) is one row per value."""
+    from modelsteward.services.model_cards import card_html
+
+    page = card_html(_card())
+    assert "<td>region=north</td>" in page  # not "region" with a "North" column of dicts
+    assert '<th scope="col" class=num>ROC AUC</th>' in page.split("Per segment")[1]
+    assert 'aria-label="ROC AUC per segment"' in page  # the bar chart of the primary metric
 
 
 def test_row_view_reads_nested_and_flat_references() -> None:
@@ -357,6 +371,6 @@ def test_the_card_shows_fairness_per_version_and_explanations() -> None:
     assert card.explanations is not None and card.explanations.feature_importance["income"] == 0.7
     md = render_markdown(card)
     assert "## Fairness per version" in md and "breached" in md and "## Explanations" in md
-    page = render_model_card(card.model_dump(mode="json"))
+    page = render_model_card(card)
     assert "Fairness breached" in page and 'id="explanations"' in page and "0.31" in page
     assert _card().fairness is None  # no commitments, no stored figures: no section

@@ -11,13 +11,13 @@ from hypothesis import strategies as st
 from modelsteward.domain.baseline import (
     COARSE_BINS,
     Baseline,
-    build_baseline,
     float_array,
     monitored_columns,
     summarize_grid,
     summarize_sorted_grid,
     value_counts,
 )
+from modelsteward.domain.baseline_builder import build_baseline
 from modelsteward.domain.profile import Profile, grid_counts, merge_profiles, profile_batch
 from modelsteward.spec import parse_spec
 

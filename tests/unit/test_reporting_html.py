@@ -8,11 +8,16 @@ import re
 import struct
 import urllib.parse
 import zlib
+from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
+from modelsteward.domain.governance_report import ChainSummary, Finding, GovernanceReport, ModelAudit
+from modelsteward.domain.model_card import Decision
 from modelsteward.reporting import (
     charts,
     kit,
@@ -372,9 +377,7 @@ def test_empty_timeline_says_so() -> None:
 
 
 def test_model_card_from_the_domain_builder_shape() -> None:
-    from modelsteward.domain.model_card import ModelCard
-
-    card = ModelCard.model_validate(example_model_card())
+    card = example_model_card()
     document = render_model_card(card)
     for title in (
         "Model overview",
@@ -395,40 +398,52 @@ def test_model_card_from_the_domain_builder_shape() -> None:
     assert "c1e3b5d7f9a0" in document  # artifact hash in lineage
 
 
-def test_model_card_flat_shape_with_history_and_unknown_keys() -> None:
-    card = {
-        "model_overview": {"name": "churn", "version": 7},
-        "status": "PendingManualApproval",
-        "risk_rating": {"rating": "medium", "rationale": "customer-facing"},
-        "evaluation_details": {
-            "overall": {"f1": 0.61, "log_loss": 0.5},
-            "per_segment": [
-                {"segment": "new", "metrics": {"f1": 0.5, "log_loss": 0.7}},
-                {"segment": "old", "metrics": {"f1": 0.62, "log_loss": 0.49}},
-            ],
-        },
-        "gate_evidence": {"outcome": "reject", "champion_score": 0.6, "challenger_score": 0.61},
-        "approvals": [
-            {"at": "2026-01-01T00:00:00Z", "by": "ops", "decision": "rejected", "comment": "<b>no</b>"}
-        ],
-        "monitoring_history": [
-            {"at": f"2026-01-0{d}T00:00:00Z", "batch_id": f"b{d}", "drifted_share": d / 10, "threshold": 0.3,
-             "verdict": "drift" if d >= 3 else "ok"}
-            for d in range(1, 6)
-        ],
-        "favourite_colour": "=cmd|' /C calc'!A0",
-    }  # fmt: skip
+def test_model_card_pending_and_rejected_with_segments_and_hostile_text() -> None:
+    """A pending card whose gate rejected it: warn banner, escaped decision text, lower-is-better
+    metrics flagged the right way round, a neutralised formula in a free-form field."""
+    card = example_model_card().model_copy(deep=True)
+    card.status = "PendingReview"
+    card.model_overview.model_name, card.model_overview.model_version = "churn", 7
+    card.intended_uses.risk_rating = "medium"
+    card.training_details.params = {"favourite_colour": "=cmd|' /C calc'!A0"}
+    evaluation = card.evaluation_details
+    evaluation.primary_metric, evaluation.greater_is_better = "f1", True
+    evaluation.metrics = {"f1": 0.61, "log_loss": 0.5}
+    evaluation.segment_metrics = {
+        "tenure": {"new": {"f1": 0.5, "log_loss": 0.7}, "old": {"f1": 0.62, "log_loss": 0.49}}
+    }
+    assert evaluation.gate is not None
+    evaluation.gate = evaluation.gate.model_copy(
+        update={"outcome": "reject", "metric": "f1", "champion_score": 0.6, "challenger_score": 0.61}
+    )
+    card.additional_information.decisions = [
+        Decision(seq=1, at="2026-01-01T00:00:00Z", action="model.rejected", actor="ops", reason="<b>no</b>")
+    ]
     document = render_model_card(card)
     assert_self_contained(document)
     assert "banner-warn" in document and "risk rating medium" in document
     assert "Gate failed" in document
     assert "&lt;b&gt;no&lt;/b&gt;" in document
-    assert 'class="chart-wide chart-line"' in document
-    assert "Other details" in document and "Favourite colour" in document
-    assert "&#x27;=cmd|" in document  # a fallback table cell is neutralised too
+    assert "Favourite colour" in document
+    assert "&#x27;=cmd|" in document  # a free-form value is neutralised too
+    assert "tenure=new" in document and 'class="chart-metric"' in document
     assert re.search(r"0\.5 \u25bc", document)  # f1 of "new" is worse
     assert re.search(r"0\.7 \u25bc", document)  # log loss of "new" is worse (lower is better)
     assert not re.search(r"0\.49 \u25bc", document)
+
+
+@pytest.mark.parametrize(
+    ("render", "typed"),
+    [(render_model_card, example_model_card), (render_governance_report, example_governance_report)],
+)
+def test_renderers_take_their_typed_record_never_its_json(
+    render: Callable[[Any], str], typed: Callable[[], BaseModel]
+) -> None:
+    """A page built from a dict would have to guess key names: the renderers refuse one."""
+    record = typed()
+    assert 'id="verdict"' in render(record)
+    with pytest.raises(TypeError, match=type(record).__name__):
+        render(record.model_dump(mode="json"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -440,20 +455,17 @@ def test_governance_lists_failed_checks_first_with_findings() -> None:
     document = render_governance_report(report)
     results = re.findall(r'badge-(ok|bad)">(Pass|Fail)</span>', document)
     assert [r[1] for r in results] == sorted((r[1] for r in results), key=lambda r: r != "Fail")
-    failed = [c for c in report["checks"] if not c["passed"]]
-    assert f"{len(failed)} of {len(report['checks'])} checks failed" in document
-    for check in failed:
-        for finding in check["findings"]:
-            assert html.escape(finding) in document
+    failed = {f.check for f in report.findings}
+    assert f"{len(failed)} of {len(report.checks)} checks failed" in document
+    for finding in report.findings:
+        assert html.escape(f"{finding.model} v{finding.version}: {finding.message}") in document
     assert "audit-20261129T030000Z" in document
     assert document.count('<tr class="row-fail">') == len(failed) + sum(
-        1 for m in report["models"] if m["findings"]
+        1 for m in report.models if m.findings
     )
 
 
 def test_governance_from_the_raw_audit_report_model() -> None:
-    from modelsteward.services.run_audit import ChainSummary, Finding, GovernanceReport, ModelAudit
-
     report = GovernanceReport(
         run_id="r9",
         generated_at="2026-11-29T03:00:00+00:00",
@@ -479,10 +491,13 @@ def test_governance_from_the_raw_audit_report_model() -> None:
 
 
 def test_governance_all_passed_and_no_checks() -> None:
-    passed = {"run_id": "r1", "checks": [{"check": "a", "passed": True, "findings": []}]}
+    chain = ChainSummary(ok=True, records=0, export_checked=False, message="empty")
+    passed = GovernanceReport(
+        run_id="r1", generated_at="2026-01-01T00:00:00Z", stage="dev", ok=True, checks=["a"], chain=chain
+    )
     assert "All 1 checks passed" in render_governance_report(passed)
     assert "banner-ok" in render_governance_report(passed)
-    empty = render_governance_report({"run_id": "r2", "checks": []})
+    empty = render_governance_report(passed.model_copy(update={"run_id": "r2", "checks": []}))
     assert "No checks ran" in empty
 
 

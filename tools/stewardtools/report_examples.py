@@ -20,6 +20,22 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from modelsteward.domain.audit_chain import ObjectPointer
+from modelsteward.domain.gate_record import GateSummary
+from modelsteward.domain.governance_report import CHECKS, ChainSummary, Finding, GovernanceReport, ModelAudit
+from modelsteward.domain.model_card import (
+    AdditionalInformation,
+    Decision,
+    EvaluationDetails,
+    IntendedUses,
+    LineageEntry,
+    ModelCard,
+    ModelOverview,
+    MonitoringEvent,
+    MonitoringSummary,
+    TrainingDetails,
+)
+
 HOSTILE_NAME = "<script>alert(1)</script>"
 FORMULA_NAME = '=HYPERLINK("http://x")'
 
@@ -395,58 +411,86 @@ def example_timeline_points(days: int = 30) -> list[dict[str, Any]]:
     return points
 
 
-def example_model_card() -> dict[str, Any]:
-    """A card in the shape domain/model_card.py builds (SageMaker Model Card sections)."""
+def example_gate(**changes: Any) -> GateSummary:
+    """A gate summary as ``GateDecision.summary()`` keeps it on a registry row; ``changes``
+    replace fields (validated)."""
+    gate = GateSummary(
+        outcome="promote",
+        metric="roc_auc",
+        greater_is_better=True,
+        champion_version=2,
+        challenger_version=3,
+        champion_score=0.7964,
+        challenger_score=0.8123,
+        difference=0.0159,
+        improvement=0.0159,
+        relative_improvement=0.01997,
+        p_value=0.0035,
+        test="paired bootstrap",
+        bootstrap_rounds=2_000,
+        significance=0.05,
+        min_absolute_change=0.005,
+        min_relative_change=0.01,
+        segment_tolerance=0.02,
+        auto_promote=False,
+        n_holdout=82_468,
+        reasons=["challenger beats champion by 0.0159 (p=0.0035)"],
+        segments_checked=5,
+    )
+    return GateSummary.model_validate({**gate.model_dump(), **changes})
+
+
+def example_model_card() -> ModelCard:
+    """A card as domain/model_card.py builds it (SageMaker Model Card sections)."""
     data_uri = "s3://steward-data-123456789012/training/credit-risk/2026-11-19.parquet"
-    return {
-        "schema_version": "1",
-        "status": "Approved",
-        "generated_at": "2026-11-29T03:00:02+00:00",
-        "model_overview": {
-            "model_name": "credit-risk",
-            "model_version": 3,
-            "description": "binary model predicting 'defaulted' within 12 months of the loan start",
-            "owner": "risk-ml@example.com",
-            "task": "binary",
-            "algorithm": "sklearn.ensemble.HistGradientBoostingClassifier",
-            "alias": "champion",
-            "registry_status": "Approved",
-            "created_at": "2026-11-20T09:12:00+00:00",
-            "artifact": {
-                "uri": "s3://steward-artifacts-123456789012/models/credit-risk/v0003/model.skops",
-                "version_id": "Lm3.Qw8rTT",
-                "sha256": "c1e3b5d7f9a0c2e44b8d2f6e1a9c3e5b7d0f2a4c6e8b1d3f5a7c9e0b2d4f6a8",
-                "size": 1_482_113,
-            },
-        },
-        "intended_uses": {
-            "intended_use": "Rank consumer-loan applications for manual review; never reject automatically.",
-            "limitations": "Not validated for applicants under 21 or loans above 50,000.",
-            "risk_rating": "high",
-            "factors_affecting_performance": ["region", "employment_type"],
-        },
-        "training_details": {
-            "target": "defaulted",
-            "numeric_features": ["income", "credit_utilization", "age", "debt_to_income", "months_employed"],
-            "categorical_features": ["employment_type", "region", "loan_purpose"],
-            "estimator": "sklearn.ensemble.HistGradientBoostingClassifier",
-            "params": {"max_iter": 300, "learning_rate": 0.05, "max_leaf_nodes": 31},
-            "library_versions": {"scikit-learn": "1.9.0", "numpy": "2.4.1", "skops": "0.16.0"},
-            "holdout_fraction": 0.2,
-            "seed": 42,
-            "training_data": [
-                {
-                    "role": "lineage.training_data",
-                    "uri": data_uri,
-                    "version_id": "Qm9vLkhR8dJ2a.Xy1",
-                    "sha256": "4b8d2f6e1a9c3e5b7d0f2a4c6e8b1d3f5a7c9e0b2d4f6a8c1e3b5d7f9a0c2e4b",
-                },
+    return ModelCard(
+        status="Approved",
+        generated_at="2026-11-29T03:00:02+00:00",
+        model_overview=ModelOverview(
+            model_name="credit-risk",
+            model_version=3,
+            description="binary model predicting 'defaulted' within 12 months of the loan start",
+            owner="risk-ml@example.com",
+            task="binary",
+            algorithm="sklearn.ensemble.HistGradientBoostingClassifier",
+            alias="champion",
+            registry_status="Approved",
+            created_at="2026-11-20T09:12:00+00:00",
+            artifact=ObjectPointer(
+                uri="s3://steward-artifacts-123456789012/models/credit-risk/v0003/model.skops",
+                version_id="Lm3.Qw8rTT",
+                sha256="c1e3b5d7f9a0c2e44b8d2f6e1a9c3e5b7d0f2a4c6e8b1d3f5a7c9e0b2d4f6a8",
+                size=1_482_113,
+            ),
+        ),
+        intended_uses=IntendedUses(
+            intended_use="Rank consumer-loan applications for manual review; never reject automatically.",
+            limitations="Not validated for applicants under 21 or loans above 50,000.",
+            risk_rating="high",
+            factors_affecting_performance=["region", "employment_type"],
+        ),
+        training_details=TrainingDetails(
+            target="defaulted",
+            numeric_features=["income", "credit_utilization", "age", "debt_to_income", "months_employed"],
+            categorical_features=["employment_type", "region", "loan_purpose"],
+            estimator="sklearn.ensemble.HistGradientBoostingClassifier",
+            params={"max_iter": 300, "learning_rate": 0.05, "max_leaf_nodes": 31},
+            library_versions={"scikit-learn": "1.9.0", "numpy": "2.4.1", "skops": "0.16.0"},
+            holdout_fraction=0.2,
+            seed=42,
+            training_data=[
+                LineageEntry(
+                    role="lineage.training_data",
+                    uri=data_uri,
+                    version_id="Qm9vLkhR8dJ2a.Xy1",
+                    sha256="4b8d2f6e1a9c3e5b7d0f2a4c6e8b1d3f5a7c9e0b2d4f6a8c1e3b5d7f9a0c2e4b",
+                ),
             ],
-        },
-        "evaluation_details": {
-            "primary_metric": "roc_auc",
-            "greater_is_better": True,
-            "metrics": {
+        ),
+        evaluation_details=EvaluationDetails(
+            primary_metric="roc_auc",
+            greater_is_better=True,
+            metrics={
                 "roc_auc": 0.8123,
                 "log_loss": 0.3911,
                 "f1": 0.5412,
@@ -455,61 +499,49 @@ def example_model_card() -> dict[str, Any]:
                 "brier": 0.1187,
                 "rows": 82_468,
             },
-            "segment_metrics": {
-                "region=north": {"rows": 19_870, "roc_auc": 0.8071, "f1": 0.5312, "recall": 0.48},
-                "region=south": {"rows": 22_301, "roc_auc": 0.8194, "f1": 0.5527, "recall": 0.5},
-                "region=east": {"rows": 17_455, "roc_auc": 0.8042, "f1": 0.5298, "recall": 0.477},
-                "region=west": {"rows": 16_221, "roc_auc": 0.8166, "f1": 0.5489, "recall": 0.494},
-                "region=central": {"rows": 6_621, "roc_auc": 0.7811, "f1": 0.5012, "recall": 0.452},
-            },
-            "evaluation": {
-                "uri": "s3://steward-artifacts-123456789012/models/credit-risk/v0003/evaluation.json",
-                "version_id": "e1.Vv7",
-                "sha256": None,
-                "size": None,
-            },
-            "gate": {
-                "outcome": "promote",
-                "primary_metric": "roc_auc",
-                "champion_version": 2,
-                "champion_score": 0.7964,
-                "challenger_score": 0.8123,
-                "absolute_change": 0.0159,
-                "min_absolute_change": 0.005,
-                "relative_change": 0.01997,
-                "min_relative_change": 0.01,
-                "test": "paired bootstrap (2,000 resamples)",
-                "p_value": 0.0035,
-            },
-        },
-        "additional_information": {
-            "decisions": [
-                {
-                    "seq": 311,
-                    "at": "2026-11-20T09:14:10+00:00",
-                    "action": "gate.decision",
-                    "actor": "train_model",
-                    "reason": "challenger beats champion by 0.0159 (p=0.0035)",
+            segment_metrics={
+                "region": {
+                    "north": {"rows": 19_870, "roc_auc": 0.8071, "f1": 0.5312, "recall": 0.48},
+                    "south": {"rows": 22_301, "roc_auc": 0.8194, "f1": 0.5527, "recall": 0.5},
+                    "east": {"rows": 17_455, "roc_auc": 0.8042, "f1": 0.5298, "recall": 0.477},
+                    "west": {"rows": 16_221, "roc_auc": 0.8166, "f1": 0.5489, "recall": 0.494},
+                    "central": {"rows": 6_621, "roc_auc": 0.7811, "f1": 0.5012, "recall": 0.452},
                 },
-                {
-                    "seq": 315,
-                    "at": "2026-11-20T10:02:00+00:00",
-                    "action": "model.approved",
-                    "actor": "a.khan",
-                    "reason": "Gain holds in every region; central segment watched.",
-                },
-                {
-                    "seq": 316,
-                    "at": "2026-11-20T10:02:01+00:00",
-                    "action": "model.promoted",
-                    "actor": "a.khan",
-                    "reason": "champion v2 -> v3",
-                },
+            },
+            evaluation=ObjectPointer(
+                uri="s3://steward-artifacts-123456789012/models/credit-risk/v0003/evaluation.json",
+                version_id="e1.Vv7",
+            ),
+            gate=example_gate(),
+        ),
+        additional_information=AdditionalInformation(
+            decisions=[
+                Decision(
+                    seq=311,
+                    at="2026-11-20T09:14:10+00:00",
+                    action="gate.decision",
+                    actor="train_model",
+                    reason="challenger beats champion by 0.0159 (p=0.0035)",
+                ),
+                Decision(
+                    seq=315,
+                    at="2026-11-20T10:02:00+00:00",
+                    action="model.approved",
+                    actor="a.khan",
+                    reason="Gain holds in every region; central segment watched.",
+                ),
+                Decision(
+                    seq=316,
+                    at="2026-11-20T10:02:01+00:00",
+                    action="model.promoted",
+                    actor="a.khan",
+                    reason="champion v2 -> v3",
+                ),
             ],
-            "approved_by": "a.khan",
-            "approved_at": "2026-11-20T10:02:00+00:00",
-            "monitoring": {
-                "counts": {
+            approved_by="a.khan",
+            approved_at="2026-11-20T10:02:00+00:00",
+            monitoring=MonitoringSummary(
+                counts={
                     "batch.accepted": 212,
                     "drift.verdict": 212,
                     "window.checked": 216,
@@ -517,114 +549,101 @@ def example_model_card() -> dict[str, Any]:
                     "alarm.handled": 2,
                     "retrain.requested": 1,
                 },
-                "incidents": [
-                    {
-                        "seq": 1702,
-                        "at": "2026-11-24T06:03:11+00:00",
-                        "action": "drift.verdict",
-                        "reason": "dataset drift 33% >= 30%",
-                        "severity": "drift",
-                    },
-                    {
-                        "seq": 1703,
-                        "at": "2026-11-24T06:05:40+00:00",
-                        "action": "alarm.handled",
-                        "reason": "DatasetDriftShare alarm -> retrain requested",
-                        "severity": None,
-                    },
-                    {
-                        "seq": 1704,
-                        "at": "2026-11-24T06:05:41+00:00",
-                        "action": "retrain.requested",
-                        "reason": "alarm credit-risk-dataset-drift",
-                        "severity": None,
-                    },
+                incidents=[
+                    MonitoringEvent(
+                        seq=1702,
+                        at="2026-11-24T06:03:11+00:00",
+                        action="drift.verdict",
+                        reason="dataset drift 33% >= 30%",
+                        severity="drift",
+                    ),
+                    MonitoringEvent(
+                        seq=1703,
+                        at="2026-11-24T06:05:40+00:00",
+                        action="alarm.handled",
+                        reason="DatasetDriftShare alarm -> retrain requested",
+                    ),
+                    MonitoringEvent(
+                        seq=1704,
+                        at="2026-11-24T06:05:41+00:00",
+                        action="retrain.requested",
+                        reason="alarm credit-risk-dataset-drift",
+                    ),
                 ],
-                "incidents_total": 3,
-            },
-            "alert_email_configured": True,
-            "spec_uri": "s3://steward-data-123456789012/specs/credit-risk/spec.yaml",
-            "spec_version_id": "p9Q2.rT",
-        },
-    }
+                incidents_total=3,
+            ),
+            alert_email_configured=True,
+            spec_uri="s3://steward-data-123456789012/specs/credit-risk/spec.yaml",
+            spec_version_id="p9Q2.rT",
+        ),
+    )
 
 
-def example_governance_report() -> dict[str, Any]:
-    """An audit run in the shape ``services.run_audit.report_view`` gives the renderer."""
-    passed: list[str] = []
-    return {
-        "run_id": "audit-20261129T030000Z",
-        "at": "2026-11-29T03:00:04+00:00",
-        "checks": [
-            {"check": "audit_chain", "passed": True, "findings": passed},
-            {"check": "model_card", "passed": True, "findings": passed},
-            {"check": "evaluation", "passed": True, "findings": passed},
-            {"check": "gate_decision", "passed": True, "findings": passed},
-            {
-                "check": "approval",
-                "passed": False,
-                "findings": [
-                    "fraud-score v7: champion without an approval record in the audit log",
-                    "churn v2: promoted 3 minutes before its approval was recorded",
-                ],
-            },
-            {
-                "check": "lineage",
-                "passed": False,
-                "findings": [
-                    "credit-risk v3: training data s3://steward-data-123456789012/training/"
-                    "credit-risk/2026-11-19.parquet has no version id"
-                ],
-            },
-            {"check": "champion_age", "passed": True, "findings": passed},
-            {"check": "data_freshness", "passed": True, "findings": passed},
-            {"check": "pii", "passed": True, "findings": passed},
-            {"check": "alarms", "passed": True, "findings": passed},
+def example_governance_report() -> GovernanceReport:
+    """An audit run as services/run_audit.py writes it: two checks failed with three findings."""
+
+    def model(
+        name: str, champion: int, since: str, last_batch: str, alarms: list[str], pii: list[int] | None = None
+    ) -> ModelAudit:
+        prefix = f"model-steward-prod-{name}-"
+        return ModelAudit(
+            model=name,
+            spec_found=True,
+            champion=champion,
+            champion_since=since,
+            last_accepted_batch_at=last_batch,
+            open_pii_findings=pii or [],
+            alarms=[prefix + a for a in alarms],
+            findings=1,
+        )
+
+    return GovernanceReport(
+        run_id="audit-20261129T030000Z",
+        generated_at="2026-11-29T03:00:04+00:00",
+        stage="prod",
+        ok=False,
+        checks=[c for c in CHECKS if c not in ("model_spec", "fairness")],
+        chain=ChainSummary(ok=True, records=1842, export_checked=True, message="chain verified"),
+        models=[
+            model(
+                "credit-risk",
+                3,
+                "2026-11-20T10:02:01+00:00",
+                "2026-11-28T14:05:12+00:00",
+                ["dataset-drift", "quality", "freshness"],
+            ),
+            model(
+                "fraud-score",
+                7,
+                "2026-10-02T08:00:00+00:00",
+                "2026-11-29T02:51:40+00:00",
+                ["dataset-drift"],
+                pii=[1533],
+            ),
+            model("churn", 2, "2026-11-11T16:40:00+00:00", "2026-11-28T23:10:02+00:00", ["dataset-drift"]),
         ],
-        "summary": {
-            "stage": "prod",
-            "findings": 3,
-            "models": 3,
-            "audit_records": 1842,
-            "export_compared": True,
-        },
-        "models": [
-            {
-                "model": "credit-risk",
-                "spec_found": True,
-                "champion": 3,
-                "champion_since": "2026-11-20T10:02:01+00:00",
-                "last_accepted_batch_at": "2026-11-28T14:05:12+00:00",
-                "open_pii_findings": [],
-                "alarms": [
-                    "model-steward-prod-credit-risk-dataset-drift",
-                    "model-steward-prod-credit-risk-quality",
-                    "model-steward-prod-credit-risk-freshness",
-                ],
-                "findings": 1,
-            },
-            {
-                "model": "fraud-score",
-                "spec_found": True,
-                "champion": 7,
-                "champion_since": "2026-10-02T08:00:00+00:00",
-                "last_accepted_batch_at": "2026-11-29T02:51:40+00:00",
-                "open_pii_findings": [1533],
-                "alarms": ["model-steward-prod-fraud-score-dataset-drift"],
-                "findings": 1,
-            },
-            {
-                "model": "churn",
-                "spec_found": True,
-                "champion": 2,
-                "champion_since": "2026-11-11T16:40:00+00:00",
-                "last_accepted_batch_at": "2026-11-28T23:10:02+00:00",
-                "open_pii_findings": [],
-                "alarms": ["model-steward-prod-churn-dataset-drift"],
-                "findings": 1,
-            },
+        findings=[
+            Finding(
+                check="approval",
+                model="fraud-score",
+                version=7,
+                message="champion without an approval record in the audit log",
+            ),
+            Finding(
+                check="approval",
+                model="churn",
+                version=2,
+                message="promoted 3 minutes before its approval was recorded",
+            ),
+            Finding(
+                check="lineage",
+                model="credit-risk",
+                version=3,
+                message="training data s3://steward-data-123456789012/training/credit-risk/2026-11-19.parquet"
+                " has no version id",
+            ),
         ],
-    }
+    )
 
 
 def _pages() -> dict[str, Callable[[], str]]:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from ..spec import ModelSpec
 from .audit_chain import AuditRecord, ObjectPointer
+from .gate_record import GateSummary
 
 CardStatus = Literal["Draft", "PendingReview", "Approved", "Archived"]
 CARD_SCHEMA_VERSION = "1"
@@ -284,9 +285,12 @@ class EvaluationDetails(BaseModel):
     primary_metric: str | None = None
     greater_is_better: bool | None = None
     metrics: dict[str, Any] = Field(default_factory=dict)
-    segment_metrics: dict[str, Any] = Field(default_factory=dict)
+    segment_metrics: dict[str, dict[str, dict[str, Any]]] = Field(
+        default_factory=dict,
+        description="{segment column: {value: metrics}} (domain.metrics.metrics_by_segment)",
+    )
     evaluation: ObjectPointer | None = None
-    gate: dict[str, Any] = Field(default_factory=dict)
+    gate: GateSummary | None = None
     label_free_estimate: dict[str, Any] | None = None  # calibration, reference size, trust (issue 23)
 
 
@@ -332,6 +336,14 @@ class FairnessVersion(BaseModel):
     values: dict[str, float | None] = Field(default_factory=dict)
 
 
+class GroupFigures(BaseModel):
+    """One group's figures on the holdout: its size, its selection rate, the primary metric."""
+
+    n: int
+    selection_rate: float | None = None
+    metric: float | None = None
+
+
 class FairnessDetails(BaseModel):
     """The spec's commitments and what this version (and every other) showed against them.
 
@@ -349,7 +361,7 @@ class FairnessDetails(BaseModel):
     champion_values: dict[str, float | None] | None = None
     failed_checks: list[str] = Field(default_factory=list)
     too_small: dict[str, list[str]] = Field(default_factory=dict)
-    groups: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict)
+    groups: dict[str, dict[str, GroupFigures]] = Field(default_factory=dict)
     versions: list[FairnessVersion] = Field(default_factory=list)
 
 
@@ -470,7 +482,7 @@ def build_card(
         if _is_incident(r)
     ]
     gate = view.gate
-    if not gate:
+    if not gate:  # the gate.decision record carries the same summary (services.train_model)
         gates = [r for r in mine if r.action == "gate.decision" and r.model_version == version]
         gate = dict(gates[-1].details) if gates else {}
     segments = list(spec.segments) if spec else []
@@ -517,7 +529,7 @@ def build_card(
             metrics=view.metrics,
             segment_metrics=view.segment_metrics,
             evaluation=view.evaluation,
-            gate=gate,
+            gate=GateSummary.model_validate(gate) if gate else None,
             label_free_estimate=view.row.get("label_free_estimate") or None,
         ),
         additional_information=AdditionalInformation(
@@ -609,7 +621,7 @@ def _fairness_sections(card: ModelCard) -> list[tuple[str, Any]]:
                 (
                     ["Attribute", "Group", "Rows", "Selection rate", "Primary metric"],
                     [
-                        [attr, g, d.get("n"), d.get("selection_rate"), d.get("metric")]
+                        [attr, g, d.n, d.selection_rate, d.metric]
                         for attr, groups in sorted(f.groups.items())
                         for g, d in sorted(groups.items())
                     ],
@@ -693,7 +705,7 @@ def _core_sections(
                 ("Primary metric", e.primary_metric),
                 ("Greater is better", e.greater_is_better),
                 ("Evaluation", e.evaluation.uri if e.evaluation else None),
-                ("Gate", e.gate),
+                ("Gate", e.gate.model_dump(mode="json") if e.gate else None),
                 ("Label-free estimate", _estimate_text(e.label_free_estimate)),
             ],
         ),

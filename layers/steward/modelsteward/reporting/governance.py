@@ -1,18 +1,16 @@
 """The scheduled governance audit as a page: which checks passed, what each failure found.
 
-Accepts the view ``services.run_audit.report_view`` builds (``checks`` as records with ``passed``
-and ``findings``) and the raw ``GovernanceReport`` shape too (``checks`` as names, a flat list of
-``findings`` {check, model, version, message}, ``chain``, ``models``).
+Reads the typed ``domain.governance_report.GovernanceReport`` that ``services.run_audit`` writes
+(report.json is its JSON) and nothing else, so the page and the report cannot drift apart.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
 
+from ..domain.governance_report import ChainSummary, GovernanceReport, ModelAudit
 from .kit import (
     MISSING,
-    as_data,
     badge,
     banner,
     cell,
@@ -25,84 +23,71 @@ from .kit import (
     humanize,
     labelled_items,
     page,
-    pick,
     records_table,
     render_value,
+    require_type,
     section,
     stat_cards,
     table,
 )
 
-_KNOWN = {
-    "checks", "summary", "run_id", "id", "at", "time", "created_at", "started_at", "generated_at",
-    "passed", "ok", "findings", "chain", "models", "stage", "schema_version",
-}  # fmt: skip
+
+@dataclass(frozen=True)
+class _Check:
+    """One check of the run with its findings as lines (``<model> v<version>: <message>``)."""
+
+    name: str
+    findings: list[str]
+
+    @property
+    def passed(self) -> bool:
+        return not self.findings
 
 
-# long: the page's sections in page order
-def render_governance_report(report: Mapping[str, Any]) -> str:
-    """A complete HTML page for a governance audit run.
-
-    ``report``: ``checks`` [{check, passed, findings [str], details}] (or check names plus a flat
-    ``findings`` list), optional ``summary`` counts, ``run_id``, a time under ``at`` /
-    ``generated_at``, and optionally ``chain`` and ``models``.
-    """
-    data = as_data(report)
-    if not isinstance(data, Mapping):
-        data = {}
-    checks = _checks(data)
-    failed = [c for c in checks if not c.get("passed")]
-    passed = [c for c in checks if c.get("passed")]
-    findings = sum(len(c.get("findings") or []) for c in checks)
-    summary = pick(data, "summary", default={})
-    run_id = pick(data, "run_id", "id")
-    when = pick(data, "at", "time", "generated_at", "created_at", "started_at")
-    stage = pick(data, "stage") or (summary.get("stage") if isinstance(summary, Mapping) else None)
-
-    if not checks:
-        ok = data.get("ok")
-        if ok is None:
-            top = banner("info", "No checks ran", "The audit recorded no checks.", label="Audit result")
-        else:
-            top = banner(
-                "ok" if ok else "bad", "Audit passed" if ok else "Audit failed", label="Audit result"
-            )
-    elif failed:
-        names = ", ".join(humanize(str(c.get("check"))) for c in failed)
-        top = banner(
-            "bad",
-            f"{len(failed)} of {len(checks)} checks failed",
-            f"{findings} finding{'s' if findings != 1 else ''} to review: {names}",
-            label="Audit result",
-        )
-    else:
-        top = banner("ok", f"All {len(checks)} checks passed", "No findings.", label="Audit result")
-    cards = stat_cards(
-        [
-            ("Checks", fmt_number(len(checks)), "run by the audit", "info"),
-            ("Passed", fmt_number(len(passed)), "", "ok"),
-            ("Failed", fmt_number(len(failed)), "", "bad" if failed else "ok"),
-            ("Findings", fmt_number(findings), "to review" if findings else "", "bad" if findings else "ok"),
-        ]
-    )
-    body = [top, cards, _checks_section(failed + passed)]
-    chain = data.get("chain")
-    if isinstance(chain, Mapping) and chain:
-        body.append(_chain_section(chain))
-    models = data.get("models")
-    if isinstance(models, list) and models:
-        body.append(_models_section(models))
-    if isinstance(summary, Mapping) and summary:
-        body.append(section("Summary", render_value(summary), anchor="summary"))
-    rest = {k: v for k, v in data.items() if k not in _KNOWN and v not in (None, {}, [])}
-    if rest:
-        body.append(section("Other details", render_value(rest), anchor="other"))
+def render_governance_report(report: GovernanceReport) -> str:
+    """A complete HTML page for a governance audit run; anything but a ``GovernanceReport`` is a
+    TypeError."""
+    report = require_type(report, GovernanceReport)
+    checks = _checks(report)
+    failed = [c for c in checks if not c.passed]
+    passed = [c for c in checks if c.passed]
+    findings = len(report.findings)
+    body = [
+        _verdict(checks, failed, findings),
+        stat_cards(
+            [
+                ("Checks", fmt_number(len(checks)), "run by the audit", "info"),
+                ("Passed", fmt_number(len(passed)), "", "ok"),
+                ("Failed", fmt_number(len(failed)), "", "bad" if failed else "ok"),
+                (
+                    "Findings",
+                    fmt_number(findings),
+                    "to review" if findings else "",
+                    "bad" if findings else "ok",
+                ),
+            ]
+        ),
+        _checks_section(failed + passed),
+        _chain_section(report.chain),
+    ]
+    if report.models:
+        body.append(_models_section(report.models))
+    summary = {
+        "stage": report.stage,
+        "findings": findings,
+        "models": len(report.models),
+        "audit_records": report.chain.records,
+        "export_compared": report.chain.export_checked,
+    }
+    body.append(section("Summary", render_value(summary), anchor="summary"))
     verdict = " \u00b7 failed" if failed else (" \u00b7 passed" if checks else "")
-    meta = [("Run", fmt_value(run_id)), ("At", fmt_time(when))]
-    if stage:
-        meta.insert(0, ("Stage", fmt_value(stage)))
+    meta = [
+        ("Stage", fmt_value(report.stage)),
+        ("Run", fmt_value(report.run_id)),
+        ("At", fmt_time(report.generated_at)),
+    ]
     return page(
-        title=f"Governance audit {fmt_value(run_id)} \u2014 Model Steward",
+        title=f"Governance audit {fmt_value(report.run_id)} \u2014 Model Steward",
         eyebrow="Governance audit",
         heading="Governance audit" + verdict,
         meta=meta,
@@ -110,113 +95,92 @@ def render_governance_report(report: Mapping[str, Any]) -> str:
     )
 
 
-def _checks(data: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Check records {check, passed, findings, details}, from either input shape."""
-    raw = pick(data, "checks", default=[]) or []
-    records = [dict(c) for c in raw if isinstance(c, Mapping)]
-    names = [str(c) for c in raw if isinstance(c, str)]
-    flat = data.get("findings")
-    if names or (isinstance(flat, list) and not records):
-        by_check: dict[str, list[str]] = {name: [] for name in names}
-        for finding in flat if isinstance(flat, list) else []:
-            if not isinstance(finding, Mapping):
-                continue
-            where = str(finding.get("model") or "")
-            if finding.get("version") is not None:
-                where += f" v{finding.get('version')}"
-            message = str(finding.get("message") or "")
-            by_check.setdefault(str(finding.get("check")), []).append(
-                f"{where}: {message}" if where else message
-            )
-        records += [{"check": c, "passed": not found, "findings": found} for c, found in by_check.items()]
-    return records
+def _checks(report: GovernanceReport) -> list[_Check]:
+    """Every check the run made (in the report's order), then any check only a finding names."""
+    by_check: dict[str, list[str]] = {name: [] for name in report.checks}
+    for f in report.findings:
+        where = (f.model or "") + (f" v{f.version}" if f.version is not None else "")
+        by_check.setdefault(f.check, []).append(f"{where}: {f.message}" if where else f.message)
+    return [_Check(name, found) for name, found in by_check.items()]
 
 
-def _checks_section(checks: list[dict[str, Any]]) -> str:
+def _verdict(checks: list[_Check], failed: list[_Check], findings: int) -> str:
+    if not checks:
+        return banner("info", "No checks ran", "The audit recorded no checks.", label="Audit result")
+    if failed:
+        names = ", ".join(humanize(c.name) for c in failed)
+        return banner(
+            "bad",
+            f"{len(failed)} of {len(checks)} checks failed",
+            f"{findings} finding{'s' if findings != 1 else ''} to review: {names}",
+            label="Audit result",
+        )
+    return banner("ok", f"All {len(checks)} checks passed", "No findings.", label="Audit result")
+
+
+def _checks_section(checks: list[_Check]) -> str:
     if not checks:
         return section("Checks", empty_note("No checks."), anchor="checks")
-    with_details = any(c.get("details") not in (None, {}, []) for c in checks)
     rows, classes = [], []
     for check in checks:
-        ok = bool(check.get("passed"))
-        found = check.get("findings") or []
-        if isinstance(found, list) and found:
-            findings_html = "<ul>" + "".join(f"<li>{render_value(f)}</li>" for f in found) + "</ul>"
-        elif found and not isinstance(found, list):
-            findings_html = render_value(found)
+        if check.findings:
+            findings_html = "<ul>" + "".join(f"<li>{render_value(f)}</li>" for f in check.findings) + "</ul>"
         else:
             findings_html = '<span class="muted">none</span>'
-        details = check.get("details")
         rows.append(
             [
-                badge("Pass", "ok") if ok else badge("Fail", "bad"),
-                f'<span class="feature-name">{cell(humanize(str(check.get("check") or MISSING)))}</span>'
-                f'<span class="sub">{cell(check.get("check"))}</span>',
+                badge("Pass", "ok") if check.passed else badge("Fail", "bad"),
+                f'<span class="feature-name">{cell(humanize(check.name))}</span>'
+                f'<span class="sub">{cell(check.name)}</span>',
                 findings_html,
             ]
         )
-        if with_details:
-            rows[-1].append(render_value(details) if details not in (None, {}, []) else MISSING)
-        classes.append("" if ok else "row-fail")
-    headers = ["Result", "Check", "Findings"] + (["Details"] if with_details else [])
+        classes.append("" if check.passed else "row-fail")
     return section(
         "Checks",
-        table(headers, rows, row_classes=classes, css_class="checks"),
+        table(["Result", "Check", "Findings"], rows, row_classes=classes, css_class="checks"),
         anchor="checks",
         note="Failed checks first.",
     )
 
 
-def _chain_section(chain: Mapping[str, Any]) -> str:
-    ok = chain.get("ok")
-    head = ""
-    if ok is not None:
-        head = f"<p>{badge('Hash chain intact', 'ok') if ok else badge('Hash chain broken', 'bad')}</p>"
-    items = labelled_items(chain, skip=("ok",))
+def _chain_section(chain: ChainSummary) -> str:
+    head = f"<p>{badge('Hash chain intact', 'ok') if chain.ok else badge('Hash chain broken', 'bad')}</p>"
+    items = labelled_items(chain.model_dump(mode="json", exclude={"ok"}))
     return section("Audit trail", head + definition_list(items), anchor="chain")
 
 
-def _alarms_cell(alarms: Any) -> str:
-    if not isinstance(alarms, list):
-        return render_value(alarms)
+def _alarms_cell(alarms: list[str]) -> str:
     if not alarms:
         return badge("none", "bad")
-    names = "\n".join(str(a) for a in alarms)
+    names = "\n".join(alarms)
     return f'<span title="{esc(names)}">{esc(fmt_number(len(alarms)))}</span>'
 
 
-def _models_section(models: list[Any]) -> str:
-    records = [m for m in models if isinstance(m, Mapping)]
-    if not records:
-        return section("Models", render_value(models), anchor="models")
+def _models_section(models: list[ModelAudit]) -> str:
     rows, classes = [], []
-    for m in records:
-        findings = m.get("findings")
-        alarms = m.get("alarms") or []
-        pii = m.get("open_pii_findings") or []
-        champion = m.get("champion")
+    for m in models:
         rows.append(
             [
-                f'<span class="feature-name">{cell(m.get("model"))}</span>'
-                + ("" if m.get("spec_found", True) else f" {badge('no spec', 'bad')}"),
-                esc(f"v{champion}") if champion is not None else MISSING,
-                esc(fmt_time(m.get("champion_since"))),
-                esc(fmt_time(m.get("last_accepted_batch_at"))),
-                _alarms_cell(alarms),
-                esc(fmt_number(len(pii))) if isinstance(pii, list) else cell(pii),
-                badge(fmt_number(findings), "bad") if findings else badge("0", "ok"),
+                f'<span class="feature-name">{cell(m.model)}</span>'
+                + ("" if m.spec_found else f" {badge('no spec', 'bad')}"),
+                esc(f"v{m.champion}") if m.champion is not None else MISSING,
+                esc(fmt_time(m.champion_since)),
+                esc(fmt_time(m.last_accepted_batch_at)),
+                _alarms_cell(m.alarms),
+                esc(fmt_number(len(m.open_pii_findings))),
+                badge(fmt_number(m.findings), "bad") if m.findings else badge("0", "ok"),
             ]
         )
-        classes.append("row-fail" if findings else "")
-    known = {"model", "spec_found", "champion", "champion_since", "last_accepted_batch_at", "alarms",
-             "open_pii_findings", "findings"}  # fmt: skip
-    extra = [{k: v for k, v in m.items() if k not in known} for m in records]
+        classes.append("row-fail" if m.findings else "")
     body = table(
         ["Model", "Champion", "Champion since", "Last batch", "Alarms", "Open PII findings", "Findings"],
         rows,
         numeric=[4, 5],
         row_classes=classes,
     )
-    if any(extra):
-        body += records_table([{"model": m.get("model"), **e} for m, e in zip(records, extra, strict=True)])
-    return section("Models", body, anchor="models")
+    fairness = [
+        m.model_dump(mode="json", include={"model", "fairness_periods", "fairness_rejections"})
+        for m in models
+    ]
+    return section("Models", body + records_table(fairness), anchor="models")

@@ -19,9 +19,10 @@ import html
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 MISSING = "\u2014"  # em dash for "no value"
+T = TypeVar("T")
 
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"^[+-]?(\d[\d,]*(\.\d*)?|\.\d+)([eE][+-]?\d+)?%?$")
@@ -54,6 +55,21 @@ def neutralise_formula(text: str) -> str:
 def cell(value: object) -> str:
     """Table-cell text: formatted, formula-neutralised, then escaped."""
     return esc(neutralise_formula(fmt_value(value)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Typed inputs
+
+
+def require_type(value: object, expected: type[T]) -> T:
+    """``value`` when it is an ``expected``, else a TypeError naming both.
+
+    Why: the card and governance pages take the record their writer builds, never its JSON; a
+    page that accepts a dict would have to guess key names, which hides drift between the two.
+    """
+    if not isinstance(value, expected):
+        raise TypeError(f"expected a {expected.__name__}, got {type(value).__name__}")
+    return value
 
 
 # ---------------------------------------------------------------------------------------------
@@ -290,20 +306,36 @@ def mono(value: Any) -> str:
     return f'<code class="mono">{esc(fmt_value(value))}</code>' if value not in (None, "") else MISSING
 
 
+def object_row(
+    role: str,
+    uri: str,
+    version_id: str | None = None,
+    sha256: str | None = None,
+    fingerprint: str | None = None,
+) -> list[str]:
+    """A lineage table row: role, object, version, the start of its SHA-256 (whole in the title)."""
+    return [
+        esc(role) + (f'<span class="sub">{esc(fingerprint)}</span>' if fingerprint else ""),
+        mono(uri),
+        mono(version_id),
+        f'<code class="mono" title="{esc(sha256)}">{esc(sha256[:12])}\u2026</code>' if sha256 else MISSING,
+    ]
+
+
 def ref_row(role: str, ref: Any) -> list[str] | None:
     """A lineage table row for an object reference ({uri, version_id, sha256} or a URI), else None."""
     if isinstance(ref, str):
         return [esc(role), mono(ref), MISSING, MISSING] if "://" in ref else None
     if not isinstance(ref, Mapping) or not (ref.get("uri") or ref.get("key")):
         return None
-    sha = ref.get("sha256")
-    fingerprint = ref.get("fingerprint")
-    return [
-        esc(role) + (f'<span class="sub">{esc(fingerprint)}</span>' if fingerprint else ""),
-        mono(ref.get("uri") or ref.get("key")),
-        mono(ref.get("version_id")),
-        f'<code class="mono" title="{esc(sha)}">{esc(str(sha)[:12])}\u2026</code>' if sha else MISSING,
-    ]
+    sha, fingerprint = ref.get("sha256"), ref.get("fingerprint")
+    return object_row(
+        role,
+        str(ref.get("uri") or ref.get("key")),
+        ref.get("version_id"),
+        str(sha) if sha else None,
+        str(fingerprint) if fingerprint else None,
+    )
 
 
 def refs_table(rows: Sequence[Sequence[str]]) -> str:

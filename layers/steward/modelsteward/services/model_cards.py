@@ -73,7 +73,7 @@ def card_html(card: ModelCard) -> str:
     from ..reporting.card import render_model_card  # the styled page's charts load only here
 
     try:
-        return render_model_card(card.model_dump(mode="json"))
+        return render_model_card(card)
     except Exception as exc:  # documentation must not fail a decision; the plain page is complete
         log.warning("styled model card failed; writing the plain page (%s)", type(exc).__name__)
         return render_html(card)

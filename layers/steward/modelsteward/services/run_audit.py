@@ -30,13 +30,21 @@ import json
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from .. import layout
 from ..domain.alarm_message import model_alarm_prefix
 from ..domain.audit_chain import AuditRecord, iso_utc, parse_iso, parse_records
+from ..domain.governance_report import (
+    ChainSummary,
+    CheckName,
+    FairnessPeriod,
+    Finding,
+    GovernanceReport,
+    ModelAudit,
+)
 from ..domain.model_card import RegistryRowView
 from ..errors import ConfigError, InvalidInput, NotFound, SpecError
 from ..ports import AlarmCatalog
@@ -48,21 +56,6 @@ from .model_cards import load_model_spec
 
 log = logging.getLogger(__name__)
 
-CheckName = Literal[
-    "audit_chain",
-    "model_spec",
-    "model_card",
-    "evaluation",
-    "gate_decision",
-    "approval",
-    "lineage",
-    "champion_age",
-    "fairness",
-    "data_freshness",
-    "pii",
-    "alarms",
-]
-CHECKS: tuple[str, ...] = CheckName.__args__  # type: ignore[attr-defined]
 RETRAIN_DECISIONS = (
     "retrain.requested",
     "retrain.suppressed",
@@ -73,57 +66,6 @@ RETRAIN_DECISIONS = (
 BATCH_ACTIONS = ("batch.accepted", "batch.quarantined")
 SUBJECT = "[model-steward] governance audit: {n} finding(s)"
 _SIGNAL = re.compile(r"[a-z_]+")  # alarm names: model-steward-<stage>-<model>-<signal>
-
-
-class Finding(BaseModel):
-    check: CheckName
-    model: str | None = None
-    version: int | None = None
-    message: str
-
-
-class ChainSummary(BaseModel):
-    ok: bool
-    records: int
-    export_checked: bool
-    first_bad_seq: int | None = None
-    kind: str | None = None
-    message: str
-
-
-class ModelAudit(BaseModel):
-    model: str
-    spec_found: bool
-    champion: int | None = None
-    champion_since: str | None = None
-    last_accepted_batch_at: str | None = None
-    open_pii_findings: list[int] = Field(default_factory=list)
-    alarms: list[str] = Field(default_factory=list)
-    fairness_periods: list[dict[str, Any]] = Field(
-        default_factory=list, description="per champion period: version, start, end, fairness verdict"
-    )
-    fairness_rejections: list[int] = Field(
-        default_factory=list, description="versions the gate rejected for a fairness commitment"
-    )
-    findings: int = 0
-
-
-class GovernanceReport(BaseModel):
-    schema_version: str = "1"
-    run_id: str
-    generated_at: str
-    stage: str
-    ok: bool
-    checks: list[str] = Field(default_factory=lambda: list(CHECKS))
-    chain: ChainSummary
-    models: list[ModelAudit] = Field(default_factory=list)
-    findings: list[Finding] = Field(default_factory=list)
-
-    def counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for f in self.findings:
-            out[f.check] = out.get(f.check, 0) + 1
-        return out
 
 
 class AuditRunResult(BaseModel):
@@ -398,7 +340,7 @@ class _Auditor:
             fair = row.get("fairness") or {}
             verdict = fair.get("verdict")
             audit.fairness_periods.append(
-                {"version": period.version, "start": period.start, "end": period.end, "verdict": verdict}
+                FairnessPeriod(version=period.version, start=period.start, end=period.end, verdict=verdict)
             )
             when = f"champion v{period.version} ({period.start} to {period.end or 'now'})"
             if verdict == "breached":
@@ -559,33 +501,12 @@ def _rows(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def report_view(report: GovernanceReport) -> dict[str, Any]:
-    """The report in the shape of ``reporting.governance`` (one entry per check, failed or not)."""
-    by_check: dict[str, list[str]] = {c: [] for c in report.checks}
-    for f in report.findings:
-        where = (f.model or "") + (f" v{f.version}" if f.version is not None else "")
-        by_check.setdefault(f.check, []).append(f"{where}: {f.message}" if where else f.message)
-    return {
-        "run_id": report.run_id,
-        "at": report.generated_at,
-        "checks": [{"check": c, "passed": not found, "findings": found} for c, found in by_check.items()],
-        "summary": {
-            "stage": report.stage,
-            "findings": len(report.findings),
-            "models": len(report.models),
-            "audit_records": report.chain.records,
-            "export_compared": report.chain.export_checked,
-        },
-        "models": [m.model_dump(mode="json") for m in report.models],
-    }
-
-
 def report_html(report: GovernanceReport) -> str:
     """The suite's styled page (``reporting.governance``); the plain page if styling fails."""
     from ..reporting.governance import render_governance_report
 
     try:
-        return render_governance_report(report_view(report))
+        return render_governance_report(report)
     except Exception as exc:  # the audit's result must be written even if styling fails
         log.warning("styled governance report failed; writing the plain page (%s)", type(exc).__name__)
         return render_report_html(report)

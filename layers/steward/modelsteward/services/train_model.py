@@ -38,6 +38,7 @@ import pandas as pd
 
 from .. import layout
 from ..domain.baseline_builder import build_baseline
+from ..domain.model_card import GroupFigures
 from ..errors import ArtifactIntegrityError, ConflictError, InvalidInput, NotFound, StewardError
 from ..events import S3Upload
 from ..idempotency import run_once
@@ -48,7 +49,7 @@ from .quarantine import quarantine_batch
 from .specs import load_spec
 
 if TYPE_CHECKING:
-    from ..domain.gate import GateDecision
+    from ..domain.gate_record import GateDecision
 
 log = logging.getLogger(__name__)
 
@@ -918,15 +919,13 @@ def _fairness(spec: ModelSpec, result: Any, champion_preds: Any) -> dict[str, An
 
 
 def _fairness_summary(fairness: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """What the registry row keeps: the verdict, bounds, values, and per-group rates (no rows)."""
+    """What the registry row keeps: the verdict, bounds, values, and per-group rates (no rows), the
+    groups as the model card's ``GroupFigures``."""
     if not fairness:
         return None
     verdict = fairness["verdict_model"]
     groups = {
-        a["attribute"]: {
-            g["group"]: {"n": g["n"], "selection_rate": g.get("selection_rate"), "metric": g.get("metric")}
-            for g in a["groups"]
-        }
+        a["attribute"]: {g["group"]: GroupFigures.model_validate(g).model_dump() for g in a["groups"]}
         for a in fairness["challenger"]["attributes"]
     }
     return {
