@@ -2,10 +2,15 @@
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# strict mypy (pyproject.toml) on the runtime, the tools, and each handler (every app.py is module
-# "app", so one run per function; MYPYPATH lets mypy follow the editable install's packages)
+# strict mypy (pyproject.toml) on the runtime, the tools, each handler (every app.py is module
+# "app", so one run per function; MYPYPATH lets mypy follow the editable install's packages) and the
+# tests, one run per suite with the path pytest gives it: tests/support and the suite's own folder
+# (helpers such as registry_fixtures are top-level modules there; every suite has its own conftest)
 MYPY_ALL = $(BIN)/mypy layers/steward/modelsteward tools/stewardtools && \
-	for f in functions/*/app.py; do MYPYPATH=layers/steward:tools $(BIN)/mypy --no-error-summary $$f || exit 1; done
+	for f in functions/*/app.py; do MYPYPATH=layers/steward:tools $(BIN)/mypy --no-error-summary $$f || exit 1; done && \
+	MYPYPATH=layers/steward:tools:tests/support $(BIN)/mypy --no-error-summary tests/conftest.py tests/support tests/unit && \
+	for s in integration e2e infrastructure reliability; do \
+		MYPYPATH=layers/steward:tools:tests/support:tests/$$s $(BIN)/mypy --no-error-summary tests/$$s || exit 1; done
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements/lock.txt | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
 CHECKOV_VENV := .venv-checkov
@@ -33,7 +38,7 @@ venv: $(STAMP)
 test: venv $(CHECKOV_VENV)/.ok  ## static gates + the whole test suite
 	$(call step,1/5 ruff)
 	$(BIN)/ruff check layers tools functions tests
-	$(call step,2/5 mypy (strict: runtime, tools, handlers))
+	$(call step,2/5 mypy (strict: runtime, tools, handlers, tests))
 	$(MYPY_ALL)
 	$(call step,3/5 bandit)
 	$(BIN)/bandit -q -r layers tools functions -s B101  # static gate (docs/security.md); B101: asserts only narrow types

@@ -70,7 +70,7 @@ def _batches(cloud: LocalCloud, task: str) -> list[Any]:
 
 
 def test_binary_byom_flat_tables_and_sagemaker_files_give_the_same_verdicts(
-    cloud: LocalCloud, tmp_path: Path, capsys
+    cloud: LocalCloud, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     flat, cap = (
         _onboard(cloud, tmp_path, "flat-bin", "binary"),

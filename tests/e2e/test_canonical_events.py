@@ -28,7 +28,8 @@ RESULT_LISTS = ("batches", "baselines", "results")
 
 
 def _event(name: str) -> dict[str, Any]:
-    return json.loads((EVENTS / name).read_text(encoding="utf-8"))
+    event: dict[str, Any] = json.loads((EVENTS / name).read_text(encoding="utf-8"))
+    return event
 
 
 def _pointed_at(shape: str, bucket: str, key: str, version: str | None) -> dict[str, Any]:

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from stewardtools.cli.demo import Progress, run_demo, summary
+from stewardtools.cli.demo import DemoResult, Progress, run_demo, summary
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, str, Path]:
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoResult, str, Path]:
     state = tmp_path_factory.mktemp("demo") / "state"
     out = io.StringIO()
     result = run_demo(
@@ -22,7 +22,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, str, Path]:
     return result, out.getvalue(), state
 
 
-def test_the_story_ends_with_a_better_champion_serving(demo: tuple) -> None:
+def test_the_story_ends_with_a_better_champion_serving(demo: tuple[DemoResult, str, Path]) -> None:
     result, _, _ = demo
     assert result.champion_before == 1
     assert result.champion_after == 2, f"gate said {result.gate_outcome}"
@@ -30,7 +30,7 @@ def test_the_story_ends_with_a_better_champion_serving(demo: tuple) -> None:
     assert result.scored_by_new_champion
 
 
-def test_one_drift_episode_sends_exactly_one_alarm_email(demo: tuple) -> None:
+def test_one_drift_episode_sends_exactly_one_alarm_email(demo: tuple[DemoResult, str, Path]) -> None:
     result, _, _ = demo
     drift_emails = [s for s in result.alarm_emails if "data_drift" in s]
     assert drift_emails == ["[model-steward] credit-default: data_drift ALARM"]
@@ -41,7 +41,9 @@ def test_one_drift_episode_sends_exactly_one_alarm_email(demo: tuple) -> None:
     assert "/objects/" in alarm and "report.html" in alarm  # local files of the report and the card
 
 
-def test_the_drift_episode_closes_after_the_retrain_with_one_recovery_email(demo: tuple) -> None:
+def test_the_drift_episode_closes_after_the_retrain_with_one_recovery_email(
+    demo: tuple[DemoResult, str, Path],
+) -> None:
     """The new champion's baseline comes from the new regime: the next batches are clean (issue 15)."""
     result, progress_text, _ = demo
     episode = result.drift_episode
@@ -54,7 +56,7 @@ def test_the_drift_episode_closes_after_the_retrain_with_one_recovery_email(demo
     assert "drift episode closed" in progress_text
 
 
-def test_governance_and_audit_pass_and_bad_upload_is_quarantined(demo: tuple) -> None:
+def test_governance_and_audit_pass_and_bad_upload_is_quarantined(demo: tuple[DemoResult, str, Path]) -> None:
     result, _, state = demo
     assert result.audit_ok and result.audit_records > 20
     assert result.governance_findings == 0
@@ -63,7 +65,7 @@ def test_governance_and_audit_pass_and_bad_upload_is_quarantined(demo: tuple) ->
     assert json.loads(reason.read_text())["code"]
 
 
-def test_summary_names_artifacts_that_exist(demo: tuple) -> None:
+def test_summary_names_artifacts_that_exist(demo: tuple[DemoResult, str, Path]) -> None:
     result, progress_text, _ = demo
     assert "[10/10]" in progress_text
     text = summary(result)
@@ -80,7 +82,7 @@ def test_summary_names_artifacts_that_exist(demo: tuple) -> None:
         assert len(result.screenshots) == 4 and all(p.stat().st_size > 10_000 for p in result.screenshots)
 
 
-def test_the_audit_trail_tells_the_whole_story_in_order(demo: tuple) -> None:
+def test_the_audit_trail_tells_the_whole_story_in_order(demo: tuple[DemoResult, str, Path]) -> None:
     result, _, _ = demo
     actions = result.audit_actions
 

@@ -187,7 +187,8 @@ def _inference(cloud: LocalCloud, batch: str, *, shifted: bool) -> dict[str, Any
     prefix = f"reports/{MODEL}/batches/{batch}-"  # batch ids carry a digest of the key
     listed = cloud.client("s3").list_objects_v2(Bucket=_artifacts(cloud), Prefix=prefix)
     (key,) = [o["Key"] for o in listed.get("Contents", []) if o["Key"].endswith("/report.json")]
-    return _json(cloud, key)
+    report: dict[str, Any] = _json(cloud, key)
+    return report
 
 
 def _metric(cloud: LocalCloud, name: str) -> list[float]:

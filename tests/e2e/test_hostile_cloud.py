@@ -82,7 +82,9 @@ def reason(cloud: LocalCloud, model: str, batch_id: str) -> dict[str, Any]:
 def audit(cloud: LocalCloud) -> list[dict[str, Any]]:
     from stewardtools.operations.context import cli_context
 
-    return list(cli_context(cloud.stack_name, actor="test").audit.records())
+    log = cli_context(cloud.stack_name, actor="test").audit
+    assert log is not None
+    return list(log.records())
 
 
 @pytest.mark.parametrize(("column", "kind", "count", "status"), PII_CASES)

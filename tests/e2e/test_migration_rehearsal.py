@@ -7,10 +7,12 @@ import io
 import re
 from pathlib import Path
 
+import pytest
+
 DOC = Path(__file__).resolve().parents[2] / "docs" / "migrating-from-sagemaker.md"
 
 
-def test_the_rehearsal_runs_as_written(tmp_path: Path, monkeypatch) -> None:
+def test_the_rehearsal_runs_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     text = DOC.read_text(encoding="utf-8")
     section = text[text.index("## Rehearsal: from capture files to alarms") :]
     code = re.search(r"```python\n(.*?)```", section, re.S).group(1)  # type: ignore[union-attr]

@@ -60,6 +60,7 @@ def test_a_retrain_that_is_not_better_is_rejected_with_its_evidence(cloud: Local
     from stewardtools.operations.context import cli_context
 
     ctx = cli_context(cloud.stack_name, actor="test")
+    assert ctx.registry is not None and ctx.audit is not None
     champion = ctx.registry.get_model_state(MODEL)["champion"]
     assert steward(["models", "retrain", MODEL, "--reason", "manual check", "--stack", cloud.stack_name]) == 0
     cloud.wait_idle()

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -133,7 +134,7 @@ def test_batch_report_dom_has_banner_rows_charts_and_no_live_injection(chromium:
         ("governance_report", {"svg": 0, "text": "2 of 10 checks failed"}),
     ],
 )
-def test_other_pages_dom(name: str, expected: dict, chromium: str, tmp_path: Path) -> None:
+def test_other_pages_dom(name: str, expected: dict[str, Any], chromium: str, tmp_path: Path) -> None:
     html_path = tmp_path / f"{name}.html"
     html_path.write_text(PAGES[name](), encoding="utf-8")
     _, dom = load(html_path)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -57,11 +58,13 @@ def _csv(frame: pd.DataFrame) -> bytes:
     frame["timestamp"] = frame["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     if "prediction" not in frame:
         frame["prediction"] = "0"
-    return frame.to_csv(index=False).encode()
+    text: str = frame.to_csv(index=False)  # pandas ships no type hints
+    return text.encode()
 
 
-def _get_json(cloud: LocalCloud, bucket: str, key: str) -> dict:
-    return json.loads(cloud.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
+def _get_json(cloud: LocalCloud, bucket: str, key: str) -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(cloud.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
+    return doc
 
 
 def _keys(cloud: LocalCloud, bucket: str, prefix: str) -> list[str]:
@@ -69,7 +72,7 @@ def _keys(cloud: LocalCloud, bucket: str, prefix: str) -> list[str]:
     return [o["Key"] for page in pages for o in page.get("Contents", [])]
 
 
-def _single_path_report(cloud: LocalCloud, body: bytes, batch_id: str) -> dict:
+def _single_path_report(cloud: LocalCloud, body: bytes, batch_id: str) -> dict[str, Any]:
     """What monitor_batch computes in one run on the same bytes (same spec, same baseline)."""
     artifacts = cloud.outputs["ArtifactsBucketName"]
     spec_text = (
@@ -155,7 +158,7 @@ def test_large_batch_report_equals_the_single_function_report(cloud: LocalCloud,
     assert pins == {(report["lineage"]["spec"]["version_id"], report["lineage"]["baseline"]["version_id"])}
 
 
-def _audit(cloud: LocalCloud) -> list[dict]:
+def _audit(cloud: LocalCloud) -> list[dict[str, Any]]:
     table = cloud.outputs["AuditTableName"]
     items = cloud.client("dynamodb").scan(TableName=table)["Items"]
     from boto3.dynamodb.types import TypeDeserializer

@@ -19,12 +19,16 @@ def sam_template() -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def translated(sam_template: dict[str, Any]) -> dict[str, Any]:
     """The template as CloudFormation would run it, with two monitored models."""
-    return translate(sam_template, parameters={"MonitoredModels": ",".join(TWO_MODELS), "Stage": STAGE})
+    template: dict[str, Any] = translate(
+        sam_template, parameters={"MonitoredModels": ",".join(TWO_MODELS), "Stage": STAGE}
+    )
+    return template
 
 
 @pytest.fixture(scope="session")
 def resources(translated: dict[str, Any]) -> dict[str, Any]:
-    return translated["Resources"]
+    found: dict[str, Any] = translated["Resources"]
+    return found
 
 
 @pytest.fixture(scope="session")

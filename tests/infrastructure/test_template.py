@@ -452,7 +452,7 @@ def test_function_roles_carry_only_known_managed_policies(resources: dict[str, A
 
 
 def _identity_statements(resources: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    found = []
+    found: list[tuple[str, dict[str, Any]]] = []
     for role_id, role in of_type(resources, "AWS::IAM::Role").items():
         for policy in role["Properties"].get("Policies", []):
             found.extend((role_id, s) for s in statements(policy["PolicyDocument"]))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -77,7 +78,7 @@ def test_load_template_reads_json_too(tmp_path: Path) -> None:
     assert load_template(path) == {"Resources": {"T": {"Type": "AWS::SNS::Topic"}}}
 
 
-def _loop_template(collection: object) -> dict:
+def _loop_template(collection: object) -> dict[str, Any]:
     return {
         "Transform": ["AWS::LanguageExtensions", "AWS::Serverless-2016-10-31"],
         "Parameters": {

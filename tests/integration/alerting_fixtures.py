@@ -10,14 +10,18 @@ from __future__ import annotations
 import datetime as dt
 import importlib.util
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import yaml
+from lambda_context import Handler
+
+if TYPE_CHECKING:
+    from conftest import Cloud
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = "churn"
@@ -65,7 +69,8 @@ def _plan_mix(shift: float) -> list[float]:
 
 
 def csv_bytes(data: pd.DataFrame) -> bytes:
-    return data.to_csv(index=False).encode()
+    text: str = data.to_csv(index=False)  # pandas ships no type hints
+    return text.encode()
 
 
 class RecordingNotifier:
@@ -100,7 +105,7 @@ class Clock:
 @dataclass
 class World:
     ctx: Any
-    aws: Any
+    aws: Cloud
     clock: Clock
     notifier: RecordingNotifier
     invoker: RecordingInvoker
@@ -137,11 +142,18 @@ class World:
     def report(self, batch_id: str) -> dict[str, Any]:
         from modelsteward import layout
 
-        return self.aws.get_json(layout.batch_report_prefix(MODEL, batch_id) + "report.json")
+        report: dict[str, Any] = self.aws.get_json(
+            layout.batch_report_prefix(MODEL, batch_id) + "report.json"
+        )
+        return report
 
 
 def make_world(
-    aws: Any, *, spec: Mapping[str, Any] | None = None, now: dt.datetime | None = None, trainable: bool = True
+    aws: Cloud,
+    *,
+    spec: Mapping[str, Any] | None = None,
+    now: dt.datetime | None = None,
+    trainable: bool = True,
 ) -> World:
     """Spec + reference baseline (through create_baseline) + a Context with recording ports; with
     ``trainable`` a training snapshot too (without: a model served elsewhere, monitored only)."""
@@ -182,7 +194,7 @@ def make_world(
     return World(ctx=ctx, aws=aws, clock=clock, notifier=notifier, invoker=invoker)
 
 
-def load_handler(function: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+def load_handler(function: str) -> Handler:
     """functions/<function>/app.py as a uniquely named module (every handler file is app.py)."""
     name = f"_alerting_handler_{function}"
     if name not in sys.modules:
@@ -191,4 +203,5 @@ def load_handler(function: str) -> Callable[[dict[str, Any], Any], dict[str, Any
         module = importlib.util.module_from_spec(module_spec)
         sys.modules[name] = module
         module_spec.loader.exec_module(module)
-    return sys.modules[name].handler  # type: ignore[no-any-return]
+    handler: Handler = sys.modules[name].handler
+    return handler

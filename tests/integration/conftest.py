@@ -12,12 +12,19 @@ import json
 import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
 from moto import mock_aws
 from moto_stack import MotoStack, reset_caches
+
+from modelsteward.adapters.metrics import RecordingMetrics
+from modelsteward.services.context import Context
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
 
 STACK = MotoStack("steward", notifications=False, audit_lock=False)
 DATA_BUCKET = STACK.data_bucket
@@ -26,8 +33,8 @@ ARTIFACTS_BUCKET = STACK.artifacts_bucket
 
 @dataclass
 class Cloud:
-    s3: Any
-    dynamodb: Any
+    s3: S3Client
+    dynamodb: DynamoDBClient
     data_bucket: str = DATA_BUCKET
     artifacts_bucket: str = ARTIFACTS_BUCKET
     audit_bucket: str = STACK.audit_bucket
@@ -100,15 +107,21 @@ class FakeAudit:
         return [e["action"] for e in self.events]
 
 
+@dataclass(kw_only=True)
+class RecordingContext(Context):
+    """The ``context`` fixture's Context, typed with the fakes the tests read back."""
+
+    metrics: RecordingMetrics
+    audit: FakeAudit
+
+
 @pytest.fixture
-def context(aws: Cloud) -> Any:
+def context(aws: Cloud) -> RecordingContext:
     """A Context on the moto resources with recording metrics and an in-memory audit log."""
-    from modelsteward.adapters.metrics import RecordingMetrics
     from modelsteward.adapters.s3 import S3ObjectStore
     from modelsteward.config import settings
-    from modelsteward.services.context import Context
 
-    return Context(
+    return RecordingContext(
         settings=settings(),
         store=S3ObjectStore(),
         metrics=RecordingMetrics(),

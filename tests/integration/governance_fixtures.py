@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
-from moto_atomic import serialized_dynamodb  # noqa: F401 - re-exported for the tests
-from moto_stack import REGION, MotoStack
+from memory_ports import RegistryStub
+from moto_atomic import serialized_dynamodb as serialized_dynamodb  # re-exported for the tests
+from moto_stack import REGION as REGION  # re-exported for the tests
+from moto_stack import MotoStack
 
 from modelsteward import layout
 from modelsteward.adapters.dynamodb_audit import DynamoAuditLog
@@ -20,6 +22,7 @@ from modelsteward.adapters.s3 import S3ObjectStore
 from modelsteward.adapters.sns import SnsNotifier
 from modelsteward.config import settings
 from modelsteward.errors import ConflictError, NotFound
+from modelsteward.ports import ObjectRef
 from modelsteward.services.context import Context
 from stewardtools.report_examples import example_gate
 
@@ -32,7 +35,7 @@ def create_stack(*, retention_days: int = 1) -> MotoStack:
     return MotoStack("gov", audit_retention_days=retention_days).create()
 
 
-class FakeRegistry:
+class FakeRegistry(RegistryStub):
     """The few ports.Registry methods governance reads (and update_version, which cards call)."""
 
     def __init__(self) -> None:
@@ -91,7 +94,7 @@ def make_context(
         store=store,
         metrics=RecordingMetrics(),
         notifier=SnsNotifier(stack.topic_arn),
-        registry=registry,  # type: ignore[arg-type]
+        registry=registry,
         audit=DynamoAuditLog(
             stack.audit_table, export_bucket=stack.audit_bucket, store=store, clock=audit_clock
         ),
@@ -149,9 +152,9 @@ def put_alarm(model: str, signal: str = "drift") -> str:
 class SeededModel:
     model: str
     version: int
-    train_ref: Any
-    batch_ref: Any
-    report_ref: Any
+    train_ref: ObjectRef
+    batch_ref: ObjectRef
+    report_ref: ObjectRef
     seqs: dict[str, int]
 
 
@@ -187,7 +190,10 @@ def seed_model(
         else None
     )
     promoted = now - dt.timedelta(days=champion_age_days)
-    at = lambda delta_minutes: promoted + dt.timedelta(minutes=delta_minutes)  # noqa: E731
+
+    def at(delta_minutes: float) -> dt.datetime:
+        return promoted + dt.timedelta(minutes=delta_minutes)
+
     gate = example_gate(  # what train_model keeps on the row and in the gate.decision record
         outcome="pending_approval",
         champion_version=None,

@@ -14,13 +14,17 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import numpy as np
 import pandas as pd
 import pytest
+from lambda_context import Handler
 from moto import mock_aws
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = "credit"
@@ -70,7 +74,8 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
     out = frame.copy()
     if "timestamp" in out:
         out["timestamp"] = out["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return out.to_csv(index=False).encode()
+    text: str = out.to_csv(index=False)  # pandas ships no type hints
+    return text.encode()
 
 
 def read_parquet(body: bytes) -> pd.DataFrame:
@@ -101,17 +106,20 @@ def s3_event(bucket: str, key: str, version_id: str | None, size: int) -> dict[s
     }
 
 
-def load_handler(function: str) -> Any:
+def load_handler(function: str) -> Handler:
     """functions/<function>/app.py as a uniquely named module (every handler file is app.py)."""
     name = f"_quality_handler_{function}"
+    handler: Handler
     if name in sys.modules:
-        return sys.modules[name].handler
+        handler = sys.modules[name].handler
+        return handler
     spec = importlib.util.spec_from_file_location(name, ROOT / "functions" / function / "app.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
-    return module.handler
+    handler = module.handler
+    return handler
 
 
 def emf_points(text: str) -> list[tuple[str, float, dict[str, str]]]:
@@ -146,7 +154,7 @@ class Trained:
 
 @dataclass
 class QualityWorld:
-    s3: Any
+    s3: S3Client
     spec_doc: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(SPEC))
 
     @property

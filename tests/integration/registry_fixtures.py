@@ -9,13 +9,22 @@ from __future__ import annotations
 import copy
 import io
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pytest
 import yaml
 from moto_atomic import serialized_dynamodb
+
+from modelsteward.adapters.dynamodb_audit import DynamoAuditLog
+from modelsteward.adapters.dynamodb_registry import DynamoRegistry
+from modelsteward.adapters.metrics import RecordingMetrics
+from modelsteward.services.context import Context
+
+if TYPE_CHECKING:
+    from conftest import Cloud  # this suite's conftest (pytest imports it; never at run time here)
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = "credit-default"
@@ -33,16 +42,22 @@ class RecordingNotifier:
         return [s for s, _, _ in self.messages]
 
 
-def make_context(actor: str = "test", notifier: Any = None) -> Any:
-    from modelsteward.adapters.dynamodb_audit import DynamoAuditLog
-    from modelsteward.adapters.dynamodb_registry import DynamoRegistry
-    from modelsteward.adapters.metrics import RecordingMetrics
+@dataclass(kw_only=True)
+class StewardContext(Context):
+    """The Context ``make_context`` wires, typed with its adapters so tests read them without casts."""
+
+    metrics: RecordingMetrics
+    notifier: RecordingNotifier | None = None
+    registry: DynamoRegistry
+    audit: DynamoAuditLog
+
+
+def make_context(actor: str = "test", notifier: RecordingNotifier | None = None) -> StewardContext:
     from modelsteward.adapters.s3 import S3ObjectStore
     from modelsteward.config import settings
-    from modelsteward.services.context import Context
 
     s = settings()
-    return Context(
+    return StewardContext(
         settings=s,
         store=S3ObjectStore(),
         metrics=RecordingMetrics(),
@@ -54,13 +69,13 @@ def make_context(actor: str = "test", notifier: Any = None) -> Any:
 
 
 @pytest.fixture
-def steward(aws: Any) -> Any:
+def steward(aws: Cloud) -> StewardContext:
     """A Context with the real DynamoDB registry and audit log and a recording notifier."""
     return make_context(notifier=RecordingNotifier())
 
 
 def example_spec(name: str = MODEL, **overrides: Any) -> dict[str, Any]:
-    doc = yaml.safe_load((ROOT / "examples" / "specs" / f"{name}.yaml").read_text())
+    doc: dict[str, Any] = yaml.safe_load((ROOT / "examples" / "specs" / f"{name}.yaml").read_text())
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(doc.get(key), dict):
             doc[key] = {**doc[key], **copy.deepcopy(value)}
@@ -69,7 +84,7 @@ def example_spec(name: str = MODEL, **overrides: Any) -> dict[str, Any]:
     return doc
 
 
-def put_spec(aws: Any, doc: Mapping[str, Any]) -> None:
+def put_spec(aws: Cloud, doc: Mapping[str, Any]) -> None:
     from modelsteward.layout import spec_key
 
     aws.put(spec_key(doc["name"]), yaml.safe_dump(dict(doc)).encode())
@@ -79,7 +94,8 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
     out = frame.copy()
     if "timestamp" in out:
         out["timestamp"] = pd.to_datetime(out["timestamp"]).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return out.to_csv(index=False).encode()
+    text: str = out.to_csv(index=False)  # pandas ships no type hints
+    return text.encode()
 
 
 def parquet_bytes(frame: pd.DataFrame) -> bytes:
@@ -88,11 +104,11 @@ def parquet_bytes(frame: pd.DataFrame) -> bytes:
     return buf.getvalue()
 
 
-def actions(ctx: Any, model: str | None = None) -> list[str]:
+def actions(ctx: StewardContext, model: str | None = None) -> list[str]:
     return [r["action"] for r in ctx.audit.records() if model is None or r.get("model") == model]
 
 
-def records(ctx: Any, action: str) -> list[dict[str, Any]]:
+def records(ctx: StewardContext, action: str) -> list[dict[str, Any]]:
     return [r for r in ctx.audit.records() if r["action"] == action]
 
 

@@ -7,33 +7,37 @@ checked for who made it champion, who approved the version, when, and on what ev
 from __future__ import annotations
 
 import itertools
-from typing import Any
-
-try:
-    from .registry_fixtures import MODEL, csv_bytes, example_spec, make_context, put_spec, records
-except ImportError:  # pragma: no cover - rootdir-less invocation
-    from registry_fixtures import (  # type: ignore[no-redef]
-        MODEL,
-        csv_bytes,
-        example_spec,
-        make_context,
-        put_spec,
-        records,
-    )
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
+from registry_fixtures import (
+    MODEL,
+    StewardContext,
+    csv_bytes,
+    example_spec,
+    make_context,
+    put_spec,
+    records,
+)
 
 from modelsteward.events import s3_uploads
 from stewardtools.datasets import credit_default
 
-FAST = {
+if TYPE_CHECKING:
+    from conftest import Cloud
+
+if TYPE_CHECKING:
+    from conftest import Cloud
+
+FAST: dict[str, Any] = {
     "class_path": "sklearn.ensemble.HistGradientBoostingClassifier",
     "params": {"max_iter": 25, "learning_rate": 0.15, "early_stopping": False},
 }
 TRAINER = "train_model"
 
 
-def noisy(frame: Any, share: float, seed: int) -> Any:
+def noisy(frame: pd.DataFrame, share: float, seed: int) -> pd.DataFrame:
     out = frame.copy()
     flip = np.random.default_rng(seed).random(len(out)) < share
     out.loc[flip, "default"] = 1 - out.loc[flip, "default"]
@@ -41,10 +45,10 @@ def noisy(frame: Any, share: float, seed: int) -> Any:
 
 
 def train_on(
-    aws: Any,
-    ctx: Any,
+    aws: Cloud,
+    ctx: StewardContext,
     name: str,
-    frame: Any,
+    frame: pd.DataFrame,
     *,
     auto_promote: bool,
     iterations: int = 25,
@@ -61,12 +65,12 @@ def train_on(
     return train_model(ctx, s3_uploads(aws.put(f"training/{MODEL}/{name}", csv_bytes(frame)))[0])
 
 
-def _one(ctx: Any, action: str, version: int) -> dict[str, Any]:
+def _one(ctx: StewardContext, action: str, version: int) -> dict[str, Any]:
     (rec,) = [r for r in records(ctx, action) if r.get("model_version") == version]
     return rec
 
 
-def test_history_after_rollback_hand_approval_and_gate_promotion(aws) -> None:
+def test_history_after_rollback_hand_approval_and_gate_promotion(aws: Cloud) -> None:
     from modelsteward.services.audit_trail import history
     from stewardtools.operations import registry_ops
 

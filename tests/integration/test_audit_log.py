@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -20,17 +22,21 @@ from governance_fixtures import (
     serialized_dynamodb,
 )
 from moto import mock_aws
+from narrowing import present
 
 from modelsteward import layout
 from modelsteward.adapters.dynamodb_audit import DynamoAuditLog
 from modelsteward.domain.audit_chain import compute_hash, verify_chain
 from modelsteward.services import audit_trail, lineage
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
 @pytest.fixture
-def stack(monkeypatch: pytest.MonkeyPatch):
+def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     with mock_aws():
         s = create_stack()
         for key, value in s.env.items():
@@ -38,7 +44,7 @@ def stack(monkeypatch: pytest.MonkeyPatch):
         yield s
 
 
-def _log(stack: Stack, **kwargs) -> DynamoAuditLog:
+def _log(stack: Stack, **kwargs: Any) -> DynamoAuditLog:
     return DynamoAuditLog(
         stack.audit_table,
         export_bucket=stack.audit_bucket,
@@ -48,7 +54,7 @@ def _log(stack: Stack, **kwargs) -> DynamoAuditLog:
     )
 
 
-def _event(i: int, **extra) -> dict:
+def _event(i: int, **extra: Any) -> dict[str, Any]:
     return {
         "action": "batch.accepted",
         "actor": "monitor_batch",
@@ -58,7 +64,7 @@ def _event(i: int, **extra) -> dict:
     }
 
 
-def _ddb():
+def _ddb() -> DynamoDBClient:
     return boto3.client("dynamodb", region_name=REGION)
 
 
@@ -80,7 +86,7 @@ def test_appends_form_a_chain_and_each_record_is_exported_under_lock(stack: Stac
     ] == {"BOOL": True}
 
 
-def _write_concurrently(log: DynamoAuditLog, threads: int, each: int) -> list[dict]:
+def _write_concurrently(log: DynamoAuditLog, threads: int, each: int) -> list[dict[str, Any]]:
     log.head()  # build the clients before the threads share them
     errors: list[BaseException] = []
 
@@ -120,6 +126,7 @@ def test_concurrent_writers_export_every_record_once(stack: Stack) -> None:
     log = _log(stack)
     records = _write_concurrently(log, threads=4, each=6)
     snapshot = log.export_snapshot()
+    assert snapshot is not None
     assert snapshot.records == records
     assert snapshot.overwritten == []
 
@@ -141,6 +148,7 @@ def test_a_locked_export_cannot_be_deleted_and_a_new_version_does_not_replace_it
     s3.delete_object(Bucket=stack.audit_bucket, Key=layout.audit_export_key("audit", 3))  # a delete marker
 
     snapshot = log.export_snapshot()
+    assert snapshot is not None
     assert [r["reason"] for r in snapshot.records] == ["batch 0", "batch 1", "batch 2"]  # originals
     assert snapshot.overwritten == [2]
     ctx = make_context(stack, None, NOW)
@@ -216,7 +224,7 @@ def test_a_failed_export_is_retried_by_the_next_append(stack: Stack) -> None:
     assert (report.ok, report.first_bad_seq, report.kind) == (False, 2, "missing_from_export")
     clock[0] = NOW + dt.timedelta(minutes=5)  # seq 2's writer is long gone
     log.append(_event(2))
-    assert [r["seq"] for r in log.export_snapshot().records] == [1, 2, 3]
+    assert [r["seq"] for r in present(log.export_snapshot()).records] == [1, 2, 3]
     assert audit_trail.verify(ctx).ok
 
 
@@ -235,7 +243,7 @@ def test_a_rewritten_unexported_record_is_not_laundered_into_the_export(stack: S
     )
     clock[0] = NOW + dt.timedelta(minutes=5)
     log.append(_event(2))
-    assert [r["seq"] for r in log.export_snapshot().records] == [1, 3]
+    assert [r["seq"] for r in present(log.export_snapshot()).records] == [1, 3]
 
 
 def test_explicit_retention_locks_each_export(stack: Stack) -> None:
@@ -290,9 +298,11 @@ def test_champion_history_answers_who_when_and_on_what_evidence(stack: Stack) ->
     assert v2.evidence.gate_details == {"outcome": "pending_approval"}
 
     assert audit_trail.champion_at(ctx, "credit", t0 - dt.timedelta(days=1)) is None
-    assert audit_trail.champion_at(ctx, "credit", t0 + dt.timedelta(days=15)).version == 2
-    assert audit_trail.champion_at(ctx, "credit", (t0 + dt.timedelta(days=25)).isoformat()).version == 1
-    assert audit_trail.champion_at(ctx, "credit", NOW).promoted_by == "cli:bob"
+    assert present(audit_trail.champion_at(ctx, "credit", t0 + dt.timedelta(days=15))).version == 2
+    assert (
+        present(audit_trail.champion_at(ctx, "credit", (t0 + dt.timedelta(days=25)).isoformat())).version == 1
+    )
+    assert present(audit_trail.champion_at(ctx, "credit", NOW)).promoted_by == "cli:bob"
 
 
 def test_lineage_back_to_inputs_and_forward_from_a_batch(stack: Stack) -> None:
@@ -335,7 +345,9 @@ def test_lineage_back_to_inputs_and_forward_from_a_batch(stack: Stack) -> None:
     assert lineage.forward_from_batch(ctx, seeded.batch_ref.uri, version_id="not-this-version") == []
 
 
-def test_steward_audit_cli(stack: Stack, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+def test_steward_audit_cli(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from stewardtools.cli import audit as audit_cli
     from stewardtools.cli.main import main
 

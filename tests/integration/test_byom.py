@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from byom_data import csv_bytes, rows, sklearn_metrics, spec_yaml
 
@@ -16,17 +18,22 @@ from modelsteward.services.create_baseline import create_baseline
 from modelsteward.services.evaluate_labels import evaluate_upload
 from modelsteward.services.monitor_batch import monitor_batch
 
+if TYPE_CHECKING:
+    from conftest import Cloud, RecordingContext
+
 START = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 
 
-def _run(aws, context, name: str, task: str, batches: int = 3, n: int = 400):
+def _run(
+    aws: Cloud, context: RecordingContext, name: str, task: str, batches: int = 3, n: int = 400
+) -> tuple[dict[str, Any], list[tuple[pd.DataFrame, dict[str, Any]]]]:
     aws.put(f"specs/{name}/spec.yaml", spec_yaml(name, task))
     reference = rows(task, 2000, seed=1, start=START - dt.timedelta(days=10))
     summary = create_baseline(
         context, s3_uploads(aws.put(f"reference/{name}/ref.csv", csv_bytes(reference)))[0]
     )
     assert summary["status"] == "created", summary
-    out = []
+    out: list[tuple[pd.DataFrame, dict[str, Any]]] = []
     for i in range(batches):
         frame = rows(task, n, seed=100 + i, start=START + dt.timedelta(days=3 * i))  # 3 event-days apart
         inference = frame.drop(columns=["outcome"])
@@ -39,7 +46,9 @@ def _run(aws, context, name: str, task: str, batches: int = 3, n: int = 400):
     return summary, out
 
 
-def test_binary_byom_gets_realized_metrics_equal_to_sklearn_and_estimates(aws, context) -> None:
+def test_binary_byom_gets_realized_metrics_equal_to_sklearn_and_estimates(
+    aws: Cloud, context: RecordingContext
+) -> None:
     summary, batches = _run(aws, context, "churn-byom", "binary")
     assert summary["label_free_estimates"] and not summary["warnings"]
     for i, (frame, monitored) in enumerate(batches):
@@ -72,7 +81,7 @@ def test_binary_byom_gets_realized_metrics_equal_to_sklearn_and_estimates(aws, c
     assert {"EstimatedPrimaryMetric", "EstimatedPrimaryMetricDrop", "RealizedPrimaryMetric"} <= names
 
 
-def _quality_key(aws, model: str, stem: str) -> str:
+def _quality_key(aws: Cloud, model: str, stem: str) -> str:
     keys = [
         k for k in aws.keys(f"quality/{model}/{stem}-", aws.artifacts_bucket) if k.endswith("/quality.json")
     ]
@@ -80,7 +89,7 @@ def _quality_key(aws, model: str, stem: str) -> str:
     return keys[0]
 
 
-def test_late_labels_update_the_batch_they_belong_to(aws, context) -> None:
+def test_late_labels_update_the_batch_they_belong_to(aws: Cloud, context: RecordingContext) -> None:
     _, [(frame, monitored)] = _run(aws, context, "late-byom", "binary", batches=1)
     first, second = frame.iloc[:150], frame.iloc[150:]
     for j, part in enumerate((first, second)):
@@ -97,7 +106,9 @@ def test_late_labels_update_the_batch_they_belong_to(aws, context) -> None:
 
 
 @pytest.mark.parametrize("task", ["multiclass", "regression"])
-def test_multiclass_and_regression_byom_get_realized_metrics(aws, context, task: str) -> None:
+def test_multiclass_and_regression_byom_get_realized_metrics(
+    aws: Cloud, context: RecordingContext, task: str
+) -> None:
     name = f"{task[:5]}-byom"
     _, [(frame, monitored)] = _run(aws, context, name, task, batches=1)
     evaluate_upload(
@@ -110,7 +121,7 @@ def test_multiclass_and_regression_byom_get_realized_metrics(aws, context, task:
     assert set(realized["segments"]) == {"region"}
 
 
-def test_a_reference_without_labels_is_accepted_with_a_warning(aws, context) -> None:
+def test_a_reference_without_labels_is_accepted_with_a_warning(aws: Cloud, context: RecordingContext) -> None:
     aws.put("specs/nolabel/spec.yaml", spec_yaml("nolabel", "binary"))
     reference = rows("binary", 500, seed=3, start=START).drop(columns=["outcome", "probability"])
     summary = create_baseline(
@@ -134,7 +145,7 @@ def test_a_reference_without_labels_is_accepted_with_a_warning(aws, context) -> 
     assert "no model artefact" in report["attribution_drift"]["reason"]
 
 
-def test_versions_and_variants_named_by_the_batch_are_kept(aws, context) -> None:
+def test_versions_and_variants_named_by_the_batch_are_kept(aws: Cloud, context: RecordingContext) -> None:
     aws.put("specs/ab-byom/spec.yaml", spec_yaml("ab-byom", "binary"))
     create_baseline(
         context,
@@ -170,7 +181,9 @@ CAPTURE_STYLES = [
 ]
 
 
-def test_capture_and_ground_truth_files_give_the_same_results_as_flat_tables(aws, context) -> None:
+def test_capture_and_ground_truth_files_give_the_same_results_as_flat_tables(
+    aws: Cloud, context: RecordingContext
+) -> None:
     from byom_data import capture_lines, ground_truth_lines
 
     for name in ("flat-byom", "cap-byom"):
@@ -219,7 +232,9 @@ def test_capture_and_ground_truth_files_give_the_same_results_as_flat_tables(aws
         assert [v["variant"] for v in cap_q["versions"]] == ["AllTraffic"]
 
 
-def test_undecodable_capture_records_quarantine_the_file_with_counts_not_values(aws, context) -> None:
+def test_undecodable_capture_records_quarantine_the_file_with_counts_not_values(
+    aws: Cloud, context: RecordingContext
+) -> None:
     from byom_data import capture_lines
 
     aws.put("specs/bad-cap/spec.yaml", spec_yaml("bad-cap", "binary"))
@@ -242,7 +257,9 @@ def test_undecodable_capture_records_quarantine_the_file_with_counts_not_values(
     assert "secret-value" not in text
 
 
-def test_a_model_without_training_data_cannot_be_retrained_and_says_what_to_do(aws, context) -> None:
+def test_a_model_without_training_data_cannot_be_retrained_and_says_what_to_do(
+    aws: Cloud, context: RecordingContext
+) -> None:
     from modelsteward.domain.training import can_train
     from modelsteward.services.specs import load_spec
     from modelsteward.services.training_data import training_data_available
@@ -262,7 +279,7 @@ def test_a_model_without_training_data_cannot_be_retrained_and_says_what_to_do(a
 
 
 def test_a_challenger_trained_from_the_labeled_pool_is_gated_against_the_served_models_predictions(
-    aws,
+    aws: Cloud,
 ) -> None:
     from registry_fixtures import RecordingNotifier, make_context
 
@@ -272,7 +289,9 @@ def test_a_challenger_trained_from_the_labeled_pool_is_gated_against_the_served_
     name = "pool-byom"
     aws.put(f"specs/{name}/spec.yaml", spec_yaml(name, "binary", "retrain:\n  from_labeled_pool: true\n"))
 
-    def served_badly(frame):  # the served model is half noise: a challenger can beat it
+    def served_badly(
+        frame: pd.DataFrame,
+    ) -> pd.DataFrame:  # the served model is half noise: a challenger can beat it
         noise = np.random.default_rng(len(frame)).random(len(frame))
         frame["probability"] = (0.4 * frame["probability"] + 0.6 * noise).round(6)
         frame["prediction"] = np.where(frame["probability"] >= 0.5, "1", "0")
@@ -307,7 +326,7 @@ def test_a_challenger_trained_from_the_labeled_pool_is_gated_against_the_served_
     assert "gate.decision" in [r["action"] for r in ctx.audit.records() if r.get("model") == name]
 
 
-def test_the_inference_file_the_scorer_wrote_is_not_kept_twice(aws, context) -> None:
+def test_the_inference_file_the_scorer_wrote_is_not_kept_twice(aws: Cloud, context: RecordingContext) -> None:
     from modelsteward.events import s3_uploads as uploads
 
     aws.put("specs/scored/spec.yaml", spec_yaml("scored", "binary"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from alerting_fixtures import MODEL, T0, World, frame, load_handler, make_world
@@ -14,11 +14,14 @@ from modelsteward.errors import InvalidInput
 from modelsteward.services.batch_index import BatchIndex, entry_key, record_batch
 from modelsteward.services.check_window import WindowRequest, check_window, parse_request
 
+if TYPE_CHECKING:
+    from conftest import Cloud, FakeLambdaContext
+
 DAY = dt.timedelta(days=1)
 
 
 @pytest.fixture
-def world(aws: Any) -> World:
+def world(aws: Cloud) -> World:
     return make_world(aws)
 
 
@@ -35,7 +38,10 @@ def slow_drift(world: World, day: dt.datetime, batches: int = 20, rows: int = 60
 
 
 def window_report(world: World, start: str, kind: str = "day") -> dict[str, Any]:
-    return world.aws.get_json(layout.window_report_prefix(MODEL, kind, start) + "report.json")
+    report: dict[str, Any] = world.aws.get_json(
+        layout.window_report_prefix(MODEL, kind, start) + "report.json"
+    )
+    return report
 
 
 def test_slow_drift_that_no_single_batch_shows_is_caught_by_the_merged_window(world: World) -> None:
@@ -251,7 +257,7 @@ def test_bad_requests_are_refused_with_the_reason(event: dict[str, Any], fragmen
 
 
 def test_the_handler_runs_the_schedule_and_flushes_metrics(
-    world: World, lambda_context: Any, capsys: Any
+    world: World, lambda_context: FakeLambdaContext, capsys: pytest.CaptureFixture[str]
 ) -> None:
     slow_drift(world, T0, batches=4, rows=60)
     handler = load_handler("check_window")
@@ -296,7 +302,9 @@ def test_backfill_walks_every_window_without_metrics_or_email(world: World) -> N
     assert [(r["start"], r["rows"]) for r in weeks] == [("2026-03-02", 720)]
 
 
-def test_steward_backfill_prints_one_line_per_window_and_exits_1_on_drift(world: World, capsys: Any) -> None:
+def test_steward_backfill_prints_one_line_per_window_and_exits_1_on_drift(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
     from stewardtools.cli.main import main
 
     slow_drift(world, T0, batches=4, rows=60, shift=1.5)

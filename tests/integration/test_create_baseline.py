@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -14,6 +15,9 @@ from modelsteward.domain.baseline_builder import build_baseline
 from modelsteward.events import s3_uploads
 from modelsteward.services.create_baseline import create_baseline, write_baseline
 from modelsteward.spec import parse_spec
+
+if TYPE_CHECKING:
+    from conftest import Cloud, FakeLambdaContext, RecordingContext
 
 DATA_BUCKET = "steward-data"  # the buckets the `aws` fixture creates (tests/integration/conftest.py)
 ARTIFACTS_BUCKET = "steward-artifacts"
@@ -46,7 +50,7 @@ def parquet(n: int, seed: int, *, drop: str | None = None, email: bool = False) 
     return buf.getvalue()
 
 
-def test_reference_upload_builds_the_baseline(aws, context) -> None:
+def test_reference_upload_builds_the_baseline(aws: Cloud, context: RecordingContext) -> None:
     aws.put("specs/churn/spec.yaml", SPEC_YAML)
     event = aws.put("reference/churn/train-2026.parquet", parquet(3_000, 0))
     summary = create_baseline(context, s3_uploads(event)[0])
@@ -72,7 +76,7 @@ def test_reference_upload_builds_the_baseline(aws, context) -> None:
     assert record["inputs"][0]["sha256"] == baseline.sources[0]["sha256"]
 
 
-def test_the_same_delivery_twice_builds_once(aws, context) -> None:
+def test_the_same_delivery_twice_builds_once(aws: Cloud, context: RecordingContext) -> None:
     aws.put("specs/churn/spec.yaml", SPEC_YAML)
     upload = s3_uploads(aws.put("reference/churn/ref.parquet", parquet(500, 1)))[0]
     first = create_baseline(context, upload)
@@ -81,7 +85,7 @@ def test_the_same_delivery_twice_builds_once(aws, context) -> None:
     assert [e["action"] for e in context.audit.events] == ["baseline.created"]
 
 
-def test_a_reference_without_a_feature_is_quarantined(aws, context) -> None:
+def test_a_reference_without_a_feature_is_quarantined(aws: Cloud, context: RecordingContext) -> None:
     aws.put("specs/churn/spec.yaml", SPEC_YAML)
     body = parquet(500, 2, drop="spend")
     event = aws.put("reference/churn/ref.parquet", body)
@@ -94,7 +98,9 @@ def test_a_reference_without_a_feature_is_quarantined(aws, context) -> None:
     assert context.audit.actions() == ["batch.quarantined"]
 
 
-def test_personal_data_in_a_reference_is_quarantined_by_default(aws, context) -> None:
+def test_personal_data_in_a_reference_is_quarantined_by_default(
+    aws: Cloud, context: RecordingContext
+) -> None:
     aws.put("specs/churn/spec.yaml", SPEC_YAML)
     summary = create_baseline(
         context, s3_uploads(aws.put("reference/churn/r.parquet", parquet(500, 3, email=True)))[0]
@@ -105,7 +111,7 @@ def test_personal_data_in_a_reference_is_quarantined_by_default(aws, context) ->
     assert "example.com" not in str(reason)
 
 
-def test_write_baseline_for_a_model_version(aws, context) -> None:
+def test_write_baseline_for_a_model_version(aws: Cloud, context: RecordingContext) -> None:
     spec = parse_spec(SPEC_YAML)
     table = pq.read_table(io.BytesIO(parquet(800, 4)))
     baseline = build_baseline(table, spec, model_version=7, feature_importance={"tenure": 2, "spend": 1})
@@ -116,12 +122,13 @@ def test_write_baseline_for_a_model_version(aws, context) -> None:
     assert stored.model_version == 7 and stored.feature_importance["tenure"] == 2 / 3
 
 
-def test_handler(aws, lambda_context) -> None:
+def test_handler(aws: Cloud, lambda_context: FakeLambdaContext) -> None:
     import importlib.util
     from pathlib import Path
 
     app = Path(__file__).resolve().parents[2] / "functions" / "create_baseline" / "app.py"
     spec = importlib.util.spec_from_file_location("create_baseline_app", app)
+    assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     aws.put("specs/churn/spec.yaml", SPEC_YAML)

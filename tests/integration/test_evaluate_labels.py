@@ -3,39 +3,25 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 from lambda_context import LAMBDA_CONTEXT
+from quality_fixtures import (
+    ARTIFACTS,
+    DATA,
+    MODEL,
+    QualityWorld,
+    csv_bytes,
+    emf_points,
+    load_handler,
+    make_frame,
+    read_parquet,
+    world,
+)
 from sklearn import metrics as skm
-
-try:
-    from .quality_fixtures import (
-        ARTIFACTS,
-        DATA,
-        MODEL,
-        QualityWorld,
-        csv_bytes,
-        emf_points,
-        load_handler,
-        make_frame,
-        read_parquet,
-        world,
-    )
-except ImportError:  # tests/integration is not a package
-    from quality_fixtures import (  # type: ignore[no-redef]
-        ARTIFACTS,
-        DATA,
-        MODEL,
-        QualityWorld,
-        csv_bytes,
-        emf_points,
-        load_handler,
-        make_frame,
-        read_parquet,
-        world,
-    )
 
 __all__ = ["world"]
 
@@ -46,20 +32,21 @@ def batch_id_of(prefix: str, name: str, model: str = MODEL) -> str:
     return UploadKey(prefix, model, name, f"{prefix}/{model}/{name}").batch_id
 
 
-def score(world: QualityWorld, frame: pd.DataFrame, name: str) -> dict:
+def score(world: QualityWorld, frame: pd.DataFrame, name: str) -> dict[str, Any]:
     event = world.upload(f"scoring/{MODEL}/{name}", csv_bytes(frame.drop(columns=["default"])))
-    result = load_handler("score_batch")(event, LAMBDA_CONTEXT)["batches"][0]
+    result: dict[str, Any] = load_handler("score_batch")(event, LAMBDA_CONTEXT)["batches"][0]
     assert result["status"] == "scored", result
     return result
 
 
-def send_labels(world: QualityWorld, frame: pd.DataFrame, name: str, model: str = MODEL) -> dict:
+def send_labels(world: QualityWorld, frame: pd.DataFrame, name: str, model: str = MODEL) -> dict[str, Any]:
     event = world.upload(f"labels/{model}/{name}", csv_bytes(frame))
-    return load_handler("evaluate_labels")(event, LAMBDA_CONTEXT)["batches"][0]
+    result: dict[str, Any] = load_handler("evaluate_labels")(event, LAMBDA_CONTEXT)["batches"][0]
+    return result
 
 
 @pytest.fixture
-def scored(world: QualityWorld):
+def scored(world: QualityWorld) -> dict[str, Any]:
     """Champion v1 and challenger v2 (30% of traffic); two scoring batches."""
     champion = world.train(1, make_frame(1500, seed=1))
     challenger = world.train(2, make_frame(1500, seed=2), params={"C": 0.005})
@@ -73,7 +60,9 @@ def scored(world: QualityWorld):
     return {"first": first, "second": second, "champion": champion, "challenger": challenger}
 
 
-def test_labels_join_across_batches_and_metrics_equal_sklearns(world, scored, capsys) -> None:
+def test_labels_join_across_batches_and_metrics_equal_sklearns(
+    world: QualityWorld, scored: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
     from modelsteward.layout import inference_key, quality_prefix
 
     truth = pd.concat([scored["first"].iloc[:700], scored["second"].iloc[:500]], ignore_index=True)
@@ -163,7 +152,7 @@ def test_labels_join_across_batches_and_metrics_equal_sklearns(world, scored, ca
     assert len(audit) == 1 and audit[0]["details"]["counts"]["matched"] == 1200
 
 
-def test_pool_gets_labeled_rows_with_lineage(world, scored) -> None:
+def test_pool_gets_labeled_rows_with_lineage(world: QualityWorld, scored: dict[str, Any]) -> None:
     from modelsteward.layout import pool_key, quality_prefix
 
     world.put_spec({**world.spec_doc, "pii": {"action": "allow"}})
@@ -183,7 +172,7 @@ def test_pool_gets_labeled_rows_with_lineage(world, scored) -> None:
     assert lineage["model_versions"] == [1, 2]
 
 
-def test_labels_for_an_unknown_model_are_counted_and_quarantined(world) -> None:
+def test_labels_for_an_unknown_model_are_counted_and_quarantined(world: QualityWorld) -> None:
     from modelsteward.layout import quality_prefix
 
     frame = pd.DataFrame({"id": ["a", "b"], "label": ["yes", "no"]})
@@ -198,7 +187,7 @@ def test_labels_for_an_unknown_model_are_counted_and_quarantined(world) -> None:
     assert world.keys(DATA, "quarantine/nobody/")
 
 
-def test_labels_before_any_scoring_are_all_unmatched(world) -> None:
+def test_labels_before_any_scoring_are_all_unmatched(world: QualityWorld) -> None:
     result = send_labels(
         world, pd.DataFrame({"id": ["a", "b", "a"], "label": ["yes", "no", "no"]}), "early.csv"
     )
@@ -206,13 +195,15 @@ def test_labels_before_any_scoring_are_all_unmatched(world) -> None:
     assert result["counts"]["unmatched"] == 2 and result["counts"]["duplicates"] == 1
 
 
-def test_label_file_without_a_label_column_is_quarantined(world, scored) -> None:
+def test_label_file_without_a_label_column_is_quarantined(
+    world: QualityWorld, scored: dict[str, Any]
+) -> None:
     result = send_labels(world, pd.DataFrame({"id": ["c1"], "outcome": ["yes"]}), "bad.csv")
     assert result["status"] == "quarantined"
     assert "default" in result["reason"]
 
 
-def test_predictions_outside_the_window_are_not_joined(world, scored) -> None:
+def test_predictions_outside_the_window_are_not_joined(world: QualityWorld, scored: dict[str, Any]) -> None:
     import datetime as dt
 
     from modelsteward.events import s3_uploads
@@ -235,7 +226,7 @@ def test_predictions_outside_the_window_are_not_joined(world, scored) -> None:
 
 
 @pytest.mark.parametrize("action", ["quarantine", "hash"])
-def test_pii_policy_applies_to_the_pool(world, action: str) -> None:
+def test_pii_policy_applies_to_the_pool(world: QualityWorld, action: str) -> None:
     from modelsteward.layout import pool_key, quality_prefix
 
     world.put_spec({**world.spec_doc, "pii": {"action": action}})

@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -17,6 +17,9 @@ from modelsteward.adapters.alarm_lookup import CloudWatchAlarmLookup
 from modelsteward.domain.alarm_message import parse_alarm_message
 from modelsteward.domain.alert_policy import episodes_of
 from modelsteward.services import handle_alarm as service
+
+if TYPE_CHECKING:
+    from conftest import Cloud, FakeLambdaContext
 
 STAGE = "test"
 ACCOUNT = "123456789012"
@@ -113,7 +116,7 @@ def sns_event(message: dict[str, Any] | str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def world(aws: Any, monkeypatch: pytest.MonkeyPatch) -> World:
+def world(aws: Cloud, monkeypatch: pytest.MonkeyPatch) -> World:
     from modelsteward.config import reset_settings
 
     monkeypatch.setenv("TRAIN_FUNCTION_NAME", "steward-train_model")
@@ -173,7 +176,7 @@ def register_champion(world: World) -> None:
 
 
 def test_a_model_served_elsewhere_is_never_promised_a_retrain(
-    aws: Any, monkeypatch: pytest.MonkeyPatch
+    aws: Cloud, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Monitored from a reference only (bring your own model): no training data, no retrain (issue 16)."""
     from modelsteward.config import reset_settings
@@ -237,7 +240,7 @@ def test_a_composite_drift_alarm_sends_one_email_with_the_evidence_and_starts_on
 
 
 def test_the_same_transition_delivered_twice_is_one_email_and_one_retrain(
-    world: World, lambda_context: Any
+    world: World, lambda_context: FakeLambdaContext
 ) -> None:
     first = handle(world, composite())
     second = handle(world, composite())
@@ -367,7 +370,7 @@ def test_alarms_of_other_systems_are_recorded_and_left_alone(world: World) -> No
 
 
 def test_the_handler_parses_sns_and_survives_a_message_that_is_not_an_alarm(
-    world: World, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+    world: World, lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from modelsteward.config import reset_settings
 
@@ -389,7 +392,7 @@ def test_the_handler_parses_sns_and_survives_a_message_that_is_not_an_alarm(
 
 
 def test_without_train_function_the_decision_is_kept_and_the_email_says_so(
-    world: World, monkeypatch: Any
+    world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from modelsteward.config import settings
 

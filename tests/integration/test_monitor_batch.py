@@ -6,20 +6,26 @@ import importlib.util
 import io
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from lambda_context import Handler
+from memory_ports import RegistryStub
 
 from modelsteward import layout
 from modelsteward.domain.baseline_builder import build_baseline
 from modelsteward.errors import StorageError
 from modelsteward.events import s3_uploads
+from modelsteward.ports import ObjectRef
 from modelsteward.services.create_baseline import write_baseline
 from modelsteward.services.monitor_batch import monitor_batch
 from modelsteward.spec import parse_spec
+
+if TYPE_CHECKING:
+    from conftest import Cloud, FakeLambdaContext, RecordingContext
 
 DATA_BUCKET = "steward-data"  # the buckets the `aws` fixture creates (tests/integration/conftest.py)
 ARTIFACTS_BUCKET = "steward-artifacts"
@@ -62,7 +68,7 @@ def spec_yaml(**extra: str) -> bytes:
 
 
 @pytest.fixture
-def onboarded(aws, context):
+def onboarded(aws: Cloud, context: RecordingContext) -> Cloud:
     """The credit model with a spec and a reference baseline (bring-your-own-model path)."""
     aws.put("specs/credit/spec.yaml", spec_yaml())
     spec = parse_spec(SPEC_YAML)
@@ -71,11 +77,11 @@ def onboarded(aws, context):
     return aws
 
 
-def monitor(context, aws, key: str, body: bytes) -> dict[str, Any]:
+def monitor(context: RecordingContext, aws: Cloud, key: str, body: bytes) -> dict[str, Any]:
     return monitor_batch(context, s3_uploads(aws.put(key, body))[0])
 
 
-def metric(context, name: str, **dims: str) -> list[float]:
+def metric(context: RecordingContext, name: str, **dims: str) -> list[float]:
     return [
         v
         for n, v, _, d in context.metrics.points
@@ -83,7 +89,7 @@ def metric(context, name: str, **dims: str) -> list[float]:
     ]
 
 
-def reason(aws, summary: dict[str, Any]) -> tuple[dict[str, Any], str]:
+def reason(aws: Cloud, summary: dict[str, Any]) -> tuple[dict[str, Any], str]:
     key = summary["reason_uri"].split(f"{DATA_BUCKET}/", 1)[1]
     text_key = key.replace("reason.json", "reason.txt")
     text = aws.s3.get_object(Bucket=DATA_BUCKET, Key=text_key)["Body"].read().decode()
@@ -91,7 +97,9 @@ def reason(aws, summary: dict[str, Any]) -> tuple[dict[str, Any], str]:
 
 
 # --- accepted batches -----------------------------------------------------------------------
-def test_a_drifted_batch_gets_report_profile_violations_metrics_and_audit(onboarded, context) -> None:
+def test_a_drifted_batch_gets_report_profile_violations_metrics_and_audit(
+    onboarded: Cloud, context: RecordingContext
+) -> None:
     aws = onboarded
     summary = monitor(
         context, aws, "inference/credit/2026-01-02.parquet", parquet(frame(4_000, 1, income_shift=5))
@@ -135,14 +143,16 @@ def test_a_drifted_batch_gets_report_profile_violations_metrics_and_audit(onboar
     assert verdict["details"]["drifted_features"] == ["income"]
 
 
-def test_a_clean_batch_is_ok(onboarded, context) -> None:
+def test_a_clean_batch_is_ok(onboarded: Cloud, context: RecordingContext) -> None:
     summary = monitor(context, onboarded, "inference/credit/ok.parquet", parquet(frame(3_000, 2)))
     assert summary["verdict"] == "ok"
     assert metric(context, "DatasetDrift", model="credit") == [0]
     assert metric(context, "QualityViolations", model="credit") == [0]
 
 
-def test_the_same_object_delivered_twice_is_processed_once(onboarded, context) -> None:
+def test_the_same_object_delivered_twice_is_processed_once(
+    onboarded: Cloud, context: RecordingContext
+) -> None:
     upload = s3_uploads(onboarded.put("inference/credit/dup.parquet", parquet(frame(1_000, 3))))[0]
     first = monitor_batch(context, upload)
     second = monitor_batch(context, upload)
@@ -151,11 +161,13 @@ def test_the_same_object_delivered_twice_is_processed_once(onboarded, context) -
     assert metric(context, "BatchAccepted", model="credit") == [1]
 
 
-def test_a_crash_before_the_audit_record_is_redone_on_retry(onboarded, context, monkeypatch) -> None:
+def test_a_crash_before_the_audit_record_is_redone_on_retry(
+    onboarded: Cloud, context: RecordingContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
     upload = s3_uploads(onboarded.put("inference/credit/retry.parquet", parquet(frame(1_000, 4))))[0]
     real_put = context.store.put
 
-    def failing_put(bucket, key, body, **kw):
+    def failing_put(bucket: str, key: str, body: bytes, **kw: Any) -> ObjectRef:
         if key.endswith("report.json"):
             raise StorageError("throttled")
         return real_put(bucket, key, body, **kw)
@@ -169,7 +181,7 @@ def test_a_crash_before_the_audit_record_is_redone_on_retry(onboarded, context, 
     assert context.audit.actions() == ["batch.accepted", "drift.verdict"]
 
 
-class FakeRegistry:
+class FakeRegistry(RegistryStub):
     """Just enough of the Registry port for monitor_batch: the champion row of each model."""
 
     def __init__(self, champions: dict[str, dict[str, Any]]) -> None:
@@ -179,7 +191,7 @@ class FakeRegistry:
         return self.champions.get(model)
 
 
-def test_the_champions_baseline_wins(onboarded, context) -> None:
+def test_the_champions_baseline_wins(onboarded: Cloud, context: RecordingContext) -> None:
     spec = parse_spec(SPEC_YAML)
     champion_baseline = build_baseline(frame(3_000, 9, income_shift=5), spec, model_version=4)
     refs = write_baseline(context, "credit", champion_baseline, layout.baseline_prefix("credit", 4))
@@ -193,7 +205,7 @@ def test_the_champions_baseline_wins(onboarded, context) -> None:
     assert report["lineage"]["baseline"]["uri"] == refs["baseline"].uri
 
 
-def test_pii_is_redacted_before_anything_is_kept(aws, context) -> None:
+def test_pii_is_redacted_before_anything_is_kept(aws: Cloud, context: RecordingContext) -> None:
     aws.put("specs/credit/spec.yaml", spec_yaml(pii="  action: redact"))
     spec = parse_spec(spec_yaml(pii="  action: redact"))
     write_baseline(
@@ -213,13 +225,13 @@ def test_pii_is_redacted_before_anything_is_kept(aws, context) -> None:
 
 
 # --- quarantine -----------------------------------------------------------------------------
-def assert_untouched(aws, key: str, body: bytes) -> None:
+def assert_untouched(aws: Cloud, key: str, body: bytes) -> None:
     versions = aws.s3.list_object_versions(Bucket=DATA_BUCKET, Prefix=key)["Versions"]
     assert len(versions) == 1
     assert aws.s3.get_object(Bucket=DATA_BUCKET, Key=key)["Body"].read() == body
 
 
-def test_unknown_model_is_quarantined_with_a_reason(aws, context) -> None:
+def test_unknown_model_is_quarantined_with_a_reason(aws: Cloud, context: RecordingContext) -> None:
     body = parquet(frame(100, 1))
     summary = monitor(context, aws, "inference/ghost/b.parquet", body)
     assert summary["status"] == "quarantined" and summary["code"] == "unknown_model"
@@ -232,7 +244,7 @@ def test_unknown_model_is_quarantined_with_a_reason(aws, context) -> None:
     assert record["action"] == "batch.quarantined" and record["details"]["code"] == "unknown_model"
 
 
-def test_no_baseline_is_quarantined_with_the_way_out(aws, context) -> None:
+def test_no_baseline_is_quarantined_with_the_way_out(aws: Cloud, context: RecordingContext) -> None:
     aws.put("specs/credit/spec.yaml", spec_yaml())
     summary = monitor(context, aws, "inference/credit/early.parquet", parquet(frame(500, 1)))
     assert summary["code"] == "baseline_missing"
@@ -248,7 +260,7 @@ def test_no_baseline_is_quarantined_with_the_way_out(aws, context) -> None:
     ],
 )
 def test_unreadable_or_incomplete_files_are_quarantined(
-    onboarded, context, body: bytes, code: str | None
+    onboarded: Cloud, context: RecordingContext, body: bytes, code: str | None
 ) -> None:
     summary = monitor(context, onboarded, "inference/credit/bad.csv", body)
     assert summary["status"] == "quarantined"
@@ -257,7 +269,9 @@ def test_unreadable_or_incomplete_files_are_quarantined(
     assert not onboarded.keys("reports/", ARTIFACTS_BUCKET)
 
 
-def test_pii_quarantine_lists_columns_and_kinds_never_values(onboarded, context) -> None:
+def test_pii_quarantine_lists_columns_and_kinds_never_values(
+    onboarded: Cloud, context: RecordingContext
+) -> None:
     emails = pa.array([f"person{i}@example.com" for i in range(1_000)])
     summary = monitor(
         context, onboarded, "inference/credit/pii.parquet", parquet(frame(1_000, 7, region=emails))
@@ -274,7 +288,7 @@ def test_pii_quarantine_lists_columns_and_kinds_never_values(onboarded, context)
     assert pii_points and pii_points[0][1] >= 10 and pii_points[0][3] == {"model": "credit"}
 
 
-def test_quality_quarantine_when_the_spec_asks_for_it(aws, context) -> None:
+def test_quality_quarantine_when_the_spec_asks_for_it(aws: Cloud, context: RecordingContext) -> None:
     yaml = spec_yaml(quality="  quarantine_on_violation: true")
     aws.put("specs/credit/spec.yaml", yaml)
     write_baseline(
@@ -294,23 +308,27 @@ def test_quality_quarantine_when_the_spec_asks_for_it(aws, context) -> None:
     assert violations and violations[0][1] >= 1  # the quality alarm still sees it
 
 
-def test_a_key_outside_the_layout_is_recorded(aws, context) -> None:
+def test_a_key_outside_the_layout_is_recorded(aws: Cloud, context: RecordingContext) -> None:
     summary = monitor(context, aws, "inference/NotAModel/x.csv", b"a\n1\n")
     assert summary["status"] == "quarantined" and summary["code"] == "bad_model_name"
     assert aws.keys("quarantine/_unrouted/", DATA_BUCKET)
 
 
 # --- the Lambda handler ---------------------------------------------------------------------
-def load_handler():
+def load_handler() -> Handler:
     spec = importlib.util.spec_from_file_location(
         "monitor_batch_app", ROOT / "functions" / "monitor_batch" / "app.py"
     )
+    assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.handler
+    handler: Handler = module.handler
+    return handler
 
 
-def test_handler_on_the_real_adapters(onboarded, lambda_context, capsys) -> None:
+def test_handler_on_the_real_adapters(
+    onboarded: Cloud, lambda_context: FakeLambdaContext, capsys: pytest.CaptureFixture[str]
+) -> None:
     handler = load_handler()
     event = onboarded.put("inference/credit/hello world.parquet", parquet(frame(1_500, 10)))
     assert (

@@ -12,13 +12,17 @@ import io
 import json
 import zipfile
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
 from moto import mock_aws
 
 from stewardtools.localcloud import motohooks
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudwatch.type_defs import DimensionTypeDef
+    from mypy_boto3_s3.type_defs import LambdaFunctionConfigurationTypeDef
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -128,7 +132,7 @@ def test_s3_notifications_invoke_lambda_with_quote_plus_encoded_keys(aws: None) 
     arn = _function()
     s3 = boto3.client("s3", region_name=REGION)
     s3.create_bucket(Bucket="notified")
-    route = {"LambdaFunctionArn": arn, "Events": ["s3:ObjectCreated:*"],
+    route: LambdaFunctionConfigurationTypeDef = {"LambdaFunctionArn": arn, "Events": ["s3:ObjectCreated:*"],
              "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "in/"}]}}}  # fmt: skip
     s3.put_bucket_notification_configuration(
         Bucket="notified", NotificationConfiguration={"LambdaFunctionConfigurations": [route]}
@@ -362,13 +366,14 @@ def test_get_metric_statistics_matches_dimensions_by_subset_until_the_alarm_engi
     from stewardtools.localcloud import alarm_engine
 
     cloudwatch = boto3.client("cloudwatch", region_name=REGION)
-    model, variant = {"Name": "model", "Value": "x"}, {"Name": "variant", "Value": "challenger"}
+    model: DimensionTypeDef = {"Name": "model", "Value": "x"}
+    variant: DimensionTypeDef = {"Name": "variant", "Value": "challenger"}
     cloudwatch.put_metric_data(Namespace="n", MetricData=[
         {"MetricName": "m", "Value": 1.0, "Dimensions": [model]},
         {"MetricName": "m", "Value": 9.0, "Dimensions": [model, variant]},
     ])  # fmt: skip
 
-    def maxima(dimensions: list[dict[str, str]]) -> list[tuple[float, float]]:
+    def maxima(dimensions: list[DimensionTypeDef]) -> list[tuple[float, float]]:
         points = cloudwatch.get_metric_statistics(
             Namespace="n", MetricName="m", Dimensions=dimensions, Period=86400,
             StartTime="2000-01-01", EndTime="2100-01-01", Statistics=["Maximum", "SampleCount"],

@@ -4,40 +4,45 @@ from __future__ import annotations
 
 import threading
 from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
+from narrowing import present
+from registry_fixtures import (
+    StewardContext,
+    actions,
+    atomic_requests,
+    records,
+    steward,
+)
 
-try:
-    from .registry_fixtures import actions, atomic_requests, records, steward
-except ImportError:  # pragma: no cover - rootdir-less invocation
-    from registry_fixtures import (  # type: ignore[no-redef]  # noqa: F401
-        actions,
-        atomic_requests,
-        records,
-        steward,
-    )
-
+from modelsteward.adapters.dynamodb_registry import DynamoRegistry
 from modelsteward.errors import ConflictError, InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from conftest import Cloud
+
+__all__ = ["atomic_requests", "steward"]  # the fixtures, re-exported for pytest
 
 M = "credit-default"
 
 
-def registry():
-    from modelsteward.adapters.dynamodb_registry import DynamoRegistry
+def registry() -> DynamoRegistry:
     from modelsteward.config import settings
 
     return DynamoRegistry(settings().registry_table)
 
 
-def register(reg, version: int, **row) -> None:
+def register(reg: DynamoRegistry, version: int, **row: Any) -> None:
     reg.put_version(M, version, {"metrics": {"roc_auc": 0.8 + version / 100}, **row})
 
 
-def champions(reg) -> list[int]:
+def champions(reg: DynamoRegistry) -> list[int]:
     return [r["version"] for r in reg.list_versions(M) if r.get("alias") == "champion"]
 
 
-def test_versions_are_allocated_atomically_across_threads(aws, atomic_requests):
+def test_versions_are_allocated_atomically_across_threads(aws: Cloud, atomic_requests: None) -> None:
     reg = registry()
     got: list[int] = []
     lock = threading.Lock()
@@ -57,7 +62,7 @@ def test_versions_are_allocated_atomically_across_threads(aws, atomic_requests):
     assert reg.next_version("other-model") == 1
 
 
-def test_rows_round_trip_floats_and_are_never_overwritten(aws):
+def test_rows_round_trip_floats_and_are_never_overwritten(aws: Cloud) -> None:
     reg = registry()
     row = {
         "metrics": {"roc_auc": 0.8123456789, "n": 250, "tiny": 1e-300, "nan": float("nan")},
@@ -79,7 +84,7 @@ def test_rows_round_trip_floats_and_are_never_overwritten(aws):
         reg.get_version(M, 2)
 
 
-def test_to_dynamo_converts_nested_values():
+def test_to_dynamo_converts_nested_values() -> None:
     import numpy as np
 
     from modelsteward.adapters.dynamodb_registry import from_dynamo, to_dynamo
@@ -89,7 +94,7 @@ def test_to_dynamo_converts_nested_values():
     assert from_dynamo(to_dynamo(value)) == {"a": [1.5, 2, 3, [True, None]], "b": {"c": None}}
 
 
-def test_first_promotion_sets_champion_state_and_alias(aws):
+def test_first_promotion_sets_champion_state_and_alias(aws: Cloud) -> None:
     reg = registry()
     register(reg, 1)
     reg.promote(M, 1, actor="test", reason="first", expected_champion=None)
@@ -97,11 +102,11 @@ def test_first_promotion_sets_champion_state_and_alias(aws):
     assert state["champion"] == 1 and state["champion_history"] == [1] and state["state_version"] == 1
     row = reg.get_version(M, 1)
     assert row["status"] == "Approved" and row["alias"] == "champion" and row["decision_seq"] == 1
-    assert reg.champion(M)["version"] == 1
+    assert present(reg.champion(M))["version"] == 1
     assert reg.list_models() == [M]
 
 
-def test_racing_promotions_leave_exactly_one_champion(aws, atomic_requests):
+def test_racing_promotions_leave_exactly_one_champion(aws: Cloud, atomic_requests: None) -> None:
     reg = registry()
     for v in (1, 2, 3):
         register(reg, v)
@@ -133,7 +138,7 @@ def test_racing_promotions_leave_exactly_one_champion(aws, atomic_requests):
     assert reg.get_version(M, 1)["status"] == "Approved" and reg.get_version(M, 1)["alias"] is None
 
 
-def test_a_stale_promotion_is_refused(aws):
+def test_a_stale_promotion_is_refused(aws: Cloud) -> None:
     reg = registry()
     for v in (1, 2, 3):
         register(reg, v)
@@ -144,7 +149,7 @@ def test_a_stale_promotion_is_refused(aws):
     assert champions(reg) == [2]
 
 
-def test_rejected_or_archived_versions_cannot_be_promoted(aws):
+def test_rejected_or_archived_versions_cannot_be_promoted(aws: Cloud) -> None:
     reg = registry()
     register(reg, 1, status="Rejected")
     with pytest.raises(ConflictError, match="v1 is Rejected"):
@@ -152,7 +157,7 @@ def test_rejected_or_archived_versions_cannot_be_promoted(aws):
     assert reg.get_model_state(M)["champion"] is None
 
 
-def test_update_version_bumps_decision_seq_on_status_changes_only(aws):
+def test_update_version_bumps_decision_seq_on_status_changes_only(aws: Cloud) -> None:
     reg = registry()
     register(reg, 1)
     assert reg.update_version(M, 1, {"note": "x"})["decision_seq"] == 0
@@ -163,7 +168,7 @@ def test_update_version_bumps_decision_seq_on_status_changes_only(aws):
         reg.update_version(M, 9, {"note": "x"})
 
 
-def test_state_updates_use_optimistic_locking(aws):
+def test_state_updates_use_optimistic_locking(aws: Cloud) -> None:
     reg = registry()
     state = reg.get_model_state(M)
     assert state["state_version"] == 0 and not state["exists"]
@@ -174,7 +179,7 @@ def test_state_updates_use_optimistic_locking(aws):
 
 
 # --- registry_ops: decisions with audit records ----------------------------------------------
-def test_approve_promotes_and_records_who_and_why(steward):
+def test_approve_promotes_and_records_who_and_why(steward: StewardContext) -> None:
     from stewardtools.operations import registry_ops
 
     reg = steward.registry
@@ -194,10 +199,11 @@ def test_approve_promotes_and_records_who_and_why(steward):
     assert approved["actor"] == "cli:alice" and approved["model_version"] == 2
     assert approved["reason"] == "beats v1 on fresh data"
     assert "model.promoted" in actions(steward, M)
+    assert steward.notifier is not None
     assert steward.notifier.subjects()[-1] == f"[model-steward] {M} v2: promoted"
 
 
-def test_a_stale_approval_never_overwrites_a_newer_decision(steward):
+def test_a_stale_approval_never_overwrites_a_newer_decision(steward: StewardContext) -> None:
     from stewardtools.operations import registry_ops
 
     reg = steward.registry
@@ -212,7 +218,9 @@ def test_a_stale_approval_never_overwrites_a_newer_decision(steward):
     assert "model.approved" not in actions(steward)
 
 
-def test_approval_with_an_outdated_decision_seq_is_refused_by_the_transaction(steward):
+def test_approval_with_an_outdated_decision_seq_is_refused_by_the_transaction(
+    steward: StewardContext,
+) -> None:
     reg = steward.registry
     register(reg, 1)
     reg.update_version(M, 1, {"status": "PendingManualApproval", "pending_reason": "re-gated"})  # seq -> 1
@@ -221,7 +229,7 @@ def test_approval_with_an_outdated_decision_seq_is_refused_by_the_transaction(st
     assert reg.get_model_state(M)["champion"] is None
 
 
-def test_decisions_need_a_reason(steward):
+def test_decisions_need_a_reason(steward: StewardContext) -> None:
     from stewardtools.operations import registry_ops
 
     register(steward.registry, 1)
@@ -229,7 +237,7 @@ def test_decisions_need_a_reason(steward):
         registry_ops.approve(steward, M, 1, "cli:alice", "  ")
 
 
-def test_the_champion_cannot_be_rejected(steward):
+def test_the_champion_cannot_be_rejected(steward: StewardContext) -> None:
     from stewardtools.operations import registry_ops
 
     reg = steward.registry
@@ -239,7 +247,7 @@ def test_the_champion_cannot_be_rejected(steward):
         registry_ops.reject(steward, M, 1, "cli:bob", "no")
 
 
-def test_rollback_restores_the_previous_champion_and_archives_the_current(steward):
+def test_rollback_restores_the_previous_champion_and_archives_the_current(steward: StewardContext) -> None:
     from stewardtools.operations import registry_ops
 
     reg = steward.registry
@@ -258,7 +266,7 @@ def test_rollback_restores_the_previous_champion_and_archives_the_current(stewar
         registry_ops.rollback(steward, M, to_version=2)
 
 
-def test_rollback_is_conditional_on_the_champion_it_read(steward):
+def test_rollback_is_conditional_on_the_champion_it_read(steward: StewardContext) -> None:
     reg = steward.registry
     for v in (1, 2, 3):
         register(reg, v)
@@ -272,7 +280,7 @@ def test_rollback_is_conditional_on_the_champion_it_read(steward):
     assert reg.get_version(M, 2)["status"] == "Approved"
 
 
-def test_rollback_without_an_earlier_champion_is_bad_input(steward):
+def test_rollback_without_an_earlier_champion_is_bad_input(steward: StewardContext) -> None:
     from stewardtools.operations import registry_ops
 
     register(steward.registry, 1)
@@ -281,7 +289,7 @@ def test_rollback_without_an_earlier_champion_is_bad_input(steward):
         registry_ops.rollback(steward, M)
 
 
-def test_set_challenger_routes_traffic_and_promotion_clears_it(steward):
+def test_set_challenger_routes_traffic_and_promotion_clears_it(steward: StewardContext) -> None:
     from stewardtools.operations import registry_ops
 
     reg = steward.registry
@@ -300,7 +308,7 @@ def test_set_challenger_routes_traffic_and_promotion_clears_it(steward):
     assert reg.get_version(M, 2)["alias"] == "champion"
 
 
-def test_list_and_show(steward):
+def test_list_and_show(steward: StewardContext) -> None:
     from stewardtools.operations import registry_ops
 
     reg = steward.registry
@@ -321,7 +329,7 @@ def test_list_and_show(steward):
 
 
 # --- the CLI ----------------------------------------------------------------------------------
-def _stack(aws) -> str:
+def _stack(aws: Cloud) -> str:
     import json
 
     import boto3
@@ -342,7 +350,9 @@ def _stack(aws) -> str:
     return "steward-test"
 
 
-def test_cli_onboard_list_show_approve_with_exit_codes(aws, tmp_path, capsys, monkeypatch):
+def test_cli_onboard_list_show_approve_with_exit_codes(
+    aws: Cloud, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import json
     from pathlib import Path
 

@@ -8,13 +8,17 @@ import importlib.util
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import boto3
 import pytest
 from governance_fixtures import (
     REGION,
     FakeRegistry,
+    SeededModel,
     Stack,
     create_stack,
     make_context,
@@ -26,6 +30,7 @@ from moto import mock_aws
 from modelsteward import layout
 from modelsteward.adapters.cloudwatch_alarms import CloudWatchAlarmCatalog
 from modelsteward.domain.audit_chain import chain_records, parse_records
+from modelsteward.services.context import Context
 from modelsteward.services.run_audit import handle_schedule, open_pii_findings, run_audit, run_id_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,7 +48,7 @@ EVENT = {
 
 
 @pytest.fixture
-def stack(monkeypatch: pytest.MonkeyPatch):
+def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     with mock_aws():
         s = create_stack()
         for key, value in s.env.items():
@@ -51,7 +56,9 @@ def stack(monkeypatch: pytest.MonkeyPatch):
         yield s
 
 
-def _seed_all(stack: Stack, models: tuple[str, ...] = MODELS, **defects) -> tuple:
+def _seed_all(
+    stack: Stack, models: tuple[str, ...] = MODELS, **defects: dict[str, Any]
+) -> tuple[Context, FakeRegistry, dict[str, SeededModel]]:
     """Models with their whole lifecycle; ``defects`` maps a model to the seed_model knobs that break it."""
     registry = FakeRegistry()
     ctx = make_context(stack, registry, NOW)
@@ -59,7 +66,7 @@ def _seed_all(stack: Stack, models: tuple[str, ...] = MODELS, **defects) -> tupl
     return ctx, registry, seeded
 
 
-def _report(stack: Stack, run_id: str) -> dict:
+def _report(stack: Stack, run_id: str) -> dict[str, Any]:
     body = (
         boto3.client("s3", region_name=REGION)
         .get_object(Bucket=stack.artifacts_bucket, Key=layout.governance_prefix(run_id) + "report.json")[
@@ -67,7 +74,8 @@ def _report(stack: Stack, run_id: str) -> dict:
         ]
         .read()
     )
-    return json.loads(body)
+    report: dict[str, Any] = json.loads(body)
+    return report
 
 
 def test_a_clean_lifecycle_has_no_finding_and_sends_no_email(stack: Stack) -> None:
@@ -88,6 +96,7 @@ def test_a_clean_lifecycle_has_no_finding_and_sends_no_email(stack: Stack) -> No
         .decode()
     )
     assert "No findings." in html
+    assert ctx.audit is not None
     last = parse_records(ctx.audit.records())[-1]
     assert (last.action, last.details["findings"]) == ("audit.run", 0)
     assert [p.uri for p in last.outputs] == [
@@ -157,6 +166,7 @@ def test_one_audit_per_schedule_tick(stack: Stack) -> None:
     again = handle_schedule(EVENT, ctx=ctx, alarm_catalog=CloudWatchAlarmCatalog())
     assert first == again and first["findings"] == 1 and first["emailed"] is True
     assert len(stack.emails()) == 1
+    assert ctx.audit is not None
     assert sum(r.action == "audit.run" for r in parse_records(ctx.audit.records())) == 1
     assert first["run_id"] == NOW.strftime("%Y%m%dT%H%M%SZ")
     tomorrow = (NOW + dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -165,7 +175,7 @@ def test_one_audit_per_schedule_tick(stack: Stack) -> None:
     assert len(stack.emails()) == 2
 
 
-def _load_handler():
+def _load_handler() -> ModuleType:
     spec = importlib.util.spec_from_file_location("run_audit_app", ROOT / "functions/run_audit/app.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
@@ -218,7 +228,9 @@ print(",".join(heavy))
         ([("batch.accepted", {}), ("pii.finding", {})], [2]),
     ],
 )
-def test_pii_findings_stay_open_until_resolved(events, expected_open) -> None:
+def test_pii_findings_stay_open_until_resolved(
+    events: list[tuple[str, dict[str, Any]]], expected_open: list[int]
+) -> None:
     records = chain_records(
         [{"action": a, "actor": "monitor_batch", "model": "m", "details": d} for a, d in events]
     )

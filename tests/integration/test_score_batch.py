@@ -3,55 +3,51 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from lambda_context import LAMBDA_CONTEXT
-
-try:
-    from .quality_fixtures import (
-        ARTIFACTS,
-        DATA,
-        MODEL,
-        QualityWorld,
-        csv_bytes,
-        emf_points,
-        load_handler,
-        make_frame,
-        read_parquet,
-        world,
-    )
-except ImportError:  # tests/integration is not a package
-    from quality_fixtures import (  # type: ignore[no-redef]
-        ARTIFACTS,
-        DATA,
-        MODEL,
-        QualityWorld,
-        csv_bytes,
-        emf_points,
-        load_handler,
-        make_frame,
-        read_parquet,
-        world,
-    )
+from narrowing import present
+from quality_fixtures import (
+    ARTIFACTS,
+    DATA,
+    MODEL,
+    QualityWorld,
+    Trained,
+    csv_bytes,
+    emf_points,
+    load_handler,
+    make_frame,
+    read_parquet,
+    world,
+)
 
 __all__ = ["world"]  # the fixture, re-exported for pytest
 
 
-def _score(world: QualityWorld, frame, name: str = "batch-1.csv", capsys=None) -> dict:
+def _score(
+    world: QualityWorld,
+    frame: pd.DataFrame,
+    name: str = "batch-1.csv",
+    capsys: pytest.CaptureFixture[str] | None = None,
+) -> dict[str, Any]:
     event = world.upload(f"scoring/{MODEL}/{name}", csv_bytes(frame.drop(columns=["default"])))
     return load_handler("score_batch")(event, LAMBDA_CONTEXT)
 
 
 @pytest.fixture
-def champion(world: QualityWorld):
+def champion(world: QualityWorld) -> Trained:
     trained = world.train(1, make_frame(1200, seed=1))
     world.register(trained)
     world.serve(1)
     return trained
 
 
-def test_scores_with_the_champion_and_writes_inference_and_compact_copies(world, champion, capsys) -> None:
+def test_scores_with_the_champion_and_writes_inference_and_compact_copies(
+    world: QualityWorld, champion: Trained, capsys: pytest.CaptureFixture[str]
+) -> None:
     from modelsteward.domain.training import predict, prepare_features
     from modelsteward.layout import UploadKey, inference_key, predictions_index_prefix, predictions_key
     from modelsteward.spec import parse_spec
@@ -78,6 +74,7 @@ def test_scores_with_the_champion_and_writes_inference_and_compact_copies(world,
     } <= set(inference.columns)
     spec = parse_spec(world.spec_doc)
     expected = predict(champion.pipeline, prepare_features(frame, spec), champion.classes)
+    assert expected.proba is not None
     assert list(inference["id"]) == list(frame["id"])
     assert list(inference["prediction"]) == list(expected.label)
     np.testing.assert_allclose(inference["probability"], expected.proba[:, 1])
@@ -126,13 +123,13 @@ def test_scores_with_the_champion_and_writes_inference_and_compact_copies(world,
     assert scored[0]["details"]["performance"]["rows"] == 2500
 
 
-def test_estimate_tracks_a_covariate_shift(world, champion) -> None:
+def test_estimate_tracks_a_covariate_shift(world: QualityWorld, champion: Trained) -> None:
     calm = _score(world, make_frame(3000, seed=3, start=20_000), "calm.csv")["batches"][0]
     shifted = _score(world, make_frame(3000, seed=4, start=30_000, spread=0.25), "shifted.csv")["batches"][0]
     assert calm["estimated"]["champion"]["drop"] < shifted["estimated"]["champion"]["drop"]
 
 
-def test_ab_routing_splits_rows_by_stable_hash(world, champion) -> None:
+def test_ab_routing_splits_rows_by_stable_hash(world: QualityWorld, champion: Trained) -> None:
     from modelsteward.domain.routing import challenger_mask
     from modelsteward.domain.training import predict, prepare_features
     from modelsteward.layout import UploadKey, inference_key
@@ -153,14 +150,16 @@ def test_ab_routing_splits_rows_by_stable_hash(world, champion) -> None:
     features = prepare_features(frame, spec)
     expected = np.where(
         mask,
-        predict(challenger.pipeline, features, challenger.classes).proba[:, 1],
-        predict(champion.pipeline, features, champion.classes).proba[:, 1],
+        present(predict(challenger.pipeline, features, challenger.classes).proba)[:, 1],
+        present(predict(champion.pipeline, features, champion.classes).proba)[:, 1],
     )
     np.testing.assert_allclose(inference["probability"], expected)
     assert (inference["model_version"].to_numpy() == np.where(mask, 2, 1)).all()
 
 
-def test_tampered_artifact_is_refused_and_the_batch_quarantined(world, capsys) -> None:
+def test_tampered_artifact_is_refused_and_the_batch_quarantined(
+    world: QualityWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
     from modelsteward.layout import UploadKey, quarantine_prefix
 
     world.register(world.train(1, make_frame(1200, seed=1)), tamper=True)
@@ -183,7 +182,9 @@ def test_tampered_artifact_is_refused_and_the_batch_quarantined(world, capsys) -
         (b"\x00\x01\x02 not a table", None),
     ],
 )
-def test_bad_input_is_quarantined_not_retried(world, champion, body: bytes, code: str | None) -> None:
+def test_bad_input_is_quarantined_not_retried(
+    world: QualityWorld, champion: Trained, body: bytes, code: str | None
+) -> None:
     event = world.upload(f"scoring/{MODEL}/bad.csv", body)
     summary = load_handler("score_batch")(event, LAMBDA_CONTEXT)
     result = summary["batches"][0]
@@ -194,13 +195,13 @@ def test_bad_input_is_quarantined_not_retried(world, champion, body: bytes, code
     assert world.audit("batch.quarantined")
 
 
-def test_no_champion_is_quarantined_with_a_clear_reason(world) -> None:
+def test_no_champion_is_quarantined_with_a_clear_reason(world: QualityWorld) -> None:
     result = _score(world, make_frame(50, seed=8), "early.csv")["batches"][0]
     assert result["status"] == "quarantined" and result["code"] == "no_champion"
     assert "train it" in result["reason"]
 
 
-def test_a_repeated_delivery_scores_once(world, champion) -> None:
+def test_a_repeated_delivery_scores_once(world: QualityWorld, champion: Trained) -> None:
     from modelsteward.layout import UploadKey, inference_key
 
     event = world.upload(
@@ -216,7 +217,9 @@ def test_a_repeated_delivery_scores_once(world, champion) -> None:
     assert len(world.audit("batch.scored")) == 1
 
 
-def test_cold_start_then_warm_with_cached_model(world, champion, capsys) -> None:
+def test_cold_start_then_warm_with_cached_model(
+    world: QualityWorld, champion: Trained, capsys: pytest.CaptureFixture[str]
+) -> None:
     from modelsteward.services import score_batch as service
 
     service._cold_start = True
@@ -229,18 +232,18 @@ def test_cold_start_then_warm_with_cached_model(world, champion, capsys) -> None
     assert len(loads) == 1  # the second run used the verified model from the process cache
 
 
-def test_ignores_non_s3_events(world) -> None:
+def test_ignores_non_s3_events(world: QualityWorld) -> None:
     out = load_handler("score_batch")({"hello": "world"}, LAMBDA_CONTEXT)
     assert out["ok"] is False and out["error"] == "bad_event"
     assert json.dumps(out)
 
 
-def test_multiclass_writes_one_probability_column_per_class(world) -> None:
+def test_multiclass_writes_one_probability_column_per_class(world: QualityWorld) -> None:
     from modelsteward.layout import UploadKey, inference_key, predictions_key
 
     world.put_spec({**world.spec_doc, "task": "multiclass", "primary_metric": "accuracy"})
 
-    def tiers(frame):
+    def tiers(frame: pd.DataFrame) -> pd.DataFrame:
         frame["default"] = np.where(frame["debt"] > 25, "high", np.where(frame["income"] > 55, "low", "mid"))
         return frame
 

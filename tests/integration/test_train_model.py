@@ -5,41 +5,34 @@ from __future__ import annotations
 import datetime as dt
 import importlib.util
 import sys
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 import pytest
-from lambda_context import LAMBDA_CONTEXT
+from lambda_context import LAMBDA_CONTEXT, Handler
+from registry_fixtures import (
+    MODEL,
+    RecordingNotifier,
+    StewardContext,
+    actions,
+    csv_bytes,
+    example_spec,
+    make_context,
+    parquet_bytes,
+    put_spec,
+    records,
+    steward,
+)
 
-try:
-    from .registry_fixtures import (
-        MODEL,
-        RecordingNotifier,
-        actions,
-        csv_bytes,
-        example_spec,
-        make_context,
-        parquet_bytes,
-        put_spec,
-        records,
-        steward,
-    )
-except ImportError:  # pragma: no cover - rootdir-less invocation
-    from registry_fixtures import (  # type: ignore[no-redef]
-        MODEL,
-        RecordingNotifier,
-        actions,
-        csv_bytes,
-        example_spec,
-        make_context,
-        parquet_bytes,
-        put_spec,
-        records,
-        steward,  # noqa: F401
-    )
-
-from modelsteward.events import s3_uploads
+from modelsteward.events import S3Upload, s3_uploads
 from stewardtools.datasets import credit_default
+
+if TYPE_CHECKING:
+    from conftest import Cloud
+
+__all__ = ["steward"]  # the fixture, re-exported for pytest
 
 FAST = {
     "class_path": "sklearn.ensemble.HistGradientBoostingClassifier",
@@ -54,11 +47,11 @@ def spec_doc(**overrides: Any) -> dict[str, Any]:
     return example_spec(MODEL, estimator=FAST, **overrides)
 
 
-def upload(aws: Any, name: str, frame: Any) -> Any:
+def upload(aws: Cloud, name: str, frame: pd.DataFrame) -> S3Upload:
     return s3_uploads(aws.put(f"training/{MODEL}/{name}", csv_bytes(frame)))[0]
 
 
-def noisy(frame: Any, share: float, seed: int) -> Any:
+def noisy(frame: pd.DataFrame, share: float, seed: int) -> pd.DataFrame:
     """Flip ``share`` of the labels: a weak champion to beat."""
     out = frame.copy()
     flip = np.random.default_rng(seed).random(len(out)) < share
@@ -66,23 +59,27 @@ def noisy(frame: Any, share: float, seed: int) -> Any:
     return out
 
 
-def train(ctx: Any, request: Any) -> dict[str, Any]:
+def train(ctx: StewardContext, request: S3Upload | Mapping[str, Any]) -> dict[str, Any]:
     from modelsteward.services.train_model import train_model
 
     return train_model(ctx, request)
 
 
-def load_handler() -> Any:
+def load_handler() -> Handler:
     name = "_train_model_handler_app"
     if name not in sys.modules:
         spec = importlib.util.spec_from_file_location(name, ROOT / "functions" / "train_model" / "app.py")
+        assert spec and spec.loader
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
-    return sys.modules[name].handler
+    handler: Handler = sys.modules[name].handler
+    return handler
 
 
-def test_first_upload_trains_registers_and_promotes_with_evidence(aws, steward):
+def test_first_upload_trains_registers_and_promotes_with_evidence(
+    aws: Cloud, steward: StewardContext
+) -> None:
     from modelsteward.domain.model_artifact import load_model
     from modelsteward.layout import parse_s3_uri
 
@@ -142,12 +139,15 @@ def test_first_upload_trains_registers_and_promotes_with_evidence(aws, steward):
     started = records(steward, "training.started")[0]
     assert started["inputs"][0]["uri"] == f"s3://steward-data/{request.key}"
     assert started["inputs"][0]["version_id"] == request.version_id
+    assert steward.notifier is not None
     assert steward.notifier.subjects() == [f"[model-steward] {MODEL} v1: promoted"]
     state = reg.get_model_state(MODEL)
     assert state["last_retrain_at"] and state["last_training_data"]["version_id"] == request.version_id
 
 
-def test_a_better_challenger_is_promoted_and_an_identical_retrain_rejected(aws, steward):
+def test_a_better_challenger_is_promoted_and_an_identical_retrain_rejected(
+    aws: Cloud, steward: StewardContext
+) -> None:
     put_spec(aws, spec_doc())
     clean = credit_default(3000, seed=2)
     assert train(steward, upload(aws, "weak.csv", noisy(clean, 0.35, seed=3)))["outcome"] == "promote"
@@ -183,6 +183,7 @@ def test_a_better_challenger_is_promoted_and_an_identical_retrain_rejected(aws, 
     assert row["triggered_by"] == "alarm:drift"
     assert row["lineage"][0]["uri"].endswith("training/credit-default/clean.csv")
     assert reg.get_model_state(MODEL)["champion"] == 2
+    assert steward.notifier is not None
     assert steward.notifier.subjects()[-1] == f"[model-steward] {MODEL} v3: rejected"
     assert "not beat" in steward.notifier.messages[-1][1]
     assert "model.rejected" in actions(steward, MODEL)
@@ -200,7 +201,7 @@ def test_a_better_challenger_is_promoted_and_an_identical_retrain_rejected(aws, 
     assert again == same and len(reg.list_versions(MODEL)) == 3
 
 
-def test_without_auto_promote_a_better_version_awaits_approval(aws, steward):
+def test_without_auto_promote_a_better_version_awaits_approval(aws: Cloud, steward: StewardContext) -> None:
     from stewardtools.operations import registry_ops
 
     put_spec(aws, spec_doc(gate={"auto_promote": False}))
@@ -211,13 +212,14 @@ def test_without_auto_promote_a_better_version_awaits_approval(aws, steward):
         row["status"] == "PendingManualApproval"
         and steward.registry.get_model_state(MODEL)["champion"] is None
     )
+    assert steward.notifier is not None
     assert steward.notifier.subjects() == [f"[model-steward] {MODEL} v1: awaiting approval"]
     assert "steward models approve credit-default 1" in steward.notifier.messages[0][1]
     registry_ops.approve(steward, MODEL, 1, "cli:alice", "reviewed the evaluation", row["decision_seq"])
     assert steward.registry.get_model_state(MODEL)["champion"] == 1
 
 
-def test_the_handler_trains_once_per_upload_and_dispatches_retrains(aws):
+def test_the_handler_trains_once_per_upload_and_dispatches_retrains(aws: Cloud) -> None:
     put_spec(aws, spec_doc())
     event = aws.put(f"training/{MODEL}/2026-02.csv", csv_bytes(credit_default(1000, seed=5)))
     handler = load_handler()
@@ -233,7 +235,9 @@ def test_the_handler_trains_once_per_upload_and_dispatches_retrains(aws):
     assert not bad["ok"] and bad["results"][0]["code"] == "bad_event"
 
 
-def test_bad_training_data_is_quarantined_and_recorded_not_retried(aws, steward):
+def test_bad_training_data_is_quarantined_and_recorded_not_retried(
+    aws: Cloud, steward: StewardContext
+) -> None:
     put_spec(aws, spec_doc())
     frame = credit_default(500, seed=7).drop(columns=["default"])
     request = upload(aws, "no-target.csv", frame)
@@ -245,10 +249,11 @@ def test_bad_training_data_is_quarantined_and_recorded_not_retried(aws, steward)
     assert rejected["model"] == MODEL and rejected["inputs"][0]["version_id"] == request.version_id
     assert any(k.endswith("reason.json") for k in aws.keys(f"quarantine/{MODEL}/", "steward-data"))
     # the upload itself is untouched
+    assert request.version_id is not None
     assert aws.s3.head_object(Bucket="steward-data", Key=request.key, VersionId=request.version_id)
 
 
-def test_single_class_training_data_is_rejected_with_the_reason(aws, steward):
+def test_single_class_training_data_is_rejected_with_the_reason(aws: Cloud, steward: StewardContext) -> None:
     put_spec(aws, spec_doc())
     frame = credit_default(500, seed=8)
     frame["default"] = 0
@@ -256,13 +261,13 @@ def test_single_class_training_data_is_rejected_with_the_reason(aws, steward):
     assert summary["status"] == "rejected" and summary["code"] == "single_class"
 
 
-def test_an_unknown_model_is_rejected(aws, steward):
+def test_an_unknown_model_is_rejected(aws: Cloud, steward: StewardContext) -> None:
     summary = train(steward, s3_uploads(aws.put("training/nobody/x.csv", b"a,b\n1,2\n"))[0])
     assert summary["status"] == "rejected" and summary["code"] == "unknown_model"
     assert records(steward, "training.rejected")[-1]["model"] == "nobody"
 
 
-def test_a_tampered_champion_sends_the_challenger_to_a_person(aws, steward):
+def test_a_tampered_champion_sends_the_challenger_to_a_person(aws: Cloud, steward: StewardContext) -> None:
     put_spec(aws, spec_doc())
     train(steward, upload(aws, "a.csv", credit_default(1000, seed=9)))
     row = steward.registry.get_version(MODEL, 1)
@@ -274,7 +279,7 @@ def test_a_tampered_champion_sends_the_challenger_to_a_person(aws, steward):
     assert steward.registry.get_model_state(MODEL)["champion"] == 1
 
 
-def test_retrain_reads_the_snapshot_and_recent_pool_with_lineage(aws, steward):
+def test_retrain_reads_the_snapshot_and_recent_pool_with_lineage(aws: Cloud, steward: StewardContext) -> None:
     put_spec(aws, spec_doc())
     snapshot = upload(aws, "base.csv", credit_default(1000, seed=11))
     train(steward, snapshot)
@@ -302,7 +307,7 @@ def test_retrain_reads_the_snapshot_and_recent_pool_with_lineage(aws, steward):
     assert [r["role"] for r in later.registry.get_version(MODEL, 3)["lineage"]] == ["training_snapshot"]
 
 
-def test_scheduled_retrains_run_when_due_and_once_per_period(aws, steward):
+def test_scheduled_retrains_run_when_due_and_once_per_period(aws: Cloud, steward: StewardContext) -> None:
     put_spec(aws, spec_doc(retrain={"schedule": "rate(7 days)"}))
     train(steward, upload(aws, "a.csv", credit_default(1000, seed=13)))
     tick = {"action": "retrain_scheduled"}
@@ -318,7 +323,7 @@ def test_scheduled_retrains_run_when_due_and_once_per_period(aws, steward):
     assert train(later, tick)["started"] == []  # the same period is not retrained twice
 
 
-def test_schedule_expressions():
+def test_schedule_expressions() -> None:
     from modelsteward.errors import SpecError
     from modelsteward.services.train_model import is_due, schedule_interval
 
@@ -336,7 +341,9 @@ def test_schedule_expressions():
     ("name", "outcome", "metric"),
     [("product-category", "pending_approval", "accuracy"), ("house-price", "promote", "mae")],
 )
-def test_the_other_example_specs_train_end_to_end(aws, steward, name, outcome, metric):
+def test_the_other_example_specs_train_end_to_end(
+    aws: Cloud, steward: StewardContext, name: str, outcome: str, metric: str
+) -> None:
     from stewardtools.datasets import generate
 
     doc = example_spec(name, gate={"bootstrap_rounds": 100})
@@ -354,7 +361,9 @@ def test_the_other_example_specs_train_end_to_end(aws, steward, name, outcome, m
     assert (prefix + "estimation.json" in keys) == (name == "product-category")
 
 
-def test_a_retry_after_a_crash_between_registration_and_decision_applies_the_gate(aws, steward, monkeypatch):
+def test_a_retry_after_a_crash_between_registration_and_decision_applies_the_gate(
+    aws: Cloud, steward: StewardContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The attempt registered v1 with the gate's verdict, then died (a timeout, say) before the
     verdict was applied and before it could mark the row failed: the retry applies it, once."""
     import modelsteward.services.train_model as service
@@ -379,7 +388,9 @@ def test_a_retry_after_a_crash_between_registration_and_decision_applies_the_gat
     assert actions(steward, MODEL).count("model.promoted") == 1
 
 
-def test_a_retry_finishes_the_version_a_later_attempt_decided(aws, steward, monkeypatch):
+def test_a_retry_finishes_the_version_a_later_attempt_decided(
+    aws: Cloud, steward: StewardContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Attempt 1 failed after registering v1 (marked failed); attempt 2 trained and decided v2, then
     its email failed; attempt 3 must finish v2, not train v3."""
     import modelsteward.services.train_model as service
@@ -409,10 +420,13 @@ def test_a_retry_finishes_the_version_a_later_attempt_decided(aws, steward, monk
     assert finished["version"] == 2 and finished["resumed"] and finished["outcome"] == "promote"
     assert [r["status"] for r in reg.list_versions(MODEL)] == ["Rejected", "Approved"]
     assert reg.get_model_state(MODEL)["champion"] == 2
+    assert steward.notifier is not None
     assert steward.notifier.subjects() == [f"[model-steward] {MODEL} v2: promoted"]
 
 
-def test_an_episodes_retrain_waits_for_labels_of_the_new_data_then_follows_it(aws, steward):
+def test_an_episodes_retrain_waits_for_labels_of_the_new_data_then_follows_it(
+    aws: Cloud, steward: StewardContext
+) -> None:
     """Retraining before labels of the new regime arrive would fit the old one again (issue 15)."""
     from modelsteward.domain.alert_policy import pending_retrain_request
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from moto import mock_aws
 from moto_stack import REGION, MotoStack, reset_caches
+from pluggy import Result
 from reliability_stack import Ledger, Stack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,7 +44,9 @@ def ledger(request: pytest.FixtureRequest) -> Ledger:
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, Result[pytest.TestReport], None]:
     outcome = yield
     report = outcome.get_result()
     entries = item.stash.get(LEDGER_KEY, None)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from botocore.awsrequest import AWSResponse
+from botocore.compat import HTTPHeaders
 from botocore.exceptions import ReadTimeoutError
 from moto.core.botocore_stubber import MockRawResponse
 
@@ -43,24 +44,31 @@ FAULTS = ("throttle", "5xx", "timeout")
 # "lost_response": the service applied the request but the answer was a 5xx (an ambiguous write)
 
 
+def _headers(items: dict[str, str]) -> HTTPHeaders:
+    headers = HTTPHeaders()
+    for name, value in items.items():
+        headers[name] = value
+    return headers
+
+
 def _response(service: str, url: str, fault: str) -> AWSResponse:
     status, code = ERRORS[fault][service]
     if service == "s3":
         body = f"<Error><Code>{code}</Code><Message>injected {fault}</Message></Error>".encode()
-        return AWSResponse(url, status, {}, MockRawResponse(body))
+        return AWSResponse(url, status, _headers({}), MockRawResponse(body))
     if service == "dynamodb":
-        body = json.dumps(
+        text = json.dumps(
             {"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": f"injected {fault}"}
         )
-        return AWSResponse(url, status, {"x-amzn-ErrorType": code}, MockRawResponse(body.encode()))
+        return AWSResponse(url, status, _headers({"x-amzn-ErrorType": code}), MockRawResponse(text.encode()))
     if service == "lambda":
-        body = json.dumps({"Type": "Service", "message": f"injected {fault}"})
-        return AWSResponse(url, status, {"x-amzn-ErrorType": code}, MockRawResponse(body.encode()))
+        text = json.dumps({"Type": "Service", "message": f"injected {fault}"})
+        return AWSResponse(url, status, _headers({"x-amzn-ErrorType": code}), MockRawResponse(text.encode()))
     body = (
         f"<ErrorResponse><Error><Type>Server</Type><Code>{code}</Code><Message>injected {fault}</Message>"
         "</Error><RequestId>injected</RequestId></ErrorResponse>"
     ).encode()
-    return AWSResponse(url, status, {}, MockRawResponse(body))
+    return AWSResponse(url, status, _headers({}), MockRawResponse(body))
 
 
 @dataclass

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from moto_atomic import serialized_dynamodb  # noqa: F401 - re-exported for the tests
+from moto_atomic import serialized_dynamodb as serialized_dynamodb  # re-exported for the tests
 from moto_stack import MotoStack
 
 Stack = MotoStack  # the reliability suite's stack: MotoStack("rel"), see conftest.py

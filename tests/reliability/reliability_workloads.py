@@ -90,7 +90,7 @@ def onboard_monitored(ctx: Any, data_bucket: str) -> None:
 
 
 def trained_spec() -> dict[str, Any]:
-    doc = yaml.safe_load((ROOT / "examples" / "specs" / f"{TRAINED}.yaml").read_text())
+    doc: dict[str, Any] = yaml.safe_load((ROOT / "examples" / "specs" / f"{TRAINED}.yaml").read_text())
     doc["estimator"] = copy.deepcopy(FAST_ESTIMATOR)
     doc["gate"] = {**doc.get("gate", {}), "bootstrap_rounds": 100}
     return doc
@@ -108,4 +108,5 @@ def training_csv(n: int = 800, seed: int = 1) -> bytes:
         import pandas as pd
 
         frame["timestamp"] = pd.to_datetime(frame["timestamp"]).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return frame.to_csv(index=False).encode()
+    text: str = frame.to_csv(index=False)  # pandas ships no type hints
+    return text.encode()

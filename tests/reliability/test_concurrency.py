@@ -10,6 +10,7 @@ they are not repeated here.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import pytest
@@ -63,7 +64,7 @@ def test_parallel_batches_of_one_model_are_each_monitored_once(stack: Stack, led
         for i in range(PARALLEL_BATCHES)
     ]
     with serialized_dynamodb():
-        outcomes = run_threads([lambda u=u: monitor_batch(ctx, u) for u in uploads])
+        outcomes = run_threads([partial(monitor_batch, ctx, u) for u in uploads])
     assert [e for _, e in outcomes if e is not None] == []
     batch_ids = {r["batch_id"] for r, _ in outcomes}
     assert len(batch_ids) == PARALLEL_BATCHES and all(r["status"] == "accepted" for r, _ in outcomes)

@@ -35,7 +35,8 @@ def _csv(frame: Any) -> bytes:
     out = frame.copy()
     if "timestamp" in out:
         out["timestamp"] = pd.to_datetime(out["timestamp"]).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return out.to_csv(index=False).encode()
+    text: str = out.to_csv(index=False)  # pandas ships no type hints
+    return text.encode()
 
 
 @pytest.fixture(scope="module")

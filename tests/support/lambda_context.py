@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass
@@ -14,3 +16,6 @@ class FakeLambdaContext:
 
 
 LAMBDA_CONTEXT = FakeLambdaContext()
+
+# Every functions/*/app.py ``handler``: the tests load them from their files, where mypy cannot see them.
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]

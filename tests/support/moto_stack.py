@@ -5,13 +5,18 @@ reliability suites; the key schemas are template.yaml's."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import boto3
+from narrowing import present
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.literals import KeyTypeType, ScalarAttributeTypeType
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 # (attribute, key type, attribute type) per table, as template.yaml declares them
-KEY_SCHEMAS = {
+KEY_SCHEMAS: dict[str, list[tuple[str, KeyTypeType, ScalarAttributeTypeType]]] = {
     "registry": [("pk", "HASH", "S"), ("sk", "RANGE", "S")],
     "audit": [("pk", "HASH", "S"), ("sk", "RANGE", "N")],
     "idempotency": [("id", "HASH", "S")],
@@ -117,7 +122,7 @@ class MotoStack:
         from moto.sns.models import sns_backends
 
         topic = sns_backends[ACCOUNT][REGION].topics[self.topic_arn]
-        return [(n[2], n[1]) for n in topic.sent_notifications]
+        return [(present(n[2]), n[1]) for n in topic.sent_notifications]
 
 
 def reset_caches() -> None:

@@ -9,6 +9,7 @@ threshold 3 with GreaterThanThreshold, evaluation range of 5 periods for 3 evalu
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import pytest
 
@@ -70,7 +71,7 @@ TABLE_2_OF_3 = [
 TREATMENTS = ("missing", "ignore", "breaching", "notBreaching")
 
 
-def _cases(table: list[tuple[str, str, str, str, str]], m: int) -> list[tuple[int, str, str, str]]:
+def _cases(table: Sequence[tuple[str, str, str, str, str]], m: int) -> list[tuple[int, str, str, str]]:
     return [
         (m, pattern, treat, expected)
         for pattern, *states in table

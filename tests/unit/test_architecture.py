@@ -77,7 +77,9 @@ def constructions(files: Iterable[Path], classes: set[str]) -> dict[str, list[st
     found: dict[str, list[str]] = {}
     for path in files:
         for node in ast.walk(ast.parse(path.read_text())):
-            func = node.func if isinstance(node, ast.Call) else None
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
             name = getattr(func, "id", None) or getattr(func, "attr", "")
             if name in classes:
                 found.setdefault(str(path.relative_to(REPO)), []).append(f"{name} (line {node.lineno})")

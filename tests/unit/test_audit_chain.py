@@ -6,6 +6,7 @@ import datetime as dt
 import itertools
 import json
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -41,11 +42,11 @@ def _chain(n: int = 6) -> list[AuditRecord]:
     return chain_records(events)
 
 
-def _dicts(records: list[AuditRecord]) -> list[dict]:
+def _dicts(records: list[AuditRecord]) -> list[dict[str, Any]]:
     return [r.body() for r in records]
 
 
-def _rehash_from(records: list[dict], start: int) -> list[dict]:
+def _rehash_from(records: list[dict[str, Any]], start: int) -> list[dict[str, Any]]:
     """What an attacker with write access does: recompute every hash from index ``start`` on."""
     out = [dict(r) for r in records]
     for i in range(start, len(out)):
@@ -259,7 +260,7 @@ def test_a_bad_input_reference_is_refused() -> None:
         ({3, 1}, [1, 3]),
     ],
 )
-def test_normalize_makes_values_dynamodb_stable(value, expected) -> None:
+def test_normalize_makes_values_dynamodb_stable(value: object, expected: object) -> None:
     assert normalize(value) == expected
     assert type(normalize(value)) is type(expected)
 
@@ -277,7 +278,7 @@ json_values = st.recursive(
 )
 
 
-def _through_dynamodb(value):
+def _through_dynamodb(value: Any) -> Any:
     """What a DynamoDB round trip does to numbers: every one comes back as a Decimal."""
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return value
@@ -290,7 +291,7 @@ def _through_dynamodb(value):
 
 @settings(max_examples=200, deadline=None)
 @given(json_values)
-def test_canonical_bytes_survive_a_dynamodb_round_trip(value) -> None:
+def test_canonical_bytes_survive_a_dynamodb_round_trip(value: Any) -> None:
     stored = normalize({"v": value})
     assert canonical_bytes(_through_dynamodb(stored)) == canonical_bytes(stored)
     json.loads(canonical_bytes(stored))  # always valid JSON, no NaN

@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from narrowing import present
 
 from modelsteward.domain.byom import check_reference, compact_rows, probability_matrix, versions_and_variants
 from modelsteward.services.byom import scored_by_suite
-from modelsteward.spec import parse_spec
+from modelsteward.spec import ModelSpec, parse_spec
 
 
-def _spec(**extra: object):
+def _spec(**extra: object) -> ModelSpec:
     doc = {
         "name": "m",
         "task": "binary",
@@ -27,12 +28,12 @@ def _spec(**extra: object):
 
 def test_binary_probability_column_is_the_positive_class() -> None:
     frame = pd.DataFrame({"probability": [0.2, 0.9]})
-    assert probability_matrix(frame, _spec(), ["no", "yes"]).tolist() == [
+    assert present(probability_matrix(frame, _spec(), ["no", "yes"])).tolist() == [
         [0.8, 0.2],
         [pytest.approx(0.1), 0.9],
     ]
     per_class = pd.DataFrame({"probability_no": [0.3], "probability_yes": [0.7]})
-    assert probability_matrix(per_class, _spec(), ["no", "yes"]).tolist() == [[0.3, 0.7]]
+    assert present(probability_matrix(per_class, _spec(), ["no", "yes"])).tolist() == [[0.3, 0.7]]
     assert probability_matrix(pd.DataFrame({"x": [1]}), _spec(), ["no", "yes"]) is None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 
 import pytest
 
@@ -12,10 +13,10 @@ from modelsteward.domain.capture import decode, for_spec, looks_like_sagemaker, 
 from modelsteward.domain.contract import conform
 from modelsteward.domain.ingest import read_table
 from modelsteward.errors import BatchRejected
-from modelsteward.spec import parse_spec
+from modelsteward.spec import ModelSpec, parse_spec
 
 
-def _spec(task: str = "binary", classes: list[str] | None = None) -> object:
+def _spec(task: str = "binary", classes: list[str] | None = None) -> ModelSpec:
     doc = {
         "name": "m",
         "task": task,
@@ -31,7 +32,7 @@ def _spec(task: str = "binary", classes: list[str] | None = None) -> object:
 
 
 def _record(inp: str, out: str, *, ct: str = "text/csv", enc: str = "CSV", **meta: str) -> str:
-    def part(data: str, mode: str) -> dict:
+    def part(data: str, mode: str) -> dict[str, Any]:
         if enc == "BASE64":
             data = base64.b64encode(data.encode()).decode()
         return {"observedContentType": ct, "mode": mode, "data": data, "encoding": enc}

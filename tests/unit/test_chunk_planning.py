@@ -10,12 +10,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from modelsteward.domain.chunking import chunk_payload, plan_chunks
+from modelsteward.domain.chunking import ReadRange, chunk_payload, plan_chunks
 from modelsteward.domain.ingest import IngestLimits, read_table
 from modelsteward.errors import LimitExceeded
 
 
-def reader(data: bytes):
+def reader(data: bytes) -> tuple[ReadRange, list[tuple[int, int]]]:
     calls: list[tuple[int, int]] = []
 
     def read(start: int, end: int) -> bytes:

@@ -10,7 +10,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from modelsteward.domain.arrow_values import as_strings, string_array
-from modelsteward.domain.contract import MAX_INVALID_SHARE, ConformedBatch, conform, example_text
+from modelsteward.domain.contract import (
+    MAX_INVALID_SHARE,
+    ConformedBatch,
+    ContractFinding,
+    conform,
+    example_text,
+)
 from modelsteward.domain.ingest import read_table
 from modelsteward.errors import BatchRejected
 from modelsteward.spec import ModelSpec, parse_spec
@@ -39,8 +45,8 @@ def csv(text: str) -> pa.Table:
     return read_table(text.encode(), "batch.csv")
 
 
-def findings_by_check(batch: ConformedBatch) -> dict[str, list]:
-    out: dict[str, list] = {}
+def findings_by_check(batch: ConformedBatch) -> dict[str, list[ContractFinding]]:
+    out: dict[str, list[ContractFinding]] = {}
     for f in batch.findings:
         out.setdefault(f.check, []).append(f)
     return out

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pytest
+from narrowing import present
+from numpy.typing import ArrayLike
 from scipy import stats
 
 from modelsteward.domain.baseline import Baseline, NumericBaseline
@@ -14,6 +18,8 @@ from modelsteward.domain.baseline_builder import build_baseline
 from modelsteward.domain.drift import (
     METHODS,
     Distribution,
+    DriftResult,
+    FeatureResult,
     JensenShannon,
     Psi,
     benjamini_hochberg,
@@ -23,14 +29,14 @@ from modelsteward.domain.drift import (
     numeric_distributions,
     wasserstein_distance,
 )
-from modelsteward.domain.profile import NumericProfile, merge_profiles, profile_batch
-from modelsteward.spec import parse_spec
+from modelsteward.domain.profile import NumericProfile, Profile, merge_profiles, profile_batch
+from modelsteward.spec import ModelSpec, parse_spec
 
 NUMERIC = ["steady", "shift", "spread", "tiny"]
 CATEGORICAL = ["cat_steady", "cat_shift"]
 
 
-def spec_for(**drift):
+def spec_for(**drift: Any) -> ModelSpec:
     return parse_spec(
         {
             "name": "synthetic",
@@ -61,7 +67,9 @@ def make(n: int, seed: int, *, drifted: bool) -> pa.Table:
     )
 
 
-def run(n: int, *, drifted: bool, seed: int = 1, **drift):
+def run(
+    n: int, *, drifted: bool, seed: int = 1, **drift: Any
+) -> tuple[dict[str, FeatureResult], DriftResult, Baseline, Profile]:
     spec = spec_for(**drift)
     baseline = build_baseline(make(n, seed, drifted=False), spec)
     profile = profile_batch(make(n, seed + 100, drifted=drifted), baseline, spec)
@@ -117,6 +125,7 @@ def test_noise_floor_predicts_the_score_of_two_samples_without_drift(kind: str) 
     for _ in range(100):
         baseline = build_baseline(draw(1_000), spec)
         (f,) = detect_drift(baseline, profile_batch(draw(1_000), baseline, spec), spec.drift).features
+        assert f.raw_score is not None and f.score is not None
         raws.append(f.raw_score)
         floors.append(f.noise_floor)
         corrected.append(f.score)
@@ -150,6 +159,7 @@ def test_p_value_alone_flags_a_negligible_shift_at_a_million_rows_ours_does_not(
     baseline = build_baseline(pa.table({"tiny": rng.normal(0, 1, 1_000_000)}), spec)
     profile = profile_batch(pa.table({"tiny": rng.normal(0.02, 1, 1_000_000)}), baseline, spec)
     (tiny,) = detect_drift(baseline, profile, spec.drift).features
+    assert tiny.p_value is not None and tiny.score is not None
     assert tiny.p_value < 1e-10  # a p-value-only rule (Evidently < 1000 rows, whylogs, Alibi) says drift
     assert tiny.score < 0.05 and not tiny.drifted and tiny.severity == "none"
 
@@ -169,7 +179,9 @@ def test_a_moderate_shift_is_a_warning() -> None:
     profile = profile_batch(pa.table({"x": rng.normal(0.07, 1, 100_000)}), baseline, spec)
     (x,) = detect_drift(baseline, profile, spec.drift).features
     # certain and far beyond its noise band (~0.01 at 100k rows): drift on its earned threshold
+    assert x.score is not None and x.effect is not None and x.drift_reason is not None
     assert x.drifted and x.score < spec.drift.threshold and x.beyond_noise
+    assert x.raw_score is not None
     assert x.noise_band is not None and x.raw_score > 2 * x.noise_band
     assert x.floor == 0.035 and x.effect == pytest.approx(0.07, abs=0.01) and x.effect >= x.floor
     assert x.drift_reason.startswith("beyond 2x its noise band")
@@ -200,14 +212,17 @@ def test_per_feature_overrides() -> None:
         features={"tiny": {"threshold": 0.01, "warn_threshold": 0.005}, "shift": {"method": "psi"}},
     )
     assert by["tiny"].drifted and by["tiny"].threshold == 0.01  # lowered threshold: now it counts
-    assert by["shift"].method == "psi" and by["shift"].score < 0.1  # PSI is nearly blind to a 0.2 sd shift
-    assert by["shift"].floor == 0.002 and by["shift"].noise_band < 0.01  # ...but it is far beyond its noise
-    assert by["shift"].drifted and by["shift"].drift_reason.startswith("beyond 2x its noise band")
+    shift = by["shift"]
+    assert shift.score is not None and shift.noise_band is not None and shift.drift_reason is not None
+    assert shift.method == "psi" and shift.score < 0.1  # PSI is nearly blind to a 0.2 sd shift
+    assert shift.floor == 0.002 and shift.noise_band < 0.01  # ...but it is far beyond its noise
+    assert shift.drifted and shift.drift_reason.startswith("beyond 2x its noise band")
     assert by["tiny"].drift_reason == "above the threshold 0.01"
 
 
 def test_a_numeric_only_method_on_categoricals_falls_back_with_a_note() -> None:
     by, _, _, _ = run(10_000, drifted=True, categorical_method="wasserstein")
+    assert by["cat_shift"].note is not None
     assert by["cat_shift"].method == "jensen_shannon" and "does not apply" in by["cat_shift"].note
     assert by["cat_shift"].drifted
 
@@ -258,11 +273,14 @@ def test_merged_profiles_give_the_same_verdict_as_one_batch() -> None:
 def test_histograms_share_bins_and_hold_every_value() -> None:
     by, _, baseline, profile = run(10_000, drifted=True)
     shift = by["shift"]
+    assert shift.reference_hist is not None and shift.current_hist is not None
+    assert shift.current_hist.edges is not None
     assert shift.reference_hist.edges == shift.current_hist.edges
     assert sum(shift.reference_hist.counts) == baseline.columns["shift"].count
     assert sum(shift.current_hist.counts) == profile.columns["shift"].count
     assert len(shift.current_hist.edges) == len(shift.current_hist.counts) + 1
     cat = by["cat_shift"]
+    assert cat.reference_hist is not None and cat.current_hist is not None
     assert cat.reference_hist.categories == ["a", "b", "c", "__other__"]
     assert sum(cat.current_hist.counts) == 10_000
 
@@ -275,7 +293,7 @@ def test_a_profile_of_another_baseline_is_refused() -> None:
 
 
 # --- the maths ------------------------------------------------------------------------------
-def grid_pair(ref: np.ndarray, cur: np.ndarray):
+def grid_pair(ref: np.ndarray, cur: np.ndarray) -> tuple[Distribution, Distribution]:
     spec = parse_spec(
         {
             "name": "m",
@@ -287,7 +305,9 @@ def grid_pair(ref: np.ndarray, cur: np.ndarray):
     )
     baseline = build_baseline(pa.table({"x": ref}), spec)
     profile = profile_batch(pa.table({"x": cur}), baseline, spec)
-    return numeric_distributions(baseline.columns["x"], profile.columns["x"])
+    base, column = baseline.columns["x"], profile.columns["x"]
+    assert isinstance(base, NumericBaseline) and isinstance(column, NumericProfile)
+    return numeric_distributions(base, column)
 
 
 @pytest.mark.parametrize(
@@ -299,7 +319,9 @@ def grid_pair(ref: np.ndarray, cur: np.ndarray):
         (lambda r: r.poisson(3, 50_000).astype(float), lambda r: r.poisson(3.5, 40_000).astype(float)),
     ],
 )
-def test_grid_wasserstein_and_ks_match_the_exact_statistics(ref, cur) -> None:
+def test_grid_wasserstein_and_ks_match_the_exact_statistics(
+    ref: Callable[[np.random.Generator], np.ndarray], cur: Callable[[np.random.Generator], np.ndarray]
+) -> None:
     rng = np.random.default_rng(11)
     a, b = ref(rng), cur(rng)
     r, c = grid_pair(a, b)
@@ -320,7 +342,7 @@ def test_identical_data_scores_zero_with_every_method() -> None:
     assert ks_p_value(r, c) == (0.0, 1.0)
 
 
-def cat(counts) -> Distribution:
+def cat(counts: ArrayLike) -> Distribution:
     arr = np.asarray(counts)
     return Distribution("categorical", int(arr.sum()), arr)
 
@@ -377,8 +399,8 @@ def test_stacked_rows_score_as_each_row_alone() -> None:
         "numeric",
         rows[0].n,
         np.stack([r.bins for r in rows]),
-        np.stack([r.grid for r in rows]),
-        np.stack([r.positions for r in rows]),
+        np.stack([present(r.grid) for r in rows]),
+        np.stack([present(r.positions) for r in rows]),
         ref.edges,
         scale=ref.scale,
     )

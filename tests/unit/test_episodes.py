@@ -34,7 +34,7 @@ def obs(
 
 def run(stream: list[Observation], rule: EpisodeRule = RULE) -> tuple[SignalEpisode, list[tuple[str, str]]]:
     state = SignalEpisode(signal="drift")
-    transitions = []
+    transitions: list[tuple[str, str]] = []
     for o in stream:
         state, t = observe(state, o, rule)
         if t:
@@ -54,14 +54,14 @@ def test_the_same_batches_open_one_episode_on_the_same_batch_at_any_cadence(step
 
 
 def test_clean_batches_close_the_episode_after_k_in_a_row_and_a_new_breach_starts_a_new_one() -> None:
-    stream = [obs(i, breached=b) for i, b in enumerate([1, 1, 0, 1, 0, 0, 0, 1, 1], start=1)]
+    stream = [obs(i, breached=bool(b)) for i, b in enumerate([1, 1, 0, 1, 0, 0, 0, 1, 1], start=1)]
     state, transitions = run(stream)
     assert transitions == [("opened", "b002"), ("closed", "b006"), ("opened", "b009")]
     assert state.episodes_opened == 2 and state.episode_id and state.episode_id.startswith("drift#2@")
 
 
 def test_one_clean_batch_between_breaches_keeps_the_episode_open() -> None:
-    _, transitions = run([obs(i, breached=b) for i, b in enumerate([1, 1, 0, 1, 0, 1, 0], start=1)])
+    _, transitions = run([obs(i, breached=bool(b)) for i, b in enumerate([1, 1, 0, 1, 0, 1, 0], start=1)])
     assert transitions == [("opened", "b002")]
 
 

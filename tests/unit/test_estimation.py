@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import numpy.typing as npt
 import pytest
+from narrowing import present
 from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import accuracy_score, f1_score, log_loss, precision_score, recall_score, roc_auc_score
 
@@ -19,7 +21,7 @@ from modelsteward.domain.estimation import (
 )
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
+def _sigmoid(z: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return 1.0 / (1.0 + np.exp(-z))
 
 
@@ -96,7 +98,7 @@ def test_estimate_is_close_to_realized_on_an_unshifted_batch(estimator: Estimato
         assert result.value(name) == pytest.approx(truth[name], abs=0.015), name
         band = result.metrics[name]
         assert band.lower is not None and band.upper is not None
-        assert band.lower <= result.value(name) <= band.upper
+        assert band.lower <= present(result.value(name)) <= band.upper
 
 
 def test_estimate_tracks_a_drop_under_covariate_shift(estimator: Estimator) -> None:
@@ -108,7 +110,7 @@ def test_estimate_tracks_a_drop_under_covariate_shift(estimator: Estimator) -> N
     est_base, est_shifted = estimator.estimate(base_proba), estimator.estimate(shifted_proba)
     for name in ("accuracy", "f1", "roc_auc"):
         real_drop = base[name] - shifted[name]
-        est_drop = est_base.value(name) - est_shifted.value(name)
+        est_drop = present(est_base.value(name)) - present(est_shifted.value(name))
         assert est_shifted.value(name) == pytest.approx(shifted[name], abs=0.025), name
         assert est_drop == pytest.approx(real_drop, abs=0.025), name
     drop = est_shifted.drop("accuracy", estimator.reference["accuracy"], greater_is_better=True)

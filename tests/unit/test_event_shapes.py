@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,8 +15,9 @@ from modelsteward.events import alarm_message_from_eventbridge, s3_uploads
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 
 
-def _event(name: str) -> dict:
-    return json.loads((EVENTS / name).read_text(encoding="utf-8"))
+def _event(name: str) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((EVENTS / name).read_text(encoding="utf-8"))
+    return event
 
 
 def test_an_s3_notification_and_its_eventbridge_twin_give_the_same_upload() -> None:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
+from narrowing import present
 
 from modelsteward.domain.fairness import (
+    FairnessReport,
     favorable_label,
     judge,
     post_training_bias,
@@ -26,7 +30,7 @@ primary_metric: accuracy
 """
 
 
-def policy(**kw) -> FairnessPolicy:
+def policy(**kw: Any) -> FairnessPolicy:
     return FairnessPolicy(sensitive_attributes=["sex"], **{"min_group_size": 1, **kw})
 
 
@@ -37,7 +41,7 @@ Y = ["1", "1", "0", "0", "1", "1", "0", "0"]
 P = ["1", "0", "1", "0", "1", "1", "1", "0"]
 
 
-def hand_report(**kw):
+def hand_report(**kw: Any) -> FairnessReport:
     return post_training_bias(
         policy(**kw),
         task="binary",
@@ -83,7 +87,7 @@ def test_pre_training_bias_is_clarifys_ci_and_dpl() -> None:
 
 
 def test_wilson_interval_matches_the_published_value() -> None:
-    lo, hi = wilson_interval(5, 10, 0.95)
+    lo, hi = present(wilson_interval(5, 10, 0.95))
     assert (round(lo, 4), round(hi, 4)) == (0.2366, 0.7634)
     assert wilson_interval(0, 0) is None
 
@@ -106,7 +110,8 @@ def test_rates_carry_wilson_intervals_and_metrics_a_bootstrap_interval() -> None
     )
     for g in report.attributes[0].groups:
         k = int(np.sum(p[sex == g.group] == "1"))
-        assert g.selection_rate_ci == pytest.approx(list(wilson_interval(k, g.n)))
+        assert g.selection_rate_ci == pytest.approx(list(present(wilson_interval(k, g.n))))
+        assert g.metric_ci is not None and g.metric is not None
         assert g.metric_ci[0] < g.metric < g.metric_ci[1]
 
 
@@ -352,6 +357,7 @@ def test_large_groups_get_a_rescaled_bootstrap_interval_of_the_right_width() -> 
         sensitive={"sex": np.full(n, "F")}, y_true=y, y_pred=p, favorable="1",
     )  # fmt: skip
     (g,) = report.attributes[0].groups
+    assert g.metric_ci is not None and g.metric is not None
     lo, hi = g.metric_ci
     expected = 1.96 * np.sqrt(g.metric * (1 - g.metric) / n)  # binomial standard error of accuracy
     assert lo < g.metric < hi

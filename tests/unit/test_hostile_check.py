@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -91,7 +92,12 @@ def run_check(
 
 @pytest.mark.parametrize(("column", "kind"), PLACES)
 def test_personal_data_under_the_threshold_is_accepted_and_never_written(
-    tmp_path: Path, reference: Path, column: str, kind: str, capsys, caplog
+    tmp_path: Path,
+    reference: Path,
+    column: str,
+    kind: str,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     values = planted_values(kind, UNDER, seed=1)
     current = csv_bytes(plant(batch(ROWS, seed=2), column, values))
@@ -109,7 +115,13 @@ def test_personal_data_under_the_threshold_is_accepted_and_never_written(
 @pytest.mark.parametrize("action", ["quarantine", "redact"])
 @pytest.mark.parametrize(("column", "kind"), PLACES)
 def test_personal_data_above_the_threshold_is_refused_and_never_quoted(
-    tmp_path: Path, reference: Path, column: str, kind: str, action: str, capsys, caplog
+    tmp_path: Path,
+    reference: Path,
+    column: str,
+    kind: str,
+    action: str,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     values = planted_values(kind, ABOVE, seed=2)
     current = csv_bytes(plant(batch(ROWS, seed=3), column, values))
@@ -129,7 +141,9 @@ def test_personal_data_above_the_threshold_is_refused_and_never_quoted(
            f"{said}, no value in {len(written)} outputs")  # fmt: skip
 
 
-def test_no_spec_inferred_columns_leak_nothing(tmp_path: Path, reference: Path, capsys, caplog) -> None:
+def test_no_spec_inferred_columns_leak_nothing(
+    tmp_path: Path, reference: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
     values = planted_values("email", UNDER, seed=3)
     current = csv_bytes(plant(batch(ROWS, seed=4), "annual_income", values))
     code, written = run_check(tmp_path, reference, current, capsys, caplog, None)
@@ -140,7 +154,7 @@ def test_no_spec_inferred_columns_leak_nothing(tmp_path: Path, reference: Path, 
 
 
 def test_half_the_predictions_outside_the_classes_is_a_quality_violation(
-    tmp_path: Path, reference: Path, capsys, caplog
+    tmp_path: Path, reference: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
     frame = batch(ROWS, seed=5)
     frame.loc[frame.index % 2 == 0, "prediction"] = "maybe"
@@ -158,7 +172,9 @@ def test_half_the_predictions_outside_the_classes_is_a_quality_violation(
            f"exit 1, verdict {report['verdict']}, invalid_predictions violation")  # fmt: skip
 
 
-def test_a_few_invalid_predictions_stay_a_warning(tmp_path: Path, reference: Path, capsys, caplog) -> None:
+def test_a_few_invalid_predictions_stay_a_warning(
+    tmp_path: Path, reference: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
     frame = batch(ROWS, seed=6)
     frame.loc[:9, "prediction"] = "maybe"  # 0.5% < the default 1%
     run_check(tmp_path, reference, csv_bytes(frame), capsys, caplog, spec_file(tmp_path))
@@ -190,7 +206,12 @@ def reason_case(reason: str) -> str:
     ids=["billion-laughs", "nested-20000", "recursive-alias", "2MB"],
 )
 def test_malicious_specs_are_refused_with_a_reason(
-    tmp_path: Path, reference: Path, make, reason: str, capsys, caplog
+    tmp_path: Path,
+    reference: Path,
+    make: Callable[[], bytes],
+    reason: str,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     spec = tmp_path / "spec.yaml"
     spec.write_bytes(make())
@@ -203,7 +224,9 @@ def test_malicious_specs_are_refused_with_a_reason(
     record(SUITE, "malicious specs", reason_case(reason), f"exit 2 in {time.perf_counter() - started:.2f} s")
 
 
-def test_a_60_mb_spec_is_refused_before_it_is_read(tmp_path: Path, reference: Path, capsys, caplog) -> None:
+def test_a_60_mb_spec_is_refused_before_it_is_read(
+    tmp_path: Path, reference: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
     spec = tmp_path / "spec.yaml"
     with spec.open("wb") as f:
         f.write(SPEC_PATH.read_bytes())
@@ -215,7 +238,9 @@ def test_a_60_mb_spec_is_refused_before_it_is_read(tmp_path: Path, reference: Pa
     record(SUITE, "malicious specs", "a 60 MB spec", f"exit 2 in {time.perf_counter() - started:.2f} s")
 
 
-def test_the_billion_laughs_spec_is_refused_by_onboarding(tmp_path: Path, capsys) -> None:
+def test_the_billion_laughs_spec_is_refused_by_onboarding(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     spec = tmp_path / "spec.yaml"
     spec.write_bytes(billion_laughs_spec())
     assert main(["models", "onboard", str(spec), "--stack", "nowhere"]) == 2

@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from modelsteward.domain.ingest import (
+    BatchFormat,
     IngestLimits,
     detect_format,
     ingest_metadata,
@@ -51,7 +52,9 @@ def rejected(data: bytes, filename: str = "batch.csv", limits: IngestLimits | No
         ("a.csv.gz", b"x,y\n1,2\n", ("csv", False)),  # already decompressed in transit
     ],
 )
-def test_detect_format_uses_magic_bytes_then_extension(filename: str, data: bytes, expected: tuple) -> None:
+def test_detect_format_uses_magic_bytes_then_extension(
+    filename: str, data: bytes, expected: tuple[BatchFormat, bool]
+) -> None:
     assert detect_format(filename, data) == expected
 
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+
 import numpy as np
 import pandas as pd
 import pytest
+from memory_ports import MemoryStore
 from sklearn import metrics as skm
 
 from modelsteward.domain.label_join import (
     ID,
     LABEL,
     SEGMENT_PREFIX,
+    LabelSet,
     batch_windows,
     classes_from_columns,
     join_labels,
@@ -28,9 +32,9 @@ T0 = pd.Timestamp("2026-03-01T00:00:00Z")
 
 
 def compact(
-    ids: list,
-    preds: list,
-    p1: list,
+    ids: Sequence[object],
+    preds: Sequence[object],
+    p1: Sequence[float],
     *,
     version: int = 1,
     variant: str = "champion",
@@ -52,14 +56,16 @@ def compact(
     )
 
 
-def labels_frame(ids: list, labels: list, stamps: list | None = None) -> pd.DataFrame:
+def labels_frame(
+    ids: Sequence[object], labels: Sequence[object], stamps: Sequence[object] | None = None
+) -> pd.DataFrame:
     data = {"id": ids, "default": labels}
     if stamps is not None:
         data["timestamp"] = stamps
     return pd.DataFrame(data)
 
 
-def prep(frame: pd.DataFrame, classifier: bool = True):
+def prep(frame: pd.DataFrame, classifier: bool = True) -> LabelSet:
     return prepare_labels(
         frame, id_column="id", label_column="default", timestamp_column="timestamp", classifier=classifier
     )
@@ -257,12 +263,13 @@ def test_pool_rows_take_features_from_inference_rows() -> None:
 
 
 # --- which prediction files a label upload reads ---------------------------------------------------
-class _ListingStore:
-    def __init__(self, keys: list[str]) -> None:
-        self._keys = keys
+class _ListingStore(MemoryStore):
+    """Only the keys (empty bodies), in the artifacts bucket the tests list."""
 
-    def list_keys(self, bucket: str, prefix: str):
-        return iter(k for k in self._keys if k.startswith(prefix))
+    def __init__(self, keys: list[str]) -> None:
+        super().__init__()
+        for key in keys:
+            self.put("artifacts", key, b"")
 
 
 def test_window_files_use_day_markers_newest_first() -> None:
@@ -285,7 +292,7 @@ def test_window_files_use_day_markers_newest_first() -> None:
     listed: list[str] = []
     original = store.list_keys
 
-    def spy(bucket: str, prefix: str):
+    def spy(bucket: str, prefix: str) -> Iterator[str]:
         listed.append(prefix)
         return original(bucket, prefix)
 

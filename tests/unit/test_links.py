@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from modelsteward.links import dashboard_name, region_code, render_links
@@ -45,7 +46,7 @@ def test_every_s3_uri_becomes_an_https_console_link_of_the_region() -> None:
     assert out.index("alarm in the CloudWatch console") < out.index("\n--\n")
 
 
-def test_on_the_local_cloud_links_are_paths_of_the_copied_objects(tmp_path) -> None:
+def test_on_the_local_cloud_links_are_paths_of_the_copied_objects(tmp_path: Path) -> None:
     out = render_links(BODY, region="us-east-1", local_objects=tmp_path)
     assert f"{tmp_path}/st-artifacts-eu-west-1-6d9c5dde/models/credit-default/v0003/card/card.html" in out
     assert "https://" not in out and "s3://" not in out

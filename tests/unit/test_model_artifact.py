@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import operator
 import zipfile
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,23 +38,23 @@ SPEC = parse_spec(
 )
 
 
-class NotAllowed(BaseEstimator, TransformerMixin):
-    def fit(self, x, y=None):
+class NotAllowed(BaseEstimator, TransformerMixin):  # type: ignore[misc]  # scikit-learn ships no type hints
+    def fit(self, x: Any, y: Any = None) -> NotAllowed:
         return self
 
-    def transform(self, x):
+    def transform(self, x: Any) -> Any:
         return x
 
 
 @pytest.fixture(scope="module")
-def fitted():
+def fitted() -> tuple[Pipeline, pd.DataFrame]:
     frame = credit_default(600, seed=5)
     features = prepare_features(frame, SPEC)
     pipeline = build_pipeline(SPEC).fit(features, frame["default"].astype(str))
     return pipeline, features
 
 
-def test_round_trip_predicts_the_same(fitted):
+def test_round_trip_predicts_the_same(fitted: tuple[Pipeline, pd.DataFrame]) -> None:
     pipeline, features = fitted
     data = dump_model(pipeline)
     with zipfile.ZipFile(io.BytesIO(data)) as archive:  # a skops zip, not a pickle
@@ -62,7 +63,7 @@ def test_round_trip_predicts_the_same(fitted):
     np.testing.assert_allclose(loaded.predict_proba(features), pipeline.predict_proba(features))
 
 
-def test_a_tampered_byte_is_refused_before_parsing(fitted):
+def test_a_tampered_byte_is_refused_before_parsing(fitted: tuple[Pipeline, pd.DataFrame]) -> None:
     pipeline, _ = fitted
     data = dump_model(pipeline)
     expected = sha256_hex(data)
@@ -72,13 +73,13 @@ def test_a_tampered_byte_is_refused_before_parsing(fitted):
         load_model(bytes(tampered), expected)
 
 
-def test_a_missing_registered_digest_is_refused(fitted):
+def test_a_missing_registered_digest_is_refused(fitted: tuple[Pipeline, pd.DataFrame]) -> None:
     data = dump_model(fitted[0])
     with pytest.raises(ArtifactIntegrityError, match="without a registered SHA-256"):
         load_model(data, "")
 
 
-def test_a_function_outside_the_allowlist_is_refused():
+def test_a_function_outside_the_allowlist_is_refused() -> None:
     pipeline = Pipeline([("f", FunctionTransformer(func=operator.neg)), ("m", LogisticRegression())])
     pipeline.fit(pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0]}), [0, 0, 1, 1])
     data = dump_model(pipeline)
@@ -86,7 +87,7 @@ def test_a_function_outside_the_allowlist_is_refused():
         load_model(data, sha256_hex(data))
 
 
-def test_a_class_outside_the_allowlist_is_refused():
+def test_a_class_outside_the_allowlist_is_refused() -> None:
     pipeline = Pipeline([("custom", NotAllowed()), ("m", LogisticRegression())])
     pipeline.fit(pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0]}), [0, 0, 1, 1])
     data = dump_model(pipeline)
@@ -95,7 +96,7 @@ def test_a_class_outside_the_allowlist_is_refused():
         load_model(data, sha256_hex(data))
 
 
-def test_bytes_that_are_not_skops_are_refused():
+def test_bytes_that_are_not_skops_are_refused() -> None:
     data = b"\x80\x04\x95not a skops file"  # e.g. a pickle
     with pytest.raises(ArtifactIntegrityError, match="not a skops file"):
         load_model(data, sha256_hex(data))

@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import html
 import importlib.util
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
+from memory_ports import MemoryStore, RegistryStub
 
 from modelsteward import layout
 from modelsteward.adapters.metrics import RecordingMetrics
 from modelsteward.config import Settings
-from modelsteward.domain.audit_chain import GENESIS_HASH, build_record, chain_records
+from modelsteward.domain.audit_chain import GENESIS_HASH, AuditRecord, build_record, chain_records
 from modelsteward.domain.gate_record import GateSummary
 from modelsteward.domain.model_card import (
+    ModelCard,
     RegistryRowView,
     build_card,
     card_json,
@@ -27,7 +28,6 @@ from modelsteward.domain.model_card import (
     render_markdown,
 )
 from modelsteward.errors import NotFound
-from modelsteward.ports import ObjectRef, StoredObject
 from modelsteward.services.context import Context
 from modelsteward.spec import parse_spec
 from stewardtools.report_examples import example_gate
@@ -74,8 +74,8 @@ ROW = {
 }
 
 
-def _records() -> list:
-    events = [
+def _records() -> list[AuditRecord]:
+    events: list[dict[str, Any]] = [
         {
             "action": "gate.decision",
             "actor": "train_model",
@@ -119,7 +119,7 @@ def _records() -> list:
     return chain_records(events, start=dt.datetime(2026, 1, 11, tzinfo=dt.UTC))
 
 
-def _card(**kwargs: Any):
+def _card(**kwargs: Any) -> ModelCard:
     recs = _records()
     defaults: dict[str, Any] = {
         "model": "credit",
@@ -144,7 +144,7 @@ def _card(**kwargs: Any):
         ("Training", "Draft"),
     ],
 )
-def test_card_status_follows_the_registry(registry, card) -> None:
+def test_card_status_follows_the_registry(registry: str | None, card: str) -> None:
     assert card_status(registry) == card
 
 
@@ -242,34 +242,6 @@ def test_row_view_reads_nested_and_flat_references() -> None:
 
 
 # --- regenerate_card with in-memory ports ---------------------------------------------------------
-class MemoryStore:
-    def __init__(self) -> None:
-        self.objects: dict[tuple[str, str], list[bytes]] = {}
-
-    def put(
-        self, bucket: str, key: str, body: bytes, *, content_type: str = "", metadata: Any = None
-    ) -> ObjectRef:
-        versions = self.objects.setdefault((bucket, key), [])
-        versions.append(body)
-        return ObjectRef(bucket, key, str(len(versions)), hashlib.sha256(body).hexdigest(), len(body))
-
-    def get(self, bucket: str, key: str, version_id: str | None = None, *, max_bytes: int | None = None):
-        if (bucket, key) not in self.objects:
-            raise NotFound(f"s3://{bucket}/{key}")
-        versions = self.objects[(bucket, key)]
-        body = versions[int(version_id) - 1] if version_id else versions[-1]
-        return StoredObject(ObjectRef(bucket, key, version_id or str(len(versions))), body)
-
-    def head(self, bucket: str, key: str, version_id: str | None = None) -> ObjectRef:
-        return self.get(bucket, key, version_id).ref
-
-    def list_keys(self, bucket: str, prefix: str) -> Iterator[str]:
-        return iter(sorted(k for b, k in self.objects if b == bucket and k.startswith(prefix)))
-
-    def exists(self, bucket: str, key: str) -> bool:
-        return (bucket, key) in self.objects
-
-
 class MemoryAudit:
     def __init__(self) -> None:
         self.items: list[dict[str, Any]] = []
@@ -286,7 +258,7 @@ class MemoryAudit:
         return list(self.items)
 
 
-class OneRowRegistry:
+class OneRowRegistry(RegistryStub):
     def __init__(self, row: dict[str, Any]) -> None:
         self.row = dict(row)
 
@@ -295,7 +267,17 @@ class OneRowRegistry:
             raise NotFound("no such version")
         return dict(self.row)
 
-    def update_version(self, model: str, version: int, changes: Mapping[str, Any], *, expected=None):
+    def list_versions(self, model: str) -> list[dict[str, Any]]:
+        return [dict(self.row)] if model == "credit" else []
+
+    def update_version(
+        self,
+        model: str,
+        version: int,
+        changes: Mapping[str, Any],
+        *,
+        expected: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
         self.row.update(changes)
         return dict(self.row)
 
@@ -307,10 +289,10 @@ def test_regenerate_card_writes_three_files_notes_the_row_and_the_audit_trail() 
     store.put("data", layout.spec_key("credit"), json.dumps(SPEC.model_dump(mode="json")).encode())
     ctx = Context(
         settings=Settings(DATA_BUCKET="data", ARTIFACTS_BUCKET="art"),
-        store=store,  # type: ignore[arg-type]
+        store=store,
         metrics=RecordingMetrics(),
         registry=registry,
-        audit=audit,  # type: ignore[arg-type]
+        audit=audit,
         clock=lambda: dt.datetime(2026, 2, 1, tzinfo=dt.UTC),
     )
     refs = regenerate_card(ctx, "credit", 2)

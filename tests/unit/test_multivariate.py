@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from modelsteward.domain.baseline import Baseline
 from modelsteward.domain.baseline_builder import build_baseline
 from modelsteward.domain.drift import detect_drift
 from modelsteward.domain.multivariate import cross_validated_auc, fit_logistic, multivariate_drift, roc_auc
@@ -40,11 +41,11 @@ def correlated(n: int, rho: float, seed: int) -> pa.Table:
 
 
 @pytest.fixture(scope="module")
-def baseline():
+def baseline() -> Baseline:
     return build_baseline(correlated(20_000, 0.8, seed=0), SPEC)
 
 
-def test_a_correlation_flip_is_caught_although_no_column_drifts(baseline) -> None:
+def test_a_correlation_flip_is_caught_although_no_column_drifts(baseline: Baseline) -> None:
     current = correlated(20_000, -0.8, seed=1)
     univariate = detect_drift(baseline, profile_batch(current, baseline, SPEC), SPEC.drift)
     assert not any(f.drifted for f in univariate.features)
@@ -56,13 +57,13 @@ def test_a_correlation_flip_is_caught_although_no_column_drifts(baseline) -> Non
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_no_change_stays_near_chance(baseline, seed: int) -> None:
+def test_no_change_stays_near_chance(baseline: Baseline, seed: int) -> None:
     result = multivariate_drift(baseline, correlated(20_000, 0.8, seed=seed), SPEC.drift, seed=seed)
     assert result.auc == pytest.approx(0.5, abs=0.05)
     assert not result.drifted
 
 
-def test_categorical_frequency_change_is_seen_too(baseline) -> None:
+def test_categorical_frequency_change_is_seen_too(baseline: Baseline) -> None:
     current = correlated(5_000, 0.8, seed=4)
     rng = np.random.default_rng(4)
     segment = rng.choice(["a", "b", "c", "new"], 5_000, p=[0.1, 0.1, 0.2, 0.6])
@@ -70,12 +71,13 @@ def test_categorical_frequency_change_is_seen_too(baseline) -> None:
     assert multivariate_drift(baseline, current, SPEC.drift).drifted
 
 
-def test_too_few_rows_is_not_a_verdict(baseline) -> None:
+def test_too_few_rows_is_not_a_verdict(baseline: Baseline) -> None:
     result = multivariate_drift(baseline, correlated(50, 0.8, seed=5), SPEC.drift)
+    assert result.note is not None
     assert result.auc is None and not result.drifted and "at least" in result.note
 
 
-def test_missing_values_do_not_break_the_classifier(baseline) -> None:
+def test_missing_values_do_not_break_the_classifier(baseline: Baseline) -> None:
     current = correlated(3_000, 0.8, seed=6)
     x0 = current.column("x0").to_numpy().copy()
     x0[::3] = np.nan

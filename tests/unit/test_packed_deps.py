@@ -61,7 +61,8 @@ def _packed_layer(tmp_path: Path, value: int = 42) -> Path:
     _site_with_probe(layer_dir / "python", value)
     layer = build_tool.Layer(packages=("probe-pkg",), packed=frozenset({"probe-pkg"}))
     build_tool.pack(layer, layer_dir / "python", layer_dir)
-    return layer_dir / build_tool.PACKED_DIR
+    packed: str = build_tool.PACKED_DIR  # the build script is loaded from its file: untyped here
+    return layer_dir / packed
 
 
 def test_build_packs_the_named_distributions_and_unpack_makes_them_importable(tmp_path: Path) -> None:

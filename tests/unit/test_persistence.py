@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import pyarrow as pa
 import pytest
+from narrowing import present
 
 from modelsteward.domain.baseline_builder import build_baseline
 from modelsteward.domain.drift import detect_drift, mark_persistent
 from modelsteward.domain.noise import CONTIGUOUS_CHUNKS, NOISE_QUANTILE
 from modelsteward.domain.persistence import persistent_features
 from modelsteward.domain.profile import profile_batch
-from modelsteward.spec import Persistence, parse_spec
+from modelsteward.spec import ModelSpec, Persistence, parse_spec
 
 
-def spec_for(**drift):
+def spec_for(**drift: Any) -> ModelSpec:
     return parse_spec(
         {
             "name": "noise",
@@ -48,7 +52,7 @@ def test_bands_cover_the_no_drift_score_at_their_quantile() -> None:
         band is not None and band.quantile == NOISE_QUANTILE and band.contiguous_chunks == CONTIGUOUS_CHUNKS
     )
     assert set(band.scaled) == {"wasserstein", "jensen_shannon", "psi"}
-    assert set(baseline.columns["c"].noise.scaled) == {"jensen_shannon", "psi"}
+    assert set(present(baseline.columns["c"].noise).scaled) == {"jensen_shannon", "psi"}
     rng = np.random.default_rng(5)
     raw, above = [], 0
     for _ in range(60):  # batches of 5,000 rows drawn afresh from the reference distribution
@@ -60,18 +64,21 @@ def test_bands_cover_the_no_drift_score_at_their_quantile() -> None:
             }
         )
         (x, _, c) = detect_drift(baseline, profile_batch(table, baseline, spec), spec.drift).features
+        assert x.raw_score is not None and x.noise_band is not None
+        assert c.raw_score is not None and c.noise_band is not None
         raw.append(x.raw_score)
         above += (x.raw_score > x.noise_band) + (c.raw_score > c.noise_band)
         assert not x.beyond_noise and not c.beyond_noise and not x.drifted and not c.drifted
     assert above <= 4  # ~1% of 120 scores
     # the band sits above the typical no-drift score, not far above it (a useful bar, not a wall)
+    assert x.noise_band is not None
     assert np.median(raw) < x.noise_band < 4 * np.median(raw)
 
 
 def test_a_feature_that_moves_within_the_reference_earns_a_wider_band() -> None:
     baseline = build_baseline(reference(60_000), spec_for())
-    steady = baseline.columns["x"].noise.scaled["wasserstein"]
-    wobbly = baseline.columns["wobbly"].noise.scaled["wasserstein"]
+    steady = present(baseline.columns["x"].noise).scaled["wasserstein"]
+    wobbly = present(baseline.columns["wobbly"].noise).scaled["wasserstein"]
     assert wobbly > 3 * steady
 
 
@@ -79,8 +86,10 @@ def test_bands_scale_with_the_batch_size_and_shrink_the_bar_to_the_floor() -> No
     spec = spec_for()
     baseline = build_baseline(reference(60_000), spec)
     band = baseline.columns["x"].noise
+    assert band is not None
     small, large = band.at("wasserstein", 60_000, 1_000), band.at("wasserstein", 60_000, 100_000)
     assert small == pytest.approx(band.scaled["wasserstein"] * np.sqrt(1 / 1_000 + 1 / 60_000))
+    assert small is not None and large is not None
     assert large < small / 4 and band.at("unknown", 60_000, 1_000) is None
 
 
@@ -101,6 +110,8 @@ def test_a_negligible_shift_is_never_beyond_noise_however_certain() -> None:
         }
     )
     (x, _, _) = detect_drift(baseline, profile_batch(table, baseline, spec), spec.drift).features
+    assert x.p_value_adjusted is not None and x.raw_score is not None and x.noise_band is not None
+    assert x.effect is not None and x.floor is not None
     assert x.p_value_adjusted < 0.01 and x.raw_score > x.noise_band
     assert x.effect < x.floor and not x.beyond_noise and not x.drifted
     lowered = spec_for(features={"x": {"floor": 0.01}})
@@ -149,6 +160,7 @@ def test_mark_persistent_makes_drift_with_the_reason_and_recounts_the_share() ->
     assert not result.dataset.drifted
     marked = mark_persistent(result, {"x": "persistent: 6 of the last 6 batches beyond the noise band"})
     x = next(f for f in marked.features if f.name == "x")
+    assert x.drift_reason is not None
     assert x.drifted and x.severity == "drift" and x.drift_reason.startswith("persistent: 6 of")
     assert marked.dataset.drifted_features == ["x"] and marked.dataset.share == pytest.approx(1 / 3)
 
@@ -162,7 +174,7 @@ def test_category_codes_follow_the_baselines_categories_in_row_order() -> None:
     assert category_codes(coded, ["b"]).tolist() == [1, 0, 0]
 
 
-def test_the_sensitivity_benchmark_finds_modest_shifts_and_never_negligible_ones(tmp_path) -> None:
+def test_the_sensitivity_benchmark_finds_modest_shifts_and_never_negligible_ones(tmp_path: Path) -> None:
     """bench/sensitivity.py, ours only: >= 95% of the shifted feature-chunks over the episode, no
     negligible or untouched feature ever flagged; the plain threshold finds none of them."""
     import importlib.util
@@ -187,7 +199,7 @@ def test_the_drift_timeline_shows_which_features_are_persistent() -> None:
     from modelsteward.reporting import render_drift_timeline
     from modelsteward.services.timeline import persistent_now
 
-    def point(i: int, beyond: bool, effect: float) -> dict:
+    def point(i: int, beyond: bool, effect: float) -> dict[str, Any]:
         return {
             "at": f"2026-01-{i + 1:02d}T00:00:00+00:00",
             "batch_id": f"b{i}",
@@ -217,7 +229,7 @@ def test_the_drift_timeline_shows_which_features_are_persistent() -> None:
 def test_the_drift_timeline_takes_persistence_from_the_latest_batch_verdict() -> None:
     from modelsteward.services.timeline import persistent_now
 
-    def point(i: int, reason: str | None) -> dict:
+    def point(i: int, reason: str | None) -> dict[str, Any]:
         entry = {"name": "age", "score": 0.04, "threshold": 0.1, "beyond_noise": True, "effect": 0.05,
                  "floor": 0.035, "drift_reason": reason}  # fmt: skip
         return {"at": f"2026-01-{i + 1:02d}T00:00:00+00:00", "batch_id": f"b{i}", "features": [entry]}

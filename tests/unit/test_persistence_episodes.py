@@ -6,7 +6,7 @@ import datetime as dt
 from types import SimpleNamespace
 
 from modelsteward.domain.episodes import Observation, SignalEpisode, observe
-from modelsteward.domain.persistence import Evidence, drift_reasons, evidence_of, persistent_at
+from modelsteward.domain.persistence import Evidence, Run, drift_reasons, evidence_of, persistent_at
 from modelsteward.spec import EpisodeRule, Persistence
 
 T0 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
@@ -32,9 +32,10 @@ def obs(
     )
 
 
-def feed(flags: list[bool]) -> tuple[SignalEpisode, list[dict]]:
+def feed(flags: list[bool]) -> tuple[SignalEpisode, list[dict[str, Run]]]:
     """Batches in arrival order through the live loop: persistence, then the fold (keep = batches)."""
-    episode, seen = SignalEpisode(signal="drift"), []
+    episode = SignalEpisode(signal="drift")
+    seen: list[dict[str, Run]] = []
     for i, flag in enumerate(flags):
         current = obs(i, beyond=flag)
         runs = persistent_at(episode.recent, current, POLICY, floors=FLOORS)

@@ -25,7 +25,7 @@ from modelsteward.domain.pii import (
 FILLER = "nothing to see here"
 
 
-def kinds(values: list, column: str = "value") -> dict[str, int]:
+def kinds(values: list[str], column: str = "value") -> dict[str, int]:
     """{kind: count} for one column (column-name hints excluded)."""
     report = scan_table(pa.table({column: values}))
     return {f.kind: f.count for f in report.findings if f.kind != "name_hint"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -11,6 +13,8 @@ from hypothesis import strategies as st
 from modelsteward.domain.baseline import (
     COARSE_BINS,
     Baseline,
+    CategoricalBaseline,
+    NumericBaseline,
     float_array,
     monitored_columns,
     summarize_grid,
@@ -18,7 +22,14 @@ from modelsteward.domain.baseline import (
     value_counts,
 )
 from modelsteward.domain.baseline_builder import build_baseline
-from modelsteward.domain.profile import Profile, grid_counts, merge_profiles, profile_batch
+from modelsteward.domain.profile import (
+    CategoricalProfile,
+    NumericProfile,
+    Profile,
+    grid_counts,
+    merge_profiles,
+    profile_batch,
+)
 from modelsteward.spec import parse_spec
 
 SPEC = parse_spec(
@@ -91,6 +102,7 @@ def test_monitored_columns_cover_features_prediction_and_label_when_present() ->
 
 def test_numeric_baseline_grid_holds_equal_reference_mass(baseline: Baseline) -> None:
     income = baseline.columns["income"]
+    assert isinstance(income, NumericBaseline)
     edges = np.asarray(income.edges)
     assert not income.discrete and len(edges) > 900
     assert np.all(np.diff(edges) > 0)
@@ -106,6 +118,7 @@ def test_numeric_baseline_grid_holds_equal_reference_mass(baseline: Baseline) ->
 
 def test_discrete_column_keeps_every_value(baseline: Baseline) -> None:
     visits = baseline.columns["visits"]
+    assert isinstance(visits, NumericBaseline)
     assert visits.discrete and visits.integral
     assert visits.edges == sorted(set(visits.edges))
     assert visits.edges[0] == 0.0
@@ -113,6 +126,7 @@ def test_discrete_column_keeps_every_value(baseline: Baseline) -> None:
 
 def test_categorical_baseline_and_importance(baseline: Baseline) -> None:
     region = baseline.columns["region"]
+    assert isinstance(region, CategoricalBaseline)
     assert region.categories[0] == "north" and set(region.categories) == {"north", "south", "east"}
     assert region.domain_complete and region.other == 0
     assert baseline.feature_importance == {"income": 0.75, "visits": 0.25, "region": 0.0}
@@ -126,6 +140,7 @@ def test_top_categories_and_other_bucket() -> None:
     values = [f"v{i}" for i in range(300) for _ in range(300 - i)]
     b = build_baseline(pa.table({"c": values}), spec)
     c = b.columns["c"]
+    assert isinstance(c, CategoricalBaseline)
     assert len(c.categories) == 200 and c.categories[0] == "v0"
     assert not c.domain_complete and c.distinct == 300
     assert c.other == sum(300 - i for i in range(200, 300))
@@ -150,7 +165,7 @@ def test_baseline_json_round_trip_and_uniform_importance() -> None:
         lambda r, n: np.round(r.standard_normal(n), 1),  # ~80 distinct values
     ],
 )
-def test_grid_counts_match_a_binary_search(draw) -> None:
+def test_grid_counts_match_a_binary_search(draw: Callable[[np.random.Generator, int], np.ndarray]) -> None:
     rng = np.random.default_rng(7)
     reference = draw(rng, 20_000)
     edges = np.unique(np.quantile(reference, np.linspace(0, 1, 1001), method="inverted_cdf"))
@@ -188,25 +203,29 @@ def test_profile_counts_moments_and_tails(baseline: Baseline) -> None:
     table = frame(5000, 2, income_shift=30)
     p = profile_batch(table, baseline, SPEC, batch_id="b1")
     income = p.columns["income"]
+    ref = baseline.columns["income"]
+    assert isinstance(income, NumericProfile) and isinstance(ref, NumericBaseline)
     x = table.column("income").to_numpy()
     assert income.count == 5000 and sum(income.grid_counts) == 5000
     assert income.mean == pytest.approx(x.mean()) and income.std == pytest.approx(x.std(ddof=1))
     assert (income.min, income.max) == (x.min(), x.max())
-    ref_max = baseline.columns["income"].max
+    ref_max = ref.max
     above = x[x > ref_max]
     assert income.count_above == len(above) > 0
     assert income.sum_above == pytest.approx(above.sum())
-    assert income.out_of_range == int(
-        (x > baseline.columns["income"].range_high).sum() + (x < baseline.columns["income"].range_low).sum()
-    )
+    assert income.out_of_range == int((x > ref.range_high).sum() + (x < ref.range_low).sum())
     assert p.rows == 5000 and p.batch_ids == ["b1"] and p.duplicate_ids == 0
     assert p.missing_columns == []  # spend (label) is present in this frame
 
 
 def test_profile_of_the_reference_reproduces_its_bins(baseline: Baseline) -> None:
     p = profile_batch(frame(20_000, 0), baseline, SPEC)
-    assert p.columns["income"].grid_counts == baseline.columns["income"].grid_counts
-    assert p.columns["region"].counts == baseline.columns["region"].counts
+    income, base_income = p.columns["income"], baseline.columns["income"]
+    region, base_region = p.columns["region"], baseline.columns["region"]
+    assert isinstance(income, NumericProfile) and isinstance(base_income, NumericBaseline)
+    assert isinstance(region, CategoricalProfile) and isinstance(base_region, CategoricalBaseline)
+    assert income.grid_counts == base_income.grid_counts
+    assert region.counts == base_region.counts
 
 
 def test_profile_nulls_unseen_categories_duplicates_and_absent_columns(baseline: Baseline) -> None:
@@ -220,8 +239,10 @@ def test_profile_nulls_unseen_categories_duplicates_and_absent_columns(baseline:
     )
     p = profile_batch(table, baseline, SPEC)
     income = p.columns["income"]
+    assert isinstance(income, NumericProfile)
     assert (income.count, income.missing, income.non_finite) == (1, 2, 1)
     region = p.columns["region"]
+    assert isinstance(region, CategoricalProfile)
     assert region.count == 3 and region.missing == 1 and region.other == 2
     assert region.top_other == {"west": 2}
     assert p.duplicate_ids == 1
@@ -243,12 +264,15 @@ def test_merging_profiles_equals_profiling_the_union(baseline: Baseline) -> None
     assert merged.rows == whole.rows and merged.batch_ids == ["p0", "p1", "p2"]
     for name in ("income", "visits", "prediction"):
         m, w = merged.columns[name], whole.columns[name]
+        assert isinstance(m, NumericProfile) and isinstance(w, NumericProfile)
         assert m.grid_counts == w.grid_counts and m.count == w.count
         assert m.grid_positions == pytest.approx(w.grid_positions, abs=2e-4)
         assert m.mean == pytest.approx(w.mean) and m.m2 == pytest.approx(w.m2)
         assert (m.min, m.max, m.count_above, m.out_of_range) == (w.min, w.max, w.count_above, w.out_of_range)
         assert m.sum_above == pytest.approx(w.sum_above) and m.sum_below == pytest.approx(w.sum_below)
-    assert merged.columns["region"].counts == whole.columns["region"].counts
+    merged_region, whole_region = merged.columns["region"], whole.columns["region"]
+    assert isinstance(merged_region, CategoricalProfile) and isinstance(whole_region, CategoricalProfile)
+    assert merged_region.counts == whole_region.counts
     assert Profile.from_json(merged.to_json()) == merged
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,7 +66,9 @@ def data(n: int, seed: int, shift: float = 0.0) -> pa.Table:
     )
 
 
-def make_report(shift: float = 0.0, violations=(), multivariate_drift: bool = False) -> BatchReport:
+def make_report(
+    shift: float = 0.0, violations: Sequence[QualityViolation] = (), multivariate_drift: bool = False
+) -> BatchReport:
     baseline = build_baseline(data(5_000, 0), SPEC)
     profile = profile_batch(data(5_000, 1, shift), baseline, SPEC)
     quality = evaluate_quality(profile, baseline, SPEC.quality)
@@ -113,7 +116,7 @@ VIOLATION = QualityViolation(
         (0.0, (), True, "drift"),
     ],
 )
-def test_verdicts(shift, violations, multi, expected) -> None:
+def test_verdicts(shift: float, violations: tuple[QualityViolation, ...], multi: bool, expected: str) -> None:
     report = make_report(shift, violations, multi)
     assert report.verdict == expected
     assert report.drifted == ("drift" in expected)

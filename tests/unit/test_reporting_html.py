@@ -316,7 +316,7 @@ def test_window_report_shows_its_window_instead_of_a_batch() -> None:
         {"model": "m", "quality": {"violations": ["free text"]}, "contract": {"findings": [{"a": 1}]}},
     ],
 )
-def test_partial_or_odd_reports_render_without_crashing(report: dict) -> None:
+def test_partial_or_odd_reports_render_without_crashing(report: dict[str, Any]) -> None:
     document = render_batch_report(report)
     assert_self_contained(document)
     assert 'id="verdict"' in document
@@ -479,7 +479,7 @@ def test_governance_from_the_raw_audit_report_model() -> None:
             Finding(check="lineage", message="=1+2 lost"),
         ],
     )
-    document = render_governance_report(report)
+    document = render_governance_report(report)  # type: ignore[arg-type]  # reads the model as well
     assert_self_contained(document)
     checks = len(report.checks)
     assert f"2 of {checks} checks failed" in document
@@ -540,7 +540,7 @@ def test_categories_top_n_plus_other() -> None:
 
 
 def test_line_chart_marks_points_at_or_over_threshold() -> None:
-    points = [
+    points: list[dict[str, Any]] = [
         {"at": "2026-01-01T00:00:00Z", "value": 0.1, "threshold": 0.3},
         {"at": "2026-01-02T00:00:00Z", "value": 0.3, "threshold": 0.3},
         {"at": "2026-01-03T00:00:00Z", "value": 0.5, "threshold": 0.3},

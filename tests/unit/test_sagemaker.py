@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from modelsteward.domain.baseline import Baseline, NumericBaseline
 from modelsteward.domain.baseline_builder import build_baseline
 from modelsteward.domain.drift import detect_drift
 from modelsteward.domain.profile import profile_batch
@@ -32,7 +33,9 @@ SPEC = parse_spec(
 )
 
 
-def table(n: int, seed: int, *, age_shift: float = 0.0, plans=("basic", "pro")) -> pa.Table:
+def table(
+    n: int, seed: int, *, age_shift: float = 0.0, plans: tuple[str, ...] = ("basic", "pro")
+) -> pa.Table:
     rng = np.random.default_rng(seed)
     age = rng.integers(18, 80, n).astype(float) + age_shift
     age[:10] = np.nan
@@ -47,11 +50,11 @@ def table(n: int, seed: int, *, age_shift: float = 0.0, plans=("basic", "pro")) 
 
 
 @pytest.fixture(scope="module")
-def baseline():
+def baseline() -> Baseline:
     return build_baseline(table(4_000, 0), SPEC)
 
 
-def test_statistics_json(baseline) -> None:
+def test_statistics_json(baseline: Baseline) -> None:
     stats = statistics_json(baseline)
     assert stats["dataset"]["item_count"] == 4_000
     by = {f["name"]: f for f in stats["features"]}
@@ -65,7 +68,9 @@ def test_statistics_json(baseline) -> None:
     assert sum(b["count"] for b in buckets) == 3_990
     assert buckets[0]["lower_bound"] == 18 and buckets[-1]["upper_bound"] == 79
     assert all(b["lower_bound"] < b["upper_bound"] for b in buckets)
-    assert num["distribution"]["kll"]["sketch"]["data"][0] == baseline.columns["age"].edges
+    age = baseline.columns["age"]
+    assert isinstance(age, NumericBaseline)
+    assert num["distribution"]["kll"]["sketch"]["data"][0] == age.edges
     assert by["balance"]["inferred_type"] == "Fractional"
     plan = by["plan"]["string_statistics"]
     assert plan["distinct_count"] == 2
@@ -73,7 +78,7 @@ def test_statistics_json(baseline) -> None:
     json.dumps(stats, allow_nan=False)
 
 
-def test_constraints_json(baseline) -> None:
+def test_constraints_json(baseline: Baseline) -> None:
     doc = constraints_json(baseline, SPEC.drift)
     by = {f["name"]: f for f in doc["features"]}
     assert by["age"]["completeness"] == pytest.approx(3_990 / 4_000)
@@ -85,7 +90,7 @@ def test_constraints_json(baseline) -> None:
     assert dist["comparison_threshold"] == 0.12 and dist["perform_comparison"] == "Enabled"
 
 
-def test_constraint_violations_json(baseline) -> None:
+def test_constraint_violations_json(baseline: Baseline) -> None:
     current = table(3_000, 1, age_shift=15, plans=("basic", "pro", "gold"))
     profile = profile_batch(current, baseline, SPEC)
 
@@ -110,7 +115,7 @@ def test_constraint_violations_json(baseline) -> None:
     assert all(v["description"] for v in doc["violations"])
 
 
-def test_no_violations_for_a_clean_batch(baseline) -> None:
+def test_no_violations_for_a_clean_batch(baseline: Baseline) -> None:
     profile = profile_batch(table(3_000, 2), baseline, SPEC)
     doc = constraint_violations_json(
         detect_drift(baseline, profile, SPEC.drift), evaluate_quality(profile, baseline, SPEC.quality)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,13 +21,13 @@ from modelsteward.domain.training import (
     train,
 )
 from modelsteward.errors import InvalidInput, SpecError
-from modelsteward.spec import parse_spec
+from modelsteward.spec import ModelSpec, parse_spec
 from stewardtools.datasets import credit_default, house_price, product_category
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "specs"
 
 
-def example(name: str, **estimator) -> object:
+def example(name: str, **estimator: Any) -> ModelSpec:
     data = yaml.safe_load((EXAMPLES / f"{name}.yaml").read_text())
     if estimator:
         data["estimator"] = estimator
@@ -39,19 +40,19 @@ FAST_HGB = {
 }
 
 
-def test_linear_models_get_scaled_numeric_features():
+def test_linear_models_get_scaled_numeric_features() -> None:
     spec = example("product-category")
     pre: ColumnTransformer = build_pipeline(spec).named_steps["preprocess"]
     numeric = dict((name, t) for name, t, _ in pre.transformers)["numeric"]
     assert isinstance(numeric.named_steps["scale"], StandardScaler)
 
 
-def test_trees_that_handle_missing_values_get_raw_numeric_features():
+def test_trees_that_handle_missing_values_get_raw_numeric_features() -> None:
     pre = build_pipeline(example("credit-default")).named_steps["preprocess"]
     assert dict((name, t) for name, t, _ in pre.transformers)["numeric"] == "passthrough"
 
 
-def test_trees_without_missing_value_support_get_an_imputer_but_no_scaler():
+def test_trees_without_missing_value_support_get_an_imputer_but_no_scaler() -> None:
     spec = example("house-price", class_path="sklearn.ensemble.GradientBoostingRegressor", params={})
     numeric = dict((n, t) for n, t, _ in build_pipeline(spec).named_steps["preprocess"].transformers)[
         "numeric"
@@ -75,22 +76,22 @@ def test_trees_without_missing_value_support_get_an_imputer_but_no_scaler():
         ),
     ],
 )
-def test_bad_estimators_fail_with_the_field_named(estimator, message):
+def test_bad_estimators_fail_with_the_field_named(estimator: dict[str, Any], message: str) -> None:
     with pytest.raises(SpecError, match=message):
         build_estimator(example("credit-default", **estimator))
 
 
-def test_a_classifier_for_a_regression_task_is_refused():
+def test_a_classifier_for_a_regression_task_is_refused() -> None:
     with pytest.raises(SpecError, match="not a regressor"):
         build_estimator(example("house-price", class_path="sklearn.linear_model.LogisticRegression"))
 
 
-def test_the_spec_seed_is_the_estimator_seed_unless_given():
+def test_the_spec_seed_is_the_estimator_seed_unless_given() -> None:
     spec = example("credit-default")
     assert build_estimator(spec).random_state == spec.seed
 
 
-def test_prepare_features_accepts_nullable_pandas_dtypes():
+def test_prepare_features_accepts_nullable_pandas_dtypes() -> None:
     spec = example("credit-default")
     frame = credit_default(50, seed=1)
     frame["region"] = frame["region"].astype("string")
@@ -103,7 +104,7 @@ def test_prepare_features_accepts_nullable_pandas_dtypes():
     assert list(prepared.columns) == spec.features.all
 
 
-def test_binary_training_is_reproducible_and_reports_evidence():
+def test_binary_training_is_reproducible_and_reports_evidence() -> None:
     spec = example("credit-default", **FAST_HGB).model_copy(update={"holdout_split": "random"})
     frame = credit_default(3000, seed=2)
     first = train(spec, frame)
@@ -120,7 +121,7 @@ def test_binary_training_is_reproducible_and_reports_evidence():
     imp = first.feature_importance
     assert set(imp) == set(spec.features.all)
     assert sum(imp.values()) == pytest.approx(1.0)
-    assert max(imp, key=imp.get) in {
+    assert max(imp, key=imp.__getitem__) in {
         "credit_utilization",
         "debt_to_income",
         "late_payments_12m",
@@ -137,10 +138,11 @@ def test_binary_training_is_reproducible_and_reports_evidence():
     assert recomputed["roc_auc"] == pytest.approx(first.metrics["roc_auc"])
 
 
-def test_multiclass_and_regression_train():
+def test_multiclass_and_regression_train() -> None:
     multi = train(example("product-category"), product_category(2000, seed=3))
     assert multi.classes == ["electronics", "home", "fashion", "toys", "sports"]
     assert multi.metrics["accuracy"] > 0.6
+    assert multi.holdout_predictions.proba is not None
     assert multi.holdout_predictions.proba.shape == (multi.n_holdout, 5)
     reg = train(
         example("house-price", class_path="sklearn.linear_model.Ridge", params={"alpha": 1.0}),
@@ -149,7 +151,7 @@ def test_multiclass_and_regression_train():
     assert reg.classes is None and reg.metrics["r2"] > 0.6
 
 
-def test_rows_without_a_target_are_dropped_and_counted():
+def test_rows_without_a_target_are_dropped_and_counted() -> None:
     spec = example("credit-default", **FAST_HGB)
     frame = credit_default(1000, seed=6)
     frame["default"] = frame["default"].astype("float64")
@@ -160,7 +162,7 @@ def test_rows_without_a_target_are_dropped_and_counted():
     assert result.classes == ["0", "1"]  # 1.0 and 1 are one class
 
 
-def test_single_class_and_tiny_data_are_refused_as_bad_input():
+def test_single_class_and_tiny_data_are_refused_as_bad_input() -> None:
     spec = example("credit-default", **FAST_HGB)
     frame = credit_default(200, seed=7)
     frame["default"] = 0
@@ -170,7 +172,7 @@ def test_single_class_and_tiny_data_are_refused_as_bad_input():
         train(spec, credit_default(10, seed=7))
 
 
-def test_values_outside_the_declared_classes_are_refused():
+def test_values_outside_the_declared_classes_are_refused() -> None:
     spec = example("credit-default", **FAST_HGB)
     frame = credit_default(200, seed=8)
     frame.loc[0, "default"] = 7
@@ -178,16 +180,17 @@ def test_values_outside_the_declared_classes_are_refused():
         train(spec, frame)
 
 
-def test_predict_aligns_probabilities_to_the_requested_classes():
+def test_predict_aligns_probabilities_to_the_requested_classes() -> None:
     spec = example("credit-default", **FAST_HGB)
     result = train(spec, credit_default(600, seed=9))
     x = result.holdout[spec.features.all]
     wider = predict(result.pipeline, x, ["0", "1", "2"])
+    assert wider.proba is not None and result.holdout_predictions.proba is not None
     np.testing.assert_allclose(wider.proba[:, :2], result.holdout_predictions.proba)
     assert (wider.proba[:, 2] == 0).all()
 
 
-def test_every_spec_field_is_documented():
+def test_every_spec_field_is_documented() -> None:
     from pydantic import BaseModel
 
     from modelsteward.spec import ModelSpec
@@ -208,13 +211,13 @@ def test_every_spec_field_is_documented():
 
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.stem)
-def test_example_specs_are_valid_and_buildable(path):
+def test_example_specs_are_valid_and_buildable(path: Path) -> None:
     spec = parse_spec(path.read_text())
     assert spec.name == path.stem
     build_pipeline(spec)
 
 
-def test_recent_split_holds_out_from_the_newest_rows_and_keeps_the_rest_in_training():
+def test_recent_split_holds_out_from_the_newest_rows_and_keeps_the_rest_in_training() -> None:
     spec = example("credit-default", **FAST_HGB).model_copy(update={"holdout_split": "recent"})
     old = credit_default(2000, seed=3, start="2026-01-01", span_hours=24)
     new = credit_default(2000, seed=4, start="2026-03-01", span_hours=24)
