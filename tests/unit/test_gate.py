@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from scipy.stats import binomtest
 
-from modelsteward.domain.gate import GateDecision, _Scored, evaluate_gate, mcnemar_p
+from modelsteward.domain.gate import _Scored, evaluate_gate, mcnemar_p
+from modelsteward.domain.gate_record import GateDecision
 from modelsteward.domain.metrics import task_metrics
 from modelsteward.domain.training import Predictions
 from modelsteward.spec import ModelSpec, parse_spec
