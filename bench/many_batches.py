@@ -38,7 +38,7 @@ REFERENCE_ROWS = 100_000
 def _warm_batch(table, baseline, spec, batch_id: str) -> tuple[float, str, list[str]]:
     """One invocation's work after the download: ms, the stored profile JSON, the flagged columns."""
     from modelsteward.domain.report import Lineage, Timings, build_report
-    from modelsteward.services.monitor_batch import assess_batch, conform_and_screen, render_html
+    from modelsteward.services.assessment import assess_batch, conform_and_screen, render_html
 
     t0 = time.perf_counter()
     conformed, screened, pii = conform_and_screen(None, table, spec, role="reference")
@@ -71,7 +71,7 @@ def ours(files: dict[str, str], batches: int, rows: int, ten_k: str) -> dict:
     from modelsteward.domain.baseline import build_baseline
     from modelsteward.domain.drift import detect_drift
     from modelsteward.domain.profile import Profile, merge_profiles
-    from modelsteward.services.monitor_batch import conform_and_screen
+    from modelsteward.services.assessment import conform_and_screen
     from modelsteward.spec import parse_spec
 
     spec = parse_spec(json.loads(Path(files["spec"]).read_text()))
