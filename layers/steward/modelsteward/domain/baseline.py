@@ -111,13 +111,20 @@ class ValueCounts:
     missing: int
 
 
+def dictionary_encoded(column: pa.ChunkedArray | pa.Array) -> pa.DictionaryArray:
+    """The column as a dictionary array (text as is, other types as their text); a dictionary column
+    is returned unchanged, so a caller that needs several passes encodes once (~10 ms per 1M rows)."""
+    arr = _combined(column)
+    if pa.types.is_dictionary(arr.type):
+        return arr
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        arr = pc.cast(arr, pa.string())
+    return pc.dictionary_encode(arr)
+
+
 def value_counts(column: pa.ChunkedArray | pa.Array) -> ValueCounts:
     """Count distinct values with one dictionary-encode and one bincount (no Python loop over rows)."""
-    arr = _combined(column)
-    if not pa.types.is_dictionary(arr.type):
-        if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-            arr = pc.cast(arr, pa.string())
-        arr = pc.dictionary_encode(arr)
+    arr = dictionary_encoded(column)
     dictionary = arr.dictionary
     if not (pa.types.is_string(dictionary.type) or pa.types.is_large_string(dictionary.type)):
         dictionary = pc.cast(dictionary, pa.string())
@@ -147,11 +154,7 @@ def category_codes(column: pa.ChunkedArray | pa.Array, categories: Sequence[str]
     One dictionary-encode and a lookup per distinct value, like ``value_counts`` (``pa.array`` of a
     list, or ``index_in``, would import pandas on the monitoring path's cold start).
     """
-    arr = _combined(column)
-    if not pa.types.is_dictionary(arr.type):
-        if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-            arr = pc.cast(arr, pa.string())
-        arr = pc.dictionary_encode(arr)
+    arr = dictionary_encoded(column)
     dictionary = arr.dictionary
     if not (pa.types.is_string(dictionary.type) or pa.types.is_large_string(dictionary.type)):
         dictionary = pc.cast(dictionary, pa.string())
@@ -606,8 +609,9 @@ def build_baseline(
             summary = numeric_summary(table.column(col.name))
             num_base = build_numeric(summary, col.role)
             return num_base.model_copy(update={"noise": numeric_band(summary.finite, num_base, rng)})
-        cat_base = build_categorical(value_counts(table.column(col.name)), col.role)
-        codes = category_codes(table.column(col.name), cat_base.categories)
+        encoded = dictionary_encoded(table.column(col.name))  # once for the counts and the codes
+        cat_base = build_categorical(value_counts(encoded), col.role)
+        codes = category_codes(encoded, cat_base.categories)
         return cat_base.model_copy(update={"noise": categorical_band(codes, cat_base, rng)})
 
     # numpy's sort and binning release the GIL: columns in parallel, as profile_batch does
