@@ -9,8 +9,9 @@ large reference (variance ~ 1/m; 1/m - 1/n for a consecutive chunk, which is dra
 replacement), so the stored band is normalized by sqrt(chunk_rows) and scaled at detection time to
 the batch: ``band(m) = scaled * sqrt(1/m + 1/n)``. See docs/drift-methods.md ("Noise bands").
 
-Cost: one binning pass over ~220k values and ~220 scores per method per column, whatever the
-reference size (about a second for 25 columns at a million rows; bench/noise_cost.py measures it).
+Cost: one binning pass over ~220k values (over the reference itself when it is smaller) and ~220
+scores per method per column, whatever the reference size: ~8 ms of CPU per numeric column on the
+2-core bench machine, the largest fixed cost of a 10k-row `steward check` (docs/performance.md).
 """
 
 from __future__ import annotations
