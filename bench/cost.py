@@ -246,13 +246,25 @@ def main() -> None:
     parser.add_argument(
         "--runs", type=int, default=2, help="fresh processes per measurement (the least CPU counts)"
     )
-    parser.add_argument("--json", default="", help="also write the measurements here")
+    parser.add_argument(
+        "--json",
+        default="",
+        help="also write the measurements and picks here (bench/measured/cost.json is the committed "
+        "table tests/infrastructure/test_memory_sizes.py holds template.yaml to)",
+    )
     args = parser.parse_args()
     measured = measure(Path(args.data).resolve(), [int(s) for s in args.sizes.split(",")], args.runs)
     picks = report(measured)
     dollars(measured, picks)
     if args.json:
-        Path(args.json).write_text(json.dumps({"measured": measured, "picks": picks}, indent=1))
+        record = {
+            "command": "python bench/cost.py " + " ".join(sys.argv[1:]),
+            "date": time.strftime("%Y-%m-%d"),
+            "machine": f"{os.cpu_count()} cores, python {sys.version.split()[0]}",
+            "measured": measured,
+            "picks": picks,
+        }
+        Path(args.json).write_text(json.dumps(record, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -64,7 +64,7 @@ def monitor(work: Path) -> dict[str, Any]:
     from modelsteward.domain.baseline import Baseline
     from modelsteward.domain.baseline_builder import build_baseline
     from modelsteward.domain.profile import Profile
-    from modelsteward.services.monitor_batch import assess_batch, screen_pii
+    from modelsteward.services.assessment import assess_batch, screen_pii
 
     spec = _spec(work)
     reference, _ = screen_pii(None, _read(work, "reference.csv", spec, "reference").table, spec)

@@ -19,7 +19,7 @@ from modelsteward.domain.baseline_builder import build_baseline
 from modelsteward.domain.contract import conform
 from modelsteward.domain.ingest import read_table
 from modelsteward.domain.report import Lineage, Timings, build_report
-from modelsteward.services.monitor_batch import assess_batch, peak_memory_mb, render_html, screen_pii
+from modelsteward.services.assessment import assess_batch, peak_memory_mb, render_html, screen_pii
 from modelsteward.spec import parse_spec
 
 

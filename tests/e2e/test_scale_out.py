@@ -22,7 +22,7 @@ from modelsteward import layout
 from modelsteward.domain.baseline import Baseline
 from modelsteward.domain.contract import conform
 from modelsteward.domain.ingest import read_table
-from modelsteward.services.monitor_batch import assess_batch, screen_pii
+from modelsteward.services.assessment import assess_batch, screen_pii
 from modelsteward.spec import parse_spec
 from stewardtools.datasets import credit_default
 from stewardtools.localcloud.deploy import LocalCloud

@@ -116,7 +116,7 @@ def test_the_monitoring_path_imports_no_heavy_library() -> None:
         from modelsteward.domain.baseline_builder import build_baseline
         from modelsteward.domain.contract import conform
         from modelsteward.domain.ingest import read_table
-        from modelsteward.services.monitor_batch import assess_batch
+        from modelsteward.services.assessment import assess_batch
         spec = parse_spec({"name": "m", "task": "binary", "target": "y",
                            "features": {"numeric": ["a", "b"], "categorical": ["c"]}})
         rng = np.random.default_rng(0)

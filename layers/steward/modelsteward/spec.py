@@ -7,10 +7,10 @@ file under version control.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import SpecError
@@ -426,40 +426,50 @@ MAX_SPEC_ALIASES = 64
 MAX_SPEC_NODES = 20_000
 
 
-class _BoundedLoader(yaml.SafeLoader):
-    """SafeLoader that refuses nesting beyond MAX_SPEC_DEPTH (before any recursion gets deep),
-    more than MAX_SPEC_ALIASES aliases, recursive aliases, and documents that expand to more than
-    MAX_SPEC_NODES nodes (before anything is constructed)."""
+@functools.cache
+def _bounded_loader() -> type:
+    """The SafeLoader subclass, defined on first use: PyYAML costs ~10-20 ms of import that a run
+    given its spec as a mapping (`steward check` infers one) never needs."""
+    import yaml
 
-    def __init__(self, stream: Any) -> None:
-        super().__init__(stream)
-        self._depth = 0
-        self._aliases = 0
+    class _BoundedLoader(yaml.SafeLoader):
+        """SafeLoader that refuses nesting beyond MAX_SPEC_DEPTH (before any recursion gets deep),
+        more than MAX_SPEC_ALIASES aliases, recursive aliases, and documents that expand to more than
+        MAX_SPEC_NODES nodes (before anything is constructed)."""
 
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            self._aliases += 1
-            if self._aliases > MAX_SPEC_ALIASES:
-                raise SpecError(
-                    f"spec uses more than {MAX_SPEC_ALIASES} YAML aliases (*name); write the values out"
-                )
-        self._depth += 1
-        try:
-            if self._depth > MAX_SPEC_DEPTH:
-                raise SpecError(
-                    f"spec is nested more than {MAX_SPEC_DEPTH} levels deep; a model spec needs a few"
-                )
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
+        def __init__(self, stream: Any) -> None:
+            super().__init__(stream)
+            self._depth = 0
+            self._aliases = 0
 
-    def compose_document(self) -> Any:
-        node = super().compose_document()
-        _check_expanded_size(node)
-        return node
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                self._aliases += 1
+                if self._aliases > MAX_SPEC_ALIASES:
+                    raise SpecError(
+                        f"spec uses more than {MAX_SPEC_ALIASES} YAML aliases (*name); write the values out"
+                    )
+            self._depth += 1
+            try:
+                if self._depth > MAX_SPEC_DEPTH:
+                    raise SpecError(
+                        f"spec is nested more than {MAX_SPEC_DEPTH} levels deep; a model spec needs a few"
+                    )
+                return super().compose_node(parent, index)
+            finally:
+                self._depth -= 1
+
+        def compose_document(self) -> Any:
+            node = super().compose_document()
+            _check_expanded_size(node)
+            return node
+
+    return _BoundedLoader
 
 
 def _node_children(node: Any) -> list[Any]:
+    import yaml
+
     if isinstance(node, yaml.MappingNode):
         return [part for pair in node.value for part in pair]
     if isinstance(node, yaml.SequenceNode):
@@ -503,8 +513,10 @@ def load_spec_yaml(data: str | bytes) -> Any:
         raise SpecError(
             f"spec is {size} bytes; the limit is {MAX_SPEC_BYTES} bytes (a model spec is a page of YAML)"
         )
+    import yaml
+
     try:
-        return yaml.load(data, Loader=_BoundedLoader)  # noqa: S506  # nosec B506 - SafeLoader subclass
+        return yaml.load(data, Loader=_bounded_loader())  # noqa: S506  # nosec B506 - SafeLoader subclass
     except yaml.YAMLError as exc:
         raise SpecError(f"spec is not valid YAML: {exc}") from exc
     except RecursionError as exc:  # not reachable within MAX_SPEC_DEPTH; never let one escape
@@ -544,4 +556,6 @@ def parse_spec(data: dict[str, Any] | str | bytes) -> ModelSpec:
 
 
 def dump_spec(spec: ModelSpec) -> str:
+    import yaml
+
     return yaml.safe_dump(spec.model_dump(mode="json", exclude_defaults=False), sort_keys=False)

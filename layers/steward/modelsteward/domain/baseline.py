@@ -108,13 +108,20 @@ class ValueCounts:
     missing: int
 
 
+def dictionary_encoded(column: pa.ChunkedArray | pa.Array) -> pa.DictionaryArray:
+    """The column as a dictionary array (text as is, other types as their text); a dictionary column
+    is returned unchanged, so a caller that needs several passes encodes once (~10 ms per 1M rows)."""
+    arr = _combined(column)
+    if pa.types.is_dictionary(arr.type):
+        return arr
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        arr = pc.cast(arr, pa.string())
+    return pc.dictionary_encode(arr)
+
+
 def value_counts(column: pa.ChunkedArray | pa.Array) -> ValueCounts:
     """Count distinct values with one dictionary-encode and one bincount (no Python loop over rows)."""
-    arr = _combined(column)
-    if not pa.types.is_dictionary(arr.type):
-        if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-            arr = pc.cast(arr, pa.string())
-        arr = pc.dictionary_encode(arr)
+    arr = dictionary_encoded(column)
     dictionary = arr.dictionary
     if not (pa.types.is_string(dictionary.type) or pa.types.is_large_string(dictionary.type)):
         dictionary = pc.cast(dictionary, pa.string())
@@ -144,11 +151,7 @@ def category_codes(column: pa.ChunkedArray | pa.Array, categories: Sequence[str]
     One dictionary-encode and a lookup per distinct value, like ``value_counts`` (``pa.array`` of a
     list, or ``index_in``, would import pandas on the monitoring path's cold start).
     """
-    arr = _combined(column)
-    if not pa.types.is_dictionary(arr.type):
-        if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-            arr = pc.cast(arr, pa.string())
-        arr = pc.dictionary_encode(arr)
+    arr = dictionary_encoded(column)
     dictionary = arr.dictionary
     if not (pa.types.is_string(dictionary.type) or pa.types.is_large_string(dictionary.type)):
         dictionary = pc.cast(dictionary, pa.string())
@@ -470,6 +473,13 @@ def _inner_edges(grid_quantiles: np.ndarray, parts: int, top: float) -> list[flo
     return [float(v) for v in inner if v < top]
 
 
+def sum_of_squares(d: np.ndarray) -> float:
+    """sum(d * d) in numpy's own loop, not BLAS: OpenBLAS splits a long dot product over every core,
+    so its last digits depend on the machine, and its threads then spin for a while after each call
+    (~0.6 s of CPU at 1M rows x 20 columns on 2 cores, taken from the work still to do)."""
+    return float(np.einsum("i,i->", d, d))
+
+
 def _integral(x: np.ndarray) -> bool:
     """Every value is whole; the first values decide most columns without a pass over all of them."""
     head = x[:1024]
@@ -501,7 +511,7 @@ def build_numeric(values: NumericSummary, role: Role) -> NumericBaseline:
         )
     mean = float(x.mean())
     d = x - mean
-    m2 = float(d @ d)
+    m2 = sum_of_squares(d)
     quantiles = x[_quantile_positions(n, np.arange(GRID_QUANTILES) / (GRID_QUANTILES - 1))]
     edges = np.unique(quantiles)
     discrete = False

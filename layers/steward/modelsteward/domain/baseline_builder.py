@@ -30,6 +30,7 @@ from .baseline import (
     build_categorical,
     build_numeric,
     category_codes,
+    dictionary_encoded,
     monitored_columns,
     numeric_summary,
     sample_rows,
@@ -73,8 +74,9 @@ def build_baseline(
             summary = numeric_summary(table.column(col.name))
             num_base = build_numeric(summary, col.role)
             return num_base.model_copy(update={"noise": numeric_band(summary.finite, num_base, rng)})
-        cat_base = build_categorical(value_counts(table.column(col.name)), col.role)
-        codes = category_codes(table.column(col.name), cat_base.categories)
+        encoded = dictionary_encoded(table.column(col.name))  # once for the counts and the codes
+        cat_base = build_categorical(value_counts(encoded), col.role)
+        codes = category_codes(encoded, cat_base.categories)
         return cat_base.model_copy(update={"noise": categorical_band(codes, cat_base, rng)})
 
     # numpy's sort and binning release the GIL: columns in parallel, as profile_batch does

@@ -9,8 +9,9 @@ large reference (variance ~ 1/m; 1/m - 1/n for a consecutive chunk, which is dra
 replacement), so the stored band is normalized by sqrt(chunk_rows) and scaled at detection time to
 the batch: ``band(m) = scaled * sqrt(1/m + 1/n)``. See docs/drift-methods.md ("Noise bands").
 
-Cost: one binning pass over ~220k values and ~220 scores per method per column, whatever the
-reference size (about a second for 25 columns at a million rows; bench/noise_cost.py measures it).
+Cost: one binning pass over ~220k values (over the reference itself when it is smaller) and ~220
+scores per method per column, whatever the reference size: ~8 ms of CPU per numeric column on the
+2-core bench machine, the largest fixed cost of a 10k-row `steward check` (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ CHUNK_ROWS = 1000
 BOOTSTRAP_CHUNKS = 200
 CONTIGUOUS_CHUNKS = 20
 MIN_CONTIGUOUS = 5  # fewer consecutive chunks than this say nothing about their spread
+BLOCK_CHUNKS = 44  # chunks scored together: 44 x 1002 bins x 8 bytes = 350 KB per temporary
 MIN_CHUNK_ROWS = 50  # a reference too short for chunks of this size gets no band (today's rule applies)
 
 
@@ -58,6 +60,35 @@ def _band(scores: dict[str, np.ndarray], m: int, n: int, contiguous: int) -> dic
     return out
 
 
+def _stacked(
+    x: np.ndarray,
+    bins: np.ndarray,
+    rows: int,
+    m: int,
+    edges: np.ndarray,
+    pos_coarse: np.ndarray,
+    scale: float,
+) -> Distribution:
+    """``rows`` consecutive chunks of ``m`` values (with their fine bins) as one stacked Distribution."""
+    k = len(edges)
+    flat = np.repeat(np.arange(rows) * (k + 1), m)
+    flat += bins
+    counts = np.bincount(flat, minlength=rows * (k + 1)).reshape(rows, k + 1)
+    positions = np.zeros((rows, k + 1))
+    if k > 1:
+        sums = np.bincount(flat, weights=x, minlength=rows * (k + 1)).reshape(rows, k + 1)
+        inner = counts[:, 1:k]
+        # in place, element for element what offsets / (inner * widths) gives, 0 in empty bins
+        offsets = inner * edges[:-1]
+        np.subtract(sums[:, 1:k], offsets, out=offsets)
+        widths = inner * np.diff(edges)
+        pos = np.zeros(offsets.shape)
+        np.divide(offsets, widths, out=pos, where=inner > 0)
+        np.clip(pos, 0.0, 1.0, out=positions[:, 1:k])
+    coarse = coarse_counts(counts, pos_coarse, m)
+    return Distribution("numeric", m, coarse, counts, positions, edges, scale=scale)
+
+
 def numeric_band(values: np.ndarray, base: NumericBaseline, rng: np.random.Generator) -> NoiseBand | None:
     """Band of a numeric column from its finite reference values in row order."""
     n = len(values)
@@ -67,19 +98,9 @@ def numeric_band(values: np.ndarray, base: NumericBaseline, rng: np.random.Gener
     idx, contiguous = _chunk_indices(n, m, rng)
     chunks = len(idx) // m
     edges = np.asarray(base.edges, dtype=np.float64)
-    k = len(edges)
     x = values[idx]
-    bins = bin_index(x, edges)
-    flat = np.repeat(np.arange(chunks) * (k + 1), m) + bins
-    counts = np.bincount(flat, minlength=chunks * (k + 1)).reshape(chunks, k + 1)
-    positions = np.zeros((chunks, k + 1))
-    if k > 1:
-        sums = np.bincount(flat, weights=x, minlength=chunks * (k + 1)).reshape(chunks, k + 1)
-        inner = counts[:, 1:k]
-        offsets = sums[:, 1:k] - inner * edges[:-1]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            pos = np.where(inner > 0, offsets / (inner * np.diff(edges)), 0.0)
-        positions[:, 1:k] = np.clip(pos, 0.0, 1.0)
+    # a reference smaller than the chunks drawn from it (10k rows, 220k drawn) is binned once
+    bins = bin_index(values, edges)[idx] if n < len(idx) else bin_index(x, edges)
     pos_coarse = _coarse_positions(base)
     scale = _scale(base)
     ref_grid = np.asarray(base.grid_counts, dtype=np.int64)
@@ -92,12 +113,19 @@ def numeric_band(values: np.ndarray, base: NumericBaseline, rng: np.random.Gener
         edges,
         scale=scale,
     )
-    # every chunk at once: one row per chunk (a Python loop over 220 chunks x methods cost ~30 ms per column)
-    stacked = Distribution(
-        "numeric", m, coarse_counts(counts, pos_coarse, m), counts, positions, edges, scale=scale
-    )
     methods = {name: method for name, method in METHODS.items() if "numeric" in method.data_types}
-    scores = {name: method.scores(reference, stacked) for name, method in methods.items()}
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in methods}
+    # many chunks at once, one row each (a Python loop over 220 chunks x methods cost ~30 ms per
+    # column), in blocks of rows: rows are independent, so every score is the one the whole stack
+    # gives, bit for bit, while ~1.8 MB temporaries freed and page-faulted in again (glibc returns
+    # them to the system) cost ~100k page faults, ~0.1 s of system time per 20 columns
+    for first in range(0, chunks, BLOCK_CHUNKS):
+        rows = min(BLOCK_CHUNKS, chunks - first)
+        part = slice(first * m, (first + rows) * m)
+        stacked = _stacked(x[part], bins[part], rows, m, edges, pos_coarse, scale)
+        for name, method in methods.items():
+            parts[name].append(method.scores(reference, stacked))
+    scores = {name: np.concatenate(p) for name, p in parts.items()}
     return NoiseBand(
         quantile=NOISE_QUANTILE,
         chunk_rows=m,

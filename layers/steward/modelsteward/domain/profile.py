@@ -29,6 +29,7 @@ from .baseline import (
     NumericBaseline,
     grid_counts,
     numeric_summary,
+    sum_of_squares,
     summarize_sorted_grid,
     value_counts,
 )
@@ -233,7 +234,7 @@ def profile_numeric(column: pa.ChunkedArray | pa.Array, base: NumericBaseline) -
         missing=summary.missing,
         non_finite=summary.non_finite,
         mean=mean,
-        m2=float(d @ d),
+        m2=sum_of_squares(d),
         min=float(x[0]),
         max=float(x[-1]),
         grid_counts=grid.counts.tolist(),

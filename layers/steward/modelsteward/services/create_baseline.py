@@ -23,8 +23,9 @@ from ..events import S3Upload
 from ..idempotency import run_once
 from ..ports import ObjectRef
 from ..spec import DriftPolicy
+from .assessment import PiiRejected
 from .context import Context
-from .monitor_batch import PiiRejected, read_upload
+from .monitor_batch import read_upload
 from .quarantine import quarantine_batch
 from .specs import load_spec
 

@@ -654,7 +654,7 @@ def apply_pii_policy(
             "reason": f"personal data found in column(s) {', '.join(report.columns)} and the "
             "model's pii.action is 'quarantine': labeled rows were not pooled",
         }
-    from .monitor_batch import pii_salt
+    from .assessment import pii_salt
 
     masked = pii.apply_pii_policy(table, report, action, salt=pii_salt(ctx, spec.name))
     return masked.to_pandas(), info

@@ -39,19 +39,10 @@ from ..domain.report import PiiSummary
 from ..errors import BatchRejected, ConflictError, InvalidInput, NotFound, StorageError
 from ..idempotency import run_once
 from ..ports import ObjectRef
+from .assessment import PiiRejected, _seed, assess_profile, check_quality, conform_and_screen
 from .context import Context
 from .handover import pinned_ref
-from .monitor_batch import (
-    AssessedBatch,
-    PiiRejected,
-    _seed,
-    assess_profile,
-    check_quality,
-    conform_and_screen,
-    load_baseline,
-    publish_batch,
-    refuse_batch,
-)
+from .monitor_batch import AssessedBatch, load_baseline, publish_batch, refuse_batch
 from .quarantine import quarantine_batch
 from .specs import load_spec
 

@@ -184,7 +184,7 @@ def _reject(
 def _read_conformed(ctx: Context, body: bytes, filename: str, spec: ModelSpec) -> pd.DataFrame:
     """Read, conform (role training) and PII-screen a file exactly as monitoring reads batches."""
     from ..domain.ingest import read_table
-    from .monitor_batch import conform_and_screen
+    from .assessment import conform_and_screen
 
     _, table, _ = conform_and_screen(ctx, read_table(body, filename), spec, role="training")
     return table.to_pandas()
