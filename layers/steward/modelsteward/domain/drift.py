@@ -168,7 +168,7 @@ def _pooled(reference: np.ndarray, current: np.ndarray, minimum: float) -> np.nd
     expected = np.minimum(n, m) * (reference + current) / (n + m)
     pooled = expected < minimum
     pooled[..., -1] = True
-    return np.asarray(pooled, dtype=np.float64)
+    return np.asarray(pooled, dtype=np.bool_)  # a mask: pool_rare inverts it, np.where selects by it
 
 
 def pool_rare_rows(
