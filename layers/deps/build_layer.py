@@ -10,10 +10,10 @@ layer can serve every function. Each function family gets a layer holding only w
 * DriftDepsLayer (monitor_batch, create_baseline, check_window, the scale-out functions): numpy,
   pyarrow, scipy reduced to ``scipy.special`` (all the drift maths calls), threadpoolctl.
 * LabelDepsLayer (evaluate_labels): the same plus pandas.
-* MlDepsLayer (train_model, score_batch): numpy, pyarrow and pandas unpacked; scipy,
-  scikit-learn, skops and their dependencies zipped into ``steward-packed/`` (46 MiB, ~150 MiB
-  unpacked with bytecode), which ``modelsteward.packed_deps`` verifies and unpacks into /tmp on a
-  cold start (1.3-2.8 s measured by `make size`).
+* MlDepsLayer (train_model, score_batch): numpy, pyarrow, pandas and backports.zstd unpacked;
+  scipy, scikit-learn, skops and their dependencies zipped into ``steward-packed/`` (Zstandard zip
+  members, PEP 784: ~42 MiB for 140 MiB unpacked with bytecode), which ``modelsteward.packed_deps``
+  verifies and unpacks into /tmp on a cold start (docs/performance.md has the measured times).
 * StewardLayer (every function): the modelsteward package with Powertools, pydantic and PyYAML
   (layers/steward/requirements.txt; boto3 comes with the runtime).
 
@@ -30,16 +30,19 @@ them, "ELF load command ... not page-aligned").
 
 from __future__ import annotations
 
+import atexit
 import hashlib
+import importlib
 import os
 import re
 import shutil
 import stat
 import subprocess  # nosec B404 - a build tool: runs pip, strip and python3.12 with fixed arguments
 import sys
-import zipfile
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 
 HERE = Path(__file__).resolve().parent
 PLATFORM = [
@@ -57,6 +60,11 @@ PLATFORM = [
 # and slack; `make size` checks the real sum per function.
 BUDGET_MIB = 230
 PACKED_DIR = "steward-packed"
+# Zstandard level of the packed members: decompression speed is the same at every level (what a
+# cold start pays); higher levels only shrink the archive and slow the build (docs/performance.md)
+ZSTD_LEVEL = 9  # measured: 41.9 MiB in 5 s; level 12 41.7 MiB in 116 s; 19 38.3 MiB in 245 s
+BYTECODE_TAG = "cpython-312"  # sys.implementation.cache_tag of the Lambda runtime (compile_bytecode)
+ZSTD_PIN = "backports.zstd==1.8.1"  # the zip module with ZIP_ZSTANDARD before Python 3.14
 PYARROW_UNUSED = re.compile(
     r"^(libarrow_flight\.so.*|libarrow_python_flight\.so.*|_flight.*\.so|flight\.py|libarrow_s3\.so.*"
     r"|_s3fs.*\.so|_gcsfs.*\.so|_azurefs.*\.so|_hdfs.*\.so|_orc.*\.so|_dataset_orc.*\.so"
@@ -81,7 +89,7 @@ LAYERS = {
     "DriftDepsLayer": Layer(DRIFT, scipy_only=("special", "_lib")),
     "LabelDepsLayer": Layer((*DRIFT, "pandas"), scipy_only=("special", "_lib")),
     "MlDepsLayer": Layer(
-        ("numpy", "scipy", "pyarrow", "pandas", "scikit-learn", "skops"),
+        ("numpy", "scipy", "pyarrow", "pandas", "scikit-learn", "skops", "backports.zstd"),
         packed=frozenset(
             {
                 "scipy",
@@ -227,8 +235,55 @@ def distribution_entries(site: Path) -> dict[str, set[str]]:
     return found
 
 
+def zstd_zipfile() -> ModuleType:
+    """``zipfile`` with ``ZIP_ZSTANDARD``: the standard library's from 3.14, backports.zstd's before.
+
+    The build's own interpreter (``python3`` for ``sam build``) may lack backports.zstd; it then gets
+    the pinned wheel in a scratch directory for this build only.
+    """
+    if sys.version_info >= (3, 14):
+        import zipfile
+
+        return zipfile
+    try:
+        from backports.zstd import zipfile as zstd_zip
+    except ImportError:
+        scratch = tempfile.mkdtemp(prefix="build-zstd-")
+        atexit.register(shutil.rmtree, scratch, True)
+        subprocess.run(  # noqa: S603  # nosec B603 - fixed pip command line
+            [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target",
+             scratch, ZSTD_PIN],
+            check=True,
+        )  # fmt: skip
+        sys.path.insert(0, scratch)
+        importlib.invalidate_caches()
+        from backports.zstd import zipfile as zstd_zip
+    return zstd_zip
+
+
+def sourceless(site: Path, files: list[Path]) -> list[tuple[str, Path]]:
+    """(archive name, file): each compiled module as one legacy ``.pyc`` where its source was.
+
+    PEP 3147's sourceless layout (``compileall -b``): Python imports ``mod.pyc`` with no
+    ``mod.py``, while ``__pycache__/mod.cpython-312.pyc`` is used only next to its source. The
+    unpack then creates one file per module instead of two (creating files, not inflating bytes,
+    is most of its time; docs/performance.md). The price: tracebacks through the packed libraries
+    show file and line but not the source text. Without python3.12 bytecode, sources stay.
+    """
+    suffix = f".{BYTECODE_TAG}.pyc"
+    members = []
+    for path in files:
+        name = path.relative_to(site).as_posix()
+        bytecode = path.parent / "__pycache__" / (path.stem + suffix)
+        if path.suffix == ".py" and bytecode.is_file():
+            members.append((name + "c", bytecode))  # top-level modules too (site/__pycache__)
+        elif path.parent.name != "__pycache__":  # bytecode is used only in its source's place
+            members.append((name, path))
+    return sorted(members)
+
+
 def pack(layer: Layer, site: Path, artifacts: Path) -> Path | None:
-    """Move the packed distributions into one deterministic zip plus its SHA-256."""
+    """Move the packed distributions into one deterministic zip (Zstandard members) plus its SHA-256."""
     if not layer.packed:
         return None
     entries = distribution_entries(site)
@@ -245,11 +300,13 @@ def pack(layer: Layer, site: Path, artifacts: Path) -> Path | None:
         for p in ([site / top] if (site / top).is_file() else (site / top).rglob("*"))
         if p.is_file()
     )
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
-        for path in files:
-            info = zipfile.ZipInfo(path.relative_to(site).as_posix(), date_time=(1980, 1, 1, 0, 0, 0))
+    zipfile = zstd_zipfile()
+    with zipfile.ZipFile(archive, "w") as zf:
+        for name, path in sourceless(site, files):
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
             info.external_attr = (stat.S_IFREG | (path.stat().st_mode & 0o755)) << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
+            info.compress_type = zipfile.ZIP_ZSTANDARD
+            info.compress_level = ZSTD_LEVEL
             zf.writestr(info, path.read_bytes())
     digest = hashlib.sha256(archive.read_bytes()).hexdigest()
     (out / "packages.zip.sha256").write_text(digest + "\n")

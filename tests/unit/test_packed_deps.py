@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import py_compile
 import sys
 import zipfile
 from pathlib import Path
@@ -77,6 +78,61 @@ def test_build_packs_the_named_distributions_and_unpack_makes_them_importable(tm
     assert probe.VALUE == 42
     assert (where / "probe_pkg" / "_native.so").stat().st_mode & 0o111  # shared objects stay executable
     assert (where / "probe_pkg-1.0.dist-info" / "RECORD").is_file()  # importlib.metadata still works
+
+
+def test_unpacking_gives_back_every_packed_file_bit_for_bit(tmp_path: Path) -> None:
+    """What scikit-learn scores with is byte for byte what pip installed, modes included."""
+    site = tmp_path / "layer" / "python"
+    _site_with_probe(site)
+    (site / "probe_pkg" / "weights.bin").write_bytes(bytes(range(256)) * 8192)  # 2 MiB in one member
+    packed_tops = ("probe_pkg", "probe_pkg-1.0.dist-info")
+    before = {
+        p.relative_to(site): (p.read_bytes(), p.stat().st_mode & 0o777)
+        for top in packed_tops
+        for p in (site / top).rglob("*")
+        if p.is_file()
+    }
+    layer = build_tool.Layer(packages=("probe-pkg",), packed=frozenset({"probe-pkg"}))
+    build_tool.pack(layer, site, tmp_path / "layer")
+    packed = tmp_path / "layer" / build_tool.PACKED_DIR
+
+    with zipfile.ZipFile(packed / "packages.zip") as zf:  # the central directory, read by any zipfile
+        methods = {info.compress_type for info in zf.infolist()}
+    where = unpack_packed_deps({ENV: str(packed)}, scratch=tmp_path / "tmp")
+
+    assert methods == {93}  # Zstandard (APPNOTE 6.3.7, PEP 784): faster to inflate than deflate
+    assert where is not None
+    after = {
+        p.relative_to(where): (p.read_bytes(), p.stat().st_mode & 0o777)
+        for p in where.rglob("*")
+        if p.is_file() and p.name != ".complete"
+    }
+    assert after == before
+
+
+def test_compiled_modules_ship_sourceless_and_still_import(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = tmp_path / "layer" / "python"
+    _site_with_probe(site, value=7)
+    monkeypatch.setattr(build_tool, "BYTECODE_TAG", sys.implementation.cache_tag)  # this interpreter's
+    source = site / "probe_pkg" / "__init__.py"
+    py_compile.compile(
+        str(source),
+        cfile=importlib.util.cache_from_source(str(source)),
+        invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+    )
+    source.write_text("VALUE = 'the source, not the bytecode'\n")  # proves which one is imported
+    layer = build_tool.Layer(packages=("probe-pkg",), packed=frozenset({"probe-pkg"}))
+    build_tool.pack(layer, site, tmp_path / "layer")
+
+    where = unpack_packed_deps(
+        {ENV: str(tmp_path / "layer" / build_tool.PACKED_DIR)}, scratch=tmp_path / "tmp"
+    )
+
+    assert where is not None
+    assert sorted(p.name for p in (where / "probe_pkg").iterdir()) == ["__init__.pyc", "_native.so"]
+    assert importlib.import_module("probe_pkg").VALUE == 7
 
 
 def test_the_archive_is_deterministic(tmp_path: Path) -> None:
