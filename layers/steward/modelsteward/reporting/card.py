@@ -328,10 +328,12 @@ def _evaluation(value: Mapping[str, Any]) -> str:
     scalars = {
         k: v
         for k, v in value.items()
-        if k not in (*_OVERALL_KEYS, *_SEGMENT_KEYS, "gate") and ref_row(k, v) is None  # refs: in Lineage
+        if k not in (*_OVERALL_KEYS, *_SEGMENT_KEYS, "gate", "label_free_estimate")
+        and ref_row(k, v) is None  # refs: in Lineage
     }
     if scalars:
         parts.append(_dl(scalars))
+    parts.append(_label_free_estimate(value.get("label_free_estimate")))
     if overall:
         parts.append("<h3>Overall</h3>" + _metrics_table(overall))
     if records:
@@ -340,6 +342,21 @@ def _evaluation(value: Mapping[str, Any]) -> str:
         parts.append("<h3>Per segment</h3>" + _segment_chart(records, overall, primary))
         parts.append(_segment_table(records, overall, primary, greater))
     return "".join(parts) or empty_note("No evaluation recorded.")
+
+
+def _label_free_estimate(summary: Any) -> str:
+    """Whether this version's label-free estimate can be trusted, in words (issue 23)."""
+    if not isinstance(summary, Mapping):
+        return ""
+    from ..domain.model_card import estimate_text
+
+    trusted = summary.get("trusted") is not False
+    head = (
+        badge("Estimate trusted", "ok")
+        if trusted
+        else badge("Estimate not trusted: reference too small", "warn")
+    )
+    return f"<h3>Label-free estimate</h3><p>{head} {esc(estimate_text(summary) or '')}</p>"
 
 
 def _segment_chart(records: list[dict[str, Any]], overall: Mapping[str, Any], primary: Any) -> str:

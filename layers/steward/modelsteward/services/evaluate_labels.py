@@ -200,6 +200,15 @@ def evaluate_labels(ctx: Context, upload: S3Upload, key: UploadKey) -> dict[str,
     from .byom import update_batch_realized  # per inference batch, late labels included
 
     batches_realized = update_batch_realized(ctx, spec, key.batch_id, joined.matched)
+    from .performance_view import redraw_batch_report  # the realized values beside the estimate
+
+    redrawn = [
+        ref
+        for ref in (
+            redraw_batch_report(ctx, model, str(b["batch_id"])) for b in batches_realized if b.get("ref")
+        )
+        if ref is not None
+    ]
 
     from ..domain.label_join import batch_windows
 
@@ -259,7 +268,7 @@ def evaluate_labels(ctx: Context, upload: S3Upload, key: UploadKey) -> dict[str,
     if pool.get("ref"):
         _resume_waiting_retrain(ctx, model, batch_id)
 
-    outputs = [quality_ref.as_dict(), *(r for r in side_refs.values())]
+    outputs = [quality_ref.as_dict(), *(r for r in side_refs.values()), *(r.as_dict() for r in redrawn)]
     if pool.get("ref"):
         outputs.append(pool["ref"])
     overall = quality.get("overall") or {}
