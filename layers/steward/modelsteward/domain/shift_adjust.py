@@ -3,22 +3,22 @@
 A calibration map learned on the reference says P(y | score) *there*. When the inputs move, the
 same score can mean another outcome rate, unless the model is the true P(y | x): every real model
 misses part of the mechanism, so a shift toward riskier applicants bends P(y | score) and a plain
-CBPE estimate turns optimistic (bench/estimation_reference.py: +0.004 to +0.008 ROC AUC and +0.004
-to +0.006 accuracy on its shifted batches, whatever the reference size; NannyML's CBPE alike). Importance weighting removes that:
-each reference row counts ``w = p_batch(x) / p_reference(x)``, estimated by a domain classifier
-between the reference and a sample of the batch (the same numpy logistic model on quantile-normal
-scores, their squares and products, and one-hot categoricals that multivariate drift uses), and
-the calibration map is refitted with those weights, its method unchanged (chosen on the reference
-alone). Only the batch's inputs are used, never its labels.
+CBPE estimate turns optimistic (bench/estimation_reference.py: +0.004 to +0.012 ROC AUC and +0.004
+to +0.006 accuracy on its shifted batches, whatever the reference size; NannyML's CBPE alike).
+Importance weighting removes that: each reference row counts ``w = p_batch(x) / p_reference(x)``,
+estimated by a domain classifier between the reference and a sample of the batch (the same numpy
+logistic model on quantile-normal scores, their squares and products, and one-hot categoricals
+that multivariate drift uses), and the calibration map is refitted with those weights, its method
+unchanged (chosen on the reference alone). Only the batch's inputs are used, never its labels.
 
 The price is variance, so weights are used only when the batch measurably differs: the domain
-classifier's cross-validated AUC must exceed chance by :data:`SHIFT_Z` null standard errors
-(about 0.53 for 1,500 reference rows against 2,000 batch rows); an unshifted batch keeps the plain
+classifier's out-of-fold AUC must exceed chance by :data:`SHIFT_Z` null standard errors (about
+0.53 for 1,500 reference rows against 2,000 batch rows); an unshifted batch keeps the plain
 estimate and its variance (measured: weighting every unshifted batch would add about 10 % to the
-error with a 1,500-row reference and 17 % with 500, and move nothing on average). A strongly shifted batch resembles few
-reference rows: the effective number of rows (Kish: ``(sum w)^2 / sum w^2``) replaces the reference
-size in the band and in the trust rule, and weights are capped at their 99th percentile so no
-handful of rows decides.
+error with a 1,500-row reference and 17 % with 500, and move nothing on average). A strongly
+shifted batch resembles few reference rows: the effective number of rows (Kish:
+``(sum w)^2 / sum w^2``) replaces the reference size in the band and in the trust rule, and
+weights are capped at their 99th percentile so no handful of rows decides.
 """
 
 from __future__ import annotations
