@@ -17,8 +17,8 @@ HERE = Path(__file__).resolve().parent
 
 def schemas() -> dict[str, dict[str, Any]]:
     from modelsteward.domain.audit_chain import AuditRecord
-    from modelsteward.domain.model_card import ModelCard
     from modelsteward.domain.governance_report import GovernanceReport
+    from modelsteward.domain.model_card import ModelCard
 
     out = {}
     for name, model, title in (

@@ -17,6 +17,7 @@ import pytest
 import yaml
 from cloud_metrics import datapoints
 
+from modelsteward.layout import monitored_batch_id
 from stewardtools.cli.main import main as steward
 from stewardtools.datasets import generate
 from stewardtools.localcloud.deploy import LocalCloud
@@ -88,3 +89,40 @@ def test_model_level_metrics_are_the_champions_only(ab_cloud: LocalCloud) -> Non
         assert overall["SampleCount"] == 1.0, name
         assert overall["Maximum"] == champion["Maximum"], name
         assert challenger["Maximum"] != champion["Maximum"], name
+
+
+def _get(cloud: LocalCloud, key: str) -> bytes:
+    bucket = cloud.outputs["ArtifactsBucketName"]
+    return bytes(cloud.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+def test_batch_report_and_timeline_show_estimate_band_and_realized_side_by_side(ab_cloud: LocalCloud) -> None:
+    document = _estimated_document(ab_cloud)
+    batch_id = document["batch_id"]  # score_batch's; monitor_batch reports under its inference file's id
+    prefix = f"reports/{MODEL}/batches/{monitored_batch_id(MODEL, batch_id)}/"
+    # report.json: what monitoring knew (the estimate per variant, no labels yet)
+    report = json.loads(_get(ab_cloud, prefix + "report.json"))
+    variants = {v["variant"]: v for v in report["performance"]["variants"]}
+    assert set(variants) == {"champion", "challenger"}
+    for name, entry in variants.items():
+        primary = entry["metrics"][0]
+        band = document["variants"][name]["estimate"]["metrics"]["roc_auc"]
+        assert primary["metric"] == "roc_auc" and primary["estimate"] == pytest.approx(band["value"])
+        assert primary["width"] == pytest.approx(band["upper"] - band["lower"])
+        assert primary["realized"] is None
+    # report.html, redrawn when the labels came: both variants with their realized values
+    html = _get(ab_cloud, prefix + "report.html").decode()
+    realized = _get(ab_cloud, f"quality/{MODEL}/{batch_id}/realized.json")
+    by_variant = {v["variant"]: v for v in json.loads(realized)["versions"]}
+    assert "Model performance: estimate and realized" in html
+    for name in ("champion", "challenger"):
+        value = by_variant[name]["metrics"]["roc_auc"]
+        assert f"Realized {value:.3f} from {by_variant[name]['rows']:,} labeled rows" in html, name
+    assert "Awaiting labels" not in html
+    # the drift-over-time page, once check_window ran: the champion's estimate, band and realized
+    ab_cloud.fire_schedule("check_window")
+    ab_cloud.wait_idle()
+    timeline = _get(ab_cloud, f"reports/{MODEL}/timeline.html").decode()
+    assert "Estimated ROC AUC over time, and realized" in timeline
+    champion = by_variant["champion"]["metrics"]["roc_auc"]
+    assert f"{champion:.3f}" in timeline and 'class="realized"' in timeline

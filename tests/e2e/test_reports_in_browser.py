@@ -118,6 +118,12 @@ def test_batch_report_dom_has_banner_rows_charts_and_no_live_injection(chromium:
     assert dom.count("svg", "chart-hist") + dom.count("svg", "chart-cat") == len(features)
     assert dom.count("svg", "chart-score") >= sum(1 for f in features if f.get("score") is not None)
 
+    # the label-free estimate beside the realized value: one interval chart per metric and variant
+    performance = HOSTILE_BATCH["performance"]["variants"]
+    assert dom.count("svg", "chart-interval") == sum(len(v["metrics"]) for v in performance)
+    text = re.sub(r"\s+", " ", "".join(dom.text))
+    assert "Model performance: estimate and realized" in text and "Estimate not trusted" in text
+
     # The injected name is text in the DOM, never an element: no script or img element exists at all.
     assert dom.count("script") == 0 and dom.count("img") == 0
     assert HOSTILE_NAME not in dom_text
@@ -129,7 +135,7 @@ def test_batch_report_dom_has_banner_rows_charts_and_no_live_injection(chromium:
     ("name", "expected"),
     [
         ("window_report", {"svg": 8, "text": "Window drift & quality report"}),
-        ("drift_timeline", {"svg": 7, "text": "Drifted share over time"}),
+        ("drift_timeline", {"svg": 8, "text": "Estimated ROC AUC over time, and realized"}),
         ("model_card", {"svg": 1, "text": "Promotion gate evidence"}),
         ("governance_report", {"svg": 0, "text": "2 of 10 checks failed"}),
     ],

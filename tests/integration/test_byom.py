@@ -344,3 +344,39 @@ def test_the_inference_file_the_scorer_wrote_is_not_kept_twice(aws: Cloud, conte
     done = monitor_batch(context, uploads(event)[0])
     assert done["status"] == "accepted" and done["predictions"]["kept"] is False
     assert aws.keys("predictions/scored/", aws.artifacts_bucket) == []
+
+
+def test_a_served_models_report_shows_its_estimate_and_later_the_realized_value(
+    aws: Cloud, context: RecordingContext
+) -> None:
+    name = "side-byom"
+    aws.put(f"specs/{name}/spec.yaml", spec_yaml(name, "binary"))
+    reference = rows("binary", 2000, seed=1, start=START - dt.timedelta(days=10))
+    create_baseline(context, s3_uploads(aws.put(f"reference/{name}/ref.csv", csv_bytes(reference)))[0])
+    sample_key = layout.estimation_sample_key(layout.reference_estimation_key(name))
+    assert aws.keys(sample_key, aws.artifacts_bucket) == [sample_key]  # the rows estimates are adjusted with
+    shifted = rows("binary", 1500, seed=300, start=START, shift=1.0)
+    monitored = monitor_batch(
+        context,
+        s3_uploads(aws.put(f"inference/{name}/s.csv", csv_bytes(shifted.drop(columns=["outcome"]))))[0],
+    )
+    batch_id = monitored["batch_id"]
+    estimate = aws.get_json(layout.estimated_performance_key(name, batch_id))["overall"]["estimate"]
+    assert estimate["shift_adjusted"] and estimate["shift_domain_auc"] > 0.6  # x1 moved by one sd
+    prefix = layout.batch_report_prefix(name, batch_id)
+    report = aws.get_json(prefix + "report.json")
+    overall = report["performance"]["variants"][0]  # all rows first, then the batch's own variants
+    assert overall["variant"] == "model" and overall["metrics"][0]["realized"] is None
+    assert "Realized: awaiting labels." in _text(aws, prefix + "report.html")
+    evaluate_upload(
+        context,
+        s3_uploads(aws.put(f"labels/{name}/l.csv", csv_bytes(shifted[["id", "timestamp", "outcome"]])))[0],
+    )
+    page = _text(aws, prefix + "report.html")
+    realized = sklearn_metrics("binary", shifted)["roc_auc"]
+    assert f"Realized {realized:.3f} from {len(shifted):,} labeled rows" in page
+    assert aws.get_json(prefix + "report.json") == report  # the monitoring record stays as it was
+
+
+def _text(aws: Cloud, key: str) -> str:
+    return str(aws.s3.get_object(Bucket=aws.artifacts_bucket, Key=key)["Body"].read().decode())

@@ -373,6 +373,72 @@ def test_empty_timeline_says_so() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# label-free estimate beside the realized value (issue 23)
+
+
+def test_batch_report_sets_estimate_band_and_realized_side_by_side() -> None:
+    report = example_batch_report()
+    document = render_batch_report(report)
+    text = re.sub(r"\s+", " ", "".join(parse(document).text))
+    assert "Model performance: estimate and realized" in text
+    assert (
+        "Estimated ROC AUC 0.781, 95% band 0.760 to 0.802 (width 0.042). Realized 0.774 from 5,870 "
+        "labeled rows: inside the band, 0.007 below the estimate." in text
+    )
+    assert "Realized 0.751 from 1,931 labeled rows: outside the band, 0.051 below the estimate." in text
+    assert "Not trusted: the labeled reference has 168 rows of the rarer class" in text
+    assert "7.0% of the rows scored outside the reference's score range" in text
+    metrics = sum(len(v["metrics"]) for v in report["performance"]["variants"])
+    assert document.count('class="chart-interval"') == metrics
+    realized = sum(
+        1 for v in report["performance"]["variants"] for m in v["metrics"] if m["realized"] is not None
+    )
+    assert document.count('class="realized"') == realized
+    # a section only when there is an estimate
+    report.pop("performance")
+    assert "Model performance" not in render_batch_report(report)
+
+
+def test_batch_report_says_awaiting_labels_before_they_come() -> None:
+    report = example_batch_report()
+    for variant in report["performance"]["variants"]:
+        variant["realized_rows"] = None
+        for metric in variant["metrics"]:
+            metric.update(realized=None, gap=None, inside_band=None)
+    text = "".join(parse(render_batch_report(report)).text)
+    assert "Realized: awaiting labels." in text and "Outside the band" not in text
+
+
+def test_timeline_draws_the_estimate_its_band_and_the_realized_values() -> None:
+    points = example_timeline_points()
+    document = render_drift_timeline("credit-risk", points)
+    assert "Estimated ROC AUC over time, and realized" in document
+    assert document.count('class="chart-wide chart-band"') == 1
+    labeled = sum(1 for p in points if p["performance"]["realized"] is not None)
+    assert document.count('class="realized"') == labeled
+    outside = sum(1 for p in points if p["performance"]["inside_band"] is False)
+    assert document.count('<tr class="row-fail">') == outside
+    assert document.count(">Awaiting labels<") == len(points) - labeled
+    without = [{k: v for k, v in p.items() if k != "performance"} for p in points]
+    assert "Estimated ROC AUC" not in render_drift_timeline("credit-risk", without)
+
+
+def test_interval_bar_colours_the_realized_value_by_the_band() -> None:
+    inside = charts.interval_bar(0.75, 0.73, 0.77, 0.76)
+    outside = charts.interval_bar(0.75, 0.73, 0.77, 0.70)
+    assert charts.OK in inside and charts.BAD not in inside
+    assert charts.BAD in outside
+    assert 'class="realized"' not in charts.interval_bar(0.75, 0.73, 0.77)
+    assert "no estimate" in charts.interval_bar(None, None, None)
+
+
+def test_model_card_says_when_the_estimate_cannot_be_trusted() -> None:
+    text = re.sub(r"\s+", " ", "".join(parse(render_model_card(example_model_card())).text))
+    assert "Estimate not trusted: reference too small" in text
+    assert "not trusted: the labeled reference has 168 rows of the rarer class" in text
+
+
+# ---------------------------------------------------------------------------------------------
 # model card
 
 

@@ -362,8 +362,86 @@ def example_batch_report(*, hostile: bool = False) -> dict[str, Any]:
                 "fingerprint": "spec-5b7d0f2a",
             },
         },
+        "performance": example_performance(hostile=hostile),
     }
     return report
+
+
+def _estimate_doc(
+    value: float, half: float, rows: int, *, trusted: bool = True, note: str | None = None
+) -> dict[str, Any]:
+    metrics = {
+        name: {"value": v, "lower": v - h, "upper": v + h, "std": h / 1.96}
+        for name, v, h in (
+            ("roc_auc", value, half),
+            ("accuracy", value + 0.12, half / 2.5),
+            ("f1", value - 0.33, half),
+        )
+    }
+    return {
+        "rows": rows,
+        "classes": ["0", "1"],
+        "metrics": metrics,
+        "calibration": ["beta"],
+        "trusted": trusted,
+        "trust_note": note,
+        "reference_rows": 5_000 if trusted else 1_500,
+        "beyond_reference_share": 0.0 if trusted else 0.07,
+    }
+
+
+def example_performance(*, hostile: bool = False) -> dict[str, Any]:
+    """Estimate beside realized per variant (domain.estimate_view), as a batch report carries it:
+    the champion's realized value inside its band, the challenger's outside, one variant awaiting labels."""
+    from modelsteward.domain.estimate_view import estimate_vs_realized
+
+    note = (
+        "the labeled reference has 168 rows of the rarer class '1' (of 1500); with fewer than 200 the "
+        "calibration map's own error is as large as the drops the estimate should reveal"
+    )
+    variants: dict[str, Any] = {
+        "champion": {
+            "version": 3,
+            "primary_metric": "roc_auc",
+            "estimate": _estimate_doc(0.781, 0.021, 6_020),
+        },
+        "challenger": {
+            "version": 4,
+            "primary_metric": "roc_auc",
+            "estimate": _estimate_doc(
+                0.802, 0.038, 1_980, trusted=False, note=note + (HOSTILE_NAME if hostile else "")
+            ),
+        },
+    }
+    versions = [
+        {
+            "version": 3,
+            "variant": "champion",
+            "rows": 5_870,
+            "metrics": {"roc_auc": 0.774, "accuracy": 0.893, "f1": 0.451},
+        },
+        {
+            "version": 4,
+            "variant": "challenger",
+            "rows": 1_931,
+            "metrics": {"roc_auc": 0.751, "accuracy": 0.905, "f1": 0.43},
+        },
+    ]
+    if hostile:  # a served model names its own variants: text from the user's data
+        variants[HOSTILE_NAME] = {
+            "version": 5,
+            "primary_metric": "roc_auc",
+            "estimate": _estimate_doc(0.77, 0.05, 400),
+        }
+    realized = {
+        "evaluated_at": "2026-12-02T09:00:00+00:00",
+        "rows_scored": 8_000,
+        "rows_labeled": 7_801,
+        "versions": versions,
+    }
+    view = estimate_vs_realized({"batch_id": "batch-0042", "variants": variants}, realized)
+    assert view is not None
+    return view.model_dump(mode="json")
 
 
 def example_window_report() -> dict[str, Any]:
@@ -374,6 +452,7 @@ def example_window_report() -> dict[str, Any]:
     report["rows"] = 96_000
     report["quality"] = []
     report["verdict"] = "drift"
+    report.pop("performance")
     return report
 
 
@@ -398,6 +477,20 @@ def example_timeline_points(days: int = 30) -> list[dict[str, Any]]:
         share = drifted / 12
         threshold = 0.3 if day < 25 else 0.25
         verdict = "drift" if share >= threshold else ("quality" if day == 9 else "ok")
+        # the champion's estimate falls with the drift; labels arrive a week late
+        estimate = 0.79 - 0.05 * ramp + rng.uniform(-0.006, 0.006)
+        half = 0.022 + 0.01 * ramp
+        real = estimate + rng.uniform(-0.018, 0.018) - (0.03 * ramp if day > 22 else 0.0)
+        labeled = day < days - 7
+        performance = {
+            "metric": "roc_auc", "batch_id": f"batch-{day + 13:04d}", "variant": "champion", "version": 3,
+            "rows": 8_000, "estimate": round(estimate, 4), "lower": round(estimate - half, 4),
+            "upper": round(estimate + half, 4), "width": round(2 * half, 4),
+            "realized": round(real, 4) if labeled else None,
+            "gap": round(real - estimate, 4) if labeled else None,
+            "inside_band": (abs(real - estimate) <= half) if labeled else None,
+            "realized_rows": 7_900 if labeled else None, "trusted": True,
+        }  # fmt: skip
         points.append(
             {
                 "at": (start + dt.timedelta(days=day)).isoformat(),
@@ -406,6 +499,7 @@ def example_timeline_points(days: int = 30) -> list[dict[str, Any]]:
                 "threshold": threshold,
                 "verdict": verdict,
                 "features": {n: {"score": round(v, 4), "threshold": 0.1} for n, v in scores.items()},
+                "performance": performance,
             }
         )
     return points
@@ -513,6 +607,15 @@ def example_model_card() -> ModelCard:
                 version_id="e1.Vv7",
             ),
             gate=example_gate(),
+            label_free_estimate={
+                "calibration": ["beta"],
+                "reference_rows": 1_500,
+                "rarer_class_rows": 168,
+                "trusted": False,
+                "note": "the labeled reference has 168 rows of the rarer class '1' (of 1500); with fewer"
+                " than 200 the calibration map's own error is as large as the drops"
+                " the estimate should reveal",
+            },
         ),
         additional_information=AdditionalInformation(
             decisions=[

@@ -12,6 +12,7 @@ Data bucket (versioned, user-facing; uploads are never modified or deleted by th
 
 Artifacts bucket (versioned, written only by the suite):
     models/<model>/v<NNNN>/model.skops | evaluation.json | holdout.parquet | estimation.json
+                                       | estimation_sample.parquet
     models/<model>/v<NNNN>/baseline/baseline.json | statistics.json | constraints.json
     models/<model>/v<NNNN>/card/card.json | card.md | card.html
     reports/<model>/batches/<batch_id>/report.json | report.html | profile.json
@@ -26,6 +27,7 @@ Artifacts bucket (versioned, written only by the suite):
     quality/<model>/<batch_id>/estimated.json   label-free estimate of a scored or monitored batch
     quality/<model>/<batch_id>/realized.json    realized metrics of one inference batch (+ labels/)
     models/<model>/reference/estimation.json    estimator fitted on a labeled reference (BYOM)
+                                                (+ estimation_sample.parquet)
     governance/<run_id>/report.json | report.html
 
 Audit bucket (versioned, Object Lock; written only by the audit log):
@@ -180,6 +182,18 @@ def predictions_event_key(model: str, day: str, batch_id: str) -> str:
 def reference_estimation_key(model: str) -> str:
     """Label-free estimator fitted on a labeled reference upload (bring your own model)."""
     return f"models/{model}/reference/estimation.json"
+
+
+def monitored_batch_id(model: str, scored_batch_id: str) -> str:
+    """The id monitor_batch gives the inference file score_batch wrote for ``scored_batch_id``: its
+    batch report lives under this id, its quality files under the scoring one."""
+    return parse_upload_key(inference_key(model, scored_batch_id), url_encoded=False).batch_id
+
+
+def estimation_sample_key(estimation: str) -> str:
+    """The reference rows (features, probabilities, label) beside an ``estimation.json``: each
+    batch's estimate reweights them to the batch's inputs (domain.shift_adjust)."""
+    return estimation.rsplit("/", 1)[0] + "/estimation_sample.parquet"
 
 
 def batch_realized_key(model: str, batch_id: str) -> str:

@@ -129,28 +129,33 @@ class Calibrator(BaseModel):
 IsotonicCalibrator = Calibrator  # the name stored documents and callers knew
 
 
-def fit_parametric(method: str, scores: np.ndarray, outcomes: np.ndarray) -> list[float]:
+def fit_parametric(
+    method: str, scores: np.ndarray, outcomes: np.ndarray, weights: np.ndarray | None = None
+) -> list[float]:
     """Maximum-likelihood coefficients of a Platt or beta map (Newton steps, a tiny ridge for
-    separable data). Beta keeps both slopes non-negative (a monotone map, Kull et al. 2017): a
-    negative one is dropped and the rest refitted."""
+    separable data), rows weighted by ``weights`` when given. Beta keeps both slopes non-negative
+    (a monotone map, Kull et al. 2017): a negative one is dropped and the rest refitted."""
     x = _design(method, scores)
     y = np.asarray(outcomes, dtype="float64")
+    w = np.ones_like(y) if weights is None else np.asarray(weights, dtype="float64")
     free = np.ones(x.shape[1], dtype=bool)
     while True:
         coef = np.zeros(x.shape[1])
-        coef[free] = _newton_logistic(x[:, free], y)
+        coef[free] = _newton_logistic(x[:, free], y, w)
         negative = [j for j in range(x.shape[1] - 1) if free[j] and coef[j] < 0]
         if method != "beta" or not negative:
             return [float(c) for c in coef]
         free[negative[0]] = False
 
 
-def _newton_logistic(x: np.ndarray, y: np.ndarray, ridge: float = 1e-6, steps: int = 50) -> np.ndarray:
+def _newton_logistic(
+    x: np.ndarray, y: np.ndarray, w: np.ndarray, ridge: float = 1e-6, steps: int = 50
+) -> np.ndarray:
     coef = np.zeros(x.shape[1])
     for _ in range(steps):
         p = _sigmoid(x @ coef)
-        grad = x.T @ (p - y) + ridge * coef
-        hess = (x * (p * (1 - p))[:, None]).T @ x + ridge * np.eye(x.shape[1])
+        grad = x.T @ (w * (p - y)) + ridge * coef
+        hess = (x * (w * p * (1 - p))[:, None]).T @ x + ridge * np.eye(x.shape[1])
         step = np.linalg.solve(hess, grad)
         coef -= step
         if float(np.max(np.abs(step))) < 1e-10:
@@ -158,19 +163,22 @@ def _newton_logistic(x: np.ndarray, y: np.ndarray, ridge: float = 1e-6, steps: i
     return coef
 
 
-def _fit_map(method: str, scores: np.ndarray, outcomes: np.ndarray) -> Calibrator:
+def _fit_map(
+    method: str, scores: np.ndarray, outcomes: np.ndarray, weights: np.ndarray | None = None
+) -> Calibrator:
     lo, hi = float(np.min(scores)), float(np.max(scores))
     if method == "isotonic":
-        iso = _shrink_end_blocks(fit_isotonic(scores, outcomes), np.asarray(scores, dtype="float64"))
+        iso = fit_isotonic(scores, outcomes, weights)
+        iso = _shrink_end_blocks(iso, np.asarray(scores, dtype="float64"))
         return iso.model_copy(
             update={
                 "param_method": "beta",
-                "param_coef": fit_parametric("beta", scores, outcomes),
+                "param_coef": fit_parametric("beta", scores, outcomes, weights),
                 "lo": lo,
                 "hi": hi,
             }
         )
-    return Calibrator(method=method, coef=fit_parametric(method, scores, outcomes), lo=lo, hi=hi)
+    return Calibrator(method=method, coef=fit_parametric(method, scores, outcomes, weights), lo=lo, hi=hi)
 
 
 def _shrink_end_blocks(iso: Calibrator, scores: np.ndarray) -> Calibrator:
@@ -327,6 +335,11 @@ class EstimatedPerformance(BaseModel):
     reference_rows: int = 0
     reference_rarer_class_rows: int | None = None
     beyond_reference_share: float = 0.0  # rows scored outside the reference's score range
+    #: calibration refitted on reference rows weighted to resemble the batch (domain.shift_adjust)
+    shift_adjusted: bool = False
+    effective_reference_rows: float | None = None  # Kish's effective rows of that weighting
+    #: cross-validated AUC of a classifier telling reference rows from the batch's (0.5: alike)
+    shift_domain_auc: float | None = None
 
     def value(self, metric: str) -> float | None:
         est = self.metrics.get(metric)
@@ -358,13 +371,54 @@ class Estimator(BaseModel):
     reference_rows: int = 0
     class_rows: list[int] = Field(default_factory=list)  # reference rows per class (empty: unknown)
     cv_log_loss: list[dict[str, float]] = Field(default_factory=list)  # per calibrator, per method
+    #: set by :meth:`reweighted` only (never stored): Kish's effective rows, overall and per class
+    effective_rows: float | None = None
+    effective_class_rows: list[float] = Field(default_factory=list)
+    domain_auc: float | None = None  # reference vs batch (domain.shift_adjust), when it was measured
 
     @property
     def rarer_class_rows(self) -> int | None:
         return min(self.class_rows) if self.class_rows else None
 
+    def reweighted(self, reference_proba: Any, reference_labels: Any, weights: np.ndarray) -> Estimator:
+        """The same maps (each class keeps the method chosen on the reference) refitted on
+        reference rows weighted by ``weights`` (domain.shift_adjust.density_ratio: rows that look
+        like the batch count more). The band and the trust rule then use the effective rows."""
+        from .shift_adjust import effective_rows
+
+        proba = _proba_matrix(reference_proba, len(self.classes))
+        truth = _label_indices(reference_labels, self.classes)
+        w = np.asarray(weights, dtype="float64")
+        if w.shape[0] != proba.shape[0] or truth.shape[0] != proba.shape[0]:
+            raise ValueError("reference probabilities, labels and weights differ in length")
+        columns = [1] if self.is_binary else list(range(len(self.classes)))
+        maps = []
+        for c, k in zip(self.calibrators, columns, strict=True):
+            y = (truth == k).astype("float64")
+            ok = len(np.unique(y[w > 0])) == 2 and c.method in CALIBRATION_METHODS
+            maps.append(_fit_map(c.method, proba[:, k], y, w) if ok else c)
+        n_eff = effective_rows(w)
+        share = np.bincount(truth, weights=w, minlength=len(self.classes)) / max(float(w.sum()), _EPS)
+        return self.model_copy(
+            update={
+                "calibrators": maps,
+                "effective_rows": n_eff,
+                "effective_class_rows": [float(n_eff * v) for v in share],
+            }
+        )
+
     def trust(self) -> tuple[bool, str | None]:
         """Whether the reference is large enough to trust the estimate, and if not, why."""
+        if self.effective_rows is not None and self.effective_class_rows:
+            rarer_eff = min(self.effective_class_rows)
+            if rarer_eff < MIN_TRUSTED_CLASS_ROWS and (self.rarer_class_rows or 0) >= MIN_TRUSTED_CLASS_ROWS:
+                name = self.classes[int(np.argmin(self.effective_class_rows))]
+                return False, (
+                    f"the batch's inputs differ so much from the reference that it resembles about "
+                    f"{self.effective_rows:.0f} of its rows ({rarer_eff:.0f} of the rarer class '{name}'; "
+                    f"fewer than {MIN_TRUSTED_CLASS_ROWS}): the calibration is extrapolated, treat the "
+                    "estimate as a rough guide until labels arrive"
+                )
         rarer = self.rarer_class_rows
         if rarer is None or rarer >= MIN_TRUSTED_CLASS_ROWS:
             return True, None
@@ -447,10 +501,11 @@ class Estimator(BaseModel):
         metrics = (
             _binary_estimates(proba, cal, pred) if self.is_binary else _multiclass_estimates(proba, cal, pred)
         )
-        if self.reference_rows > 0:
+        reference_rows = self.effective_rows if self.effective_rows is not None else self.reference_rows
+        if reference_rows > 0:
             # the calibration map was learned from a finite reference: its error is shared by every
             # row of the batch, about as large as the sampling noise of a reference-sized batch
-            widen = math.sqrt(1.0 + n / self.reference_rows)
+            widen = math.sqrt(1.0 + n / reference_rows)
             metrics = {name: _widen(est, widen, name) for name, est in metrics.items()}
         k = len(self.classes)
         confusion = np.zeros((k, k))
@@ -476,6 +531,9 @@ class Estimator(BaseModel):
             reference_rows=self.reference_rows,
             reference_rarer_class_rows=self.rarer_class_rows,
             beyond_reference_share=round(float(beyond.mean()), 6),
+            shift_adjusted=self.effective_rows is not None,
+            effective_reference_rows=None if self.effective_rows is None else round(self.effective_rows, 1),
+            shift_domain_auc=None if self.domain_auc is None else round(self.domain_auc, 4),
         )
 
     def to_json(self) -> str:

@@ -706,7 +706,7 @@ def _core_sections(
                 ("Greater is better", e.greater_is_better),
                 ("Evaluation", e.evaluation.uri if e.evaluation else None),
                 ("Gate", e.gate.model_dump(mode="json") if e.gate else None),
-                ("Label-free estimate", _estimate_text(e.label_free_estimate)),
+                ("Label-free estimate", estimate_text(e.label_free_estimate)),
             ],
         ),
         ("Metrics", (["Metric", "Value"], [[k, v] for k, v in sorted(e.metrics.items())])),
@@ -795,7 +795,7 @@ def render_html(card: ModelCard) -> str:
     return "\n".join(parts)
 
 
-def _estimate_text(summary: Mapping[str, Any] | None) -> str | None:
+def estimate_text(summary: Mapping[str, Any] | None) -> str | None:
     """One line on the version's label-free estimator: its map, its reference, whether to trust it."""
     if not summary:
         return None

@@ -147,7 +147,7 @@ def roc_auc(scores: np.ndarray, y: np.ndarray) -> float:
 
 
 @contextlib.contextmanager
-def _single_threaded_blas() -> Iterator[None]:
+def single_threaded_blas() -> Iterator[None]:
     """Small matrices: multi-threaded BLAS spins more than it computes (5-20x slower on 2 vCPUs)."""
     try:
         from threadpoolctl import threadpool_limits
@@ -166,7 +166,7 @@ def cross_validated_auc(x: np.ndarray, y: np.ndarray, *, folds: int = FOLDS, see
         fold_of[idx] = np.arange(len(idx)) % folds
     out = np.empty(len(y))
     w: np.ndarray | None = None
-    with _single_threaded_blas():
+    with single_threaded_blas():
         for k in range(folds):
             test = fold_of == k
             w = fit_logistic(x[~test], y[~test], start=w)  # folds share 3/4 of their rows: a close start

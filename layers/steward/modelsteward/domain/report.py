@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from .drift import DatasetDrift, DriftResult, FeatureResult, Histogram
+from .estimate_view import EstimateVsRealized
 from .multivariate import MultivariateResult
 from .quality import ContractFindingLike, QualityResult, QualityViolation
 
@@ -133,6 +134,13 @@ class BatchReport(_Model):
         "available false with the reason when the suite did not score the batch (a model served "
         "elsewhere has no artefact to explain); null when the spec turns it off",
     )
+    performance: EstimateVsRealized | None = Field(
+        default=None,
+        description="domain.estimate_view: the label-free estimate of each variant (value, 95% band "
+        "and its width, whether its reference is large enough to trust) beside the realized value "
+        "once labels arrived (evaluate_labels redraws report.html then; this JSON keeps what was "
+        "known when the batch was monitored); null when the batch has no estimate",
+    )
 
     def to_json(self, *, indent: int | None = None) -> str:
         return self.model_dump_json(indent=indent)
@@ -178,6 +186,7 @@ def build_report(
     time_range: tuple[str | None, str | None] = (None, None),
     bias: Mapping[str, Any] | None = None,
     attribution_drift: Mapping[str, Any] | None = None,
+    performance: EstimateVsRealized | None = None,
 ) -> BatchReport:
     return BatchReport(
         model=model,
@@ -207,6 +216,7 @@ def build_report(
         extra_columns=list(extra_columns),
         bias=dict(bias) if bias is not None else None,
         attribution_drift=dict(attribution_drift) if attribution_drift is not None else None,
+        performance=performance,
         timings=timings,
         lineage=lineage,
     )
@@ -251,6 +261,9 @@ Key fields:
 - `pii`: the policy action and per column/kind counts. Values and examples are never included.
 - `contract[]`: what the data contract repaired or noticed; `extra_columns` it dropped.
 - `timings`: processing time (ms), peak memory (MB) and per-stage times.
+- `performance`: the label-free estimate per variant (value, 95% band, band width, trust) and the
+  realized value when labels were already there; `report.html` is redrawn with the realized values
+  when labels arrive later (`quality/<model>/<batch_id>/realized.json`).
 - `lineage`: the exact input object (uri, version id, SHA-256), the baseline and the spec versions.
 
 Numbers are JSON numbers; absent values are `null`; no NaN or infinity is ever written.

@@ -73,7 +73,7 @@ _KNOWN_KEYS = frozenset(
         "dataset_drift", "dataset", "drift", "features", "multivariate", "quality_violations", "quality",
         "violations", "pii", "pii_summary", "contract_findings", "contract", "extra_columns", "timings",
         "timings_ms", "lineage", "baseline", "kind", "schema_version", "time_min", "time_max", "bias",
-        "attribution_drift",
+        "attribution_drift", "performance",
     }
 )  # fmt: skip
 
@@ -104,6 +104,7 @@ def render_batch_report(report: Any) -> str:
     body = [
         _verdict_banner(data, features, dataset, multivariate, violations),
         _key_numbers(data, features, dataset, multivariate, violations),
+        _performance_section(pick(data, "performance")),
         _features_section(features),
         _quality_section(violations),
         _bias_section(_mapping(pick(data, "bias"))),
@@ -568,6 +569,18 @@ def _timings_section(timings: Any) -> str:
             f'<div class="legend">{legend}</div>'
         )
     return section("Processing", body, anchor="timings")
+
+
+def _performance_section(performance: Any) -> str:
+    """Label-free estimate, band, width and realized value per variant (reporting.estimates)."""
+    if performance is None:
+        return ""
+    from .estimates import NOTE, performance_body
+
+    return section(
+        "Model performance: estimate and realized", performance_body(performance), anchor="performance",
+        note=NOTE,
+    )  # fmt: skip
 
 
 def _bias_section(bias: Mapping[str, Any]) -> str:

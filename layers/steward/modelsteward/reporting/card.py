@@ -24,6 +24,7 @@ from ..domain.model_card import (
     FairnessDetails,
     ModelCard,
     MonitoringSummary,
+    estimate_text,
 )
 from . import charts
 from .kit import (
@@ -199,8 +200,9 @@ def _segments(evaluation: EvaluationDetails) -> list[dict[str, Any]]:
 
 
 def _evaluation(evaluation: EvaluationDetails) -> str:
-    placed = {"metrics", "segment_metrics", "gate"} | ({"evaluation"} if evaluation.evaluation else set())
-    parts = [_fields(evaluation, exclude=placed)]  # the evaluation object itself is under Lineage
+    placed = {"metrics", "segment_metrics", "gate", "label_free_estimate"}
+    placed |= {"evaluation"} if evaluation.evaluation else set()  # the object itself: under Lineage
+    parts = [_fields(evaluation, exclude=placed), _label_free_estimate(evaluation.label_free_estimate)]
     overall = evaluation.metrics
     if overall:
         parts.append("<h3>Overall</h3>" + _metrics_table(overall))
@@ -210,6 +212,19 @@ def _evaluation(evaluation: EvaluationDetails) -> str:
         parts.append("<h3>Per segment</h3>" + _segment_chart(records, overall, primary))
         parts.append(_segment_table(records, overall, primary, evaluation.greater_is_better))
     return "".join(parts)
+
+
+def _label_free_estimate(summary: Mapping[str, Any] | None) -> str:
+    """Whether this version's label-free estimate can be trusted, in words (issue 23)."""
+    if not summary:
+        return ""
+    trusted = summary.get("trusted") is not False
+    head = (
+        badge("Estimate trusted", "ok")
+        if trusted
+        else badge("Estimate not trusted: reference too small", "warn")
+    )
+    return f"<h3>Label-free estimate</h3><p>{head} {esc(estimate_text(summary) or '')}</p>"
 
 
 def _segment_chart(records: list[dict[str, Any]], overall: Mapping[str, Any], primary: str | None) -> str:

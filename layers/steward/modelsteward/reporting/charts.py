@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .kit import as_float, esc, fmt_number, fmt_percent, parse_time
@@ -577,3 +577,156 @@ def metric_bars(
         )
     out.append("</svg>")
     return "".join(out)
+
+
+def _realized_dot(
+    cx: float, cy: float, r: float, realized: float, lower: float | None, upper: float | None, title: str = ""
+) -> str:
+    """The realized value's dot: green inside the band (or without one), red outside."""
+    inside = lower is None or upper is None or lower <= realized <= upper
+    tip = f"<title>{esc(title)}</title>" if title else ""
+    return (
+        f'<circle class="realized" cx="{_f(cx)}" cy="{_f(cy)}" r="{r}" fill="{OK if inside else BAD}" '
+        f'stroke="#fff" stroke-width="1.5">{tip}</circle>'
+    )
+
+
+def interval_bar(
+    estimate: Any,
+    lower: Any,
+    upper: Any,
+    realized: Any = None,
+    *,
+    width: int = 240,
+    height: int = 28,
+    label: str = "",
+) -> str:
+    """One estimate as a person reads it: the 95% band as a bar, the estimate a blue tick, the
+    realized value (once labels came) a dot, green inside the band and red outside. The axis spans
+    the band with room either side, so a realized value far off still shows where it fell."""
+    est, lo, hi, real = (as_float(v) for v in (estimate, lower, upper, realized))
+    if est is None:
+        return _empty_chart(width, height, "no estimate")
+    known = [v for v in (est, lo, hi, real) if v is not None]
+    span = (max(known) - min(known)) or abs(est) or 1.0
+    left, right = min(known) - span * 0.15, max(known) + span * 0.15
+    pad = 6
+
+    def x(v: float) -> float:
+        return pad + (v - left) / ((right - left) or 1.0) * (width - 2 * pad)
+
+    mid = height / 2
+    tip = f"estimate {fmt_number(est, 4)}"
+    if lo is not None and hi is not None:
+        tip += f", 95% band {fmt_number(lo, 4)} to {fmt_number(hi, 4)}"
+    if real is not None:
+        tip += f", realized {fmt_number(real, 4)}"
+    out = [
+        f'<svg class="chart-interval" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-label="{esc(label or tip)}"><title>{esc(tip)}</title>'
+        f'<line x1="{pad}" y1="{_f(mid)}" x2="{width - pad}" y2="{_f(mid)}" stroke="{GRID}"/>'
+    ]
+    if lo is not None and hi is not None:
+        out.append(
+            f'<rect class="band" x="{_f(x(lo))}" y="{_f(mid - 6)}" width="{_f(max(x(hi) - x(lo), 1))}" '
+            f'height="12" rx="3" fill="{CUR}" fill-opacity="0.18" stroke="{CUR}" stroke-opacity="0.5"/>'
+        )
+    out.append(
+        f'<line class="estimate" x1="{_f(x(est))}" y1="{_f(mid - 9)}" x2="{_f(x(est))}" '
+        f'y2="{_f(mid + 9)}" stroke="{CUR}" stroke-width="2.5"/>'
+    )
+    if real is not None:
+        out.append(_realized_dot(x(real), mid, 4.5, real, lo, hi))
+    out.append("</svg>")
+    return "".join(out)
+
+
+def band_chart(
+    points: Sequence[Mapping[str, Any]], *, width: int = 1100, height: int = 260, title: str = ""
+) -> str:
+    """Estimate over time (blue line) inside its 95% band (shaded), with the realized value of each
+    point that has labels (dots: green inside the band, red outside). Evenly spaced points, oldest
+    left; each point keys ``estimate``, ``lower``, ``upper``, ``realized``, ``label``."""
+    rows = [p for p in points if as_float(p.get("estimate")) is not None]
+    if not rows:
+        return _empty_chart(width, 80, "no estimates yet")
+    values = [
+        v
+        for p in rows
+        for v in (as_float(p.get(k)) for k in ("estimate", "lower", "upper", "realized"))
+        if v is not None
+    ]
+    lo, hi = min(values), max(values)
+    span = (hi - lo) or abs(hi) or 1.0
+    bottom, top = lo - span * 0.1, hi + span * 0.1
+    pad_l, pad_r, pad_t, pad_b = 58, 18, 14, 26
+    plot_w, plot_h = width - pad_l - pad_r, height - pad_t - pad_b
+    n = len(rows)
+    xs = [pad_l + (i / (n - 1) if n > 1 else 0.5) * plot_w for i in range(n)]
+
+    def y(v: float) -> float:
+        return pad_t + (1 - (v - bottom) / ((top - bottom) or 1.0)) * plot_h
+
+    out = [
+        f'<svg class="chart-wide chart-band" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{esc(title or "estimate, band and realized value over time")}" '
+        'preserveAspectRatio="xMidYMid meet">'
+    ]
+    for k in range(5):
+        v = bottom + (top - bottom) * k / 4
+        out.append(
+            f'<line x1="{pad_l}" y1="{_f(y(v))}" x2="{width - pad_r}" y2="{_f(y(v))}" stroke="{GRID}"/>'
+            f'<text x="{pad_l - 8}" y="{_f(y(v) + 4)}" font-size="12" fill="{MUTED}" text-anchor="end">'
+            f"{esc(fmt_number(v, 3))}</text>"
+        )
+    banded = [
+        (xs[i], as_float(p.get("lower")), as_float(p.get("upper")))
+        for i, p in enumerate(rows)
+        if as_float(p.get("lower")) is not None and as_float(p.get("upper")) is not None
+    ]
+    if len(banded) > 1:
+        upper = " ".join(f"{_f(xx)},{_f(y(u))}" for xx, _, u in banded if u is not None)
+        lower = " ".join(f"{_f(xx)},{_f(y(lw))}" for xx, lw, _ in reversed(banded) if lw is not None)
+        out.append(f'<polygon class="band" points="{upper} {lower}" fill="{CUR}" fill-opacity="0.14"/>')
+    out += _band_x_labels(rows, xs, pad_t + plot_h + 18)
+    line = " ".join(f"{_f(xs[i])},{_f(y(as_float(p.get('estimate')) or 0.0))}" for i, p in enumerate(rows))
+    if n > 1:
+        out.append(f'<polyline points="{line}" fill="none" stroke="{CUR}" stroke-width="2.2"/>')
+    for i, p in enumerate(rows):
+        out += _band_marks(p, i, xs[i], y)
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _band_x_labels(rows: Sequence[Mapping[str, Any]], xs: Sequence[float], at_y: float) -> list[str]:
+    """Up to six x labels under a band chart: the point's date, else its label."""
+    n = len(rows)
+    picks = sorted({round(i * (n - 1) / 5) for i in range(6)}) if n > 1 else [0]
+    out = []
+    for i in picks:
+        stamp = parse_time(rows[i].get("at"))
+        text = stamp.strftime("%Y-%m-%d") if stamp is not None else str(rows[i].get("label") or i + 1)
+        text = text if len(text) <= 16 else text[:15] + "\u2026"
+        anchor = "start" if i == 0 and n > 1 else ("end" if i == n - 1 and n > 1 else "middle")
+        out.append(
+            f'<text x="{_f(xs[i])}" y="{_f(at_y)}" font-size="12" fill="{MUTED}" '
+            f'text-anchor="{anchor}">{esc(text)}</text>'
+        )
+    return out
+
+
+def _band_marks(p: Mapping[str, Any], i: int, x: float, y: Callable[[float], float]) -> list[str]:
+    """One point of a band chart: its estimate (with the band in its tooltip) and its realized dot."""
+    est = as_float(p.get("estimate")) or 0.0
+    lw, up, real = (as_float(p.get(k)) for k in ("lower", "upper", "realized"))
+    when = str(p.get("label") or i + 1)
+    tip = f"{when}: estimate {fmt_number(est, 4)}"
+    if lw is not None and up is not None:
+        tip += f" (band {fmt_number(lw, 4)} to {fmt_number(up, 4)})"
+    out = [
+        f'<circle class="estimate" cx="{_f(x)}" cy="{_f(y(est))}" r="3" fill="{CUR}">'
+        f"<title>{esc(tip)}</title></circle>"
+    ]
+    if real is not None:
+        out.append(_realized_dot(x, y(real), 5, real, lw, up, f"{when}: realized {fmt_number(real, 4)}"))
+    return out

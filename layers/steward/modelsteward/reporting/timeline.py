@@ -40,7 +40,9 @@ def render_drift_timeline(
     Each point: ``at`` (ISO time), ``batch_id`` or ``window`` ({start, end} or text),
     ``drifted_share``, ``threshold``, ``verdict`` and optionally per-feature scores under
     ``features`` (``{name: score}`` or ``{name: {score, threshold}}`` or a list of
-    ``{name, score, threshold, beyond_noise}``). ``persistent``: feature -> reason, for features
+    ``{name, score, threshold, beyond_noise}``), and ``performance``: the model's label-free
+    estimate of its primary metric with its band and, once labels came, the realized value
+    (``domain.estimate_view.timeline_entry``). ``persistent``: feature -> reason, for features
     persistently beyond their noise band at the latest point (services/timeline.py computes it).
     """
     rows = _sorted_by_time([dict(p) for p in (as_data(p) for p in points) if isinstance(p, Mapping)])
@@ -51,6 +53,7 @@ def render_drift_timeline(
         _banner(rows),
         _stats(rows),
         _chart_section(model, rows),
+        _estimates_section(rows),
         _features_section(rows, persistent or {}),
         _points_section(rows),
     ]
@@ -155,6 +158,21 @@ def _chart_section(model: str, rows: list[dict[str, Any]]) -> str:
     )
     chart = charts.line_chart(chart_points, title=f"{model}: drifted share over time")
     return section("Drifted share over time", legend + chart, anchor="timeline")
+
+
+def _estimates_section(rows: list[dict[str, Any]]) -> str:
+    from .estimates import metric_name, timeline_body, timeline_rows
+
+    estimates = timeline_rows(rows)
+    if not estimates:
+        return ""
+    return section(
+        f"Estimated {metric_name(estimates[0].get('metric'))} over time, and realized",
+        timeline_body(estimates),
+        anchor="estimates",
+        note="The champion's label-free estimate per batch with its 95% band; the realized value "
+        "appears when the batch's labels arrive. Most recent first in the table.",
+    )
 
 
 def _feature_series(rows: list[dict[str, Any]]) -> dict[str, tuple[list[float | None], float | None]]:

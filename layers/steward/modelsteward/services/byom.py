@@ -123,11 +123,16 @@ def fit_reference(ctx: Context, spec: ModelSpec, table: pa.Table, source: Object
             out["warnings"] = [*out["warnings"], f"no label-free estimator could be fitted: {exc}"]
             out["label_free_estimates"] = False
         else:
+            key = layout.reference_estimation_key(spec.name)
             out["estimation"] = ctx.store.put(
-                bucket,
-                layout.reference_estimation_key(spec.name),
-                json.dumps(doc).encode(),
-                content_type="application/json",
+                bucket, key, json.dumps(doc).encode(), content_type="application/json"
+            ).as_dict()
+            from .estimation_sample import write_sample
+
+            labels = as_labels(rows[spec.target]).astype(object)[keep]
+            inputs = rows.loc[keep].reset_index(drop=True)
+            out["estimation_sample"] = write_sample(
+                ctx, spec, key, inputs, proba[keep], labels, check.classes
             ).as_dict()
             summary = estimation_summary(doc)
             out["label_free_estimate"] = summary
@@ -208,7 +213,10 @@ def keep_predictions(ctx: Context, batch: Any) -> dict[str, Any]:
     )
     ref = write_predictions(ctx.store, ctx.settings.artifacts_bucket, model, batch_id, compact, scored_at)
     summary: dict[str, Any] = {"kept": True, "rows": len(compact), "predictions": ref.as_dict()}
-    summary["estimated"] = estimate_batch(ctx, spec, batch_id, compact, classes, estimator)
+    from ..domain.routing import normalize_ids
+
+    inputs = frame.loc[normalize_ids(frame[spec.id_column]).notna().to_numpy()].reset_index(drop=True)
+    summary["estimated"] = estimate_batch(ctx, spec, batch_id, compact, classes, estimator, inputs)
     return summary
 
 
@@ -283,10 +291,13 @@ def estimate_batch(
     compact: pd.DataFrame,
     classes: list[str] | None,
     estimator: Any,
+    inputs: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """Label-free estimate of a kept batch (overall and per variant); the same document and metrics
-    as score_batch's (``quality/<model>/<batch_id>/estimated.json``)."""
+    as score_batch's (``quality/<model>/<batch_id>/estimated.json``). ``inputs``: the batch's rows
+    (aligned with ``compact``), to adjust each estimate to them (services.estimation_sample)."""
     from ..domain.label_join import PROBABILITY_PREFIX
+    from .estimation_sample import for_batch, read_sample
 
     if not spec.is_classifier:
         return {"estimated": False, "reason": "label-free estimates are for classifiers"}
@@ -310,10 +321,13 @@ def estimate_batch(
     groups: list[tuple[str | None, np.ndarray]] = [(None, usable)]
     variants = sorted(set(compact["variant"].astype(str)))
     groups += [(v, usable & (compact["variant"].astype(str) == v).to_numpy()) for v in variants]
+    aligned = inputs is not None and len(inputs) == len(compact)
+    sample = read_sample(ctx, layout.reference_estimation_key(model)) if aligned else None
     for variant, rows in groups:
         if not rows.any():
             continue
-        estimate = estimator.estimate(proba[rows], compact["prediction"].to_numpy(dtype=object)[rows])
+        adjusted = for_batch(estimator, sample, spec, inputs.loc[rows]) if inputs is not None else estimator
+        estimate = adjusted.estimate(proba[rows], compact["prediction"].to_numpy(dtype=object)[rows])
         drop = estimate.drop(spec.primary_metric, validation, greater_is_better=spec.greater_is_better)
         dims = {"model": model} if variant is None else {"model": model, "variant": variant}
         primary = estimate.value(spec.primary_metric)

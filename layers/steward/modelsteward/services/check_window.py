@@ -118,7 +118,8 @@ def check_window(ctx: Context, request: WindowRequest) -> dict[str, Any]:
                 freshness[model] = report_freshness(ctx, spec, entries, now)
             for window, latest in scheduled_windows(request, spec, now):
                 windows.append(check_model_window(ctx, spec, entries, window, now=now, emit_metrics=latest))
-            write_timeline(ctx, model, entries)
+            since = now - dt.timedelta(days=spec.retrain.training_window_days)  # evaluate_labels' window
+            write_timeline(ctx, model, entries, labels_since=since)
         except InvalidInput as exc:  # no spec, bad spec, no baseline: say so, check the others
             skipped[model] = exc.message
             log.warning("check_window skipped %s: %s", model, exc.message)

@@ -142,6 +142,16 @@ def label_column(columns: list[str], spec: ModelSpec) -> str:
     )
 
 
+def _redraw_batch_reports(
+    ctx: Context, model: str, batches_realized: list[dict[str, Any]]
+) -> list[ObjectRef]:
+    """Each inference batch these labels realized gets its report redrawn with the realized value."""
+    from .performance_view import redraw_batch_report  # the realized values beside the estimate
+
+    refs = (redraw_batch_report(ctx, model, str(b["batch_id"])) for b in batches_realized if b.get("ref"))
+    return [ref for ref in refs if ref is not None]
+
+
 # long: the quality report is one record written field by field; its parts are the functions below
 def evaluate_labels(ctx: Context, upload: S3Upload, key: UploadKey) -> dict[str, Any]:
     from ..domain.label_join import join_labels
@@ -206,7 +216,8 @@ def evaluate_labels(ctx: Context, upload: S3Upload, key: UploadKey) -> dict[str,
     )
 
     _publish(ctx, spec, batch_id, joined, quality, pool)
-    outputs = [quality_ref.as_dict(), *(r for r in side_refs.values())]
+    redrawn = _redraw_batch_reports(ctx, model, batches_realized)
+    outputs = [quality_ref.as_dict(), *(r for r in side_refs.values()), *(r.as_dict() for r in redrawn)]
     if pool.get("ref"):
         outputs.append(pool["ref"])
     overall = quality.get("overall") or {}

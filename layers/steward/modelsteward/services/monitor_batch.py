@@ -242,6 +242,18 @@ def attribution_section(ctx: Context, batch: AssessedBatch) -> dict[str, Any] | 
     return {k: v for k, v in data.items() if k not in ("model", "batch_id")}
 
 
+def performance_section(ctx: Context, batch: AssessedBatch) -> Any | None:
+    """The batch's label-free estimate (and realized values, if labels came first): score_batch's
+    for a batch it scored (named in the inference file's metadata), else the one keep_predictions
+    just wrote for a model served elsewhere."""
+    from .byom import scored_by_suite
+    from .performance_view import batch_performance
+
+    metadata = batch.source_metadata or {}
+    scored = scored_by_suite(batch.model, batch.source.key, metadata)
+    return batch_performance(ctx, batch.model, str(metadata["batch-id"]) if scored else batch.batch_id)
+
+
 def assess_bias(ctx: Context, spec: ModelSpec, table: pa.Table, model_version: int | None) -> Any | None:
     """Bias drift of the batch's predictions against the spec's prediction-only bounds, or None."""
     fair = spec.fairness
@@ -437,6 +449,7 @@ def publish_batch(ctx: Context, batch: AssessedBatch) -> dict[str, Any]:
         time_range=time_range,
         bias=batch.bias.model_dump(mode="json") if batch.bias is not None else None,
         attribution_drift=attribution_section(ctx, batch),
+        performance=performance_section(ctx, batch),
     )
     outputs = write_batch_artifacts(ctx, report, assessment)
     from .batch_index import record_batch  # windows find this batch by one listing, never by reading reports

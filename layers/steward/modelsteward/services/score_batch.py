@@ -334,9 +334,12 @@ def score_batch(
     run = score_rows(models, features, variants, classes)
     versions = np.array([models[v].version for v in variants], dtype="int64")
     scored_at = ctx.clock()
-    # before the inference file: monitor_batch (which it triggers) reads this into the batch report
+    # before the inference file: monitor_batch (which it triggers) reads these into the batch report
     attribution_ref = _attribution_drift(
         ctx, spec, champion, features.loc[variants == CHAMPION], classes, batch_id, _time_range(frame, spec)
+    )
+    estimates, estimate_ref = _estimate(
+        ctx, spec, models, run, variants, classes, batch_id, features, _time_range(frame, spec)
     )
 
     # --- outputs --------------------------------------------------------------------------
@@ -351,10 +354,6 @@ def score_batch(
     compact = _compact_frame(frame, spec, ids, run, classes, versions, variants, scored_at, batch_id)
     predictions_ref = write_predictions(
         ctx.store, ctx.settings.artifacts_bucket, model, batch_id, compact, scored_at
-    )
-
-    estimates, estimate_ref = _estimate(
-        ctx, spec, models, run, variants, classes, batch_id, _time_range(frame, spec)
     )
 
     # --- measurements ---------------------------------------------------------------------
@@ -494,12 +493,15 @@ def _estimate(
     variants: np.ndarray,
     classes: list[str] | None,
     batch_id: str,
+    features: pd.DataFrame,
     time_range: tuple[str | None, str | None] = (None, None),
 ) -> tuple[dict[str, dict[str, Any]], ObjectRef | None]:
-    """Label-free estimate per variant whose version stored an estimation.json; emits the metrics."""
+    """Label-free estimate per variant whose version stored an estimation.json (adjusted to the
+    variant's rows when its reference sample is there: services.estimation_sample); emits the metrics."""
     if classes is None or run.proba is None:
         return {}, None
     from ..domain.estimation import estimation_document
+    from .estimation_sample import for_batch, read_sample
 
     model = spec.name
     summaries: dict[str, dict[str, Any]] = {}
@@ -508,8 +510,9 @@ def _estimate(
         rows = variants == variant
         if not rows.any():
             continue
+        key = estimation_key(model, loaded.version)
         try:
-            doc = ctx.store.get(ctx.settings.artifacts_bucket, estimation_key(model, loaded.version))
+            doc = ctx.store.get(ctx.settings.artifacts_bucket, key)
             estimator = estimation_document(doc.body)
         except NotFound:
             continue
@@ -525,7 +528,8 @@ def _estimate(
                 extra={"model": model, "version": loaded.version},
             )
             continue
-        estimate = estimator.estimate(run.proba[rows], run.labels[rows])
+        adjusted = for_batch(estimator, read_sample(ctx, key), spec, features.loc[rows])
+        estimate = adjusted.estimate(run.proba[rows], run.labels[rows])
         validation = _validation_score(loaded.row, spec.primary_metric, estimator.reference)
         drop = estimate.drop(spec.primary_metric, validation, greater_is_better=spec.greater_is_better)
         dim_sets = [{"model": model, "variant": variant}]

@@ -4,12 +4,18 @@ The points come from the batch index (the listing check_window already made) and
 JSON; ``timeline.json`` keeps the points drawn last time, so each run reads only the reports of
 batches that are new since, and writes nothing when nothing changed (a repeated schedule tick
 leaves no new object version). The cost is bounded by ``max_points`` whatever the history's length.
+
+Labels come after the report: a point with a label-free estimate that is not yet fully labeled
+re-reads its batch's small ``realized.json`` while it is younger than the label window (labels
+older than ``retrain.training_window_days`` are never joined), so the realized value appears on
+the page beside the estimate without re-reading any report.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..domain.window import BatchTimes
@@ -29,9 +35,50 @@ def timeline_points_key(model: str) -> str:
     return f"reports/{model}/timeline.json"
 
 
+def _performance(report: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The model's estimate of its primary metric in a report (domain.estimate_view), if any."""
+    from ..domain.estimate_view import EstimateVsRealized, timeline_entry
+
+    data = report.get("performance")
+    if not isinstance(data, Mapping):
+        return None
+    try:
+        return timeline_entry(EstimateVsRealized.model_validate(data))
+    except ValueError:
+        return None
+
+
+def _awaits_labels(point: Mapping[str, Any], since: dt.datetime | None) -> bool:
+    perf = point.get("performance")
+    if not isinstance(perf, Mapping) or since is None:
+        return False
+    labeled, rows = perf.get("realized_rows"), perf.get("rows")
+    if isinstance(labeled, int) and isinstance(rows, int) and labeled >= rows:
+        return False  # every row judged
+    try:
+        at = dt.datetime.fromisoformat(str(point.get("at")))
+    except ValueError:
+        return False
+    return (at if at.tzinfo else at.replace(tzinfo=dt.UTC)) >= since
+
+
+def _with_realized(ctx: Context, model: str, point: dict[str, Any]) -> dict[str, Any]:
+    from .. import layout
+    from ..domain.estimate_view import with_realized
+    from .performance_view import read_json
+
+    perf = point["performance"]
+    batch_id = str(perf.get("batch_id") or point.get("batch_id"))  # its quality files' id
+    realized = read_json(ctx, layout.batch_realized_key(model, batch_id))
+    if realized is None:
+        return point
+    return {**point, "performance": with_realized(perf, realized)}
+
+
 def _point(entry: BatchTimes, report: dict[str, Any]) -> dict[str, Any]:
     dataset = report.get("dataset_drift") or {}
     return {
+        "performance": _performance(report),
         "at": (entry.event_time or entry.created_at).isoformat(),
         "batch_id": entry.batch_id,
         "drifted_share": dataset.get("share"),
@@ -59,8 +106,10 @@ def timeline_points(
     previous: Sequence[dict[str, Any]] = (),
     *,
     max_points: int = MAX_POINTS,
+    labels_since: dt.datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """The newest ``max_points`` batches' points; those in ``previous`` are reused, not re-read."""
+    """The newest ``max_points`` batches' points; those in ``previous`` are reused, not re-read,
+    except for the realized value of estimated points scored after ``labels_since``."""
     index = BatchIndex(ctx, ctx.settings.artifacts_bucket, model)
     listed = index.entries() if entries is None else entries
     known = {str(p.get("batch_id")): p for p in previous}
@@ -72,6 +121,8 @@ def timeline_points(
             if not report:
                 continue
             point = _point(entry, report)
+        if _awaits_labels(point, labels_since):
+            point = _with_realized(ctx, model, point)
         points.append(point)
     return points
 
@@ -120,12 +171,20 @@ def _previous_points(ctx: Context, model: str) -> list[dict[str, Any]]:
     return points if isinstance(points, list) else []
 
 
-def write_timeline(ctx: Context, model: str, entries: Sequence[BatchTimes] | None = None) -> ObjectRef | None:
-    """Render reports/<model>/timeline.html; None when the model has no batch or nothing changed."""
+def write_timeline(
+    ctx: Context,
+    model: str,
+    entries: Sequence[BatchTimes] | None = None,
+    *,
+    labels_since: dt.datetime | None = None,
+) -> ObjectRef | None:
+    """Render reports/<model>/timeline.html; None when the model has no batch or nothing changed.
+    ``labels_since``: the oldest batch time labels can still arrive for (check_window: now minus
+    the spec's training window)."""
     from ..reporting import render_drift_timeline
 
     previous = _previous_points(ctx, model)
-    points = timeline_points(ctx, model, entries, previous)
+    points = timeline_points(ctx, model, entries, previous, labels_since=labels_since)
     if not points or points == previous:
         return None
     bucket = ctx.settings.artifacts_bucket

@@ -1073,7 +1073,8 @@ def _write_baseline(
 def _write_estimation(
     ctx: Context, spec: ModelSpec, version: int, result: Any
 ) -> tuple[ObjectRef | None, dict[str, Any] | None]:
-    """Label-free performance estimator fitted on the holdout (classifiers with probabilities)."""
+    """Label-free performance estimator fitted on the holdout (classifiers with probabilities), and
+    the holdout rows each batch's estimate reweights to the batch (services.estimation_sample)."""
     from ..domain.estimation import fit_estimator_for_version
 
     preds = result.holdout_predictions
@@ -1084,12 +1085,15 @@ def _write_estimation(
     except (ValueError, TypeError) as exc:
         log.warning("estimator not fitted", extra={"model": spec.name, "error": str(exc)})
         return None, None
+    key = layout.estimation_key(spec.name, version)
     ref = ctx.store.put(
-        ctx.settings.artifacts_bucket,
-        layout.estimation_key(spec.name, version),
-        json.dumps(doc).encode(),
-        content_type="application/json",
+        ctx.settings.artifacts_bucket, key, json.dumps(doc).encode(), content_type="application/json"
     )
+    from ..domain.training import prepare_features
+    from .estimation_sample import write_sample
+
+    labels = result.holdout[spec.target].to_numpy()
+    write_sample(ctx, spec, key, prepare_features(result.holdout, spec), preds.proba, labels, result.classes)
     return ref, doc
 
 
