@@ -10,32 +10,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from modelsteward.lambda_function import StewardFunction
 
-from modelsteward.observability import TRACED_MODULES, start_invocation
-
-logger = Logger(service="handle_alarm")
-tracer = Tracer(service="handle_alarm", patch_modules=TRACED_MODULES)
+function = StewardFunction("handle_alarm")
+logger, tracer = function.logger, function.tracer
 _LOGGED = ("alarm", "state", "decision", "emailed")
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
+@function.handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    start_invocation(logger, tracer, event, context)  # correlation id, library logs
-    from modelsteward.idempotency import bind_lambda_context
-
-    bind_lambda_context(context)
     from modelsteward.errors import InvalidInput
-    from modelsteward.services.context import Context
     from modelsteward.services.handle_alarm import alarm_notifications, handle_alarm
 
-    try:
-        notifications = alarm_notifications(event)
-    except InvalidInput as exc:  # not an SNS event: logged, never retried
-        logger.error("handle_alarm ignored an event", extra={"code": exc.code, "reason": exc.message})
-        return {"ok": False, "error": exc.code, "message": exc.message}
-    ctx = Context.from_environment("handle_alarm")
+    # unreadable -> InvalidInput: logged and dropped, never retried (StewardFunction)
+    notifications = alarm_notifications(event)
+    ctx = function.context()
     results: list[dict[str, Any]] = []
     for item in notifications:
         if isinstance(item, InvalidInput):

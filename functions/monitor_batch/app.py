@@ -9,42 +9,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from modelsteward.lambda_function import StewardFunction
 
-from modelsteward.observability import TRACED_MODULES, start_invocation
-
-logger = Logger(service="monitor_batch")
-tracer = Tracer(service="monitor_batch", patch_modules=TRACED_MODULES)
+function = StewardFunction("monitor_batch")
+logger, tracer = function.logger, function.tracer
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
+@function.handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    start_invocation(logger, tracer, event, context)  # correlation id, library logs
-    from modelsteward.idempotency import bind_lambda_context
-
-    bind_lambda_context(context)
-    from modelsteward.errors import InvalidInput
     from modelsteward.events import s3_uploads
-    from modelsteward.services.context import Context
     from modelsteward.services.monitor_batch import monitor_batch
 
-    try:
-        uploads = s3_uploads(event)
-    except InvalidInput as exc:  # not an S3 notification: logged, never retried
-        logger.error("monitor_batch ignored an event", extra={"code": exc.code, "reason": exc.message})
-        return {"ok": False, "error": exc.code, "message": exc.message}
-    ctx = Context.from_environment("monitor_batch")
+    # unreadable -> InvalidInput: logged and dropped, never retried (StewardFunction)
+    uploads = s3_uploads(event)
+    ctx = function.context()
     results = []
-    try:
-        for upload in uploads:
-            result = monitor_batch(ctx, upload)
-            logger.info(
-                "batch done",
-                extra={k: result.get(k) for k in ("status", "model", "batch_id", "verdict", "rows", "code")},
-            )
-            results.append(result)
-    finally:
-        ctx.metrics.flush()
+    for upload in uploads:
+        result = monitor_batch(ctx, upload)
+        logger.info(
+            "batch done",
+            extra={k: result.get(k) for k in ("status", "model", "batch_id", "verdict", "rows", "code")},
+        )
+        results.append(result)
     ok = ("accepted", "scaled_out", "superseded")  # superseded: a newer upload of the key replaces it
     return {"ok": all(r.get("status") in ok for r in results), "batches": results}

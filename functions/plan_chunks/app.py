@@ -9,21 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from modelsteward.lambda_function import StewardFunction
 
-from modelsteward.observability import TRACED_MODULES, start_invocation
-
-logger = Logger(service="plan_chunks")
-tracer = Tracer(service="plan_chunks", patch_modules=TRACED_MODULES)
+function = StewardFunction("plan_chunks")
+logger, tracer = function.logger, function.tracer
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
+@function.handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    start_invocation(logger, tracer, event, context)  # correlation id, library logs
-    from modelsteward.services.context import Context
     from modelsteward.services.scale_out import plan_large_batch
 
-    result = plan_large_batch(Context.from_environment("plan_chunks"), event["run"])
+    result = plan_large_batch(function.context(), event["run"])
     logger.info("planned", extra={"chunks": result["chunks"], "refused": bool(result.get("refused"))})
     return result

@@ -10,23 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from modelsteward.lambda_function import StewardFunction
 
-from modelsteward.observability import TRACED_MODULES, start_invocation
-
-logger = Logger(service="profile_chunk")
-tracer = Tracer(service="profile_chunk", patch_modules=TRACED_MODULES)
+function = StewardFunction("profile_chunk")
+logger, tracer = function.logger, function.tracer
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
+@function.handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    start_invocation(logger, tracer, event, context)  # correlation id, library logs
-    from modelsteward.services.context import Context
     from modelsteward.services.scale_out import profile_large_batch_chunk
 
-    result = profile_large_batch_chunk(
-        Context.from_environment("profile_chunk"), event["run"], event["chunk"]
-    )
+    result = profile_large_batch_chunk(function.context(), event["run"], event["chunk"])
     logger.info("chunk profiled", extra=result)
     return result

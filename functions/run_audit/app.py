@@ -7,28 +7,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from modelsteward.lambda_function import StewardFunction
 
-from modelsteward.observability import TRACED_MODULES, start_invocation
-
-logger = Logger(service="run_audit")
-tracer = Tracer(service="run_audit", patch_modules=TRACED_MODULES)
+function = StewardFunction("run_audit")
+logger, tracer = function.logger, function.tracer
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
+@function.handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    start_invocation(logger, tracer, event, context)  # correlation id, library logs
-    from modelsteward.idempotency import bind_lambda_context
-
-    bind_lambda_context(context)
-    from modelsteward.errors import InvalidInput
     from modelsteward.services.run_audit import handle_schedule
 
-    try:
-        summary = handle_schedule(event)
-    except InvalidInput as exc:  # a malformed trigger is logged, never retried
-        logger.error("run_audit ignored an event", extra={"code": exc.code, "reason": exc.message})
-        return {"ok": False, "error": exc.code, "message": exc.message}
+    # unreadable -> InvalidInput: logged and dropped, never retried (StewardFunction)
+    summary = handle_schedule(event)
     logger.info("governance audit finished", extra={k: v for k, v in summary.items() if k != "by_check"})
     return summary

@@ -11,35 +11,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from modelsteward.lambda_function import StewardFunction
 
-from modelsteward.observability import TRACED_MODULES, start_invocation
-
-logger = Logger(service="train_model")
-tracer = Tracer(service="train_model", patch_modules=TRACED_MODULES)
+function = StewardFunction("train_model", packed_deps=True)
+logger, tracer = function.logger, function.tracer
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
+@function.handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    start_invocation(logger, tracer, event, context)  # correlation id, library logs
-    from modelsteward.packed_deps import unpack_packed_deps
-
-    unpack_packed_deps()  # scipy + scikit-learn ship zipped in MlDepsLayer (layers/deps/build_layer.py)
-    from modelsteward.idempotency import bind_lambda_context
-
-    bind_lambda_context(context)
     from modelsteward.errors import InvalidInput
     from modelsteward.events import s3_uploads
-    from modelsteward.services.context import Context
     from modelsteward.services.train_model import train_model
 
-    try:
-        requests: list[Any] = [event] if "action" in event else list(s3_uploads(event))
-    except InvalidInput as exc:  # neither a retrain request nor an S3 notification: logged, never retried
-        logger.error("train_model ignored an event", extra={"code": exc.code, "reason": exc.message})
-        return {"ok": False, "error": exc.code, "message": exc.message}
-    ctx = Context.from_environment("train_model")
+    # unreadable -> InvalidInput: logged and dropped, never retried (StewardFunction)
+    requests: list[Any] = [event] if "action" in event else list(s3_uploads(event))
+    ctx = function.context()
     results = []
     for request in requests:
         try:

@@ -1,13 +1,11 @@
 """Logs and traces of one invocation, the way Powertools' docs set them up.
 
-Every handler in ``functions/<name>/app.py`` stacks the same three pieces::
-
-    logger = Logger(service="monitor_batch")
-    tracer = Tracer(service="monitor_batch", patch_modules=TRACED_MODULES)
+Every handler wears one decorator, :class:`modelsteward.lambda_function.StewardFunction`, which
+stacks the same three pieces for it::
 
     @logger.inject_lambda_context(clear_state=True)      # request id, cold start, function name...
     @tracer.capture_lambda_handler(capture_response=False)  # one segment per invocation
-    def handler(event, context):
+    def invoke(event, context):
         start_invocation(logger, tracer, event, context)   # correlation id, library loggers
         ...
 
