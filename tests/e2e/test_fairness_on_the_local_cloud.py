@@ -295,6 +295,12 @@ def test_a_selection_rate_shift_opens_one_bias_episode_and_stable_batches_open_n
     assert "selection rate per group" in mail.body and "a person decides" in mail.body
     assert "selection rate by sex: F 0.1" in mail.body, mail.body  # group-level figures, never rows
     assert "demographic parity difference 0.3" in mail.body and "(bound 0.1)" in mail.body
+    # the governance audit: the champion period broke its bounds in production while it is open
+    period, findings = _champion_period_audit(cloud, "bias-open")
+    assert (
+        period.production_episodes[-1].signal == "bias" and period.production_episodes[-1].closed_at is None
+    )
+    assert [f for f in findings if "in production: bias episode open since" in f], findings
     for i in range(2):
         _stream(cloud, f"level-{i}", 400 + i, shifted=False)
     mails = _bias_mails(cloud, sent)
@@ -302,6 +308,20 @@ def test_a_selection_rate_shift_opens_one_bias_episode_and_stable_batches_open_n
     episode = episode_book(_ctx(cloud), MODEL).get("bias")
     assert not episode.open and episode.episodes_opened == opened_before + 1
     assert episode.breaching_batches == 4 and episode.closed_by and episode.closed_by.startswith("level-1")
+    period, findings = _champion_period_audit(cloud, "bias-closed")  # listed with the period, no finding
+    assert len(period.production_episodes) == opened_before + 1 and period.production_episodes[-1].closed_at
+    assert not [f for f in findings if "in production" in f], findings
+
+
+def _champion_period_audit(cloud: LocalCloud, run_id: str) -> tuple[Any, list[str]]:
+    """The governance audit over the local cloud's audit trail: the sitting champion's fairness
+    period and the fairness findings' messages."""
+    from modelsteward.services.run_audit import run_audit
+
+    report = run_audit(_ctx(cloud), None, run_id=run_id).report
+    (mine,) = [m for m in report.models if m.model == MODEL]
+    (period,) = [p for p in mine.fairness_periods if p.end is None]
+    return period, [f.message for f in report.findings if f.check == "fairness" and f.model == MODEL]
 
 
 def _scored(

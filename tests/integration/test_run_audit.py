@@ -279,3 +279,44 @@ def test_a_champion_period_that_broke_its_fairness_bounds_is_a_finding(stack: St
     assert [p.verdict for p in periods["credit"]] == ["breached"]
     assert [p.verdict for p in periods["churn"]] == ["held"]
     assert "fairness" in _report(stack, "fair")["checks"]
+
+
+def _alarm_handled(ctx: Context, model: str, signal: str, state: str, decision: str) -> None:
+    """What handle_alarm records for a model alarm's state change (services/handle_alarm.py)."""
+    ctx.record(
+        "alarm.handled", model=model, model_version=1, reason=f"{signal} {state}",
+        details={"signal": signal, "state": state, "decision": decision},
+    )  # fmt: skip
+
+
+def test_a_champion_period_whose_production_broke_its_bounds_is_reported(stack: Stack) -> None:
+    """The gate's verdict says the version held its bounds on the holdout; the period held them only
+    if production did too. A bias episode that opened and closed while v1 served is listed with the
+    period; a realized-bias episode still open is a finding; other signals and replays are not."""
+    ctx, registry, _ = _seed_all(stack, ("credit", "churn"))
+    registry.update_version("credit", 1, {"fairness": {"verdict": "held"}})
+    registry.update_version("churn", 1, {"fairness": {"verdict": "held"}})
+    _alarm_handled(ctx, "credit", "bias", "ALARM", "no_retrain")
+    _alarm_handled(ctx, "credit", "bias", "ALARM", "already_told")  # a replay: not a second episode
+    _alarm_handled(ctx, "credit", "bias", "OK", "recovered")
+    _alarm_handled(ctx, "credit", "realized_bias", "ALARM", "no_retrain")
+    _alarm_handled(ctx, "credit", "drift", "ALARM", "retrain")  # not a fairness signal
+    _alarm_handled(ctx, "churn", "bias", "ALARM", "mirror_corrected")  # CloudWatch's flap, no episode
+    result = run_audit(ctx, CloudWatchAlarmCatalog(), run_id="fairprod")
+    found = [f for f in result.report.findings if f.check == "fairness"]
+    assert [(f.model, f.version) for f in found] == [("credit", 1)]
+    assert "breaks its fairness bounds in production: realized_bias episode open since" in found[0].message
+    periods = {m.model: m.fairness_periods for m in result.report.models}
+    (credit,) = periods["credit"]
+    assert credit.verdict == "held"
+    assert [(e.signal, e.closed_at is None) for e in credit.production_episodes] == [
+        ("bias", False),
+        ("realized_bias", True),
+    ]
+    assert [p.production_episodes for p in periods["churn"]] == [[]]
+    stored = _report(stack, "fairprod")["models"]
+    (mine,) = [m for m in stored if m["model"] == "credit"]
+    assert [e["signal"] for e in mine["fairness_periods"][0]["production_episodes"]] == [
+        "bias",
+        "realized_bias",
+    ]

@@ -296,3 +296,18 @@ def test_signals_that_are_not_about_drift_leave_out_the_features_table() -> None
     _, body = alarm_email(facts(signal="freshness", show_features=False))
     assert "LATEST BATCH REPORT (batch-0042-1a2b3c4d" in body
     assert "TOP DRIFTED FEATURES" not in body and "credit_utilization" not in body
+
+
+def test_a_bias_email_says_which_attribute_could_not_be_judged() -> None:
+    """An attribute without a judged group (all too small, or too many distinct values) reads as not
+    judged, never as an empty list that looks like a lost figure."""
+    dpd = "demographic_parity_difference"
+    report = ReportFacts(
+        batch_id="tilted-1", created_at=None, rows=1000, verdict="drift", json_uri="s3://a/r.json",
+        html_uri="s3://a/r.html", selection_rates={"sex": {"F": 0.127, "M": 0.507}, "age": {}},
+        bias_values={dpd: 0.38}, bias_bounds={dpd: 0.1},
+    )  # fmt: skip
+    _, body = alarm_email(facts(signal="bias", report=report, rules=[]))
+    assert "selection rate by sex: F 0.127, M 0.507" in body
+    assert "selection rate by age: not judged (no group large enough" in body
+    assert "demographic parity difference 0.38 (bound 0.1)" in body

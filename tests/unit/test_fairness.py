@@ -320,17 +320,97 @@ def test_multiclass_needs_a_favorable_label() -> None:
         parse_spec(multi + "fairness:\n  sensitive_attributes: [sex]\n")
 
 
-def test_numeric_sensitive_attributes_group_like_segments() -> None:
+def _partition(keys: Any) -> set[frozenset[int]]:
+    groups: dict[Any, set[int]] = {}
+    for i, k in enumerate(keys):
+        groups.setdefault(k, set()).add(i)
+    return {frozenset(v) for v in groups.values()}
+
+
+def test_numeric_sensitive_attributes_fall_in_the_quartile_bands_of_segments() -> None:
     import pandas as pd
 
     from modelsteward.domain.fairness import group_keys
     from modelsteward.domain.metrics import segment_labels
 
     ages = pd.Series([18.0, 25.0, 33.0, 41.0, 52.0, 67.0, np.nan, 29.0])
-    assert list(group_keys(ages)) == list(segment_labels(ages))
+    keys = list(group_keys(ages))
+    assert _partition(keys) == _partition(segment_labels(ages))  # the same rows together
+    assert keys[6] == "(missing)" and keys[0].startswith("< ") and keys[5].startswith(">= ")
     text = pd.Series(["F", None, "M", 1, 1.0], dtype=object)
     assert list(group_keys(text)) == list(segment_labels(text)) == ["F", "(missing)", "M", "1", "1"]
     assert list(group_keys(["F", "M", "X"], ["F", "M"])) == ["F", "M", None]
+
+
+def test_a_numeric_attribute_that_arrives_as_text_is_banded_like_numbers() -> None:
+    """The contract keeps a sensitive attribute that is not a feature as read (text from a CSV), and
+    the label join hands objects: an age column must still fall in quartile bands, not be 64
+    one-age groups that leave the bound unjudged."""
+    import pyarrow as pa
+
+    from modelsteward.domain.contract import conform
+    from modelsteward.domain.fairness import group_keys
+
+    spec = parse_spec(BASE + "fairness:\n  sensitive_attributes: [age_years]\n")
+    rng = np.random.default_rng(4)
+    ages = rng.integers(19, 83, 400).astype(float) + 0.25
+    table = pa.table(
+        {
+            "age": [str(v) for v in rng.normal(40, 9, 400)],
+            "income": [str(v) for v in rng.normal(0, 1, 400)],
+            "region": ["n"] * 400,
+            "age_years": [str(a) for a in ages],
+            "default": ["0", "1"] * 200,
+        }
+    )
+    conformed = conform(table, spec, role="training").table.column("age_years")
+    as_read = group_keys(conformed.to_numpy(zero_copy_only=False))
+    as_objects = group_keys(ages.astype(object))  # the label join's to_numpy(dtype=object)
+    assert list(as_read) == list(as_objects) == list(group_keys(ages))
+    assert len(set(as_read)) == 4
+
+
+def test_a_few_valued_numeric_attribute_is_one_group_per_value() -> None:
+    """A 0/1 flag (or a coded band) is not cut into quartiles: with 60 % zeros every quartile edge
+    is 0 or 1 and quartile bins would put every row in one group, leaving the bound unjudged."""
+    from modelsteward.domain.fairness import group_keys
+
+    flag = np.array([0.0] * 60 + [1.0] * 40)
+    assert sorted(set(group_keys(flag))) == ["0", "1"]
+    assert sorted(set(group_keys(np.array(["2", "1", "3"] * 10, dtype=object)))) == ["1", "2", "3"]
+
+
+def test_numeric_group_names_never_quote_the_smallest_or_largest_value() -> None:
+    """The youngest and the oldest person's exact ages are row values: bands are named by their
+    inner cut points only."""
+    from modelsteward.domain.fairness import group_keys
+
+    ages = np.random.default_rng(2).uniform(18, 90, 500).round(3)
+    names = " ".join(sorted(set(group_keys(ages))))
+    for extreme in (ages.min(), ages.max()):
+        assert f"{extreme:.4g}" not in names
+    assert names.count("<") == 1 and ">=" in names
+
+
+def test_a_group_below_the_minimum_size_keeps_its_size_only() -> None:
+    """One row's selection rate, true-positive rate or metric is that row's prediction and label:
+    a group too small to judge is reported with its size only, before and after training."""
+    post = post_training_bias(
+        policy(min_group_size=3), task="binary", metric="accuracy", classes=["0", "1"],
+        sensitive={"sex": [*SEX, "C"]}, y_true=[*Y, "0"], y_pred=[*P, "1"], favorable="1",
+        bootstrap_rounds=0,
+    )  # fmt: skip
+    (c,) = [g for g in post.attributes[0].groups if g.group == "C"]
+    assert (c.n, c.too_small) == (1, True)
+    figures = ("selection_rate", "true_positive_rate", "false_positive_rate", "metric")
+    assert [getattr(c, f) for f in figures] == [None] * 4
+    assert [getattr(c, f + "_ci") for f in figures] == [None] * 4
+    pre = pre_training_bias(
+        policy(min_group_size=3), sensitive={"sex": [*SEX, "C"]}, y_true=[*Y, "1"], favorable="1"
+    )
+    (c_pre,) = [g for g in pre.attributes[0].groups if g.group == "C"]
+    assert (c_pre.label_rate, c_pre.dpl) == (None, None)
+    assert all(g.label_rate is not None for g in pre.attributes[0].groups if g.group != "C")
 
 
 def test_an_attribute_with_too_many_values_is_not_judged_and_names_no_group() -> None:
@@ -362,3 +442,96 @@ def test_large_groups_get_a_rescaled_bootstrap_interval_of_the_right_width() -> 
     expected = 1.96 * np.sqrt(g.metric * (1 - g.metric) / n)  # binomial standard error of accuracy
     assert lo < g.metric < hi
     assert (hi - lo) / 2 == pytest.approx(expected, rel=0.3)
+
+
+def test_numbers_with_missing_values_are_still_banded() -> None:
+    from modelsteward.domain.fairness import group_keys
+
+    ages = np.random.default_rng(5).uniform(18, 90, 200)
+    holes: Any = ages.astype(object)
+    holes[::10] = None
+    nan_holes = ages.copy()
+    nan_holes[::10] = np.nan
+    for values in (
+        holes,
+        nan_holes.astype(object),
+        np.array([str(v) if v is not None else "" for v in holes]),
+    ):
+        keys = list(group_keys(values))
+        assert keys[0] == "(missing)" and len(set(keys)) == 5, values[:3]
+
+
+def test_the_production_paths_agree_with_fairlearn_on_the_same_rows() -> None:
+    """The figures a batch report (monitor_batch: predictions only) and a label batch
+    (evaluate_labels: the prediction copy joined with labels) publish, through their own entry
+    points and input shapes, against fairlearn on the same 900 rows; the per-group primary metric is
+    ROC AUC from the stored probabilities (sklearn's roc_auc_score in a MetricFrame). The rows are
+    such that the false-positive-rate gap, not the true-positive one, sets equalized odds."""
+    import pandas as pd
+    from fairlearn import metrics
+    from sklearn.metrics import roc_auc_score
+
+    from modelsteward.domain.fairness import batch_bias
+    from modelsteward.domain.label_join import LABEL, PROBABILITY_PREFIX, SEGMENT_PREFIX, realized_fairness
+
+    bounds = (
+        "    demographic_parity_difference: 0.1\n    disparate_impact_ratio: 0.8\n"
+        "    equal_opportunity_difference: 0.1\n    equalized_odds_difference: 0.1\n"
+        "    primary_metric_gap: 0.05\n"
+    )
+    spec = parse_spec(
+        BASE.replace("accuracy", "roc_auc") + "fairness:\n  sensitive_attributes: [sex]\n  bounds:\n" + bounds
+    )
+    rng = np.random.default_rng(11)
+    n = 900
+    sex = rng.choice(["F", "M", "X"], n, p=[0.45, 0.45, 0.1])
+    y = rng.integers(0, 2, n)
+    score = np.clip(0.5 * y + rng.normal(0.25 + 0.1 * (sex == "M"), 0.3, n), 0, 1)
+    p = (score > 0.5).astype(int)
+    kw = {"sensitive_features": sex}
+    expected = {
+        "demographic_parity_difference": metrics.demographic_parity_difference(y, p, **kw),
+        "disparate_impact_ratio": metrics.demographic_parity_ratio(y, p, **kw),
+        "equal_opportunity_difference": metrics.equal_opportunity_difference(y, p, **kw),
+        "equalized_odds_difference": metrics.equalized_odds_difference(y, p, **kw),
+    }
+    frame = metrics.MetricFrame(
+        metrics={
+            "selection_rate": metrics.selection_rate,
+            "true_positive_rate": metrics.true_positive_rate,
+        },
+        y_true=y,
+        y_pred=p,
+        sensitive_features=sex,
+    )
+    auc = metrics.MetricFrame(metrics=roc_auc_score, y_true=y, y_pred=score, sensitive_features=sex)
+    by_group = frame.by_group
+    fpr_gap = metrics.MetricFrame(
+        metrics=metrics.false_positive_rate, y_true=y, y_pred=p, sensitive_features=sex
+    ).difference()
+    assert fpr_gap > expected["equal_opportunity_difference"]  # the FPR gap decides equalized odds here
+
+    before_labels = batch_bias(spec, {"sex": sex.astype(object)}, p.astype(str).astype(object), ["0", "1"])
+    assert before_labels is not None
+    for name in ("demographic_parity_difference", "disparate_impact_ratio"):
+        assert before_labels.values[name] == pytest.approx(expected[name])
+    for g, rate in before_labels.selection_rates["sex"].items():
+        assert rate == pytest.approx(by_group.loc[g, "selection_rate"])
+
+    copy = pd.DataFrame(
+        {
+            LABEL: y.astype(str),
+            "prediction": p.astype(str),
+            SEGMENT_PREFIX + "sex": sex,
+            PROBABILITY_PREFIX + "0": 1 - score,
+            PROBABILITY_PREFIX + "1": score,
+        }
+    )
+    realized = present(realized_fairness(copy, spec, ["0", "1"]))
+    for name, value in expected.items():
+        assert realized["values"][name] == pytest.approx(value), name
+    assert realized["values"]["primary_metric_gap"] == pytest.approx(auc.difference())
+    for g, d in realized["groups"]["sex"].items():
+        assert d["selection_rate"] == pytest.approx(by_group.loc[g, "selection_rate"])
+        assert d["true_positive_rate"] == pytest.approx(by_group.loc[g, "true_positive_rate"])
+        assert d["metric"] == pytest.approx(auc.by_group.loc[g])

@@ -325,16 +325,21 @@ def test_json_schemas_in_docs_are_current() -> None:
     assert "hash" in gen.schemas()["audit-record.schema.json"]["required"]
 
 
-def test_the_card_shows_fairness_per_version_and_explanations() -> None:
-    from modelsteward.reporting.card import render_model_card
-
-    spec = SPEC.model_copy(
+def _fair_spec() -> Any:
+    """The card tests' spec with one committed bound on ``sex``."""
+    return SPEC.model_copy(
         update={"fairness": parse_spec({
             "name": "credit", "task": "binary", "target": "default",
             "features": {"numeric": ["income"], "categorical": ["region"]},
             "fairness": {"sensitive_attributes": ["sex"], "bounds": {"demographic_parity_difference": 0.1}},
         }).fairness}
     )  # fmt: skip
+
+
+def test_the_card_shows_fairness_per_version_and_explanations() -> None:
+    from modelsteward.reporting.card import render_model_card
+
+    spec = _fair_spec()
     dpd = "demographic_parity_difference"
     fairness = {
         "verdict": "breached", "bounds": {dpd: 0.1}, "tolerance": 0.02,
@@ -356,3 +361,24 @@ def test_the_card_shows_fairness_per_version_and_explanations() -> None:
     page = render_model_card(card)
     assert "Fairness breached" in page and 'id="explanations"' in page and "0.31" in page
     assert _card().fairness is None  # no commitments, no stored figures: no section
+
+
+def test_the_card_shows_a_group_too_small_to_judge_by_its_size_only() -> None:
+    """A row stored before sizes-only (or by hand) may carry a 7-row group's rates: the card names
+    the group and its size, says it is too small to judge, and shows none of its figures."""
+    from modelsteward.reporting.card import render_model_card
+
+    spec = _fair_spec()
+    fairness = {
+        "verdict": "held", "bounds": {"demographic_parity_difference": 0.1}, "too_small": {"sex": ["X"]},
+        "groups": {"sex": {"F": {"n": 120, "selection_rate": 0.2125, "metric": 0.8125},
+                           "X": {"n": 7, "selection_rate": 0.5714, "metric": 0.8571}}},
+    }  # fmt: skip
+    row = {**ROW, "version": 3, "fairness": fairness}
+    card = _card(spec=spec, row=row, version=3, versions=[row])
+    md, page = render_markdown(card), render_model_card(card)
+    assert "| sex | X | 7 | too small to judge | too small to judge |" in md
+    assert "| sex | F | 120 | 0.2125 | 0.8125 |" in md
+    assert "too small to judge" in page and "0.2125" in page
+    for text in (md, page):
+        assert "0.5714" not in text and "0.8571" not in text

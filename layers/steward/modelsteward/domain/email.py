@@ -161,6 +161,9 @@ class ReportFacts:
     bias_bounds: Mapping[str, float] = field(default_factory=dict)
 
 
+NOT_JUDGED = "not judged (no group large enough, or too many distinct values: see the batch report)"
+
+
 @dataclass(frozen=True)
 class EpisodeFacts:
     """An alert episode as the suite decided it from the batches (domain.episodes.SignalEpisode)."""
@@ -354,7 +357,7 @@ def alarm_email(facts: AlarmFacts) -> tuple[str, str]:
         lines.append(summary)
         for attribute, rates in r.selection_rates.items():
             shown = ", ".join(f"{g} {number(v) if v is not None else 'n/a'}" for g, v in rates.items())
-            lines.append(f"  selection rate by {attribute}: {shown}")
+            lines.append(f"  selection rate by {attribute}: {shown or NOT_JUDGED}")
         for name, value in r.bias_values.items():
             if value is not None and name in r.bias_bounds:
                 lines.append(

@@ -5,7 +5,9 @@ every metric to its formula on a hand case and to fairlearn's functions and ``Me
 same rows (fairlearn is a dev/test dependency only, pinned in requirements/lock.txt).
 
 Definitions, per sensitive attribute, over the groups with at least ``min_group_size`` rows
-(smaller groups are reported as too small to judge and take no part in any difference):
+(smaller groups are reported as too small to judge and take no part in any difference; numbers
+with more than four distinct values, also when they arrive as text, fall in quartile bands named
+by their inner cut points: ``< 31``, ``[31, 45)``, ``[45, 58)``, ``>= 58``):
 
 * pre-training (SageMaker Clarify, facet d = the group, a = every other row):
   class imbalance ``CI = (n_a - n_d) / (n_a + n_d)``; difference in positive proportions in labels
@@ -17,9 +19,11 @@ Definitions, per sensitive attribute, over the groups with at least ``min_group_
   ``equalized_odds_difference`` = max(TPR gap, FPR gap); ``primary_metric_gap`` = largest minus
   smallest per-group primary metric (for regression: the per-group error gap).
 
-Rates carry Wilson score intervals and the per-group primary metric a seeded percentile bootstrap
-(groups above 2,000 rows: an m-out-of-n bootstrap of 2,000 rows whose standard error is rescaled
-by sqrt(m/n), normal interval), at ``confidence``. Only group-level figures (counts, rates) are
+A group below ``min_group_size`` keeps only its size: its rates and metric are not computed (the
+selection rate of a one-row group is that row's prediction). Rates carry Wilson score intervals
+and the per-group primary metric a seeded percentile bootstrap (groups above 2,000 rows: an
+m-out-of-n bootstrap of 2,000 rows whose standard error is rescaled by sqrt(m/n), normal
+interval), at ``confidence``. Only group-level figures (counts, rates) are
 produced: never a row value.
 
 No pandas at import: monitor_batch (numpy + pyarrow only) computes batch bias with this module;
@@ -70,6 +74,7 @@ def favorable_label(spec: ModelSpec, classes: Sequence[str] | None) -> str | Non
 
 MISSING_GROUP = "(missing)"
 NUMERIC_GROUP_BINS = 4
+PROBE_VALUES = 64  # text whose first values are not numbers is a category, decided without a full pass
 
 
 def _is_missing(v: Any) -> bool:
@@ -88,26 +93,68 @@ def _fmt(v: float) -> str:
     return f"{v:.4g}"
 
 
+def _as_numbers(arr: np.ndarray) -> np.ndarray | None:
+    """Float values (NaN for missing) when every present value is a finite number, else None.
+
+    Sensitive attributes that are not features arrive as text (the contract keeps them as read, and
+    the label join as objects): an age column must still be split into bands, not named value by value.
+    """
+    if arr.dtype.kind in "iufb":
+        return arr.astype(float)
+    if arr.dtype.kind not in "OUS":
+        return None
+    flat = arr.ravel()
+    try:  # one C loop when every value is a number (text or not); None or a word raises
+        numbers = flat.astype(float)
+    except (TypeError, ValueError):
+        if any(not _number_like(v) for v in flat[:PROBE_VALUES]):
+            return None  # "F", "M": not numbers, decided on the first values
+        missing = np.array([_is_missing(v) or (isinstance(v, str) and not v.strip()) for v in flat])
+        try:
+            numbers = np.full(flat.shape, np.nan)
+            numbers[~missing] = flat[~missing].astype(float)
+        except (TypeError, ValueError):
+            return None
+        return numbers if np.isfinite(numbers[~missing]).all() else None
+    return None if np.isinf(numbers).any() else numbers  # NaN: a missing value
+
+
+def _number_like(v: Any) -> bool:
+    if _is_missing(v) or (isinstance(v, str) and not v.strip()):
+        return True
+    try:
+        float(v)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _band_names(cuts: np.ndarray) -> list[str]:
+    """Open outer bands (``< a`` ... ``>= c``): the smallest and largest value, which are one
+    person's, are never part of a group's name."""
+    inner = [f"[{_fmt(cuts[i])}, {_fmt(cuts[i + 1])})" for i in range(len(cuts) - 1)]
+    return [f"< {_fmt(cuts[0])}", *inner, f">= {_fmt(cuts[-1])}"]
+
+
 def group_keys(values: Any, allowed: Sequence[str] | None = None) -> np.ndarray:
-    """Group of each row as text (numbers in quartile bins like segments, nulls '(missing)');
-    None for rows whose group is not compared."""
+    """Group of each row as text; None for rows whose group is not compared.
+
+    Numbers (numeric columns, or text that is all numbers) with more than ``NUMERIC_GROUP_BINS``
+    distinct values fall in quartile bands of the rows evaluated, cut where segments cut; fewer
+    distinct values (a 0/1 flag, a coded band) are one group each. Nulls are '(missing)'.
+    """
     to_numpy = getattr(values, "to_numpy", None)
     arr = to_numpy() if to_numpy is not None else np.asarray(values)
-    if arr.dtype.kind in "iuf" and arr.size:
-        x = arr.astype(float)
-        finite = x[~np.isnan(x)]
-        quantiles = np.linspace(0, 1, NUMERIC_GROUP_BINS + 1)
-        edges: np.ndarray = np.unique(np.quantile(finite, quantiles)) if finite.size else np.array([])
-        if len(edges) >= 2:
-            idx = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, len(edges) - 2)
-            names = [
-                f"[{_fmt(edges[i])}, {_fmt(edges[i + 1])}{']' if i == len(edges) - 2 else ')'}"
-                for i in range(len(edges) - 1)
-            ]
-            keys = np.array(names, dtype=object)[idx]
-            keys[np.isnan(x)] = MISSING_GROUP
-        else:
-            keys = np.array([MISSING_GROUP if v is None else v for v in labels(arr)], dtype=object)
+    x = _as_numbers(arr) if arr.size else None
+    finite = x[~np.isnan(x)] if x is not None else np.array([])
+    cuts: np.ndarray = np.array([])
+    if x is not None and np.unique(finite).size > NUMERIC_GROUP_BINS:
+        quantiles = np.linspace(0, 1, NUMERIC_GROUP_BINS + 1)[1:-1]
+        cuts = np.unique(np.quantile(finite, quantiles))
+    if x is not None and cuts.size:
+        idx = np.searchsorted(cuts, x, side="right")
+        keys = np.array(_band_names(cuts), dtype=object)[idx]
+        keys[np.isnan(x)] = MISSING_GROUP
     else:
         keys = np.array([MISSING_GROUP if v is None else v for v in labels(arr)], dtype=object)
     if allowed:
@@ -236,7 +283,7 @@ def pre_training_bias(
             n_a = total - n_d
             row = GroupFairness(group=g, n=n_d, too_small=n_d < policy.min_group_size)
             row.class_imbalance = (n_a - n_d) / (n_a + n_d) if total else None
-            if y is not None:
+            if y is not None and not row.too_small:  # a small group's label rate tells its rows
                 fav = y == favorable
                 row.label_rate = float(fav[member].mean()) if n_d else None
                 if n_d and n_a:
@@ -302,6 +349,9 @@ def post_training_bias(
         for g in distinct:
             idx = np.flatnonzero(k == g)
             row = GroupFairness(group=g, n=int(idx.size), too_small=idx.size < policy.min_group_size)
+            if row.too_small:  # its size only: one row's rate would be that row's outcome
+                out.groups.append(row)
+                continue
             if classifier and favorable is not None:
                 selected = pred[idx] == favorable
                 row.selection_rate, row.selection_rate_ci = _rate(selected, conf)

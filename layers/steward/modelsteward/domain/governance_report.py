@@ -43,13 +43,25 @@ class ChainSummary(BaseModel):
     message: str
 
 
+class BiasEpisode(BaseModel):
+    """A bias or realized-bias episode on record (handle_alarm's ``alarm.handled``): production broke
+    a committed fairness bound from ``opened_at`` to ``closed_at``."""
+
+    signal: str = Field(description="bias (selection rate per group) or realized_bias (labelled rows)")
+    opened_at: str
+    closed_at: str | None = Field(default=None, description="None: still open at the audit")
+    opened_seq: int
+
+
 class FairnessPeriod(BaseModel):
-    """One champion period of a version and the fairness verdict its gate recorded."""
+    """One champion period of a version: the fairness verdict its gate recorded, and the bias
+    episodes production opened while it served (the bounds it did not hold after its gate)."""
 
     version: int
     start: str
     end: str | None = None  # None: still champion
     verdict: str | None = None
+    production_episodes: list[BiasEpisode] = Field(default_factory=list)
 
 
 class ModelAudit(BaseModel):

@@ -336,6 +336,9 @@ class FairnessVersion(BaseModel):
     values: dict[str, float | None] = Field(default_factory=dict)
 
 
+SMALL_GROUP = "too small to judge"  # a group below min_group_size: its size only, never its rates
+
+
 class GroupFigures(BaseModel):
     """One group's figures on the holdout: its size, its selection rate, the primary metric."""
 
@@ -363,6 +366,14 @@ class FairnessDetails(BaseModel):
     too_small: dict[str, list[str]] = Field(default_factory=dict)
     groups: dict[str, dict[str, GroupFigures]] = Field(default_factory=dict)
     versions: list[FairnessVersion] = Field(default_factory=list)
+
+    def shown_figures(self, attribute: str, group: str) -> tuple[Any, Any]:
+        """(selection rate, primary metric) as a card shows them: a group too small to judge says so
+        and shows none of its figures (a row stored before sizes-only may still carry them)."""
+        if group in self.too_small.get(attribute, []):
+            return SMALL_GROUP, SMALL_GROUP
+        d = self.groups[attribute][group]
+        return d.selection_rate, d.metric
 
 
 class Explanations(BaseModel):
@@ -621,7 +632,7 @@ def _fairness_sections(card: ModelCard) -> list[tuple[str, Any]]:
                 (
                     ["Attribute", "Group", "Rows", "Selection rate", "Primary metric"],
                     [
-                        [attr, g, d.n, d.selection_rate, d.metric]
+                        [attr, g, d.n, *f.shown_figures(attr, g)]
                         for attr, groups in sorted(f.groups.items())
                         for g, d in sorted(groups.items())
                     ],

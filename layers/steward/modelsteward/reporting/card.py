@@ -301,7 +301,7 @@ def _fairness(f: FairnessDetails) -> str:
         )
     )
     group_rows = [
-        [cell(attr), cell(g), cell(d.n), cell(d.selection_rate), cell(d.metric)]
+        [cell(attr), cell(g), cell(d.n), *(cell(v) for v in f.shown_figures(attr, g))]
         for attr, by_group in sorted(f.groups.items())
         for g, d in sorted(by_group.items())
     ]

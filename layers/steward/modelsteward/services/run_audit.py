@@ -10,7 +10,9 @@ Checks (each failure is one finding, named by ``check``):
   no champion older than ``governance.max_age_days`` without a retrain decision in that time;
 - for every champion period (current and past, from the audit trail): ``fairness``: the version
   held the spec's fairness bounds at its gate (registry row ``fairness.verdict`` is ``held``);
-  a breached, unjudged or missing verdict while the spec commits bounds is a finding;
+  a breached, unjudged or missing verdict while the spec commits bounds is a finding; and in
+  production: the ``bias`` / ``realized_bias`` episodes that opened while it served are listed
+  with the period, and one still open is a finding (a closed one has had its two emails);
 - for every monitored model (a champion, or any batch on record): ``data_freshness``: an accepted
   batch within ``governance.freshness_hours``; ``pii``: no open PII finding (one is resolved by a
   later ``pii.resolved`` record or a later ``batch.accepted`` of the same model without PII);
@@ -38,6 +40,7 @@ from .. import layout
 from ..domain.alarm_message import model_alarm_prefix
 from ..domain.audit_chain import AuditRecord, iso_utc, parse_iso, parse_records
 from ..domain.governance_report import (
+    BiasEpisode,
     ChainSummary,
     CheckName,
     FairnessPeriod,
@@ -111,6 +114,30 @@ def open_pii_findings(records: Sequence[AuditRecord], model: str) -> list[int]:
         elif rec.action == "batch.accepted" and not has_pii(rec):
             open_seqs = []
     return open_seqs
+
+
+BIAS_EVIDENCE = {
+    "bias": "selection rate per group of its predictions",
+    "realized_bias": "realized group metrics of its labelled rows",
+}
+NOT_AN_OPENING = ("ignored", "none", "mirror_corrected", "already_told", "still_open")
+
+
+def bias_episodes(records: Sequence[AuditRecord]) -> list[BiasEpisode]:
+    """A model's bias and realized-bias episodes from handle_alarm's ``alarm.handled`` records: one
+    opens with the first emailed ALARM of its signal, closes with its ``recovered`` OK."""
+    episodes: list[BiasEpisode] = []
+    open_now: dict[str, BiasEpisode] = {}
+    for rec in sorted((r for r in records if r.action == "alarm.handled"), key=lambda r: r.seq):
+        signal, state = rec.details.get("signal"), rec.details.get("state")
+        if signal not in BIAS_EVIDENCE:
+            continue
+        if state == "ALARM" and rec.details.get("decision") not in NOT_AN_OPENING and signal not in open_now:
+            open_now[signal] = BiasEpisode(signal=signal, opened_at=rec.at, opened_seq=rec.seq)
+            episodes.append(open_now[signal])
+        elif state == "OK" and rec.details.get("decision") == "recovered" and signal in open_now:
+            open_now.pop(signal).closed_at = rec.at
+    return episodes
 
 
 def _age(now: dt.datetime, at: str) -> dt.timedelta:
@@ -332,6 +359,7 @@ class _Auditor:
         )  # fmt: skip
         if self.ctx.registry is None:
             return
+        episodes = bias_episodes(mine)
         for period in champion_periods(mine, model):
             try:
                 row = self.ctx.registry.get_version(model, period.version) or {}
@@ -339,10 +367,21 @@ class _Auditor:
                 row = {}
             fair = row.get("fairness") or {}
             verdict = fair.get("verdict")
+            ends = period.end_seq if period.end_seq is not None else float("inf")
+            served = [e for e in episodes if period.start_seq <= e.opened_seq < ends]
             audit.fairness_periods.append(
-                FairnessPeriod(version=period.version, start=period.start, end=period.end, verdict=verdict)
-            )
+                FairnessPeriod(
+                    version=period.version, start=period.start, end=period.end, verdict=verdict,
+                    production_episodes=served,
+                )
+            )  # fmt: skip
             when = f"champion v{period.version} ({period.start} to {period.end or 'now'})"
+            for episode in (e for e in served if e.closed_at is None):
+                self.find(
+                    "fairness", f"{when} breaks its fairness bounds in production: {episode.signal} "
+                    f"episode open since {episode.opened_at} ({BIAS_EVIDENCE[episode.signal]})", model,
+                    period.version,
+                )  # fmt: skip
             if verdict == "breached":
                 checks = ", ".join(fair.get("failed_checks") or []) or "see the gate decision"
                 message = f"{when} did not hold its fairness bounds: {checks}"
