@@ -398,12 +398,34 @@ def test_timeline_latest_score_shows_the_raw_score_in_the_batch_reports_words() 
         cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
         words = kit.noise_evidence(feature.raw_score, feature.noise_band, feature.floor, feature.beyond_noise)
         assert words.startswith(f"raw {kit.fmt_number(feature.raw_score)} \u00b7 noise band ")
-        assert cells[2] == f'{kit.fmt_number(feature.score)}<span class="sub">{html.escape(words)}</span>'
+        assert (
+            cells[2]
+            == f'{kit.fmt_number(feature.score)}<span class="sub evidence">{html.escape(words)}</span>'
+        )
     report = example_batch_report()
     report["features"][0].update(raw_score=0.0312, noise_band=0.034, floor=0.035, beyond_noise=False)
     words = kit.noise_evidence(0.0312, 0.034, 0.035, False)
     assert words == "raw 0.0312 \u00b7 noise band 0.034 \u00b7 floor 0.035"
     assert f'<span class="sub">{html.escape(words)}</span>' in render_batch_report(report)  # same words
+
+
+def test_timeline_now_column_says_what_the_latest_batch_verdict_said() -> None:
+    """A feature under its threshold but far beyond its noise band is drift in its batch's verdict:
+    the timeline says so, with the reason, instead of "Below threshold" from the score alone."""
+    day = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    reason = "beyond 2x its noise band (0.0417 at 3,000 rows), effect 0.0994 above the floor 0.02"
+    earned = TimelineFeature(name="loan_purpose", score=0.0994, raw_score=0.1024, noise_band=0.0417,
+                             threshold=0.1, severity="drift", drift_reason=reason)  # fmt: skip
+    quiet = TimelineFeature(name="age", score=0.0, raw_score=0.02, threshold=0.1, severity="none")
+    legacy = TimelineFeature(name="region", score=0.2, threshold=0.1)  # kept from before: no severity
+    point = TimelinePoint(at=day, batch_id="b1", features=[earned, quiet, legacy])
+    document = render_drift_timeline(_timeline([point], "m"))
+    body = document.split('id="features"', 1)[1].split("</table>")[0]
+    rows = re.findall(r'<tr><td><span class="feature-name">([^<]+)</span></td>(.*?)</tr>', body)
+    now = {name: re.findall(r"<td[^>]*>(.*?)</td>", cells)[6] for name, cells in rows}
+    assert now["loan_purpose"] == f'{kit.badge("Drift", "bad")}<span class="sub">{html.escape(reason)}</span>'
+    assert now["age"] == kit.badge("No drift", "ok")
+    assert now["region"] == kit.badge("Drift", "bad")
 
 
 def _chart_xs(document: str) -> list[float]:

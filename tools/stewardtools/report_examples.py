@@ -466,7 +466,9 @@ def _example_feature(name: str, signal: float, rng: random.Random) -> TimelineFe
     score = math.sqrt(max(raw**2 - noise**2, 0.0))
     return TimelineFeature(
         name=name, score=round(score, 4), raw_score=round(raw, 4), noise_band=band, threshold=0.1,
-        beyond_noise=raw > band and score >= floor, effect=round(score, 4), floor=floor, drift_reason=None,
+        beyond_noise=raw > band and score >= floor, effect=round(score, 4), floor=floor,
+        severity="drift" if score >= 0.1 else "none",
+        drift_reason="above the threshold 0.1" if score >= 0.1 else None,
     )  # fmt: skip
 
 

@@ -44,6 +44,9 @@ class TimelineFeature(_Model):
     beyond_noise: bool | None = None
     effect: float | None = None
     floor: float | None = None
+    severity: Literal["none", "warn", "drift", "insufficient_data"] | None = Field(
+        None, description="the batch verdict's, as its report says it (null for points kept from before)"
+    )
     drift_reason: str | None = None
 
 

@@ -494,7 +494,7 @@ th,td{text-align:left;vertical-align:middle;padding:8px 10px;border-bottom:1px s
 th{font-size:12px;font-weight:650;color:var(--muted);text-transform:uppercase;letter-spacing:.04em;
 border-bottom:2px solid var(--line);white-space:nowrap;background:#fafbfc}
 tbody tr:last-child td{border-bottom:0}
-td.num,th.num{text-align:right;white-space:nowrap}td.num .sub{white-space:normal;min-width:13em}
+td.num,th.num{text-align:right;white-space:nowrap}td.num .evidence{white-space:normal;min-width:13em}
 table.compact th,table.compact td{padding:5px 8px;font-size:13px}
 tr.row-drift td:first-child{box-shadow:inset 4px 0 0 var(--bad-line)}
 tr.row-warn td:first-child{box-shadow:inset 4px 0 0 var(--warn-line)}

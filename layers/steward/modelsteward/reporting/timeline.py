@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from ..domain.timeline import DriftTimeline, TimelineFeature, TimelinePoint
 from . import charts
-from .batch import VERDICTS
+from .batch import SEVERITIES, VERDICTS
 from .kit import (
     MISSING,
     badge,
@@ -163,7 +163,7 @@ def _latest_cell(latest: TimelineFeature | None) -> str:
     if latest is None:
         return esc(MISSING)
     text = noise_evidence(latest.raw_score, latest.noise_band, latest.floor, latest.beyond_noise)
-    return esc(fmt_number(latest.score)) + (f'<span class="sub">{esc(text)}</span>' if text else "")
+    return esc(fmt_number(latest.score)) + (f'<span class="sub evidence">{esc(text)}</span>' if text else "")
 
 
 def _latest(entries: list[TimelineFeature | None]) -> TimelineFeature | None:
@@ -189,11 +189,8 @@ def _feature_row(
     values = [e.score if e is not None else None for e in entries]
     present = [v for v in values if v is not None]
     latest, limit = _latest(entries), _limit(entries)
-    score = latest.score if latest is not None else None
     over = sum(1 for v in present if limit is not None and v >= limit)
-    state = ""
-    if limit is not None and score is not None:
-        state = badge("Drift", "bad") if score >= limit else badge("Below threshold", "ok")
+    state = _now(latest, limit)
     if name in persistent:
         state = badge("Persistent", "bad") + f'<span class="sub">{cell(persistent[name])}</span>'
     flags = [e.beyond_noise for e in entries if e is not None and e.beyond_noise is not None]
@@ -207,6 +204,21 @@ def _feature_row(
         esc(f"{sum(flags)} of {len(flags)}") if flags else MISSING,
         state,
     ]
+
+
+def _now(latest: TimelineFeature | None, limit: float | None) -> str:
+    """The feature's state at its latest point: the batch verdict's severity in the batch report's
+    words, with its reason (a score under the threshold can be drift: far beyond its noise band);
+    for points kept from before the timeline carried it, the score against the threshold."""
+    if latest is None:
+        return ""
+    if latest.severity is not None:
+        words, tone, _ = SEVERITIES[latest.severity]
+        reason = latest.drift_reason if latest.severity == "drift" else None
+        return badge(words, tone) + (f'<span class="sub">{cell(reason)}</span>' if reason else "")
+    if limit is None or latest.score is None:
+        return ""
+    return badge("Drift", "bad") if latest.score >= limit else badge("Below threshold", "ok")
 
 
 def _features_section(points: list[TimelinePoint], persistent: Mapping[str, str]) -> str:
