@@ -28,7 +28,7 @@ from stewardtools.report_examples import (
     example_batch_report,
     example_governance_report,
     example_model_card,
-    example_timeline_points,
+    example_timeline,
     example_window_report,
 )
 from stewardtools.screenshot import dump_dom, find_chromium, png_stats, screenshot
@@ -84,7 +84,7 @@ HOSTILE_BATCH = example_batch_report(hostile=True)
 PAGES: dict[str, Callable[[], str]] = {
     "batch_report": lambda: render_batch_report(HOSTILE_BATCH),
     "window_report": lambda: render_batch_report(example_window_report()),
-    "drift_timeline": lambda: render_drift_timeline("credit-risk", example_timeline_points()),
+    "drift_timeline": lambda: render_drift_timeline(example_timeline()),
     "model_card": lambda: render_model_card(example_model_card()),
     "governance_report": lambda: render_governance_report(example_governance_report()),
 }

@@ -11,6 +11,7 @@ from alerting_fixtures import MODEL, T0, World, frame, load_handler, make_world
 
 from modelsteward import layout, metric_names
 from modelsteward.errors import InvalidInput
+from modelsteward.reporting import kit
 from modelsteward.services.batch_index import BatchIndex, entry_key, record_batch
 from modelsteward.services.check_window import WindowRequest, check_window, parse_request
 
@@ -319,3 +320,52 @@ def test_steward_backfill_prints_one_line_per_window_and_exits_1_on_drift(
     )
     assert main(["backfill", MODEL, "--since", "2026-03-04", "--until", "2026-03-02", "--stack", ""]) == 2
     assert "must be after" in capsys.readouterr().err
+
+
+def test_the_timeline_is_a_typed_record_written_and_read_by_the_same_code(world: World) -> None:
+    """check_window draws reports/<model>/timeline.html from a DriftTimeline it keeps in timeline.json:
+    the points of real monitor_batch reports, the raw score beside the noise-corrected one, nothing
+    rewritten on a repeated tick, and a timeline.json of the untyped version still read (its points
+    kept, not re-read from the reports)."""
+    from modelsteward.domain.timeline import DriftTimeline
+    from modelsteward.services.timeline import timeline_key, timeline_points_key
+
+    for i in range(3):
+        start = T0 + dt.timedelta(hours=4 * i)
+        world.monitor(frame(400, seed=500 + i, start=start), f"tl-{i}", at=start + dt.timedelta(minutes=5))
+    check_window(world.ctx, WindowRequest())
+    bucket = world.ctx.settings.artifacts_bucket
+
+    def read(key: str) -> bytes:
+        return bytes(world.aws.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+
+    stored = read(timeline_points_key(MODEL))
+    assert json.loads(stored)["schema_version"] == "1"
+    timeline = DriftTimeline.model_validate_json(stored)
+    assert timeline.model == MODEL and [p.batch_id for p in timeline.points] == list(world.batches)
+    latest = timeline.points[-1]
+    report = world.report(latest.batch_id)
+    by_name = {f["name"]: f for f in report["features"]}
+    for feature in latest.features:
+        assert feature.raw_score == by_name[feature.name]["raw_score"] is not None
+        assert feature.score == by_name[feature.name]["score"]
+    page = read(timeline_key(MODEL)).decode()
+    assert f"raw {kit.fmt_number(latest.features[0].raw_score)}" in page
+
+    versions = world.aws.s3.list_object_versions(Bucket=bucket, Prefix=f"reports/{MODEL}/timeline.")
+    check_window(world.ctx, WindowRequest())  # nothing new: nothing rewritten
+    again = world.aws.s3.list_object_versions(Bucket=bucket, Prefix=f"reports/{MODEL}/timeline.")
+    assert len(again["Versions"]) == len(versions["Versions"])
+
+    # the list of points the untyped version wrote: read as points, one of them marked to show it is
+    # reused rather than re-read from its report
+    legacy = [p.model_dump(mode="json", exclude_unset=True) for p in timeline.points]
+    legacy[0]["verdict"] = "quality"
+    world.aws.s3.put_object(Bucket=bucket, Key=timeline_points_key(MODEL), Body=json.dumps(legacy).encode())
+    world.monitor(
+        frame(400, seed=599, start=T0 + dt.timedelta(hours=13)), "tl-new", at=T0 + dt.timedelta(hours=14)
+    )
+    check_window(world.ctx, WindowRequest())
+    redrawn = DriftTimeline.model_validate_json(read(timeline_points_key(MODEL)))
+    assert [p.batch_id for p in redrawn.points] == [*world.batches]
+    assert redrawn.points[0].verdict == "quality"  # kept from timeline.json, not re-read

@@ -97,8 +97,8 @@ def test_no_estimate_no_view() -> None:
 def test_timeline_entry_is_the_champions_primary_metric_and_takes_later_labels() -> None:
     entry = timeline_entry(estimate_vs_realized(SCORED))
     assert entry is not None
-    assert entry["variant"] == "champion" and entry["version"] == 1 and entry["batch_id"] == "ab-1234"
-    assert entry["estimate"] == 0.74 and entry["realized"] is None and entry["trusted"] is False
+    assert entry.variant == "champion" and entry.version == 1 and entry.batch_id == "ab-1234"
+    assert entry.estimate == 0.74 and entry.realized is None and entry.trusted is False
     later = with_realized(entry, REALIZED)
-    assert later["realized"] == 0.755 and later["realized_rows"] == 950 and later["inside_band"] is True
+    assert later.realized == 0.755 and later.realized_rows == 950 and later.inside_band is True
     assert with_realized(entry, None) == entry

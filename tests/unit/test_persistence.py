@@ -196,11 +196,11 @@ def test_the_sensitivity_benchmark_finds_modest_shifts_and_never_negligible_ones
 
 
 def test_the_drift_timeline_shows_which_features_are_persistent() -> None:
+    from modelsteward.domain.timeline import DriftTimeline, TimelinePoint, persistent_now
     from modelsteward.reporting import render_drift_timeline
-    from modelsteward.services.timeline import persistent_now
 
-    def point(i: int, beyond: bool, effect: float) -> dict[str, Any]:
-        return {
+    def point(i: int, beyond: bool, effect: float) -> TimelinePoint:
+        return TimelinePoint.model_validate({
             "at": f"2026-01-{i + 1:02d}T00:00:00+00:00",
             "batch_id": f"b{i}",
             "drifted_share": 0.0,
@@ -212,7 +212,7 @@ def test_the_drift_timeline_shows_which_features_are_persistent() -> None:
                 {"name": "income", "score": 0.01, "threshold": 0.1, "beyond_noise": False, "effect": 0.0,
                  "floor": 0.035},
             ],
-        }  # fmt: skip
+        })  # fmt: skip
 
     points = [point(i, i >= 2, 0.05 if i >= 2 else 0.0) for i in range(8)]
     persistent = persistent_now(points)
@@ -220,19 +220,21 @@ def test_the_drift_timeline_shows_which_features_are_persistent() -> None:
     assert persistent_now([]) == {} and persistent_now(points[:4]) == {}  # 2 of 4: not yet
     # a modest effect under the floor on average is not persistent, however often beyond the band
     assert persistent_now([point(i, True, 0.03) for i in range(6)]) == {}
-    page = render_drift_timeline("m", points, persistent=persistent)
+    page = render_drift_timeline(DriftTimeline(model="m", points=points, persistent=persistent))
     assert ">Persistent<" in page and "persistent: 6 of the last 6 batches beyond the noise band" in page
     assert ">6 of 8<" in page and ">0 of 8<" in page  # the Beyond noise column
-    assert ">Persistent<" not in render_drift_timeline("m", points)
+    assert ">Persistent<" not in render_drift_timeline(DriftTimeline(model="m", points=points))
 
 
 def test_the_drift_timeline_takes_persistence_from_the_latest_batch_verdict() -> None:
-    from modelsteward.services.timeline import persistent_now
+    from modelsteward.domain.timeline import TimelinePoint, persistent_now
 
-    def point(i: int, reason: str | None) -> dict[str, Any]:
+    def point(i: int, reason: str | None) -> TimelinePoint:
         entry = {"name": "age", "score": 0.04, "threshold": 0.1, "beyond_noise": True, "effect": 0.05,
                  "floor": 0.035, "drift_reason": reason}  # fmt: skip
-        return {"at": f"2026-01-{i + 1:02d}T00:00:00+00:00", "batch_id": f"b{i}", "features": [entry]}
+        return TimelinePoint.model_validate(
+            {"at": f"2026-01-{i + 1:02d}T00:00:00+00:00", "batch_id": f"b{i}", "features": [entry]}
+        )
 
     live = "persistent: 2 of the last 2 batches beyond the noise band"  # a spec with its own rule
     assert persistent_now([point(0, None), point(1, live)]) == {"age": live}

@@ -3,7 +3,9 @@ what they show (verdicts, order, numbers). No browser here: see tests/e2e/test_r
 
 from __future__ import annotations
 
+import datetime as dt
 import html
+import itertools
 import re
 import struct
 import urllib.parse
@@ -18,6 +20,7 @@ from pydantic import BaseModel
 
 from modelsteward.domain.governance_report import ChainSummary, Finding, GovernanceReport, ModelAudit
 from modelsteward.domain.model_card import Decision
+from modelsteward.domain.timeline import DriftTimeline, TimelineFeature, TimelinePoint
 from modelsteward.reporting import (
     charts,
     kit,
@@ -33,6 +36,7 @@ from stewardtools.report_examples import (
     example_batch_report,
     example_governance_report,
     example_model_card,
+    example_timeline,
     example_timeline_points,
     example_window_report,
 )
@@ -67,7 +71,7 @@ def all_pages() -> dict[str, str]:
     return {
         "batch": render_batch_report(example_batch_report(hostile=True)),
         "window": render_batch_report(example_window_report()),
-        "timeline": render_drift_timeline("credit-risk", example_timeline_points()),
+        "timeline": render_drift_timeline(example_timeline()),
         "card": render_model_card(example_model_card()),
         "governance": render_governance_report(example_governance_report()),
     }
@@ -333,43 +337,144 @@ def test_unknown_report_keys_are_shown_not_dropped() -> None:
 # timeline
 
 
+def _timeline(points: list[TimelinePoint], model: str = "credit-risk") -> DriftTimeline:
+    return DriftTimeline(model=model, points=points)
+
+
 def test_timeline_sorts_points_and_marks_drifted_ones() -> None:
     points = example_timeline_points(12)
     shuffled = points[6:] + points[:6]
-    document = render_drift_timeline("credit-risk", shuffled)
+    document = render_drift_timeline(_timeline(shuffled))
     shown = re.findall(r"<td>(\d{4}-\d\d-\d\d \d\d:\d\d UTC)</td>", document)
     assert shown == sorted(shown, reverse=True)  # most recent first
     assert len(shown) == 12
-    over = sum(1 for p in points if p["drifted_share"] >= p["threshold"] or "drift" in p["verdict"])
+    over = sum(
+        1 for p in points if (p.drifted_share or 0) >= (p.threshold or 1) or "drift" in (p.verdict or "")
+    )
     assert document.count('<tr class="row-drift">') == over
     assert document.count('class="point"') == 12
 
 
 def test_timeline_has_a_sparkline_per_feature_and_a_threshold_line() -> None:
     points = example_timeline_points()
-    document = render_drift_timeline("credit-risk", points)
-    assert document.count('class="chart-spark"') == len(points[0]["features"])
+    document = render_drift_timeline(_timeline(points))
+    assert document.count('class="chart-spark"') == len(points[0].features)
     assert 'class="threshold"' in document
     assert "credit-risk" in document
 
 
-def test_timeline_accepts_windows_lists_of_scores_and_no_times() -> None:
+def test_timeline_accepts_missing_features_and_thresholds() -> None:
+    day = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     points = [
-        {"window": {"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"}, "drifted_share": 0.1,
-         "threshold": 0.3, "verdict": "ok", "features": [{"name": "a", "score": 0.02, "threshold": 0.1}]},
-        {"window": "w2", "drifted_share": 0.5, "threshold": 0.3, "verdict": "drift",
-         "features": [{"name": "a", "score": 0.2, "threshold": 0.1}, {"name": "b", "score": 0.01}]},
+        TimelinePoint(at=day, batch_id="w1", drifted_share=0.1, threshold=0.3, verdict="ok",
+                      features=[TimelineFeature(name="a", score=0.02, threshold=0.1)]),
+        TimelinePoint(at=day + dt.timedelta(days=1), batch_id="w2", drifted_share=0.5, threshold=0.3,
+                      verdict="drift", features=[TimelineFeature(name="a", score=0.2, threshold=0.1),
+                                                 TimelineFeature(name="b", score=0.01)]),
     ]  # fmt: skip
-    document = render_drift_timeline("m", points)
+    document = render_drift_timeline(_timeline(points, "m"))
     assert_self_contained(document)
     assert document.count('class="chart-spark"') == 2
     assert "w2" in document
 
 
 def test_empty_timeline_says_so() -> None:
-    document = render_drift_timeline("m", [])
+    document = render_drift_timeline(_timeline([], "m"))
     assert "No batches monitored yet" in document
     assert_self_contained(document)
+
+
+def test_timeline_latest_score_shows_the_raw_score_in_the_batch_reports_words() -> None:
+    """A healthy feature's score is net of the noise, so 0: the raw score beside it says what it
+    measured (the batch report's evidence line, word for word)."""
+    points = example_timeline_points()
+    document = render_drift_timeline(_timeline(points))
+    rows = re.findall(r"<tr>(.*?)</tr>", document.split('id="features"', 1)[1].split("</table>")[0])
+    latest = {f.name: f for f in points[-1].features}
+    healthy = [f for f in latest.values() if f.score == 0]
+    assert healthy, "the example has features whose corrected score is 0"
+    for name, feature in latest.items():
+        row = next(r for r in rows if f">{name}</span>" in r)
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
+        words = kit.noise_evidence(feature.raw_score, feature.noise_band, feature.floor, feature.beyond_noise)
+        assert words.startswith(f"raw {kit.fmt_number(feature.raw_score)} \u00b7 noise band ")
+        assert (
+            cells[2]
+            == f'{kit.fmt_number(feature.score)}<span class="sub evidence">{html.escape(words)}</span>'
+        )
+    report = example_batch_report()
+    report["features"][0].update(raw_score=0.0312, noise_band=0.034, floor=0.035, beyond_noise=False)
+    words = kit.noise_evidence(0.0312, 0.034, 0.035, False)
+    assert words == "raw 0.0312 \u00b7 noise band 0.034 \u00b7 floor 0.035"
+    assert f'<span class="sub">{html.escape(words)}</span>' in render_batch_report(report)  # same words
+
+
+def test_timeline_now_column_says_what_the_latest_batch_verdict_said() -> None:
+    """A feature under its threshold but far beyond its noise band is drift in its batch's verdict:
+    the timeline says so, with the reason, instead of "Below threshold" from the score alone."""
+    day = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    reason = "beyond 2x its noise band (0.0417 at 3,000 rows), effect 0.0994 above the floor 0.02"
+    earned = TimelineFeature(name="loan_purpose", score=0.0994, raw_score=0.1024, noise_band=0.0417,
+                             threshold=0.1, severity="drift", drift_reason=reason)  # fmt: skip
+    quiet = TimelineFeature(name="age", score=0.0, raw_score=0.02, threshold=0.1, severity="none")
+    legacy = TimelineFeature(name="region", score=0.2, threshold=0.1)  # kept from before: no severity
+    point = TimelinePoint(at=day, batch_id="b1", features=[earned, quiet, legacy])
+    document = render_drift_timeline(_timeline([point], "m"))
+    body = document.split('id="features"', 1)[1].split("</table>")[0]
+    rows = re.findall(r'<tr><td><span class="feature-name">([^<]+)</span></td>(.*?)</tr>', body)
+    now = {name: re.findall(r"<td[^>]*>(.*?)</td>", cells)[6] for name, cells in rows}
+    assert now["loan_purpose"] == f'{kit.badge("Drift", "bad")}<span class="sub">{html.escape(reason)}</span>'
+    assert now["age"] == kit.badge("No drift", "ok")
+    assert now["region"] == kit.badge("Drift", "bad")
+
+
+def _chart_xs(document: str) -> list[float]:
+    chart = document.split('class="chart-wide chart-line"', 1)[1].split("</svg>", 1)[0]
+    return [float(x) for x in re.findall(r'<circle class="point" cx="([\d.]+)"', chart)]
+
+
+def test_a_burst_of_batches_does_not_pile_up_on_the_right_edge() -> None:
+    """A month of daily batches, then ten within a minute: every batch keeps a slot of its own
+    (the x axis is the batch order, the way persistence and episodes count batches)."""
+    points = example_timeline_points(30, burst=10)
+    xs = _chart_xs(render_drift_timeline(_timeline(points)))
+    assert len(xs) == 40
+    gaps = [b - a for a, b in itertools.pairwise(xs)]
+    assert min(gaps) >= 20  # 1,030 px of plot / 39 gaps = 26 px each
+    assert max(gaps) - min(gaps) < 0.2
+    document = render_drift_timeline(_timeline(points))
+    chart = document.split('class="chart-wide chart-line"', 1)[1].split("</svg>", 1)[0]
+    labels = re.findall(r'font-size="12" fill="#7b8794" text-anchor="\w+">(\d{4}-\d\d-\d\d)</text>', chart)
+    assert labels == sorted(labels) and len(labels) == len(set(labels)) >= 5  # dates, each once
+
+
+def test_a_backfill_without_event_times_keeps_a_slot_per_batch_and_marks_the_pause() -> None:
+    """Two weeks of history uploaded in one minute, a week after the last daily batch, by a feed with
+    no timestamp column: the batches carry their upload time; each still gets its slot, and the pause
+    before them is marked with its length."""
+    daily = example_timeline_points(14)
+    last = daily[-1].at
+    backfill = [
+        p.model_copy(update={"batch_id": f"backfill-{i}", "at": last + dt.timedelta(days=7, seconds=4 * i)})
+        for i, p in enumerate(example_timeline_points(14))
+    ]
+    document = render_drift_timeline(_timeline(daily + backfill))
+    xs = _chart_xs(document)
+    assert len(xs) == 28 and min(b - a for a, b in itertools.pairwise(xs)) >= 30
+    assert document.count('class="pause"') == 1 and ">7 d</text>" in document
+
+
+def test_pauses_and_bursts_are_marked_relative_to_the_usual_cadence() -> None:
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    hours = [0, 1, 2, 3, 15, 16, 17, 17.01, 17.02, 17.03, 18]
+    found = charts.cadence([start + dt.timedelta(hours=h) for h in hours])
+    assert found.pauses == [(3, "12 h")]
+    assert found.bursts == [(6, 9, "2 min")]  # four batches 36 s apart where the usual gap is an hour
+    steady = charts.cadence([start + dt.timedelta(days=d) for d in range(10)])
+    assert steady.pauses == [] and steady.bursts == []
+    assert charts.cadence([start, start, start]) == charts.Cadence([], [])
+    document = render_drift_timeline(_timeline(example_timeline_points(30, burst=10)))
+    assert document.count('class="burst"') == 1 and ">10 batches in 54 s</text>" in document
 
 
 # ---------------------------------------------------------------------------------------------
@@ -411,16 +516,17 @@ def test_batch_report_says_awaiting_labels_before_they_come() -> None:
 
 def test_timeline_draws_the_estimate_its_band_and_the_realized_values() -> None:
     points = example_timeline_points()
-    document = render_drift_timeline("credit-risk", points)
+    document = render_drift_timeline(_timeline(points))
     assert "Estimated ROC AUC over time, and realized" in document
     assert document.count('class="chart-wide chart-band"') == 1
-    labeled = sum(1 for p in points if p["performance"]["realized"] is not None)
+    performance = [p.performance for p in points if p.performance is not None]
+    labeled = sum(1 for e in performance if e.realized is not None)
     assert document.count('class="realized"') == labeled
-    outside = sum(1 for p in points if p["performance"]["inside_band"] is False)
+    outside = sum(1 for e in performance if e.inside_band is False)
     assert document.count('<tr class="row-fail">') == outside
     assert document.count(">Awaiting labels<") == len(points) - labeled
-    without = [{k: v for k, v in p.items() if k != "performance"} for p in points]
-    assert "Estimated ROC AUC" not in render_drift_timeline("credit-risk", without)
+    without = [p.model_copy(update={"performance": None}) for p in points]
+    assert "Estimated ROC AUC" not in render_drift_timeline(_timeline(without))
 
 
 def test_interval_bar_colours_the_realized_value_by_the_band() -> None:
@@ -500,7 +606,11 @@ def test_model_card_pending_and_rejected_with_segments_and_hostile_text() -> Non
 
 @pytest.mark.parametrize(
     ("render", "typed"),
-    [(render_model_card, example_model_card), (render_governance_report, example_governance_report)],
+    [
+        (render_model_card, example_model_card),
+        (render_governance_report, example_governance_report),
+        (render_drift_timeline, example_timeline),
+    ],
 )
 def test_renderers_take_their_typed_record_never_its_json(
     render: Callable[[Any], str], typed: Callable[[], BaseModel]

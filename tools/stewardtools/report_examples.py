@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from modelsteward.domain.audit_chain import ObjectPointer
+from modelsteward.domain.estimate_view import TimelineEstimate
 from modelsteward.domain.gate_record import GateSummary
 from modelsteward.domain.governance_report import CHECKS, ChainSummary, Finding, GovernanceReport, ModelAudit
 from modelsteward.domain.model_card import (
@@ -35,6 +36,7 @@ from modelsteward.domain.model_card import (
     MonitoringSummary,
     TrainingDetails,
 )
+from modelsteward.domain.timeline import DriftTimeline, TimelineFeature, TimelinePoint
 
 HOSTILE_NAME = "<script>alert(1)</script>"
 FORMULA_NAME = '=HYPERLINK("http://x")'
@@ -456,24 +458,41 @@ def example_window_report() -> dict[str, Any]:
     return report
 
 
-def example_timeline_points(days: int = 30) -> list[dict[str, Any]]:
-    """Daily batches: quiet for three weeks, then income and the prediction drift."""
+def _example_feature(name: str, signal: float, rng: random.Random) -> TimelineFeature:
+    """A feature of one 8,000-row batch: the raw distance of a shift ``signal`` is about
+    sqrt(signal^2 + noise^2); the verdict's score subtracts the noise (domain/drift.py)."""
+    noise, band, floor = 0.021, 0.034, 0.035
+    raw = math.sqrt(signal**2 + noise**2) * rng.uniform(0.8, 1.15)
+    score = math.sqrt(max(raw**2 - noise**2, 0.0))
+    return TimelineFeature(
+        name=name, score=round(score, 4), raw_score=round(raw, 4), noise_band=band, threshold=0.1,
+        beyond_noise=raw > band and score >= floor, effect=round(score, 4), floor=floor,
+        severity="drift" if score >= 0.1 else "none",
+        drift_reason="above the threshold 0.1" if score >= 0.1 else None,
+    )  # fmt: skip
+
+
+def example_timeline_points(days: int = 30, *, burst: int = 0) -> list[TimelinePoint]:
+    """Daily batches: quiet for three weeks, then income and the prediction drift; ``burst`` more
+    batches a few seconds apart after the last day (a replay of a backlog, as it happens)."""
     rng = random.Random(11)  # nosec B311 - made-up example data, not security
     start = dt.datetime(2026, 10, 30, 6, 0, tzinfo=dt.UTC)
-    names = ["income", "credit_utilization", "age", "employment_type", "region", "prediction"]
     points = []
-    for day in range(days):
-        ramp = max(0.0, (day - 20) / 9)
-        scores = {
-            "income": 0.02 + 0.22 * ramp + rng.uniform(0, 0.015),
-            "credit_utilization": 0.03 + 0.12 * ramp + rng.uniform(0, 0.02),
-            "age": 0.01 + rng.uniform(0, 0.01),
-            "employment_type": 0.015 + 0.11 * ramp**2 + rng.uniform(0, 0.01),
-            "region": 0.006 + rng.uniform(0, 0.006),
-            "prediction": 0.025 + 0.16 * ramp + rng.uniform(0, 0.02),
+    for day in range(days + burst):
+        ramp = max(0.0, (min(day, days - 1) - 20) / 9)
+        signals = {
+            "income": 0.22 * ramp + rng.uniform(0, 0.015),
+            "credit_utilization": 0.12 * ramp + rng.uniform(0, 0.02),
+            "age": rng.uniform(0, 0.012),
+            "employment_type": 0.11 * ramp**2 + rng.uniform(0, 0.01),
+            "region": rng.uniform(0, 0.006),
+            "loan_purpose": rng.uniform(0, 0.006),
+            "open_accounts": rng.uniform(0, 0.008),
+            "prediction": 0.16 * ramp + rng.uniform(0, 0.02),
         }
-        drifted = sum(1 for n in names if scores[n] >= 0.1)
-        drifted += sum(1 for _ in range(6) if rng.random() < 0.06 + 0.1 * ramp)  # features not charted
+        features = [_example_feature(n, v, rng) for n, v in signals.items()]
+        drifted = sum(1 for f in features if (f.score or 0.0) >= 0.1)
+        drifted += sum(1 for _ in range(4) if rng.random() < 0.06 + 0.1 * ramp)  # features not charted
         share = drifted / 12
         threshold = 0.3 if day < 25 else 0.25
         verdict = "drift" if share >= threshold else ("quality" if day == 9 else "ok")
@@ -482,27 +501,32 @@ def example_timeline_points(days: int = 30) -> list[dict[str, Any]]:
         half = 0.022 + 0.01 * ramp
         real = estimate + rng.uniform(-0.018, 0.018) - (0.03 * ramp if day > 22 else 0.0)
         labeled = day < days - 7
-        performance = {
-            "metric": "roc_auc", "batch_id": f"batch-{day + 13:04d}", "variant": "champion", "version": 3,
-            "rows": 8_000, "estimate": round(estimate, 4), "lower": round(estimate - half, 4),
-            "upper": round(estimate + half, 4), "width": round(2 * half, 4),
-            "realized": round(real, 4) if labeled else None,
-            "gap": round(real - estimate, 4) if labeled else None,
-            "inside_band": (abs(real - estimate) <= half) if labeled else None,
-            "realized_rows": 7_900 if labeled else None, "trusted": True,
-        }  # fmt: skip
+        batch_id = f"batch-{day + 13:04d}"
+        performance = TimelineEstimate(
+            metric="roc_auc", batch_id=batch_id, variant="champion", version=3, rows=8_000,
+            estimate=round(estimate, 4), lower=round(estimate - half, 4), upper=round(estimate + half, 4),
+            width=round(2 * half, 4), realized=round(real, 4) if labeled else None,
+            gap=round(real - estimate, 4) if labeled else None,
+            inside_band=(abs(real - estimate) <= half) if labeled else None,
+            realized_rows=7_900 if labeled else None, trusted=True,
+        )  # fmt: skip
+        at = start + dt.timedelta(days=day)
+        if day >= days:  # the burst: seconds apart, hours after the last daily batch
+            at = start + dt.timedelta(days=days - 1, hours=5, seconds=6 * (day - days))
         points.append(
-            {
-                "at": (start + dt.timedelta(days=day)).isoformat(),
-                "batch_id": f"batch-{day + 13:04d}",
-                "drifted_share": round(share, 4),
-                "threshold": threshold,
-                "verdict": verdict,
-                "features": {n: {"score": round(v, 4), "threshold": 0.1} for n, v in scores.items()},
-                "performance": performance,
-            }
-        )
+            TimelinePoint(
+                at=at, batch_id=batch_id, drifted_share=round(share, 4), threshold=threshold,
+                verdict=verdict, features=features, performance=performance,
+            )
+        )  # fmt: skip
     return points
+
+
+def example_timeline(days: int = 30, *, burst: int = 8) -> DriftTimeline:
+    """The drift-over-time record of :func:`example_timeline_points`, as services/timeline.py builds it."""
+    from modelsteward.services.timeline import build_timeline
+
+    return build_timeline("credit-risk", example_timeline_points(days, burst=burst))
 
 
 def example_gate(**changes: Any) -> GateSummary:
@@ -760,7 +784,7 @@ def _pages() -> dict[str, Callable[[], str]]:
     return {
         "batch_report": lambda: render_batch_report(example_batch_report()),
         "window_report": lambda: render_batch_report(example_window_report()),
-        "drift_timeline": lambda: render_drift_timeline("credit-risk", example_timeline_points()),
+        "drift_timeline": lambda: render_drift_timeline(example_timeline()),
         "model_card": lambda: render_model_card(example_model_card()),
         "governance_report": lambda: render_governance_report(example_governance_report()),
     }

@@ -170,34 +170,40 @@ def estimate_vs_realized(
     )
 
 
-def timeline_entry(view: EstimateVsRealized | None) -> dict[str, Any] | None:
+class TimelineEstimate(MetricComparison):
+    """The model-level primary metric of one batch, as the drift-over-time page keeps it."""
+
+    batch_id: str | None = Field(default=None, description="the batch's id under quality/ (its estimate)")
+    variant: str
+    version: int | None = None
+    rows: int = Field(0, description="rows the estimate covers")
+    realized_rows: int | None = Field(default=None, description="labeled rows behind the realized value")
+    trusted: bool = True
+
+
+def timeline_entry(view: EstimateVsRealized | None) -> TimelineEstimate | None:
     """The model-level primary metric of one batch for the drift-over-time page."""
     headline = view.headline() if view is not None else None
     row = headline.metric(view.primary_metric) if view is not None and headline is not None else None
     if view is None or headline is None or row is None:
         return None
-    return {
-        "metric": view.primary_metric,
-        "batch_id": view.batch_id,
-        "variant": headline.variant,
-        "version": headline.version,
-        "rows": headline.rows,
-        **row.model_dump(exclude={"metric"}),
-        "realized_rows": headline.realized_rows,
-        "trusted": headline.trusted,
-    }
+    return TimelineEstimate(
+        **row.model_dump(),
+        batch_id=view.batch_id,
+        variant=headline.variant,
+        version=headline.version,
+        rows=headline.rows,
+        realized_rows=headline.realized_rows,
+        trusted=headline.trusted,
+    )
 
 
-def with_realized(entry: Mapping[str, Any], realized: Mapping[str, Any] | None) -> dict[str, Any]:
+def with_realized(entry: TimelineEstimate, realized: Mapping[str, Any] | None) -> TimelineEstimate:
     """A :func:`timeline_entry` with the realized value of a (newer) ``realized.json``."""
     if not isinstance(realized, Mapping):
-        return dict(entry)
-    variant = str(entry.get("variant"))
-    version = entry.get("version") if variant != MODEL_VARIANT else None
-    done, rows = _realized_by_variant(realized).get((variant, version), ({}, None))
-    metric = str(entry.get("metric"))
-    row = compare(
-        metric, _number(entry.get("estimate")), _number(entry.get("lower")), _number(entry.get("upper")),
-        _number(done.get(metric)),
-    )  # fmt: skip
-    return {**entry, **row.model_dump(exclude={"metric"}), "realized_rows": rows if done else None}
+        return entry
+    version = entry.version if entry.variant != MODEL_VARIANT else None
+    done, rows = _realized_by_variant(realized).get((entry.variant, version), ({}, None))
+    row = compare(entry.metric, entry.estimate, entry.lower, entry.upper, _number(done.get(entry.metric)))
+    update = {**row.model_dump(exclude={"metric"}), "realized_rows": rows if done else None}
+    return entry.model_copy(update=update)

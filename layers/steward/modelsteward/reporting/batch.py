@@ -32,6 +32,7 @@ from .kit import (
     humanize,
     labelled_items,
     neutralise_formula,
+    noise_evidence,
     page,
     pick,
     records_table,
@@ -350,18 +351,10 @@ def _features_section(features: list[Mapping[str, Any]]) -> str:
 
 def _evidence(feature: Mapping[str, Any]) -> str:
     """Raw score next to the noise band (and the floor) the verdict weighed it against."""
-    raw, band = as_float(feature.get("raw_score")), as_float(feature.get("noise_band"))
-    if raw is None:
-        return ""
-    parts = [f"raw {fmt_number(raw)}"]
-    if band is not None:
-        parts.append(f"noise band {fmt_number(band)}")
-    if as_float(feature.get("floor")) is not None and band is not None:
-        parts.append(f"floor {fmt_number(feature.get('floor'))}")
-    if feature.get("beyond_noise"):
-        parts.append("beyond noise")
-    text = " \u00b7 ".join(parts)
-    return f'<span class="sub">{esc(text)}</span>'
+    text = noise_evidence(
+        feature.get("raw_score"), feature.get("noise_band"), feature.get("floor"), feature.get("beyond_noise")
+    )
+    return f'<span class="sub">{esc(text)}</span>' if text else ""
 
 
 def _feature_name_cell(feature: Mapping[str, Any], name: str) -> str:

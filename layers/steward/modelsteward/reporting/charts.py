@@ -12,7 +12,8 @@ import datetime as dt
 import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from .kit import as_float, esc, fmt_number, fmt_percent, parse_time
 
@@ -347,6 +348,165 @@ def _nice_ceiling(value: float) -> float:
     return float(10 ** (exponent + 1))
 
 
+#: px between two x labels, or two captions, at the least
+LABEL_GAP = 14.0
+#: a pause between two points this many times the usual (median) gap, and at least MIN_PAUSE, is
+#: marked on a one-slot-per-point axis; a run of gaps this many times shorter than usual is a burst
+CADENCE_FACTOR = 4.0
+MIN_PAUSE = dt.timedelta(minutes=10)
+MIN_BURST = 3  # points
+MAX_MARKS = 12
+
+
+def _text_width(text: str, size: float = 12) -> float:
+    """About how wide ``text`` renders in the page's sans-serif font (digits are ~0.62 em)."""
+    return 0.62 * size * len(text)
+
+
+def order_ticks(
+    times: Sequence[dt.datetime | None], xs: Sequence[float], *, left: float, right: float
+) -> list[tuple[float, float, str]]:
+    """(tick x, text x, text) of the labels under an axis of one slot per point, oldest left.
+
+    A label where the date changes from the point before (the day and hour when the points span
+    less than three days), so a burst of batches sits under one label instead of one each. The text
+    is centred on its tick, shifted inside the plot at the edges, and kept where it does not touch
+    its neighbour, the newest first. Empty when a point has no time."""
+    if not times or any(t is None for t in times):
+        return []
+    stamps = [_utc(t) for t in times if t is not None]
+    daily = epoch(max(stamps)) - epoch(min(stamps)) >= 3 * 86400
+    fmt, key = ("%Y-%m-%d", "%Y-%m-%d") if daily else ("%m-%d %H:%M", "%Y-%m-%d %H")
+    changes = [
+        i for i in range(len(stamps)) if i == 0 or stamps[i].strftime(key) != stamps[i - 1].strftime(key)
+    ]
+    kept: list[tuple[float, float, str]] = []
+    for i in reversed(changes):
+        text = stamps[i].strftime(fmt)
+        half = _text_width(text) / 2
+        centre = min(max(xs[i], left + half), right - half)
+        if not kept or kept[-1][1] - centre >= 2 * half + LABEL_GAP:
+            kept.append((xs[i], centre, text))
+    return kept[::-1]
+
+
+@dataclass(frozen=True)
+class Cadence:
+    """What an axis of one slot per point hides about time: pauses and bursts."""
+
+    pauses: list[tuple[int, str]]  # (i, length): between point i and i + 1
+    bursts: list[tuple[int, int, str]]  # (first, last, span): consecutive points much closer than usual
+
+
+def cadence(times: Sequence[dt.datetime | None]) -> Cadence:
+    """Pauses ``CADENCE_FACTOR`` times longer than the usual (median) gap, and runs of at least
+    ``MIN_BURST`` points whose gaps are all that many times shorter: the longest ``MAX_MARKS`` each."""
+    if len(times) < 3 or any(t is None for t in times):
+        return Cadence([], [])
+    stamps = [epoch(t) for t in times if t is not None]
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
+    usual = sorted(gaps)[len(gaps) // 2]
+    limit = max(CADENCE_FACTOR * usual, MIN_PAUSE.total_seconds())
+    found = sorted(((g, i) for i, g in enumerate(gaps) if g >= limit), reverse=True)[:MAX_MARKS]
+    runs = []
+    for a, b in _runs(gaps, usual / CADENCE_FACTOR):
+        # a run's own cadence splits it again: a batch five hours before ten that came seconds apart
+        # is not part of their burst, though five hours is short next to a daily cadence
+        own = gaps[a:b]
+        typical = sorted(own)[len(own) // 2]
+        runs += [(a + c, a + d) for c, d in _runs(own, CADENCE_FACTOR * typical, inclusive=True)]
+    bursts = sorted((r for r in runs if r[1] - r[0] + 1 >= MIN_BURST), key=lambda r: r[0] - r[1])[:MAX_MARKS]
+    return Cadence(
+        pauses=sorted((i, _duration(g)) for g, i in found),
+        bursts=sorted((a, b, _duration(stamps[b] - stamps[a])) for a, b in bursts),
+    )
+
+
+def _runs(gaps: Sequence[float], limit: float, *, inclusive: bool = False) -> list[tuple[int, int]]:
+    """(first point, last point) of each run of consecutive gaps under ``limit`` (or at it)."""
+    runs: list[tuple[int, int]] = []
+    for i, gap in enumerate(gaps):
+        if gap > limit or (gap == limit and not inclusive):
+            continue
+        if runs and runs[-1][1] == i:
+            runs[-1] = (runs[-1][0], i + 1)
+        else:
+            runs.append((i, i + 1))
+    return runs
+
+
+def _cadence_marks(
+    times: Sequence[dt.datetime | None],
+    xs: Sequence[float],
+    box: tuple[float, float, float, float],
+    unit: str,
+) -> list[str]:
+    """The pauses (dotted lines) and bursts (shaded slots) of :func:`cadence`, each with a tooltip
+    and, where it has room, a caption above the plot: the pauses first, the longest first. ``box``:
+    the plot's left, top, right and bottom."""
+    left, top, right, bottom = box
+    found = cadence(times)
+    slot = (xs[1] - xs[0]) if len(xs) > 1 else 0.0
+    shapes: list[str] = []
+    captions: list[tuple[float, str]] = []
+    for i, length in found.pauses:
+        mid = (xs[i] + xs[i + 1]) / 2
+        shapes.append(
+            f'<line class="pause" x1="{_f(mid)}" y1="{_f(top)}" x2="{_f(mid)}" y2="{_f(bottom)}" '
+            f'stroke="#9aa5b1" stroke-width="1" stroke-dasharray="2 3"><title>{esc(f"pause of {length}")}'
+            "</title></line>"
+        )
+        captions.append((mid, length))
+    for a, b, span in found.bursts:
+        x0, x1 = max(xs[a] - slot / 2, left), min(xs[b] + slot / 2, right)
+        text = f"{b - a + 1} {unit} in {span}"
+        shapes.append(
+            f'<rect class="burst" x="{_f(x0)}" y="{_f(top)}" width="{_f(x1 - x0)}" '
+            f'height="{_f(bottom - top)}" fill="#f0f3f7"><title>{esc(text)}</title></rect>'
+        )
+        captions.append(((x0 + x1) / 2, text))
+    kept: list[tuple[float, float]] = []
+    for centre, text in captions:
+        half = _text_width(text, 11) / 2
+        if all(abs(centre - c) >= half + h + LABEL_GAP for c, h in kept):
+            kept.append((centre, half))
+            shapes.append(
+                f'<text class="cadence" x="{_f(centre)}" y="{_f(top - 8)}" font-size="11" fill="{MUTED}" '
+                f'text-anchor="middle">{esc(text)}</text>'
+            )
+    return shapes
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{round(seconds)} s"
+    if seconds < 5400:
+        return f"{round(seconds / 60)} min"
+    if seconds < 2 * 86400:
+        return f"{round(seconds / 3600)} h"
+    return f"{round(seconds / 86400)} d"
+
+
+def _edge_anchor(i: int, count: int) -> str:
+    """Text anchor of the i-th of ``count`` evenly picked labels: the outer ones stay inside."""
+    if count > 1 and i in (0, count - 1):
+        return "start" if i == 0 else "end"
+    return "middle"
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+#: a percent axis's gridline steps (four of them up to the top)
+PERCENT_QUARTERS = (0.0025, 0.005, 0.01, 0.02, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25)
+
+
+def _percent_digits(values: Sequence[float]) -> int:
+    """0 when every value is a whole percent (25%), else 1 (12.5%, not a rounded 12%)."""
+    return 0 if all(abs(v * 100 - round(v * 100)) < 1e-6 for v in values) else 1
+
+
 # long: the SVG geometry of one chart: axes, steps, points, labels
 def line_chart(
     points: Sequence[Mapping[str, Any]],
@@ -360,10 +520,16 @@ def line_chart(
     height: int = 300,
     percent: bool = True,
     title: str = "",
+    x_scale: Literal["time", "order"] = "time",
+    unit: str = "points",
 ) -> str:
     """A line over time with the threshold (dashed red, a step line when it changes).
 
-    x is proportional to time when every point has an ISO timestamp, evenly spaced otherwise.
+    ``x_scale="time"``: x is proportional to time when every point has an ISO timestamp, evenly
+    spaced otherwise. ``"order"``: one slot per point, oldest left, whatever the time between them,
+    so a burst of points stays as readable as a daily cadence; labels name the date where it changes,
+    dotted lines mark pauses much longer than the usual gap and shaded slots bursts of ``unit``
+    much closer than usual, with their length (:func:`cadence`).
     Points over the threshold are red; every point has a tooltip (time, label, value).
     """
     rows = [p for p in points if as_float(p.get(value_key)) is not None]
@@ -372,13 +538,16 @@ def line_chart(
     times = [parse_time(p.get(time_key)) for p in rows]
     values = [as_float(p.get(value_key)) or 0.0 for p in rows]
     limits = [as_float(p.get(threshold_key)) for p in rows]
-    pad_l, pad_r, pad_t, pad_b = 52, 18, 16, 40
+    # an axis of one slot per point keeps a row above the plot for its pause and burst captions
+    pad_l, pad_r, pad_t, pad_b = 52, 18, (30 if x_scale == "order" else 16), 40
     plot_w, plot_h = width - pad_l - pad_r, height - pad_t - pad_b
-    top = _nice_ceiling(max([*values, *(v for v in limits if v is not None)]) * 1.12)
-    if percent:
-        top = min(top, 1.0) if max(values) <= 1.0 else top
+    highest = max([*values, *(v for v in limits if v is not None)]) * 1.12
+    top = _nice_ceiling(highest)
+    if percent and max(values) <= 1.0:
+        # quarters that are round percents (15%, 30%, 45%, 60%), not 12.5% shown as "12%"
+        top = next((4 * q for q in PERCENT_QUARTERS if 4 * q >= highest - 1e-12), 1.0)
     timed = all(t is not None for t in times) and len(rows) > 1
-    if timed:
+    if timed and x_scale == "time":
         stamps = [epoch(t) for t in times]  # type: ignore[arg-type]
         lo, hi = min(stamps), max(stamps)
         span = (hi - lo) or 1.0
@@ -395,43 +564,27 @@ def line_chart(
         f'<svg class="chart-wide chart-line" viewBox="0 0 {width} {height}" role="img" '
         f'aria-label="{esc(aria)}" preserveAspectRatio="xMidYMid meet">'
     ]
-    for k in range(5):
-        v = top * k / 4
+    grid = [top * k / 4 for k in range(5)]
+    digits = _percent_digits(grid)
+    for v in grid:
         yy = y(v)
-        text = fmt_percent(v, 0) if percent else fmt_number(v)
+        text = fmt_percent(v, digits) if percent else fmt_number(v)
         parts.append(
             f'<line x1="{pad_l}" y1="{_f(yy)}" x2="{width - pad_r}" y2="{_f(yy)}" stroke="{GRID}"/>'
             f'<text x="{pad_l - 8}" y="{_f(yy + 4)}" font-size="12" fill="{MUTED}" text-anchor="end">'
             f"{esc(text)}</text>"
         )
-    # x labels: up to 6, evenly picked
-    count = len(rows)
-    picks = sorted({round(i * (count - 1) / 5) for i in range(6)}) if count > 1 else [0]
-    span_days = (epoch(times[-1]) - epoch(times[0])) / 86400 if timed else 0  # type: ignore[arg-type]
-    # points close in time crowd their labels: keep a label only where it has room (~90 px), the last
-    # one always (it is the newest), dropping its crowded neighbour instead
-    kept: list[int] = []
-    for i in reversed(picks):
-        if not kept or abs(xs[kept[-1]] - xs[i]) >= 90:
-            kept.append(i)
-    picks = sorted(kept)
-    for i in picks:
-        t = times[i]
-        if t is not None:
-            text = t.strftime("%Y-%m-%d") if span_days >= 3 else t.strftime("%m-%d %H:%M")
-        else:
-            text = str(rows[i].get(label_key) or i + 1)
-        text = text if len(text) <= 16 else text[:15] + "\u2026"
-        anchor = "start" if i == 0 and count > 1 else ("end" if i == count - 1 and count > 1 else "middle")
-        parts.append(
-            f'<line x1="{_f(xs[i])}" y1="{_f(pad_t + plot_h)}" x2="{_f(xs[i])}" '
-            f'y2="{_f(pad_t + plot_h + 5)}" '
-            f'stroke="#c5ced8"/><text x="{_f(xs[i])}" y="{_f(pad_t + plot_h + 20)}" font-size="12" '
-            f'fill="{MUTED}" text-anchor="{anchor}">{esc(text)}</text>'
-        )
+    axis_y = pad_t + plot_h
+    if x_scale == "order":
+        parts += _cadence_marks(times, xs, (pad_l, pad_t, width - pad_r, axis_y), unit)
+        ticks = order_ticks(times, xs, left=pad_l, right=width - pad_r)
+        labels: list[tuple[float, float, str, str]] = [(at, pos, words, "middle") for at, pos, words in ticks]
+    else:
+        timed_ticks = _time_ticks(rows, times, xs, label_key=label_key, timed=timed)
+        labels = [(pos, pos, words, anchor) for pos, words, anchor in timed_ticks]
+    parts += [_x_label(label, axis_y) for label in labels]
     parts.append(
-        f'<line x1="{pad_l}" y1="{_f(pad_t + plot_h)}" x2="{width - pad_r}" y2="{_f(pad_t + plot_h)}" '
-        f'stroke="#9aa5b1"/>'
+        f'<line x1="{pad_l}" y1="{_f(axis_y)}" x2="{width - pad_r}" y2="{_f(axis_y)}" stroke="#9aa5b1"/>'
     )
     # threshold: a step line over the points that have one
     steps: list[str] = []
@@ -447,7 +600,9 @@ def line_chart(
             f'stroke-width="1.8" stroke-dasharray="6 4"/>'
         )
         first_limit = next(v for v in limits if v is not None)
-        text = "threshold " + (fmt_percent(first_limit, 0) if percent else fmt_number(first_limit))
+        text = "threshold " + (
+            fmt_percent(first_limit, _percent_digits([first_limit])) if percent else fmt_number(first_limit)
+        )
         parts.append(
             f'<text x="{pad_l + 6}" y="{_f(y(first_limit) - 6)}" font-size="12" fill="{BAD}" '
             f'font-weight="600">{esc(text)}</text>'
@@ -477,6 +632,33 @@ def line_chart(
         )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _time_ticks(
+    rows: Sequence[Mapping[str, Any]],
+    times: Sequence[dt.datetime | None],
+    xs: Sequence[float],
+    *,
+    label_key: str,
+    timed: bool,
+) -> list[tuple[float, str, str]]:
+    """Up to six x labels, evenly picked by index; the newest always, dropping its crowded neighbour."""
+    count = len(rows)
+    picks = sorted({round(i * (count - 1) / 5) for i in range(6)}) if count > 1 else [0]
+    span_days = (epoch(times[-1]) - epoch(times[0])) / 86400 if timed else 0  # type: ignore[arg-type]
+    kept: list[int] = []
+    for i in reversed(picks):
+        if not kept or abs(xs[kept[-1]] - xs[i]) >= 90:  # px: room for a label
+            kept.append(i)
+    out = []
+    for i in sorted(kept):
+        t = times[i]
+        if t is not None:
+            text = t.strftime("%Y-%m-%d") if span_days >= 3 else t.strftime("%m-%d %H:%M")
+        else:
+            text = str(rows[i].get(label_key) or i + 1)
+        out.append((xs[i], text, _edge_anchor(i, count)))
+    return out
 
 
 def epoch(value: dt.datetime) -> float:
@@ -659,7 +841,7 @@ def band_chart(
     lo, hi = min(values), max(values)
     span = (hi - lo) or abs(hi) or 1.0
     bottom, top = lo - span * 0.1, hi + span * 0.1
-    pad_l, pad_r, pad_t, pad_b = 58, 18, 14, 26
+    pad_l, pad_r, pad_t, pad_b = 52, 18, 14, 26  # the line chart's sides: one page, slots aligned
     plot_w, plot_h = width - pad_l - pad_r, height - pad_t - pad_b
     n = len(rows)
     xs = [pad_l + (i / (n - 1) if n > 1 else 0.5) * plot_w for i in range(n)]
@@ -688,7 +870,7 @@ def band_chart(
         upper = " ".join(f"{_f(xx)},{_f(y(u))}" for xx, _, u in banded if u is not None)
         lower = " ".join(f"{_f(xx)},{_f(y(lw))}" for xx, lw, _ in reversed(banded) if lw is not None)
         out.append(f'<polygon class="band" points="{upper} {lower}" fill="{CUR}" fill-opacity="0.14"/>')
-    out += _band_x_labels(rows, xs, pad_t + plot_h + 18)
+    out += _band_x_labels(rows, xs, pad_t + plot_h + 18, left=pad_l, right=width - pad_r)
     line = " ".join(f"{_f(xs[i])},{_f(y(as_float(p.get('estimate')) or 0.0))}" for i, p in enumerate(rows))
     if n > 1:
         out.append(f'<polyline points="{line}" fill="none" stroke="{CUR}" stroke-width="2.2"/>')
@@ -698,21 +880,29 @@ def band_chart(
     return "".join(out)
 
 
-def _band_x_labels(rows: Sequence[Mapping[str, Any]], xs: Sequence[float], at_y: float) -> list[str]:
-    """Up to six x labels under a band chart: the point's date, else its label."""
-    n = len(rows)
-    picks = sorted({round(i * (n - 1) / 5) for i in range(6)}) if n > 1 else [0]
-    out = []
-    for i in picks:
-        stamp = parse_time(rows[i].get("at"))
-        text = stamp.strftime("%Y-%m-%d") if stamp is not None else str(rows[i].get("label") or i + 1)
-        text = text if len(text) <= 16 else text[:15] + "\u2026"
-        anchor = "start" if i == 0 and n > 1 else ("end" if i == n - 1 and n > 1 else "middle")
-        out.append(
-            f'<text x="{_f(xs[i])}" y="{_f(at_y)}" font-size="12" fill="{MUTED}" '
-            f'text-anchor="{anchor}">{esc(text)}</text>'
-        )
-    return out
+def _band_x_labels(
+    rows: Sequence[Mapping[str, Any]], xs: Sequence[float], at_y: float, *, left: float, right: float
+) -> list[str]:
+    """The x labels under a band chart: where the date changes (:func:`order_ticks`), else up to
+    six points' labels."""
+    ticks = order_ticks([parse_time(r.get("at")) for r in rows], xs, left=left, right=right)
+    labels = [(tick, x, text, "middle") for tick, x, text in ticks]
+    if not labels:
+        n = len(rows)
+        picks = sorted({round(i * (n - 1) / 5) for i in range(6)}) if n > 1 else [0]
+        labels = [(xs[i], xs[i], str(rows[i].get("label") or i + 1), _edge_anchor(i, n)) for i in picks]
+    return [_x_label(label, at_y - 20, tick=False) for label in labels]
+
+
+def _x_label(label: tuple[float, float, str, str], axis_y: float, *, tick: bool = True) -> str:
+    """One x label (tick x, text x, text, anchor) 20 px under ``axis_y``, with its tick mark."""
+    at, x, text, anchor = label
+    text = text if len(text) <= 16 else text[:15] + "\u2026"
+    mark = f'<line x1="{_f(at)}" y1="{_f(axis_y)}" x2="{_f(at)}" y2="{_f(axis_y + 5)}" stroke="#c5ced8"/>'
+    return (mark if tick else "") + (
+        f'<text x="{_f(x)}" y="{_f(axis_y + 20)}" font-size="12" fill="{MUTED}" '
+        f'text-anchor="{anchor}">{esc(text)}</text>'
+    )
 
 
 def _band_marks(p: Mapping[str, Any], i: int, x: float, y: Callable[[float], float]) -> list[str]:

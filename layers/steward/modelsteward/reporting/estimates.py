@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..domain.timeline import TimelinePoint
 from . import charts
 from .kit import (
     MISSING,
@@ -150,14 +151,13 @@ NOTE = (
 )
 
 
-def timeline_rows(points: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Chart rows of the points that carry an estimate (``performance`` of each timeline point)."""
-    out = []
-    for point in points:
-        perf = point.get("performance")
-        if isinstance(perf, Mapping) and as_float(perf.get("estimate")) is not None:
-            out.append({**perf, "label": point.get("_label") or point.get("batch_id"), "at": point.get("at")})
-    return out
+def timeline_rows(points: Sequence[TimelinePoint]) -> list[dict[str, Any]]:
+    """Chart and table rows of the points that carry an estimate (each point's ``performance``)."""
+    return [
+        {**p.performance.model_dump(), "label": p.batch_id, "at": p.at}
+        for p in points
+        if p.performance is not None and p.performance.estimate is not None
+    ]
 
 
 def timeline_body(rows: Sequence[Mapping[str, Any]]) -> str:

@@ -21,6 +21,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from .. import clock
+
 MISSING = "\u2014"  # em dash for "no value"
 T = TypeVar("T")
 
@@ -173,6 +175,24 @@ def fmt_p(value: Any) -> str:
     if number is None:
         return MISSING
     return "<0.001" if number < 0.001 else f"{number:.3f}"
+
+
+def noise_evidence(raw: Any, band: Any = None, floor: Any = None, beyond: Any = None) -> str:
+    """A drift score's evidence as the batch report and the timeline word it: ``raw 0.031 · noise
+    band 0.04 · floor 0.035 · beyond noise``; empty without a raw score.
+
+    Why shown: the verdict's score is the raw statistic minus the noise expected at the batch size,
+    so a healthy feature scores 0 and only the raw score says what other tools would report."""
+    if as_float(raw) is None:
+        return ""
+    parts = [f"raw {fmt_number(raw)}"]
+    if as_float(band) is not None:
+        parts.append(f"noise band {fmt_number(band)}")
+        if as_float(floor) is not None:
+            parts.append(f"floor {fmt_number(floor)}")
+    if beyond:
+        parts.append("beyond noise")
+    return " \u00b7 ".join(parts)
 
 
 def fmt_time(value: Any) -> str:
@@ -474,7 +494,7 @@ th,td{text-align:left;vertical-align:middle;padding:8px 10px;border-bottom:1px s
 th{font-size:12px;font-weight:650;color:var(--muted);text-transform:uppercase;letter-spacing:.04em;
 border-bottom:2px solid var(--line);white-space:nowrap;background:#fafbfc}
 tbody tr:last-child td{border-bottom:0}
-td.num,th.num{text-align:right;white-space:nowrap}
+td.num,th.num{text-align:right;white-space:nowrap}td.num .evidence{white-space:normal;min-width:13em}
 table.compact th,table.compact td{padding:5px 8px;font-size:13px}
 tr.row-drift td:first-child{box-shadow:inset 4px 0 0 var(--bad-line)}
 tr.row-warn td:first-child{box-shadow:inset 4px 0 0 var(--warn-line)}
@@ -547,7 +567,9 @@ def page(
 ) -> str:
     """A complete HTML document with the shared CSS. ``body`` is markup; the rest is text."""
     meta_html = "".join(f"<span>{esc(label)} <b>{esc(value)}</b></span>" for label, value in meta)
-    generated = generated_at or dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    # the suite's clock, not the wall clock: on the local cloud a page drawn at simulated noon must
+    # not say it was generated before the batches it shows
+    generated = generated_at or clock.utcnow().strftime("%Y-%m-%d %H:%M UTC")
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'

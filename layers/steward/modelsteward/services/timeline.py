@@ -14,10 +14,18 @@ the page beside the estimate without re-reading any report.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..domain.estimate_view import TimelineEstimate
+from ..domain.timeline import (
+    TIMELINE_SCHEMA_VERSION,
+    DriftTimeline,
+    TimelinePoint,
+    persistent_now,
+    point_features,
+    read_timeline,
+)
 from ..domain.window import BatchTimes
 from ..errors import NotFound
 from ..ports import ObjectRef
@@ -35,7 +43,7 @@ def timeline_points_key(model: str) -> str:
     return f"reports/{model}/timeline.json"
 
 
-def _performance(report: Mapping[str, Any]) -> dict[str, Any] | None:
+def _performance(report: Mapping[str, Any]) -> TimelineEstimate | None:
     """The model's estimate of its primary metric in a report (domain.estimate_view), if any."""
     from ..domain.estimate_view import EstimateVsRealized, timeline_entry
 
@@ -48,71 +56,57 @@ def _performance(report: Mapping[str, Any]) -> dict[str, Any] | None:
         return None
 
 
-def _awaits_labels(point: Mapping[str, Any], since: dt.datetime | None) -> bool:
-    perf = point.get("performance")
-    if not isinstance(perf, Mapping) or since is None:
+def _awaits_labels(point: TimelinePoint, since: dt.datetime | None) -> bool:
+    perf = point.performance
+    if perf is None or since is None:
         return False
-    labeled, rows = perf.get("realized_rows"), perf.get("rows")
-    if isinstance(labeled, int) and isinstance(rows, int) and labeled >= rows:
+    if perf.realized_rows is not None and perf.realized_rows >= perf.rows:
         return False  # every row judged
-    try:
-        at = dt.datetime.fromisoformat(str(point.get("at")))
-    except ValueError:
-        return False
-    return (at if at.tzinfo else at.replace(tzinfo=dt.UTC)) >= since
+    return point.at >= since
 
 
-def _with_realized(ctx: Context, model: str, point: dict[str, Any]) -> dict[str, Any]:
+def _with_realized(ctx: Context, model: str, point: TimelinePoint) -> TimelinePoint:
     from .. import layout
     from ..domain.estimate_view import with_realized
     from .performance_view import read_json
 
-    perf = point["performance"]
-    batch_id = str(perf.get("batch_id") or point.get("batch_id"))  # its quality files' id
+    perf = point.performance
+    if perf is None:
+        return point
+    batch_id = perf.batch_id or point.batch_id  # its quality files' id
     realized = read_json(ctx, layout.batch_realized_key(model, batch_id))
     if realized is None:
         return point
-    return {**point, "performance": with_realized(perf, realized)}
+    return point.model_copy(update={"performance": with_realized(perf, realized)})
 
 
-def _point(entry: BatchTimes, report: dict[str, Any]) -> dict[str, Any]:
+def _point(entry: BatchTimes, report: Mapping[str, Any]) -> TimelinePoint:
     dataset = report.get("dataset_drift") or {}
-    return {
-        "performance": _performance(report),
-        "at": (entry.event_time or entry.created_at).isoformat(),
-        "batch_id": entry.batch_id,
-        "drifted_share": dataset.get("share"),
-        "threshold": dataset.get("threshold"),
-        "verdict": report.get("verdict"),
-        "features": [
-            {
-                "name": f.get("name"),
-                "score": f.get("score"),
-                "threshold": f.get("threshold"),
-                "beyond_noise": f.get("beyond_noise"),
-                "effect": f.get("effect"),
-                "floor": f.get("floor"),
-                "drift_reason": f.get("drift_reason"),
-            }
-            for f in report.get("features") or []
-        ],
-    }
+    return TimelinePoint(
+        at=entry.event_time or entry.created_at,
+        batch_id=entry.batch_id,
+        drifted_share=dataset.get("share"),
+        threshold=dataset.get("threshold"),
+        verdict=report.get("verdict"),
+        features=point_features([f for f in report.get("features") or [] if isinstance(f, Mapping)]),
+        performance=_performance(report),
+    )
 
 
 def timeline_points(
     ctx: Context,
     model: str,
     entries: Sequence[BatchTimes] | None = None,
-    previous: Sequence[dict[str, Any]] = (),
+    previous: Sequence[TimelinePoint] = (),
     *,
     max_points: int = MAX_POINTS,
     labels_since: dt.datetime | None = None,
-) -> list[dict[str, Any]]:
+) -> list[TimelinePoint]:
     """The newest ``max_points`` batches' points; those in ``previous`` are reused, not re-read,
     except for the realized value of estimated points scored after ``labels_since``."""
     index = BatchIndex(ctx, ctx.settings.artifacts_bucket, model)
     listed = index.entries() if entries is None else entries
-    known = {str(p.get("batch_id")): p for p in previous}
+    known = {p.batch_id: p for p in previous}
     points = []
     for entry in sorted(listed, key=lambda e: e.event_time or e.created_at)[-max_points:]:
         point = known.get(entry.batch_id)
@@ -127,48 +121,23 @@ def timeline_points(
     return points
 
 
-def persistent_now(points: Sequence[dict[str, Any]]) -> dict[str, str]:
-    """Features persistent at the latest point, with the reason the page shows: the latest batch
-    verdict's own (monitor_batch decides persistence with the model's drift.persistence rule). Points
-    kept from before verdicts carried it (no ``drift_reason`` key) are judged here from their
-    beyond-noise flags with the default rule, 3 of the last 4 (domain/persistence.py)."""
-    from ..domain.persistence import REASON_PREFIX, persistent_features
-
-    def features(point: dict[str, Any]) -> list[dict[str, Any]]:
-        entries = point.get("features")
-        return [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
-
-    if not points:
-        return {}
-    latest = features(points[-1])
-    if any("drift_reason" in e for e in latest):
-        return {
-            str(e.get("name")): str(e["drift_reason"])
-            for e in latest
-            if str(e.get("drift_reason") or "").startswith(REASON_PREFIX)
-        }
-    history = [{str(e.get("name")): e.get("beyond_noise") is True for e in features(p)} for p in points]
-    effects = [{str(e.get("name")): as_number(e.get("effect")) for e in features(p)} for p in points]
-    floors = {str(e.get("name")): as_number(e.get("floor")) for e in features(points[-1])}
-    known = {name: floor for name, floor in floors.items() if floor is not None}
-    found = persistent_features(history, effects=effects, floors=known)
-    return {name: p.reason for name, p in found.items()}
+def build_timeline(model: str, points: Sequence[TimelinePoint]) -> DriftTimeline:
+    """The page's record: the points and which features are persistent at the latest one."""
+    ordered = sorted(points, key=lambda p: p.at)
+    return DriftTimeline(
+        schema_version=TIMELINE_SCHEMA_VERSION,  # set, so timeline.json (unset fields left out) says it
+        model=model,
+        points=ordered,
+        persistent=persistent_now(ordered),
+    )
 
 
-def as_number(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-
-def _previous_points(ctx: Context, model: str) -> list[dict[str, Any]]:
+def _previous_points(ctx: Context, model: str) -> list[TimelinePoint]:
     try:
         body = ctx.store.get(ctx.settings.artifacts_bucket, timeline_points_key(model)).body
     except NotFound:
         return []
-    try:
-        points = json.loads(body)
-    except ValueError:  # unreadable: redraw from the reports
-        return []
-    return points if isinstance(points, list) else []
+    return read_timeline(body) or []  # unreadable: redraw from the reports
 
 
 def write_timeline(
@@ -187,18 +156,20 @@ def write_timeline(
     points = timeline_points(ctx, model, entries, previous, labels_since=labels_since)
     if not points or points == previous:
         return None
+    timeline = build_timeline(model, points)
     bucket = ctx.settings.artifacts_bucket
     ref = ctx.store.put(
         bucket,
         timeline_key(model),
-        render_drift_timeline(model, points, persistent=persistent_now(points)).encode("utf-8"),
+        render_drift_timeline(timeline).encode("utf-8"),
         content_type="text/html; charset=utf-8",
     )
-    # after the page: a crash in between redraws it next time instead of skipping it
-    ctx.store.put(
-        bucket, timeline_points_key(model), json.dumps(points).encode(), content_type="application/json"
-    )
+    # after the page: a crash in between redraws it next time instead of skipping it. Unset fields
+    # stay unset: a feature without ``drift_reason`` is a point from before verdicts carried it
+    # (domain.timeline.persistent_now)
+    body = timeline.model_dump_json(exclude_unset=True).encode()
+    ctx.store.put(bucket, timeline_points_key(model), body, content_type="application/json")
     return ref
 
 
-__all__ = ["persistent_now", "timeline_key", "timeline_points", "timeline_points_key", "write_timeline"]
+__all__ = ["build_timeline", "timeline_key", "timeline_points", "timeline_points_key", "write_timeline"]
