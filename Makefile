@@ -99,8 +99,9 @@ bench: venv $(BENCH_EVIDENTLY)/.ok $(BENCH_NANNYML)/.ok
 bench-sensitivity: venv $(BENCH_EVIDENTLY)/.ok $(BENCH_NANNYML)/.ok
 	$(BIN)/python bench/sensitivity.py --evidently $(BENCH_EVIDENTLY)/bin/python --nannyml $(BENCH_NANNYML)/bin/python
 
-# Every function's deployment (code + its layers, unzipped) vs Lambda's 250 MiB, each run as
-# Lambda loads it in python3.12 (bench/size.py; CI runs it). Fails when one is over or broken.
+# Every function's deployment (code + its layers, unzipped) vs Lambda's 250 MiB, the modelsteward
+# modules it holds (listed in $(SIZE_DIR)/modules/) vs those its handler reaches, each run as Lambda
+# loads it in python3.12 (bench/size.py; CI runs it). Fails when one is over, inexact or broken.
 SIZE_DIR ?= .bench/size
 size: venv
 	$(BIN)/python bench/size.py --out $(SIZE_DIR)

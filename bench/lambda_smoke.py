@@ -5,22 +5,28 @@
 Run by bench/size.py with ``-S`` (no site-packages: only the function's code, its layers and
 the boto3 the Lambda runtime ships are importable) and a fresh TMPDIR (a cold sandbox). Imports
 the handler, unpacks zipped packages as the handler does, imports the service it calls, then runs
-the computation that function performs on WORKDIR's files (written by size.py): the monitor engine
-(baseline, drift, quality, report), the label join and realized metrics, or training, the skops
-round trip and scoring (train_model), or loading that champion and scoring (score_batch).
-Prints one JSON line.
+the computation that function performs on WORKDIR's files (written by size.py): building the
+baseline (create_baseline, which leaves it for the monitor functions' runs), the monitor engine
+(drift, quality, report on that baseline), the label join and realized metrics, or training, the
+skops round trip and scoring (train_model), or loading that champion and scoring (score_batch).
+Last it imports every module the handler can reach, read from the deployment's own sources
+(import_graph.py in layers/deps, standard library only). Prints one JSON line.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from import_graph import closure as import_closure
+sys.path.append(str(Path(__file__).resolve().parent.parent / "layers" / "deps"))  # after the deployment
+from import_graph import handler_closure
+
+PACKAGE = "modelsteward"
 
 SERVICE = {
     "train_model": "train_model",
@@ -36,6 +42,7 @@ SERVICE = {
     "run_audit": "run_audit",
 }
 CHAMPION = "champion.skops"  # written by train_model's run (bench/size.py runs it first)
+BASELINE = "baseline.json"  # written by create_baseline's run (bench/size.py runs it second)
 HEAVY = ("numpy", "pyarrow", "scipy", "scipy.stats", "pandas", "sklearn")
 
 
@@ -62,17 +69,26 @@ def _read(work: Path, name: str, spec: Any, role: str) -> Any:
     return conform(read_table((work / name).read_bytes(), name), spec, role=role)  # type: ignore[arg-type]
 
 
-def monitor(work: Path) -> dict[str, Any]:
-    from modelsteward.domain.baseline import Baseline
+def baseline_and_monitor(work: Path) -> dict[str, Any]:
+    """create_baseline: build the baseline (left for the monitor functions' runs), then assess."""
     from modelsteward.domain.baseline_builder import build_baseline
+    from modelsteward.services.assessment import screen_pii
+
+    spec = _spec(work)
+    reference, _ = screen_pii(None, _read(work, "reference.csv", spec, "reference").table, spec)
+    baseline = build_baseline(reference, spec, sources=[{"uri": "smoke"}], seed=0)
+    (work / BASELINE).write_text(baseline.to_json())
+    return monitor(work)
+
+
+def monitor(work: Path) -> dict[str, Any]:
+    """The monitor path on create_baseline's baseline: drift, quality, report, a window of two."""
+    from modelsteward.domain.baseline import Baseline
     from modelsteward.domain.profile import Profile
     from modelsteward.services.assessment import assess_batch, screen_pii
 
     spec = _spec(work)
-    reference, _ = screen_pii(None, _read(work, "reference.csv", spec, "reference").table, spec)
-    baseline = Baseline.from_json(
-        build_baseline(reference, spec, sources=[{"uri": "smoke"}], seed=0).to_json()
-    )
+    baseline = Baseline.from_json((work / BASELINE).read_text())
     current = _read(work, "current.csv", spec, "reference")
     table, _ = screen_pii(None, current.table, spec)
     assessment = assess_batch(table, baseline, spec, batch_id="smoke", findings=current.findings)
@@ -157,6 +173,7 @@ def load_and_score(work: Path) -> dict[str, Any]:
 
 WORK = {
     "train_model": train_and_score,
+    "create_baseline": baseline_and_monitor,
     "score_batch": load_and_score,
     "evaluate_labels": labels,
     "handle_alarm": None,
@@ -167,12 +184,14 @@ WORK = {
 def main() -> None:
     function, work = sys.argv[1], Path(sys.argv[2])
     started = time.perf_counter()
-    importlib.import_module("app")
+    app = importlib.import_module("app")
     app_s = time.perf_counter() - started
-    from modelsteward.packed_deps import unpack_packed_deps
-
     mark, cpu = time.perf_counter(), time.process_time()
-    unpacked = unpack_packed_deps()
+    unpacked = None
+    if os.environ.get("STEWARD_PACKED_DEPS"):  # only the functions that ship packed_deps set it
+        from modelsteward.packed_deps import unpack_packed_deps
+
+        unpacked = unpack_packed_deps()
     unpack_s, unpack_cpu_s = time.perf_counter() - mark, time.process_time() - cpu
     mark = time.perf_counter()
     importlib.import_module(f"modelsteward.services.{SERVICE[function]}")
@@ -185,8 +204,8 @@ def main() -> None:
     work_s = time.perf_counter() - mark
     import modelsteward
 
-    site = Path(modelsteward.__file__).parent.parent  # StewardLayer's python/ in the deployment
-    ours, external = import_closure(f"modelsteward.services.{SERVICE[function]}", site)
+    site = Path(modelsteward.__file__).parent.parent  # the function's code in the deployment
+    ours, external = handler_closure(Path(str(app.__file__)), site, PACKAGE)
     unimportable = import_all(ours + external)
     print(
         json.dumps(
@@ -204,6 +223,7 @@ def main() -> None:
                 "work_s": work_s,
                 "result": result,
                 "reachable_modules": len(ours) + len(external),
+                "package_site": str(site),
                 "unimportable": unimportable,
             }
         )

@@ -6,16 +6,22 @@
    (DriftDepsLayer, LabelDepsLayer, MlDepsLayer) and layers/steward (StewardLayer), both driving
    layers/deps/build_layer.py: python3.12 manylinux x86_64 wheels, trimmed, stripped, bytecode
    compiled, MlDepsLayer's scipy + scikit-learn zipped. Builds are cached under --out until
-   build_layer.py, the pins or the package change.
-2. Sizes each function with the layers template.yaml attaches to it today.
-3. Runs each deployment as Lambda loads it (bench/lambda_smoke.py): a fresh `python3.12 -S`
+   build_layer.py or the pins change.
+2. Builds each function's code as `sam build` does: `make build-<LogicalId>` of functions/Makefile
+   in functions/<name> (layers/deps/build_function.py: app.py and the modelsteward modules its
+   handler reaches, bytecode compiled), and checks that the deployment (code + layers) holds
+   exactly those modelsteward modules: none the handler cannot reach, none missing. The list of
+   each function's modules is written to <out>/modules/<name>.txt.
+3. Sizes each function with the layers template.yaml attaches to it today.
+4. Runs each deployment as Lambda loads it (bench/lambda_smoke.py): a fresh `python3.12 -S`
    whose only importable code is the function's code, its layers and the runtime's boto3, in a new
    TMPDIR (a cold sandbox). It imports the handler, unpacks zipped packages, imports the service
    (together: the cold start), then does that function's real computation on generated data
    (score_batch: load the champion train_model's run left and score a batch). Times are medians
    of 3 runs.
 
-Exit status 1 when a function is over 250 MiB or its smoke run fails (CI runs this).
+Exit status 1 when a function is over 250 MiB, its deployment holds a module its handler cannot
+reach or lacks one it can, or its smoke run fails (CI runs this).
 """
 
 from __future__ import annotations
@@ -34,11 +40,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "layers" / "deps"))
+from build_function import PACKAGE, reachable  # noqa: E402  (what a function's build copies)
 from build_layer import PLATFORM, mib, python312  # noqa: E402  (layers/deps/build_layer.py: one definition of the platform)
+from import_graph import package_modules  # noqa: E402
 
 LIMIT_MIB = 250
 RUNS = 3
 SCORE_COLD_TARGET_S = 1.5  # issue 19: score_batch starts in about a second
+# the functions' table: (heading, width) of the columns after the name; the smoke's timings
+HEADS = (("layers", 20), ("code", 5), ("MiB", 6), ("fits", 5), ("mods", 4), ("import app", 10))
+HEADS += (("unpack", 7), ("+service", 9), ("= cold", 7), ("work", 7))
+TIME_COLUMNS = (("app_s", 10, 3), ("unpack_s", 7, 2), ("service_s", 9, 2), ("cold_s", 7, 2), ("work_s", 7, 2))
 
 PY312 = python312()
 
@@ -68,26 +80,60 @@ def _pip_target(target: Path, *args: str) -> None:
     )  # fmt: skip
 
 
+def _make(directory: Path, target: str, dest: Path, *makefile: str) -> None:
+    """The Makefile target sam build runs; its output is shown only when it fails."""
+    proc = subprocess.run(  # noqa: S603 - the Makefile sam build runs
+        ["make", "-s", "-C", str(directory), *makefile, target, f"ARTIFACTS_DIR={dest}"],  # noqa: S607 - make from PATH, as sam build finds it
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        print(proc.stdout + proc.stderr, file=sys.stderr)
+        raise SystemExit(f"make {target} failed in {directory}")
+
+
 def build_layer(name: str, directory: str, out: Path) -> Path:
     dest = out / name
     inputs = [ROOT / "layers/deps/build_layer.py", ROOT / "layers/deps/requirements.txt"]
     if name == "StewardLayer":
-        inputs += [ROOT / "layers/steward/requirements.txt", ROOT / "layers/steward/modelsteward"]
+        inputs += [ROOT / "layers/steward/requirements.txt"]
     key = _digest(*inputs)
     if not _cached(dest, key):
-        subprocess.run(  # noqa: S603 - the Makefile sam build runs
-            [  # noqa: S607 - make from PATH, as sam build finds it
-                "make",
-                "-s",
-                "-C",
-                str(ROOT / directory),
-                f"build-{name}",
-                f"ARTIFACTS_DIR={dest}",
-            ],
-            check=True,
-        )
+        print(f"building {name} (layers/deps/build_layer.py; minutes without its build cache)", flush=True)
+        _make(ROOT / directory, f"build-{name}", dest)
         (dest / ".built").write_text(key)
     return dest
+
+
+def build_function(name: str, logical_id: str, out: Path) -> Path:
+    """functions/Makefile in the function's folder, as `sam build` runs it in a copy of its CodeUri."""
+    dest = out / "functions" / name
+    tools = [ROOT / "layers/deps" / f for f in ("build_function.py", "build_layer.py", "import_graph.py")]
+    sources = [ROOT / "functions" / name, ROOT / "functions/Makefile", ROOT / "layers/steward" / PACKAGE]
+    key = _digest(*sources, *tools)
+    if not _cached(dest, key):
+        _make(ROOT / "functions" / name, f"build-{logical_id}", dest, "-f", str(ROOT / "functions/Makefile"))
+        (dest / ".built").write_text(key)
+    return dest
+
+
+def packaged_modules(function: str, code: Path, layer_dirs: list[Path], out: Path) -> dict:
+    """The deployment's modelsteward modules (its code and every layer) against what its handler
+    reaches in the source tree; the list goes to <out>/modules/<function>.txt."""
+    deployed = set(package_modules(code, PACKAGE))
+    for layer in layer_dirs:
+        deployed |= set(package_modules(layer / "python", PACKAGE))
+    expected = set(reachable(ROOT / "functions" / function / "app.py"))
+    listing = out / "modules" / f"{function}.txt"
+    listing.parent.mkdir(parents=True, exist_ok=True)
+    listing.write_text("".join(f"{m}\n" for m in sorted(deployed)))
+    return {
+        "count": len(deployed),
+        "unreachable": sorted(deployed - expected),
+        "missing": sorted(expected - deployed),
+        "list": str(listing.relative_to(ROOT) if listing.is_relative_to(ROOT) else listing),
+    }
 
 
 def build_runtime(out: Path) -> Path:
@@ -111,9 +157,9 @@ def build_runtime(out: Path) -> Path:
     return dest
 
 
-def template_wiring() -> tuple[dict[str, list[str]], dict[str, str]]:
-    """(function name -> its layers' logical ids, layer -> the directory its Makefile is in), from
-    template.yaml as the local cloud reads it."""
+def template_wiring() -> tuple[dict[str, tuple[str, list[str]]], dict[str, str]]:
+    """(function name -> (its logical id, its layers' logical ids), layer -> the directory its
+    Makefile is in), from template.yaml as the local cloud reads it."""
     from stewardtools.localcloud.translate import load_template
 
     resources = load_template(ROOT / "template.yaml")["Resources"]
@@ -124,7 +170,7 @@ def template_wiring() -> tuple[dict[str, list[str]], dict[str, str]]:
         props = resource.get("Properties") or {}
         if resource.get("Type") == "AWS::Serverless::Function":
             name = props["CodeUri"].rstrip("/").rsplit("/", 1)[-1]
-            functions[name] = [ref["Ref"] for ref in props.get("Layers", [])]
+            functions[name] = (logical_id, [ref["Ref"] for ref in props.get("Layers", [])])
         elif resource.get("Type") == "AWS::Serverless::LayerVersion":
             layers[logical_id] = props["ContentUri"].rstrip("/")
     return functions, layers
@@ -144,10 +190,10 @@ def write_smoke_data(work: Path) -> None:
     datasets.credit_default(2_000, seed=1, drift=1.0).to_csv(work / "current.csv", index=False)
 
 
-def smoke(function: str, layer_dirs: list[Path], runtime: Path, work: Path) -> dict:
+def smoke(function: str, code: Path, layer_dirs: list[Path], runtime: Path, work: Path) -> dict:
     if not PY312:
         return {"skipped": "no python3.12 on this machine: sizes checked, deployment not run"}
-    path = [ROOT / "functions" / function, *(d / "python" for d in layer_dirs), runtime]
+    path = [code, *(d / "python" for d in layer_dirs), runtime]  # /var/task, then /opt/python
     env = {"PYTHONPATH": os.pathsep.join(map(str, path)), "PATH": os.environ["PATH"],
            "PYTHONDONTWRITEBYTECODE": "1", "AWS_DEFAULT_REGION": "us-east-1"}  # fmt: skip
     packed = [d / "steward-packed" for d in layer_dirs if (d / "steward-packed").is_dir()]
@@ -164,6 +210,8 @@ def smoke(function: str, layer_dirs: list[Path], runtime: Path, work: Path) -> d
             return {"error": (proc.stderr.strip().splitlines() or ["no output"])[-1][:160]}
         samples.append(json.loads(proc.stdout.strip().splitlines()[-1]))
     last = samples[-1]
+    if Path(last["package_site"]) != code:
+        return {"error": f"{PACKAGE} was imported from {last['package_site']}, not the function's code"}
     if last["unimportable"]:  # a code path that would fail in Lambda: name the module and what it lacks
         module, reason = next(iter(last["unimportable"].items()))
         count = len(last["unimportable"])
@@ -213,40 +261,58 @@ def main() -> int:
     print(
         f"\n== functions: code + layers, unzipped MiB vs the {LIMIT_MIB} MiB limit; cold start, python3.12 -S"
     )
-    print(f"{'function':<19} {'layers':<28} {'MiB':>6}  {'fits':<5} {'import app':>10} {'unpack':>7} "
-          f"{'+service':>9} {'= cold':>7} {'work':>7}  heavy modules after the service import; "
-          "result")  # fmt: skip
+    heads = " ".join(f"{h:>{w}}" for h, w in HEADS)
+    print(f"{'function':<19} {heads}  heavy modules after the service import; result")
     report: dict[str, dict] = {}
     failed = []
-    # train_model first: its smoke run leaves the champion artifact that score_batch's run scores with
-    for function, attached in sorted(functions.items(), key=lambda item: item[0] != "train_model"):
-        code = mib(ROOT / "functions" / function)
+    # train_model first (its run leaves the champion score_batch's run scores with), then
+    # create_baseline (its run leaves the baseline the monitor functions' runs assess against)
+    order = {"train_model": 0, "create_baseline": 1}
+    for function, (logical_id, attached) in sorted(functions.items(), key=lambda item: order.get(item[0], 2)):
+        code_dir = build_function(function, logical_id, out)
+        code = mib(code_dir) - mib(code_dir / ".built")
         total = code + sum(sizes[n] for n in attached)
         fits = total <= LIMIT_MIB
-        run = smoke(function, [layers[n] for n in attached], runtime, work)
+        modules = packaged_modules(function, code_dir, [layers[n] for n in attached], out)
+        exact = not modules["unreachable"] and not modules["missing"]
+        run = smoke(function, code_dir, [layers[n] for n in attached], runtime, work)
         report[function] = {
+            "logical_id": logical_id,
             "layers": attached,
             "code_mib": code,
             "total_mib": total,
             "fits": fits,
+            "modules": modules,
             "smoke": run,
         }
-        if not fits or "error" in run:
+        if not fits or not exact or "error" in run:
             failed.append(function)
         deps = "+".join(n.removesuffix("Layer") for n in attached)
-        if "skipped" in run:
-            print(f"{function:<19} {deps:<28} {total:6.1f}  {'yes' if fits else 'NO':<5} {run['skipped']}")
-            continue
-        if "error" in run:
+        fit = "yes" if fits else "NO"
+        row = f"{function:<19} {deps:>20} {code:5.2f} {total:6.1f} {fit:>5} {modules['count']:4d} "
+        if not exact:
+            unreachable, missing = modules["unreachable"], modules["missing"]
             print(
-                f"{function:<19} {deps:<28} {total:6.1f}  {'yes' if fits else 'NO':<5} FAILED: {run['error']}"
+                f"{row}FAILED: holds {len(unreachable)} modules its handler cannot reach {unreachable[:3]}, "
+                f"lacks {len(missing)} it can {missing[:3]}"
             )
-            continue
-        print(
-            f"{function:<19} {deps:<28} {total:6.1f}  {'yes' if fits else 'NO':<5} {run['app_s']:9.3f}s "
-            f"{run['unpack_s']:6.2f}s {run['service_s']:8.2f}s {run['cold_s']:6.2f}s {run['work_s']:6.2f}s  "
-            f"{', '.join(run['heavy_on_import']) or '-'}; {_brief(run['result'])}"
-        )
+        elif "skipped" in run:
+            print(row + run["skipped"])
+        elif "error" in run:
+            print(f"{row}FAILED: {run['error']}")
+        else:
+            times = " ".join(f"{run[k]:{w - 1}.{p}f}s" for k, w, p in TIME_COLUMNS)
+            print(f"{row}{times}  {', '.join(run['heavy_on_import']) or '-'}; {_brief(run['result'])}")
+    reached = set().union(*(set(reachable(ROOT / "functions" / f / "app.py")) for f in functions))
+    runtime_modules = set(package_modules(ROOT / "layers" / "steward", PACKAGE))
+    inexact = [f for f, r in report.items() if r["modules"]["unreachable"] or r["modules"]["missing"]]
+    never = sorted(runtime_modules - reached)
+    print(
+        f"\n{PACKAGE} modules per deployment (mods; the lists: {out / 'modules'}/<function>.txt): each holds "
+        f"exactly what its handler reaches: {'NO, ' + ', '.join(inexact) if inexact else 'yes'}; "
+        f"{len(reached & runtime_modules)} of the {len(runtime_modules)} runtime modules reached by one"
+        + (f" (never: {', '.join(never)})" if never else "")
+    )
     trained = report.get("train_model", {}).get("smoke", {}).get("result", {})
     scored = report.get("score_batch", {}).get("smoke", {}).get("result", {})
     if "predictions_sha256" in scored and scored["predictions_sha256"] != trained.get("predictions_sha256"):

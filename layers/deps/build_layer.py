@@ -14,8 +14,10 @@ layer can serve every function. Each function family gets a layer holding only w
   scipy, scikit-learn, skops and their dependencies zipped into ``steward-packed/`` (Zstandard zip
   members, PEP 784: ~42 MiB for 140 MiB unpacked with bytecode), which ``modelsteward.packed_deps``
   verifies and unpacks into /tmp on a cold start (docs/performance.md has the measured times).
-* StewardLayer (every function): the modelsteward package with Powertools, pydantic and PyYAML
-  (layers/steward/requirements.txt; boto3 comes with the runtime).
+* StewardLayer (every function): Powertools (with the X-Ray SDK), pydantic and PyYAML
+  (layers/steward/requirements.txt; boto3 comes with the runtime). The suite's own modelsteward
+  package is not in a layer: each function's code holds the modules its handler reaches
+  (build_function.py).
 
 Every layer ships bytecode compiled by python3.12 with ``--invalidation-mode unchecked-hash``:
 /opt is read-only, so without it each cold start compiles numpy's, pandas' and the suite's
@@ -26,6 +28,11 @@ is read-only), C/C++ headers and Cython sources, pyarrow's Flight, ORC and S3/GC
 systems (the suite reads S3 through boto3), duplicate copies of pyarrow's libraries, and debug
 symbols (``strip --strip-unneeded``, except in auditwheel's ``*.libs/``: stripping those breaks
 them, "ELF load command ... not page-aligned").
+
+A built layer is kept under ``.aws-sam/layer-cache`` (``STEWARD_LAYER_CACHE``), keyed on this file
+and the pins: samconfig.toml turns SAM's own cache off, because SAM keys a function's cache on its
+CodeUri alone and would ship stale modelsteward modules (each function's build copies them from
+layers/steward), so every ``sam build`` runs every Makefile and the layers come from here.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from __future__ import annotations
 import atexit
 import hashlib
 import importlib
+import json
 import os
 import re
 import shutil
@@ -56,10 +64,11 @@ PLATFORM = [
     "--platform",
     "manylinux2014_x86_64",
 ]
-# 250 MiB for code + layers, minus StewardLayer (17.7 MiB with bytecode), function code (< 0.1 MiB)
+# 250 MiB for code + layers, minus StewardLayer (~16 MiB with bytecode), function code (< 2.5 MiB)
 # and slack; `make size` checks the real sum per function.
 BUDGET_MIB = 230
 PACKED_DIR = "steward-packed"
+CACHE = Path(os.environ.get("STEWARD_LAYER_CACHE") or HERE.parent.parent / ".aws-sam" / "layer-cache")
 # Zstandard level of the packed members: decompression speed is the same at every level (what a
 # cold start pays); higher levels only shrink the archive and slow the build (docs/performance.md)
 ZSTD_LEVEL = 9  # measured: 41.9 MiB in 5 s; level 12 41.7 MiB in 116 s; 19 38.3 MiB in 245 s
@@ -80,7 +89,6 @@ class Layer:
     packed: frozenset[str] = field(default_factory=frozenset)  # distributions shipped zipped
     requirements: Path = HERE / "requirements.txt"  # pins: constraints, or what to install
     install_requirements: bool = False  # install everything the requirements file lists
-    source: Path | None = None  # a package of ours copied in as it is
     runtime_provided: tuple[str, ...] = ()  # top-level packages the Lambda runtime already has
 
 
@@ -109,7 +117,6 @@ LAYERS = {
         (),
         requirements=HERE.parent / "steward" / "requirements.txt",
         install_requirements=True,
-        source=HERE.parent / "steward" / "modelsteward",
         # aws-xray-sdk pulls in the AWS SDK, which the python3.12 runtime ships
         runtime_provided=("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "dateutil", "six"),
     ),
@@ -161,9 +168,6 @@ def install(layer: Layer, site: Path, python: str) -> None:
                 shutil.rmtree(found)
             elif found.exists():
                 found.unlink()
-    if layer.source is not None:
-        # the runtime package as it is: the tools (CLI, local cloud) live apart, in tools/
-        shutil.copytree(layer.source, site / layer.source.name, ignore=shutil.ignore_patterns("__pycache__"))
 
 
 def compile_bytecode(site: Path) -> bool:
@@ -316,19 +320,49 @@ def pack(layer: Layer, site: Path, artifacts: Path) -> Path | None:
     return archive
 
 
+def cache_key(name: str, layer: Layer) -> str:
+    """What decides a layer's content: this tool, the pins, and whether bytecode and strip run."""
+    fields = {k: sorted(v) if isinstance(v, frozenset) else v for k, v in vars(layer).items()}
+    fields.pop("requirements")  # a path: its content is hashed below
+    tools = {"python312": python312() is not None, "strip": shutil.which("strip") is not None}
+    sha = hashlib.sha256(json.dumps([name, fields, tools], sort_keys=True).encode())
+    for path in sorted({Path(__file__).resolve(), HERE / "requirements.txt", layer.requirements}):
+        sha.update(path.read_bytes())
+    return sha.hexdigest()[:16]
+
+
+def keep(artifacts: Path, cached: Path) -> None:
+    """Store a built layer in the cache (written aside, then renamed: a crash never leaves half)."""
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{cached.name}-", dir=cached.parent))
+    scratch.chmod(0o755)  # mkdtemp's 0700 would reach the artifacts a cache hit copies it into
+    shutil.copytree(artifacts, scratch, dirs_exist_ok=True)
+    for stale in cached.parent.glob(cached.name.rsplit("-", 1)[0] + "-*"):
+        shutil.rmtree(stale)  # the layer's older builds
+    scratch.rename(cached)
+
+
 def build(name: str, artifacts: Path, python: str = sys.executable, budget_mib: float = BUDGET_MIB) -> float:
     if name not in LAYERS:
         raise SystemExit(f"unknown layer {name!r}; known: {', '.join(LAYERS)}")
     layer = LAYERS[name]
-    site = artifacts / "python"
-    install(layer, site, python)
-    trim(layer, site)
-    strip(site)
-    compile_bytecode(site)
-    archive = pack(layer, site, artifacts)
+    cached = CACHE / f"{name}-{cache_key(name, layer)}"
+    if cached.is_dir():
+        shutil.copytree(cached, artifacts, dirs_exist_ok=True)
+        origin = f" (cached: {cached})"
+    else:
+        site = artifacts / "python"
+        install(layer, site, python)
+        trim(layer, site)
+        strip(site)
+        compile_bytecode(site)
+        pack(layer, site, artifacts)
+        keep(artifacts, cached)
+        origin = ""
     total = mib(artifacts)
-    packed = f"; {mib(archive):.1f} MiB of it zipped packages" if archive else ""
-    print(f"{name}: {total:.1f} MiB unzipped (budget {budget_mib:.0f} MiB){packed}")
+    archive = artifacts / PACKED_DIR / "packages.zip"
+    packed = f"; {mib(archive):.1f} MiB of it zipped packages" if archive.is_file() else ""
+    print(f"{name}: {total:.1f} MiB unzipped (budget {budget_mib:.0f} MiB){packed}{origin}")
     if total > budget_mib:
         raise SystemExit(
             f"{name} is {total:.1f} MiB unzipped, over its {budget_mib:.0f} MiB budget: Lambda refuses a "

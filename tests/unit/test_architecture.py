@@ -11,16 +11,16 @@ from collections.abc import Iterable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-SITE = REPO / "layers" / "steward"  # where the modelsteward package sits, as in StewardLayer
+SITE = REPO / "layers" / "steward"  # where the modelsteward package sits (the functions' builds copy from it)
 PACKAGE = SITE / "modelsteward"  # the runtime: what the functions ship
 TOOLS_SITE = REPO / "tools"
 TOOLS = TOOLS_SITE / "stewardtools"  # the CLI, the local cloud, sample data: never in Lambda
 
-_spec = importlib.util.spec_from_file_location("import_graph", REPO / "bench" / "import_graph.py")
+_spec = importlib.util.spec_from_file_location("import_graph", REPO / "layers" / "deps" / "import_graph.py")
 assert _spec and _spec.loader
 import_graph = importlib.util.module_from_spec(_spec)
 sys.modules[_spec.name] = import_graph
-_spec.loader.exec_module(import_graph)  # the scanner make size uses on deployments
+_spec.loader.exec_module(import_graph)  # the scanner the function builds and make size use
 
 
 def offenders(files: Iterable[Path], forbidden: tuple[str, ...], root: Path = SITE) -> dict[str, list[str]]:
@@ -54,7 +54,7 @@ def test_the_domain_does_no_io_through_services_or_adapters() -> None:
 
 
 def test_the_runtime_never_imports_the_tools() -> None:
-    # the tools depend on the runtime, never the reverse: StewardLayer copies the runtime as it is
+    # the tools depend on the runtime, never the reverse: a function's build copies runtime modules only
     handlers = sorted((REPO / "functions").rglob("*.py"))
     assert offenders(package_files(), ("stewardtools", "moto")) == {}
     assert offenders(handlers, ("stewardtools", "moto"), root=REPO / "functions") == {}
@@ -113,6 +113,81 @@ def test_the_scanner_sees_relative_and_function_level_imports(tmp_path: Path) ->
         ("modelsteward.adapters", ["s3"]),
         ("boto3", []),
     ]  # pandas is only imported for type checkers: never at run time
+    init = module.parent / "__init__.py"  # a package's __init__ shares its package with its modules
+    init.write_text("from .drift import detect\nfrom . import probe\n")
+    assert list(import_graph.imported(init, tmp_path)) == [
+        ("modelsteward.domain.drift", ["detect"]),
+        ("modelsteward.domain", ["probe"]),
+    ]
+
+
+def test_a_handler_reaches_its_imports_their_packages_and_what_those_packages_import(tmp_path: Path) -> None:
+    package = tmp_path / "pkg"
+    (package / "sub").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "sub" / "__init__.py").write_text("from .side import x\n")  # runs before sub.used
+    (package / "sub" / "side.py").write_text("import json\nx = 1\n")
+    (package / "sub" / "used.py").write_text("def late():\n    from ..deep import y\n")
+    (package / "deep.py").write_text("y = 1\n")
+    (package / "unused.py").write_text("")
+    handler = tmp_path / "fn" / "app.py"
+    handler.parent.mkdir()
+    handler.write_text("import os\n\ndef handler():\n    from pkg.sub.used import late\n")
+    ours, outside = import_graph.handler_closure(handler, tmp_path, "pkg")
+    assert ours == ["pkg", "pkg.deep", "pkg.sub", "pkg.sub.side", "pkg.sub.used"]
+    assert outside == ["json", "os"]
+
+
+def handler_reach(handler: Path) -> list[str]:
+    """The runtime's modules a handler can reach: what functions/Makefile copies into its deployment."""
+    modules: list[str] = import_graph.handler_closure(handler, SITE, "modelsteward")[0]
+    return modules
+
+
+def test_every_runtime_module_is_reached_by_some_function() -> None:
+    # the runtime holds only what the functions run; a module no handler reaches belongs to the tools
+    reached = set().union(*(handler_reach(app) for app in sorted((REPO / "functions").glob("*/app.py"))))
+    every = set(import_graph.package_modules(SITE, "modelsteward"))
+    assert len(every) > 50  # the scan sees the package
+    assert sorted(every - reached) == []
+
+
+def test_the_runtime_package_holds_only_modules() -> None:
+    # a function's build copies the modules its handler reaches and nothing else (no data files)
+    others = [p.relative_to(PACKAGE).as_posix() for p in PACKAGE.rglob("*") if p.is_file()]
+    others = [p for p in others if not p.endswith(".py") and "__pycache__" not in p]
+    assert others == ["py.typed"]  # the typing marker: read by type checkers, never at run time
+
+
+#: Modules of the runtime that import by name, and why that never names one of the runtime's own
+#: modules (the function builds see import statements only: a module imported by name would be
+#: missing from the deployment).
+IMPORTS_BY_NAME = {
+    "domain/training.py": "the spec's estimator class, which must be a scikit-learn one (checked)",
+    "packed_deps.py": "importlib.invalidate_caches() only, after putting the unpacked packages on sys.path",
+}
+
+
+def imports_by_name(path: Path) -> list[int]:
+    """Lines of ``path`` that call ``importlib``'s functions or ``__import__``."""
+    lines = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if not isinstance(node, ast.Call):
+            continue
+        func = ast.unparse(node.func)
+        if func == "__import__" or func.startswith("importlib."):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_the_runtime_imports_none_of_its_own_modules_by_name(tmp_path: Path) -> None:
+    found = {
+        p.relative_to(PACKAGE).as_posix(): lines for p in package_files() if (lines := imports_by_name(p))
+    }
+    assert sorted(found) == sorted(IMPORTS_BY_NAME)
+    probe = tmp_path / "probe.py"
+    probe.write_text("def render():\n    return __import__('modelsteward.reporting.batch')\n")
+    assert imports_by_name(probe) == [2]
 
 
 def module_graph(root: Path, package: Path) -> dict[str, set[str]]:

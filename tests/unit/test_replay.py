@@ -5,8 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from modelsteward.domain.dead_letter import InvokeOutcome, QueuedMessage, describe_payload, parse_dead_letter
 from modelsteward.errors import StorageError
+from stewardtools.operations.dead_letter import (
+    InvokeOutcome,
+    QueuedMessage,
+    describe_payload,
+    parse_dead_letter,
+)
 from stewardtools.operations.replay import replay
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:model-steward-check_window"

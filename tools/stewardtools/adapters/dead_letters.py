@@ -14,7 +14,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from modelsteward.adapters.aws import client, translate
-from modelsteward.domain.dead_letter import InvokeOutcome, QueuedMessage
+from stewardtools.operations.dead_letter import InvokeOutcome, QueuedMessage
 
 _LONG_CALLS = Config(read_timeout=905, connect_timeout=10, retries={"max_attempts": 1, "mode": "standard"})
 

@@ -1,6 +1,6 @@
 """Replay the dead-letter queue: re-run each failed invocation with its original event.
 
-For each message (domain.dead_letter): invoke the function it names synchronously with the
+For each message (operations.dead_letter): invoke the function it names synchronously with the
 original payload; on success delete the message, on failure keep it (made visible again at the
 end, for the next replay) and say why. Messages are hidden while a replay runs, so two replays
 never run one event twice at the same time, and a message is tried at most once per replay.
@@ -13,14 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from modelsteward.domain.dead_letter import (
+from modelsteward.errors import StewardError
+from stewardtools.operations.dead_letter import (
     DeadLetter,
     InvokeOutcome,
     QueuedMessage,
     describe_payload,
     parse_dead_letter,
 )
-from modelsteward.errors import StewardError
 
 DEFAULT_VISIBILITY_SECONDS = 960  # longer than the longest function (15 min): one replay owns a message
 Status = Literal["replayed", "failed", "skipped"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import html
 import os
 import resource
 import sys
@@ -201,23 +200,7 @@ def peak_memory_mb() -> float:
 
 
 def render_html(report: BatchReport) -> str:
-    """The HTML report from the reporting package, or a minimal escaped page if it is absent."""
-    for module in ("modelsteward.reporting.html", "modelsteward.reporting.batch"):
-        try:
-            renderer = __import__(module, fromlist=["render_batch_report"]).render_batch_report
-        except (ImportError, AttributeError):
-            continue
-        return str(renderer(report))
-    rows = "".join(
-        f"<tr><td>{html.escape(f.name)}</td><td>{html.escape(f.method)}</td>"
-        f"<td>{'' if f.score is None else f'{f.score:.4f}'}</td><td>{html.escape(f.severity)}</td></tr>"
-        for f in report.features
-    )
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>"
-        f"{html.escape(report.model)} {html.escape(report.batch_id)}</title></head><body>"
-        f"<h1>{html.escape(report.model)}: {html.escape(report.verdict)}</h1>"
-        f"<p>batch {html.escape(report.batch_id)}, {report.rows} rows</p>"
-        "<table><tr><th>column</th><th>method</th><th>score</th><th>severity</th></tr>"
-        f"{rows}</table><pre>{html.escape(report.to_json(indent=2))}</pre></body></html>"
-    )
+    """The batch's HTML page; the renderers are imported when first used, not at a cold start."""
+    from ..reporting.batch import render_batch_report
+
+    return render_batch_report(report)
