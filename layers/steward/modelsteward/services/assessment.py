@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import html
 import os
 import resource
 import sys
@@ -21,12 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from ..domain.assessment_record import DriftResult, MultivariateResult, QualityResult
 from ..domain.baseline import Baseline
-from ..domain.drift import DriftResult, detect_drift
-from ..domain.multivariate import MultivariateResult, multivariate_drift
+from ..domain.drift import detect_drift
+from ..domain.multivariate import multivariate_drift
 from ..domain.profile import Profile, profile_batch
-from ..domain.quality import ContractFindingLike, QualityResult, evaluate_quality
-from ..domain.report import BatchReport, PiiSummary
+from ..domain.quality import ContractFindingLike, evaluate_quality
+from ..domain.report import PiiSummary
 from ..errors import BatchRejected
 from ..spec import ModelSpec
 
@@ -198,26 +198,3 @@ def peak_memory_mb() -> float:
     """Peak resident set size of this process (Lambda bills and kills by it)."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return round(peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024, 1)
-
-
-def render_html(report: BatchReport) -> str:
-    """The HTML report from the reporting package, or a minimal escaped page if it is absent."""
-    for module in ("modelsteward.reporting.html", "modelsteward.reporting.batch"):
-        try:
-            renderer = __import__(module, fromlist=["render_batch_report"]).render_batch_report
-        except (ImportError, AttributeError):
-            continue
-        return str(renderer(report))
-    rows = "".join(
-        f"<tr><td>{html.escape(f.name)}</td><td>{html.escape(f.method)}</td>"
-        f"<td>{'' if f.score is None else f'{f.score:.4f}'}</td><td>{html.escape(f.severity)}</td></tr>"
-        for f in report.features
-    )
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>"
-        f"{html.escape(report.model)} {html.escape(report.batch_id)}</title></head><body>"
-        f"<h1>{html.escape(report.model)}: {html.escape(report.verdict)}</h1>"
-        f"<p>batch {html.escape(report.batch_id)}, {report.rows} rows</p>"
-        "<table><tr><th>column</th><th>method</th><th>score</th><th>severity</th></tr>"
-        f"{rows}</table><pre>{html.escape(report.to_json(indent=2))}</pre></body></html>"
-    )

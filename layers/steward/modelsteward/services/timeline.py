@@ -18,6 +18,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..domain.report import BatchReport
 from ..domain.window import BatchTimes
 from ..errors import NotFound
 from ..ports import ObjectRef
@@ -33,19 +34,6 @@ def timeline_key(model: str) -> str:
 
 def timeline_points_key(model: str) -> str:
     return f"reports/{model}/timeline.json"
-
-
-def _performance(report: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The model's estimate of its primary metric in a report (domain.estimate_view), if any."""
-    from ..domain.estimate_view import EstimateVsRealized, timeline_entry
-
-    data = report.get("performance")
-    if not isinstance(data, Mapping):
-        return None
-    try:
-        return timeline_entry(EstimateVsRealized.model_validate(data))
-    except ValueError:
-        return None
 
 
 def _awaits_labels(point: Mapping[str, Any], since: dt.datetime | None) -> bool:
@@ -75,26 +63,27 @@ def _with_realized(ctx: Context, model: str, point: dict[str, Any]) -> dict[str,
     return {**point, "performance": with_realized(perf, realized)}
 
 
-def _point(entry: BatchTimes, report: dict[str, Any]) -> dict[str, Any]:
-    dataset = report.get("dataset_drift") or {}
+def _point(entry: BatchTimes, report: BatchReport) -> dict[str, Any]:
+    from ..domain.estimate_view import timeline_entry
+
     return {
-        "performance": _performance(report),
+        "performance": timeline_entry(report.performance),
         "at": (entry.event_time or entry.created_at).isoformat(),
         "batch_id": entry.batch_id,
-        "drifted_share": dataset.get("share"),
-        "threshold": dataset.get("threshold"),
-        "verdict": report.get("verdict"),
+        "drifted_share": report.dataset_drift.share,
+        "threshold": report.dataset_drift.threshold,
+        "verdict": report.verdict,
         "features": [
             {
-                "name": f.get("name"),
-                "score": f.get("score"),
-                "threshold": f.get("threshold"),
-                "beyond_noise": f.get("beyond_noise"),
-                "effect": f.get("effect"),
-                "floor": f.get("floor"),
-                "drift_reason": f.get("drift_reason"),
+                "name": f.name,
+                "score": f.score,
+                "threshold": f.threshold,
+                "beyond_noise": f.beyond_noise,
+                "effect": f.effect,
+                "floor": f.floor,
+                "drift_reason": f.drift_reason,
             }
-            for f in report.get("features") or []
+            for f in report.features
         ],
     }
 
@@ -118,7 +107,7 @@ def timeline_points(
         point = known.get(entry.batch_id)
         if point is None:
             report = index.read_report(entry.batch_id)
-            if not report:
+            if report is None:
                 continue
             point = _point(entry, report)
         if _awaits_labels(point, labels_since):
