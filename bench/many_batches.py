@@ -46,7 +46,8 @@ def _warm_batch(table, baseline, spec, batch_id: str) -> tuple[float, str, list[
     CPU time (process_time: every thread of this process), not wall time: on a shared machine the
     wall clock of a 100 ms invocation measures the neighbours."""
     from modelsteward.domain.report import Lineage, Timings, build_report
-    from modelsteward.services.assessment import assess_batch, conform_and_screen, render_html
+    from modelsteward.reporting.batch import render_batch_report
+    from modelsteward.services.assessment import assess_batch, conform_and_screen
 
     t0 = time.process_time()
     conformed, screened, pii = conform_and_screen(None, table, spec, role="reference")
@@ -69,7 +70,7 @@ def _warm_batch(table, baseline, spec, batch_id: str) -> tuple[float, str, list[
         time_range=(None, None),
     )
     report.to_json(indent=2)
-    render_html(report)
+    render_batch_report(report)
     profile = assessment.profile.to_json()
     ms = (time.process_time() - t0) * 1000
     return ms, profile, [f.name for f in assessment.drift.features if f.drifted]

@@ -71,9 +71,11 @@ def compile_bytecode() -> None:
 
 def check_flagged(report_dir: Path, out: Path) -> None:
     """What `steward check` flagged, from its report.json, in the shape the other workers write."""
-    report = json.loads((report_dir / "report.json").read_text())
-    flagged = [f["name"] for f in report["features"] if f["drifted"]]
-    out.write_text(json.dumps({"flagged": flagged, "stages_ms": report["timings"]["stages_ms"]}))
+    from modelsteward.domain.report import BatchReport
+
+    report = BatchReport.from_json((report_dir / "report.json").read_bytes())
+    flagged = [f.name for f in report.features if f.drifted]
+    out.write_text(json.dumps({"flagged": flagged, "stages_ms": report.timings.stages_ms}))
 
 
 def measure(argv: list[str], out: Path, *, report_dir: Path | None = None) -> dict:

@@ -19,7 +19,8 @@ from modelsteward.domain.baseline_builder import build_baseline
 from modelsteward.domain.contract import conform
 from modelsteward.domain.ingest import read_table
 from modelsteward.domain.report import Lineage, Timings, build_report
-from modelsteward.services.assessment import assess_batch, peak_memory_mb, render_html, screen_pii
+from modelsteward.reporting.batch import render_batch_report
+from modelsteward.services.assessment import assess_batch, peak_memory_mb, screen_pii
 from modelsteward.spec import parse_spec
 
 
@@ -60,7 +61,7 @@ def main() -> None:
     )
     out_dir = Path(out).parent
     (out_dir / "report.json").write_text(report.to_json(indent=2))
-    (out_dir / "report.html").write_text(render_html(report))
+    (out_dir / "report.html").write_text(render_batch_report(report))
     (out_dir / "profile.json").write_text(assessment.profile.to_json())
     flagged = [f.name for f in assessment.drift.features if f.drifted]
     Path(out).write_text(json.dumps({"flagged": flagged, "stages_ms": assessment.stages_ms}))

@@ -1,4 +1,5 @@
-"""Write the JSON Schemas of the governance documents from their pydantic models.
+"""Write the JSON Schemas of the governance documents and the window report from their pydantic models
+(report.json of a batch has its own page: docs/report-schema.md).
 
 python docs/schemas/generate.py          # rewrite the schemas
 python docs/schemas/generate.py --check  # exit 1 when a schema is out of date (CI runs this via
@@ -19,12 +20,14 @@ def schemas() -> dict[str, dict[str, Any]]:
     from modelsteward.domain.audit_chain import AuditRecord
     from modelsteward.domain.governance_report import GovernanceReport
     from modelsteward.domain.model_card import ModelCard
+    from modelsteward.domain.window_report import WindowReport
 
     out = {}
     for name, model, title in (
         ("audit-record", AuditRecord, "Model Steward audit record"),
         ("model-card", ModelCard, "Model Steward model card (card.json)"),
         ("governance-report", GovernanceReport, "Model Steward governance audit report (report.json)"),
+        ("window-report", WindowReport, "Model Steward window report (report.json of a window)"),
     ):
         schema = model.model_json_schema(mode="serialization")
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"

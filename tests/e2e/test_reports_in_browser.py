@@ -22,6 +22,7 @@ from modelsteward.reporting import (
     render_drift_timeline,
     render_governance_report,
     render_model_card,
+    render_window_report,
 )
 from stewardtools.report_examples import (
     HOSTILE_NAME,
@@ -83,7 +84,7 @@ def load(html_path: Path) -> tuple[str, _Dom]:
 HOSTILE_BATCH = example_batch_report(hostile=True)
 PAGES: dict[str, Callable[[], str]] = {
     "batch_report": lambda: render_batch_report(HOSTILE_BATCH),
-    "window_report": lambda: render_batch_report(example_window_report()),
+    "window_report": lambda: render_window_report(example_window_report()),
     "drift_timeline": lambda: render_drift_timeline(example_timeline()),
     "model_card": lambda: render_model_card(example_model_card()),
     "governance_report": lambda: render_governance_report(example_governance_report()),
@@ -113,14 +114,15 @@ def test_batch_report_dom_has_banner_rows_charts_and_no_live_injection(chromium:
     assert len(banners) == 1 and "banner-bad" in (banners[0].get("class") or "")
     assert "Drift and data quality problems" in "".join(dom.text)
 
-    features = HOSTILE_BATCH["features"]
+    features = HOSTILE_BATCH.features
     assert dom.count("tr", "feature-row") == len(features)
     assert dom.count("svg", "chart-hist") + dom.count("svg", "chart-cat") == len(features)
-    assert dom.count("svg", "chart-score") >= sum(1 for f in features if f.get("score") is not None)
+    assert dom.count("svg", "chart-score") >= sum(1 for f in features if f.score is not None)
 
     # the label-free estimate beside the realized value: one interval chart per metric and variant
-    performance = HOSTILE_BATCH["performance"]["variants"]
-    assert dom.count("svg", "chart-interval") == sum(len(v["metrics"]) for v in performance)
+    assert HOSTILE_BATCH.performance is not None
+    performance = HOSTILE_BATCH.performance.variants
+    assert dom.count("svg", "chart-interval") == sum(len(v.metrics) for v in performance)
     text = re.sub(r"\s+", " ", "".join(dom.text))
     assert "Model performance: estimate and realized" in text and "Estimate not trusted" in text
 

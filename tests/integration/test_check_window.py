@@ -10,9 +10,10 @@ import pytest
 from alerting_fixtures import MODEL, T0, World, frame, load_handler, make_world
 
 from modelsteward import layout, metric_names
+from modelsteward.domain.window import BatchTimes
 from modelsteward.errors import InvalidInput
 from modelsteward.reporting import kit
-from modelsteward.services.batch_index import BatchIndex, entry_key, record_batch
+from modelsteward.services.batch_index import BatchIndex, entry_key, write_marker
 from modelsteward.services.check_window import WindowRequest, check_window, parse_request
 
 if TYPE_CHECKING:
@@ -91,6 +92,50 @@ def test_slow_drift_that_no_single_batch_shows_is_caught_by_the_merged_window(wo
     assert "window report (JSON): s3://" in body
 
 
+def test_the_window_page_is_drawn_from_its_parsed_record_or_is_a_recorded_notice(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """report.json parses back into WindowReport and draws the stored page; a renderer bug leaves
+    report.json, the email and the audit record intact, writes the notice and records page.failed."""
+    import re
+
+    import modelsteward.reporting.batch as batch_page
+    from modelsteward.domain.window_report import WindowReport
+
+    slow_drift(world, T0)
+    check_window(world.ctx, WindowRequest())
+    bucket, prefix = (
+        world.ctx.settings.artifacts_bucket,
+        layout.window_report_prefix(MODEL, "day", "2026-03-03"),
+    )
+
+    def stored(name: str) -> str:
+        return str(world.aws.s3.get_object(Bucket=bucket, Key=prefix + name)["Body"].read().decode())
+
+    report = WindowReport.from_json(stored("report.json"))
+    assert report.to_json(indent=2) == stored("report.json")
+    generated = re.compile(r"generated \d{4}-\d\d-\d\d \d\d:\d\d UTC")
+    assert generated.sub("", batch_page.render_window_report(report)) == generated.sub(
+        "", stored("report.html")
+    )
+
+    def broken(report: WindowReport) -> str:
+        raise RuntimeError("no")
+
+    monkeypatch.setattr(batch_page, "render_window_report", broken)
+    world.clock.now += dt.timedelta(hours=1)
+    world.monitor(frame(60, seed=5, shift=1.6, start=T0 + dt.timedelta(hours=23)), "late")  # recomputes T0
+    summary = check_window(world.ctx, WindowRequest())
+    assert summary["windows"][-1]["batches"] == 21
+    assert WindowReport.from_json(stored("report.json")).batches == 21
+    assert "could not be drawn (RuntimeError in modelsteward/services/check_window.py:" in stored(
+        "report.html"
+    )
+    (failed,) = [r for r in world.ctx.audit.records() if r["action"] == "page.failed"]
+    assert failed["details"]["page"] == "window_report" and failed["model"] == MODEL
+    assert world.audit_actions[-2:] == ["page.failed", "window.checked"]
+
+
 def test_a_repeated_tick_changes_nothing_and_a_late_batch_recomputes(world: World) -> None:
     slow_drift(world, T0, batches=10, rows=60)
     first = check_window(world.ctx, WindowRequest())
@@ -126,16 +171,13 @@ def test_a_volume_drop_against_previous_days_is_a_finding_and_an_email(world: Wo
     index = BatchIndex(world.ctx, world.ctx.settings.artifacts_bucket, MODEL)
     for days_back in range(1, 8):  # a week of ~1000 rows a day (index markers: only rows are needed)
         day = T0 - days_back * DAY
-        record_batch(
-            world.ctx,
-            {
-                "model": MODEL,
-                "batch_id": f"hist-{days_back}",
-                "rows": 1000,
-                "created_at": (day + dt.timedelta(hours=12)).isoformat(),
-                "time_max": (day + dt.timedelta(hours=11)).isoformat(),
-            },
+        times = BatchTimes(
+            batch_id=f"hist-{days_back}",
+            created_at=day + dt.timedelta(hours=12),
+            event_time=day + dt.timedelta(hours=11),
+            rows=1000,
         )
+        write_marker(world.ctx, MODEL, times, verdict=None)
     world.monitor(frame(120, seed=5, start=T0 + dt.timedelta(hours=3)), "thin", at=T0 + dt.timedelta(hours=4))
     assert len(index.sync(write=False)) == 8 and len(index.entries()) == 8  # monitor_batch indexed today's
     latest = check_window(world.ctx, WindowRequest())["windows"][-1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -141,6 +142,78 @@ def test_a_drifted_batch_gets_report_profile_violations_metrics_and_audit(
     assert all(o["version_id"] for o in outputs.values())
     assert accepted["details"]["pii_findings"] == 0
     assert verdict["details"]["drifted_features"] == ["income"]
+
+
+def test_report_json_round_trips_through_its_model_to_the_stored_page(
+    onboarded: Cloud, context: RecordingContext
+) -> None:
+    """writer -> report.json -> BatchReport -> page, on a real run: the JSON is exactly what the
+    model writes back (no field lost or guessed), and the stored page is what the parsed record draws."""
+    from modelsteward.domain.report import BatchReport
+    from modelsteward.reporting.batch import render_batch_report
+    from modelsteward.services.batch_index import BatchIndex
+
+    summary = monitor(
+        context, onboarded, "inference/credit/2026-01-02.parquet", parquet(frame(4_000, 1, income_shift=5))
+    )
+    prefix = layout.batch_report_prefix("credit", summary["batch_id"])
+    body = (
+        onboarded.s3.get_object(Bucket=ARTIFACTS_BUCKET, Key=prefix + "report.json")["Body"].read().decode()
+    )
+    report = BatchReport.model_validate_json(body)
+    assert report.to_json(indent=2) == body
+    assert BatchIndex(context, ARTIFACTS_BUCKET, "credit").read_report(summary["batch_id"]) == report
+    stored = (
+        onboarded.s3.get_object(Bucket=ARTIFACTS_BUCKET, Key=prefix + "report.html")["Body"].read().decode()
+    )
+    generated = re.compile(r"generated \d{4}-\d\d-\d\d \d\d:\d\d UTC")
+    assert generated.sub("", render_batch_report(report)) == generated.sub("", stored)
+    assert report.verdict == summary["verdict"] == "drift" and "income" in stored
+
+
+def test_a_page_that_cannot_be_drawn_costs_neither_the_record_nor_the_run(
+    onboarded: Cloud,
+    context: RecordingContext,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A renderer bug: report.json, the index, the audit and the metrics are all there; report.html
+    is a notice pointing at the record (nothing of the record in it); page.failed is recorded and
+    an ERROR logged, naming the error type and where, never its message (it could quote data)."""
+    import modelsteward.reporting.batch as batch_page
+    from modelsteward.domain.report import BatchReport
+    from modelsteward.services.batch_index import BatchIndex
+
+    def broken(report: BatchReport) -> str:
+        raise ValueError(f"cannot draw {report.features[0].name}")
+
+    monkeypatch.setattr(batch_page, "render_batch_report", broken)
+    summary = monitor(
+        context, onboarded, "inference/credit/2026-01-02.parquet", parquet(frame(4_000, 1, income_shift=5))
+    )
+    assert summary["status"] == "accepted" and summary["verdict"] == "drift"
+    prefix = layout.batch_report_prefix("credit", summary["batch_id"])
+    report = BatchIndex(context, ARTIFACTS_BUCKET, "credit").read_report(summary["batch_id"])
+    assert report is not None and report.verdict == "drift"
+    page = (
+        onboarded.s3.get_object(Bucket=ARTIFACTS_BUCKET, Key=prefix + "report.html")["Body"].read().decode()
+    )
+    assert "could not be drawn (ValueError in modelsteward/services/monitor_batch.py:" in page
+    assert f"s3://{ARTIFACTS_BUCKET}/{prefix}report.json" in page
+    assert "income" not in page and "cannot draw" not in page
+    assert context.audit.actions() == ["page.failed", "batch.accepted", "drift.verdict"]
+    failed = context.audit.events[0]
+    assert (failed["model"], failed["details"]["page"], failed["details"]["error"]) == (
+        "credit",
+        "batch_report",
+        "ValueError",
+    )
+    assert {o["uri"].rsplit("/", 1)[1] for o in failed["outputs"]} == {"report.json", "report.html"}
+    assert "cannot draw" not in json.dumps(failed)
+    (logged,) = [r for r in caplog.records if r.getMessage() == "page not drawn"]
+    assert logged.levelname == "ERROR" and logged.__dict__["error"] == "ValueError"
+    assert "cannot draw" not in json.dumps(logged.__dict__, default=str)
+    assert metric(context, "BatchAccepted", model="credit") == [1]
 
 
 def test_a_clean_batch_is_ok(onboarded: Cloud, context: RecordingContext) -> None:

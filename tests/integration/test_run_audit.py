@@ -66,16 +66,20 @@ def _seed_all(
     return ctx, registry, seeded
 
 
+def _stored(stack: Stack, run_id: str, name: str) -> bytes:
+    key = layout.governance_prefix(run_id) + name
+    body = boto3.client("s3", region_name=REGION).get_object(Bucket=stack.artifacts_bucket, Key=key)["Body"]
+    data: bytes = body.read()
+    return data
+
+
 def _report(stack: Stack, run_id: str) -> dict[str, Any]:
-    body = (
-        boto3.client("s3", region_name=REGION)
-        .get_object(Bucket=stack.artifacts_bucket, Key=layout.governance_prefix(run_id) + "report.json")[
-            "Body"
-        ]
-        .read()
-    )
-    report: dict[str, Any] = json.loads(body)
+    report: dict[str, Any] = json.loads(_stored(stack, run_id, "report.json"))
     return report
+
+
+def _html(stack: Stack, run_id: str) -> str:
+    return _stored(stack, run_id, "report.html").decode()
 
 
 def test_a_clean_lifecycle_has_no_finding_and_sends_no_email(stack: Stack) -> None:
@@ -89,12 +93,7 @@ def test_a_clean_lifecycle_has_no_finding_and_sends_no_email(stack: Stack) -> No
     assert result.emailed is False
     report = _report(stack, "clean")
     assert report["ok"] is True and report["findings"] == []
-    html = (
-        boto3.client("s3", region_name=REGION)
-        .get_object(Bucket=stack.artifacts_bucket, Key="governance/clean/report.html")["Body"]
-        .read()
-        .decode()
-    )
+    html = _html(stack, "clean")
     assert "No findings." in html
     assert ctx.audit is not None
     last = parse_records(ctx.audit.records())[-1]
@@ -103,6 +102,29 @@ def test_a_clean_lifecycle_has_no_finding_and_sends_no_email(stack: Stack) -> No
         f"s3://{stack.artifacts_bucket}/governance/clean/report.json",
         f"s3://{stack.artifacts_bucket}/governance/clean/report.html",
     ]
+
+
+def test_a_page_that_cannot_be_drawn_leaves_the_report_and_records_why(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import modelsteward.reporting.governance as governance_page
+    from modelsteward.domain.governance_report import GovernanceReport
+
+    def broken(report: GovernanceReport) -> str:
+        raise TypeError("no")
+
+    monkeypatch.setattr(governance_page, "render_governance_report", broken)
+    ctx, _, _ = _seed_all(stack)
+    result = run_audit(ctx, CloudWatchAlarmCatalog(), run_id="no-page")
+    assert result.report.ok and _report(stack, "no-page")["ok"] is True
+    html = _html(stack, "no-page")
+    assert "could not be drawn (TypeError in modelsteward/services/run_audit.py:" in html
+    assert f"s3://{stack.artifacts_bucket}/governance/no-page/report.json" in html
+    assert ctx.audit is not None
+    failed, run = parse_records(ctx.audit.records())[-2:]
+    assert (failed.action, run.action) == ("page.failed", "audit.run")
+    assert failed.details["page"] == "governance_report" and failed.details["error"] == "TypeError"
+    assert result.html_uri == f"s3://{stack.artifacts_bucket}/governance/no-page/report.html"
 
 
 def test_planted_defects_are_exactly_the_findings_of_one_email(stack: Stack) -> None:

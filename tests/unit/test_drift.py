@@ -13,13 +13,12 @@ from narrowing import present
 from numpy.typing import ArrayLike
 from scipy import stats
 
+from modelsteward.domain.assessment_record import DriftResult, FeatureResult
 from modelsteward.domain.baseline import Baseline, NumericBaseline
 from modelsteward.domain.baseline_builder import build_baseline
 from modelsteward.domain.drift import (
     METHODS,
     Distribution,
-    DriftResult,
-    FeatureResult,
     JensenShannon,
     Psi,
     benjamini_hochberg,

@@ -24,7 +24,6 @@ from modelsteward.domain.model_card import (
     build_card,
     card_json,
     card_status,
-    render_html,
     render_markdown,
 )
 from modelsteward.errors import NotFound
@@ -193,8 +192,10 @@ def test_a_card_without_spec_or_row_is_a_draft_with_what_is_known() -> None:
 
 
 def test_every_rendering_escapes_user_text() -> None:
+    from modelsteward.reporting.card import render_model_card
+
     card = _card()
-    page = render_html(card)
+    page = render_model_card(card)
     assert "<script>" not in page and html.escape(XSS) in page
     assert "<script" not in page.replace("<script>", "")  # no script element at all
     assert "http" not in page.split("</style>")[1].replace("https://", "")  # no external resource
@@ -204,17 +205,17 @@ def test_every_rendering_escapes_user_text() -> None:
 
 
 def test_styled_card_page_escapes_too() -> None:
-    from modelsteward.services.model_cards import card_html
+    from modelsteward.reporting.card import render_model_card
 
-    page = card_html(_card())
+    page = render_model_card(_card())
     assert "<script>alert" not in page
 
 
 def test_styled_card_shows_segments_in_the_shape_training_writes() -> None:
     """``{column: {value: metrics}}`` (domain.metrics.metrics_by_segment) is one row per value."""
-    from modelsteward.services.model_cards import card_html
+    from modelsteward.reporting.card import render_model_card
 
-    page = card_html(_card())
+    page = render_model_card(_card())
     assert "<td>region=north</td>" in page  # not "region" with a "North" column of dicts
     assert '<th scope="col" class=num>ROC AUC</th>' in page.split("Per segment")[1]
     assert 'aria-label="ROC AUC per segment"' in page  # the bar chart of the primary metric
@@ -282,9 +283,8 @@ class OneRowRegistry(RegistryStub):
         return dict(self.row)
 
 
-def test_regenerate_card_writes_three_files_notes_the_row_and_the_audit_trail() -> None:
-    from modelsteward.services.model_cards import regenerate_card
-
+def _card_context() -> tuple[Context, MemoryStore, MemoryAudit, OneRowRegistry]:
+    """A Context on memory ports holding the credit spec and one registry row (version 2)."""
     store, audit, registry = MemoryStore(), MemoryAudit(), OneRowRegistry(ROW)
     store.put("data", layout.spec_key("credit"), json.dumps(SPEC.model_dump(mode="json")).encode())
     ctx = Context(
@@ -295,6 +295,13 @@ def test_regenerate_card_writes_three_files_notes_the_row_and_the_audit_trail() 
         audit=audit,
         clock=lambda: dt.datetime(2026, 2, 1, tzinfo=dt.UTC),
     )
+    return ctx, store, audit, registry
+
+
+def test_regenerate_card_writes_three_files_notes_the_row_and_the_audit_trail() -> None:
+    from modelsteward.services.model_cards import regenerate_card
+
+    ctx, store, audit, registry = _card_context()
     refs = regenerate_card(ctx, "credit", 2)
     prefix = layout.card_prefix("credit", 2)
     assert {r.key for r in refs.values()} == {prefix + "card.json", prefix + "card.md", prefix + "card.html"}
@@ -310,6 +317,34 @@ def test_regenerate_card_writes_three_files_notes_the_row_and_the_audit_trail() 
     regenerate_card(ctx, "credit", 2)  # S3 versioning keeps the earlier card
     assert len(store.objects[("art", prefix + "card.json")]) == 2
     assert registry.row["card_version_id"] == "2"
+
+
+def test_a_card_page_that_cannot_be_drawn_is_a_recorded_notice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The decision and card.json stand; card.html says what failed (never an older card's status,
+    never the card's values); the audit trail has page.failed with the error type and its frame."""
+    import modelsteward.reporting.card as card_page
+    from modelsteward.services.model_cards import regenerate_card
+
+    def broken(card: ModelCard) -> str:
+        raise KeyError(card.model_overview.owner)  # a message that quotes a value is never kept
+
+    ctx, store, audit, registry = _card_context()
+    regenerate_card(ctx, "credit", 2)  # a good card first: the failure must not leave it in place
+    monkeypatch.setattr(card_page, "render_model_card", broken)
+    refs = regenerate_card(ctx, "credit", 2)
+    prefix = layout.card_prefix("credit", 2)
+    assert json.loads(store.get("art", prefix + "card.json").body)["status"] == "Approved"
+    page = store.get("art", prefix + "card.html").body.decode()
+    assert "could not be drawn (KeyError in " in page and f"s3://art/{prefix}card.json" in page
+    assert "risk@example.com" not in page and "Approved" not in page
+    failed, generated = audit.items[-2:]
+    assert (failed["action"], generated["action"]) == ("page.failed", "card.generated")
+    assert failed["details"]["page"] == "model_card" and failed["details"]["error"] == "KeyError"
+    assert failed["details"]["where"].startswith("modelsteward/services/model_cards.py:")  # the call
+    assert failed["details"]["stack"][-1].startswith("test_model_card.py:")  # the raise
+    assert "risk@example.com" not in json.dumps(failed)
+    assert {p["uri"] for p in failed["outputs"]} == {refs["json"].uri, refs["html"].uri}
+    assert registry.row["card_uri"] == f"s3://art/{prefix}card.json"
 
 
 def test_json_schemas_in_docs_are_current() -> None:

@@ -8,10 +8,11 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from modelsteward.domain.assessment_record import QualityResult
 from modelsteward.domain.baseline import Baseline, CategoricalBaseline
 from modelsteward.domain.baseline_builder import build_baseline
 from modelsteward.domain.profile import profile_batch
-from modelsteward.domain.quality import QualityResult, evaluate_quality
+from modelsteward.domain.quality import evaluate_quality
 from modelsteward.spec import QualityPolicy, parse_spec
 
 SPEC = parse_spec(

@@ -11,11 +11,11 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from modelsteward.domain.assessment_record import MultivariateResult, QualityResult, QualityViolation
 from modelsteward.domain.baseline_builder import build_baseline
 from modelsteward.domain.drift import detect_drift
-from modelsteward.domain.multivariate import MultivariateResult
 from modelsteward.domain.profile import profile_batch
-from modelsteward.domain.quality import QualityResult, QualityViolation, evaluate_quality
+from modelsteward.domain.quality import evaluate_quality
 from modelsteward.domain.report import (
     BatchReport,
     Lineage,

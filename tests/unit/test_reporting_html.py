@@ -1,5 +1,5 @@
-"""The HTML reports: complete, self-contained, escaped, tolerant of their inputs, and right about
-what they show (verdicts, order, numbers). No browser here: see tests/e2e/test_reports_in_browser.py."""
+"""The HTML reports: complete, self-contained, escaped, drawn from their typed records only, and right
+about what they show (verdicts, order, numbers). No browser here: see tests/e2e/test_reports_in_browser.py."""
 
 from __future__ import annotations
 
@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
+from modelsteward.domain.assessment_record import DatasetDrift, FeatureResult, Histogram
 from modelsteward.domain.governance_report import ChainSummary, Finding, GovernanceReport, ModelAudit
 from modelsteward.domain.model_card import Decision
+from modelsteward.domain.report import BatchReport, Lineage, PiiColumnFinding, PiiSummary, SourceRef, Timings
 from modelsteward.domain.timeline import DriftTimeline, TimelineFeature, TimelinePoint
 from modelsteward.reporting import (
     charts,
@@ -28,7 +30,9 @@ from modelsteward.reporting import (
     render_drift_timeline,
     render_governance_report,
     render_model_card,
+    render_window_report,
 )
+from modelsteward.reporting.batch import CSV_COLUMNS
 from stewardtools import screenshot
 from stewardtools.report_examples import (
     FORMULA_NAME,
@@ -70,7 +74,7 @@ def parse(document: str) -> _Collector:
 def all_pages() -> dict[str, str]:
     return {
         "batch": render_batch_report(example_batch_report(hostile=True)),
-        "window": render_batch_report(example_window_report()),
+        "window": render_window_report(example_window_report()),
         "timeline": render_drift_timeline(example_timeline()),
         "card": render_model_card(example_model_card()),
         "governance": render_governance_report(example_governance_report()),
@@ -150,7 +154,7 @@ def test_formula_cells_are_neutralised_in_tables_and_csv() -> None:
     assert lines[0].startswith("name,kind,method,score,threshold")
     assert any(line.startswith('"\'=HYPERLINK(""http://x"")"') for line in lines)
     assert any(line.startswith("<script>alert(1)</script>,") for line in lines)  # CSV is not HTML
-    assert len(lines) == 1 + len(example_batch_report(hostile=True)["features"])
+    assert len(lines) == 1 + len(example_batch_report(hostile=True).features)
 
 
 @pytest.mark.parametrize(
@@ -189,16 +193,24 @@ def test_svg_text_and_titles_are_escaped() -> None:
 
 
 def test_pii_values_are_never_shown() -> None:
-    report = example_batch_report()
-    report["pii"] = {
+    """The PII summary has no field for values: one that carries them is refused before a page
+    exists (the renderer never sees it); the page shows counts and kinds only."""
+    data = example_batch_report().model_dump(mode="json")
+    finding = {"column": "notes", "kind": "email", "count": 2, "share": 0.001}
+    data["pii"] = {
         "action": "redact",
-        "findings": [{"column": "notes", "kind": "email", "count": 2, "examples": ["jane@example.org"]}],
+        "findings": [{**finding, "examples": ["jane@example.org"]}],
         "values": ["4111 1111 1111 1111"],
     }
+    with pytest.raises(ValidationError) as refused:
+        BatchReport.model_validate(data)
+    assert {e["loc"][-1] for e in refused.value.errors()} == {"examples", "values"}
+    report = example_batch_report()
+    report.pii = PiiSummary(action="redact", findings=[PiiColumnFinding(**finding)])
     document = render_batch_report(report)
     assert "jane@example.org" not in document
     assert "4111 1111" not in document
-    assert "withheld" in document
+    assert "Counts and kinds only: values are never shown." in document
 
 
 # ---------------------------------------------------------------------------------------------
@@ -212,31 +224,34 @@ def feature_order(document: str) -> list[str]:
 def test_features_are_sorted_drifted_first_then_by_severity() -> None:
     report = example_batch_report()
     order = feature_order(render_batch_report(report))
-    by_name = {f["name"]: f for f in report["features"]}
+    by_name = {f.name: f for f in report.features}
     assert sorted(order) == sorted(by_name)
     ranks = {"drift": 0, "warn": 1, "insufficient_data": 2, "none": 3}
-    severities = [ranks[by_name[name]["severity"]] for name in order]
+    severities = [ranks[by_name[name].severity] for name in order]
     assert severities == sorted(severities)
-    drifted = [n for n in order if by_name[n]["drifted"]]
+    drifted = [n for n in order if by_name[n].drifted]
     # among drifted features, the larger score/threshold ratio comes first
-    ratios = [by_name[n]["score"] / by_name[n]["threshold"] for n in drifted]
+    ratios = [(by_name[n].score or 0.0) / by_name[n].threshold for n in drifted]
     assert ratios == sorted(ratios, reverse=True)
 
 
 def test_each_feature_shows_its_raw_score_noise_band_floor_and_why_it_drifts() -> None:
     report = example_batch_report()
-    first, second = report["features"][0], report["features"][1]
-    first.update(raw_score=0.0612, noise_band=0.0413, floor=0.035, beyond_noise=True, drift_reason=None)
-    second.update(
-        raw_score=0.0734,
-        noise_band=None,
-        drift_reason="persistent: 6 of the last 6 batches beyond the noise band",
+    first = report.features[0] = report.features[0].model_copy(
+        update={"raw_score": 0.0612, "noise_band": 0.0413, "floor": 0.035, "beyond_noise": True}
+    )
+    second = report.features[1] = report.features[1].model_copy(
+        update={
+            "raw_score": 0.0734,
+            "noise_band": None,
+            "drift_reason": "persistent: 6 of the last 6 batches beyond the noise band",
+        }
     )
     document = render_batch_report(report)
-    row = re.search(rf'<span class="feature-name">{first["name"]}</span>.*?</tr>', document)
+    row = re.search(rf'<span class="feature-name">{first.name}</span>.*?</tr>', document)
     evidence = "raw 0.0612 \u00b7 noise band 0.0413 \u00b7 floor 0.035 \u00b7 beyond noise"
     assert row and evidence in row.group(0)
-    other = re.search(rf'<span class="feature-name">{second["name"]}</span>.*?</tr>', document)
+    other = re.search(rf'<span class="feature-name">{second.name}</span>.*?</tr>', document)
     assert other and "raw 0.0734</span>" in other.group(0) and "noise band 0" not in other.group(0)
     assert "persistent: 6 of the last 6 batches beyond the noise band" in other.group(0)
     csv_href = re.search(r'download="features.csv" href="([^"]+)"', document)
@@ -255,8 +270,7 @@ def test_each_feature_shows_its_raw_score_noise_band_floor_and_why_it_drifts() -
     ],
 )
 def test_verdict_banner_uses_colour_and_words(verdict: str, tone: str, words: str) -> None:
-    report = example_batch_report()
-    report["verdict"] = verdict
+    report = example_batch_report().model_copy(update={"verdict": verdict})
     document = render_batch_report(report)
     banner = re.search(r'<section class="banner banner-(\w+)" id="verdict"[^>]*>(.*?)</section>', document)
     assert banner is not None
@@ -266,10 +280,11 @@ def test_verdict_banner_uses_colour_and_words(verdict: str, tone: str, words: st
 
 def test_key_numbers_come_from_the_report() -> None:
     report = example_batch_report()
-    report["rows"] = 123_456
-    report["dataset_drift"]["share"] = 0.4567
-    report["multivariate"]["auc"] = 0.8123
-    report["quality"] = report["quality"][:2]
+    report.rows = 123_456
+    report.dataset_drift.share = 0.4567
+    assert report.multivariate is not None
+    report.multivariate.auc = 0.8123
+    report.quality = report.quality[:2]
     document = render_batch_report(report)
     stats = re.findall(
         r'<span class="stat-label">([^<]*)</span><span class="stat-value">([^<]*)</span>', document
@@ -285,17 +300,15 @@ def test_key_numbers_come_from_the_report() -> None:
 def test_one_distribution_chart_per_feature_of_the_right_kind() -> None:
     report = example_batch_report()
     document = render_batch_report(report)
-    numeric = sum(1 for f in report["features"] if f["reference_hist"].get("edges"))
-    categorical = sum(1 for f in report["features"] if f["reference_hist"].get("categories"))
+    hists = [f.reference_hist for f in report.features]
+    numeric = sum(1 for h in hists if h is not None and h.edges)
+    categorical = sum(1 for h in hists if h is not None and h.categories)
     assert document.count('class="chart-hist"') == numeric
     assert document.count('class="chart-cat"') == categorical
 
 
 def test_renders_the_domain_batch_report_model_like_its_json() -> None:
-    from modelsteward.domain.report import BatchReport
-
-    data = example_batch_report(hostile=True)
-    model = BatchReport.model_validate(data)
+    model = example_batch_report(hostile=True)
     strip = re.compile(r"generated \d{4}-\d\d-\d\d \d\d:\d\d UTC")
     from_model = strip.sub("", render_batch_report(model))
     from_json = strip.sub("", render_batch_report(BatchReport.from_json(model.to_json())))
@@ -310,6 +323,32 @@ def test_window_report_shows_its_window_instead_of_a_batch() -> None:
     assert "Batch <b>" not in document
 
 
+def test_window_report_shows_volume_findings_and_the_batches_it_left_out() -> None:
+    report = example_window_report()
+    document = PAGES["window"]
+    text = re.sub(r"\s+", " ", "".join(parse(document).text))
+    assert "88,000" in text and "tested, of 96,000 received" in text
+    assert f"{report.batches} batches merged" in text
+    for finding in report.findings:
+        assert finding.message in text
+    skipped = report.skipped_batches[0]
+    assert skipped.batch_id in text and skipped.reason in text
+    assert "quality violation" not in text  # a window checks no quality: it claims none
+    assert document.count('class="feature-row') == len(report.features)
+
+
+def test_a_window_of_many_batches_lists_the_first_and_counts_the_rest() -> None:
+    from modelsteward.reporting.batch import LISTED
+
+    report = example_window_report()
+    report.batch_ids = [f"b-{i:03d}" for i in range(LISTED + 7)]
+    report.lineage.profiles = [{"uri": f"s3://a/{b}/profile.json"} for b in report.batch_ids]
+    report.lineage.profiles_total = len(report.batch_ids)
+    text = "".join(parse(render_window_report(report)).text)
+    assert f"b-{LISTED - 1:03d}" in text and f"b-{LISTED:03d}" not in text
+    assert "and 7 more (report.json lists all)" in text and "7 more profiles" in text
+
+
 @pytest.mark.parametrize(
     "report",
     [
@@ -320,17 +359,69 @@ def test_window_report_shows_its_window_instead_of_a_batch() -> None:
         {"model": "m", "quality": {"violations": ["free text"]}, "contract": {"findings": [{"a": 1}]}},
     ],
 )
-def test_partial_or_odd_reports_render_without_crashing(report: dict[str, Any]) -> None:
+def test_a_report_as_a_dict_is_refused_however_partial(report: dict[str, Any]) -> None:
+    """No guessing at key names: the page takes the record its writer built (readers parse
+    report.json with BatchReport first)."""
+    with pytest.raises(TypeError, match="expected a BatchReport, got dict"):
+        render_batch_report(report)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="expected a WindowReport, got dict"):
+        render_window_report(report)  # type: ignore[arg-type]
+
+
+def test_each_page_refuses_the_other_record() -> None:
+    with pytest.raises(TypeError, match="expected a BatchReport, got WindowReport"):
+        render_batch_report(example_window_report())  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="expected a WindowReport, got BatchReport"):
+        render_window_report(example_batch_report())  # type: ignore[arg-type]
+
+
+def test_a_sparse_report_renders_without_crashing() -> None:
+    """The least a writer can build (no multivariate, no quality, no PII, nothing drawn), with a
+    score that is not a number and a histogram without counts."""
+    odd = FeatureResult(
+        name="x", kind="numeric", data_type="numeric", method="wasserstein", score=float("nan"),
+        threshold=0.1, warn_threshold=0.05, test="ks", p_value=None, p_value_adjusted=None,
+        drifted=False, severity="none", n_reference=0, n_current=0, reference_hist=Histogram(counts=[]),
+    )  # fmt: skip
+    report = BatchReport(
+        model="m",
+        batch_id="b",
+        source=SourceRef(uri="s3://data/inference/m/b.csv"),
+        created_at="2026-01-01T00:00:00+00:00",
+        rows=0,
+        verdict="ok",
+        dataset_drift=DatasetDrift(
+            share=0.0, threshold=0.3, drifted=False, evaluated_features=0, drifted_features=[]
+        ),
+        features=[odd],
+        pii=PiiSummary(action="redact"),
+        timings=Timings(processing_ms=0.0, peak_memory_mb=0.0),
+        lineage=Lineage(),
+    )
     document = render_batch_report(report)
     assert_self_contained(document)
-    assert 'id="verdict"' in document
+    assert 'id="verdict"' in document and "no score" in document
+    assert "No data-quality violations." in document and "No PII found." in document
 
 
-def test_unknown_report_keys_are_shown_not_dropped() -> None:
-    report = example_batch_report()
-    report["estimated_performance"] = {"roc_auc": 0.7712}
-    document = render_batch_report(report)
-    assert "Other details" in document and "0.7712" in document
+def test_keys_outside_the_schema_are_refused_when_read_not_dropped() -> None:
+    """A field the writer does not know is an error when report.json is read, never a silent loss."""
+    data = example_batch_report().model_dump(mode="json")
+    data["estimated_performance"] = {"roc_auc": 0.7712}
+    with pytest.raises(ValidationError, match="estimated_performance"):
+        BatchReport.model_validate(data)
+
+
+def test_the_csv_columns_are_fields_of_the_feature_record() -> None:
+    assert set(CSV_COLUMNS) <= set(FeatureResult.model_fields)
+
+
+def test_the_report_records_and_pages_load_without_numpy() -> None:
+    """handle_alarm (no dependency layer) parses report.json and any light function may draw it."""
+    from light_imports import heavy_after
+
+    records = "import modelsteward.domain.report, modelsteward.domain.window_report"
+    assert heavy_after(f"{records}, modelsteward.reporting.batch") == []
 
 
 # ---------------------------------------------------------------------------------------------
@@ -403,7 +494,10 @@ def test_timeline_latest_score_shows_the_raw_score_in_the_batch_reports_words() 
             == f'{kit.fmt_number(feature.score)}<span class="sub evidence">{html.escape(words)}</span>'
         )
     report = example_batch_report()
-    report["features"][0].update(raw_score=0.0312, noise_band=0.034, floor=0.035, beyond_noise=False)
+    first = report.features[0].model_copy(
+        update={"raw_score": 0.0312, "noise_band": 0.034, "floor": 0.035, "beyond_noise": False}
+    )
+    report = report.model_copy(update={"features": [first, *report.features[1:]]})
     words = kit.noise_evidence(0.0312, 0.034, 0.035, False)
     assert words == "raw 0.0312 \u00b7 noise band 0.034 \u00b7 floor 0.035"
     assert f'<span class="sub">{html.escape(words)}</span>' in render_batch_report(report)  # same words
@@ -493,23 +587,23 @@ def test_batch_report_sets_estimate_band_and_realized_side_by_side() -> None:
     assert "Realized 0.751 from 1,931 labeled rows: outside the band, 0.051 below the estimate." in text
     assert "Not trusted: the labeled reference has 168 rows of the rarer class" in text
     assert "7.0% of the rows scored outside the reference's score range" in text
-    metrics = sum(len(v["metrics"]) for v in report["performance"]["variants"])
+    assert report.performance is not None
+    metrics = sum(len(v.metrics) for v in report.performance.variants)
     assert document.count('class="chart-interval"') == metrics
-    realized = sum(
-        1 for v in report["performance"]["variants"] for m in v["metrics"] if m["realized"] is not None
-    )
+    realized = sum(1 for v in report.performance.variants for m in v.metrics if m.realized is not None)
     assert document.count('class="realized"') == realized
     # a section only when there is an estimate
-    report.pop("performance")
+    report.performance = None
     assert "Model performance" not in render_batch_report(report)
 
 
 def test_batch_report_says_awaiting_labels_before_they_come() -> None:
     report = example_batch_report()
-    for variant in report["performance"]["variants"]:
-        variant["realized_rows"] = None
-        for metric in variant["metrics"]:
-            metric.update(realized=None, gap=None, inside_band=None)
+    assert report.performance is not None
+    for variant in report.performance.variants:
+        variant.realized_rows = None
+        for metric in variant.metrics:
+            metric.realized, metric.gap, metric.inside_band = None, None, None
     text = "".join(parse(render_batch_report(report)).text)
     assert "Realized: awaiting labels." in text and "Outside the band" not in text
 
@@ -607,6 +701,8 @@ def test_model_card_pending_and_rejected_with_segments_and_hostile_text() -> Non
 @pytest.mark.parametrize(
     ("render", "typed"),
     [
+        (render_batch_report, example_batch_report),
+        (render_window_report, example_window_report),
         (render_model_card, example_model_card),
         (render_governance_report, example_governance_report),
         (render_drift_timeline, example_timeline),

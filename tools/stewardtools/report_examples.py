@@ -36,7 +36,11 @@ from modelsteward.domain.model_card import (
     MonitoringSummary,
     TrainingDetails,
 )
+from modelsteward.domain.report import BatchReport
 from modelsteward.domain.timeline import DriftTimeline, TimelineFeature, TimelinePoint
+from modelsteward.domain.window import Finding as WindowFinding
+from modelsteward.domain.window import VolumeCheck
+from modelsteward.domain.window_report import SkippedBatch, WindowLineage, WindowReport, WindowSpan
 
 HOSTILE_NAME = "<script>alert(1)</script>"
 FORMULA_NAME = '=HYPERLINK("http://x")'
@@ -140,8 +144,8 @@ def _score(
     )
 
 
-def example_batch_report(*, hostile: bool = False) -> dict[str, Any]:
-    """A drifted batch of a credit-risk model, in the BatchReport JSON shape (domain/report.py).
+def example_batch_report(*, hostile: bool = False) -> BatchReport:
+    """A drifted batch of a credit-risk model, as monitor_batch builds it (domain/report.py).
 
     ``hostile`` adds a ``<script>`` column name, a spreadsheet-formula column name and markup in
     messages, as an attacker controlling the uploaded file's header could.
@@ -366,7 +370,7 @@ def example_batch_report(*, hostile: bool = False) -> dict[str, Any]:
         },
         "performance": example_performance(hostile=hostile),
     }
-    return report
+    return BatchReport.model_validate(report)
 
 
 def _estimate_doc(
@@ -446,16 +450,56 @@ def example_performance(*, hostile: bool = False) -> dict[str, Any]:
     return view.model_dump(mode="json")
 
 
-def example_window_report() -> dict[str, Any]:
-    """The same shape for a merged window of batches (``window`` instead of ``batch_id``)."""
-    report = example_batch_report()
-    report.pop("batch_id")
-    report["window"] = {"start": "2026-11-27T14:00:00+00:00", "end": "2026-11-28T14:00:00+00:00"}
-    report["rows"] = 96_000
-    report["quality"] = []
-    report["verdict"] = "drift"
-    report.pop("performance")
-    return report
+def example_window_report() -> WindowReport:
+    """A day of twelve merged batches of the same model, as check_window builds it: the batch
+    example's drift on the merged profile, one batch profiled against another baseline, the volume
+    against the previous days."""
+    batch = example_batch_report()
+    ids = [f"inference/credit-risk/2026-11-28/batch-{n:04d}.parquet" for n in range(31, 43)]
+    profiles = [
+        {"uri": f"s3://steward-artifacts-123456789012/reports/credit-risk/batches/{b}/profile.json",
+         "version_id": f"v{i}.pR0f", "sha256": f"{i:02d}" + "a7c9e0b2d4f6" * 5, "size": 18_211}
+        for i, b in enumerate(ids[:-1])
+    ]  # fmt: skip
+    return WindowReport(
+        model=batch.model,
+        model_version=batch.model_version,
+        window=WindowSpan(kind="day", start="2026-11-27T14:00:00+00:00", end="2026-11-28T14:00:00+00:00"),
+        created_at="2026-11-28T15:00:04+00:00",
+        batches=len(ids) - 1,
+        batch_ids=ids[:-1],
+        rows=88_000,
+        time_min="2026-11-27T14:00:09+00:00",
+        time_max="2026-11-28T13:59:41+00:00",
+        verdict="drift",
+        dataset_drift=batch.dataset_drift,
+        features=[f.model_copy(update={"n_current": f.n_current * 11}) for f in batch.features],
+        findings=[
+            WindowFinding(
+                check="other_baseline",
+                severity="info",
+                message="1 batch(es) were profiled against another baseline and are not part of the merged "
+                "drift test",
+            ),
+            WindowFinding(
+                check="volume_drop",
+                severity="warn",
+                value=0.43,
+                threshold=0.5,
+                message="96,000 rows in this window, 43% of the median of the previous 7 windows",
+            ),
+        ],
+        volume=VolumeCheck(
+            rows=96_000,
+            history=[221_400, 219_800, 224_100, 223_000, 218_700, 222_900, 225_300],
+            median=222_900.0,
+            ratio=0.43,
+        ),
+        skipped_batches=[SkippedBatch(batch_id=ids[-1], reason="profiled against another baseline")],
+        lineage=WindowLineage(
+            baseline=batch.lineage.baseline, profiles=profiles, profiles_total=len(profiles)
+        ),
+    )
 
 
 def _example_feature(name: str, signal: float, rng: random.Random) -> TimelineFeature:
@@ -779,11 +823,12 @@ def _pages() -> dict[str, Callable[[], str]]:
         render_drift_timeline,
         render_governance_report,
         render_model_card,
+        render_window_report,
     )
 
     return {
         "batch_report": lambda: render_batch_report(example_batch_report()),
-        "window_report": lambda: render_batch_report(example_window_report()),
+        "window_report": lambda: render_window_report(example_window_report()),
         "drift_timeline": lambda: render_drift_timeline(example_timeline()),
         "model_card": lambda: render_model_card(example_model_card()),
         "governance_report": lambda: render_governance_report(example_governance_report()),

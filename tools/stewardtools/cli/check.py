@@ -26,6 +26,7 @@ from typing import Any, cast
 
 import pyarrow as pa
 
+from modelsteward.domain.report import BatchReport
 from modelsteward.errors import InvalidInput
 from modelsteward.spec import ModelSpec, parse_spec, read_spec_file
 from stewardtools.cli.main import EXIT_FINDINGS, EXIT_OK
@@ -136,12 +137,8 @@ def check(reference: Path, current: Path, spec_path: Path | None, out: Path) -> 
     from modelsteward.domain.baseline_builder import build_baseline
     from modelsteward.domain.report import Lineage, Timings, build_report
     from modelsteward.domain.sagemaker import constraint_violations_json
-    from modelsteward.services.assessment import (
-        assess_batch,
-        conform_and_screen,
-        peak_memory_mb,
-        render_html,
-    )
+    from modelsteward.reporting.batch import render_batch_report
+    from modelsteward.services.assessment import assess_batch, conform_and_screen, peak_memory_mb
 
     started = time.perf_counter()
     ref_raw, cur_raw = _read(reference), _read(current)
@@ -180,7 +177,6 @@ def check(reference: Path, current: Path, spec_path: Path | None, out: Path) -> 
     out.mkdir(parents=True, exist_ok=True)
     files = {
         "report.json": report.to_json(indent=2),
-        "report.html": render_html(report),
         "baseline.json": baseline.to_json(),
         "profile.json": assessment.profile.to_json(),
         "constraint_violations.json": json.dumps(
@@ -189,10 +185,13 @@ def check(reference: Path, current: Path, spec_path: Path | None, out: Path) -> 
     }
     for name, text in files.items():
         (out / name).write_text(text, encoding="utf-8")
-    return {"report": report, "files": {name: str(out / name) for name in files}}
+    # the page last: a renderer error reaches the terminal with every record already on disk
+    (out / "report.html").write_text(render_batch_report(report), encoding="utf-8")
+    names = [*files, "report.html"]
+    return {"report": report, "files": {name: str(out / name) for name in names}}
 
 
-def summary_line(report: Any) -> str:
+def summary_line(report: BatchReport) -> str:
     """One line: the verdict, then why (drifted columns vs the dataset threshold, AUC, quality)."""
     drifted = [f.name for f in report.features if f.drifted]
     evaluated = sum(1 for f in report.features if f.severity != "insufficient_data")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import io
-import json
 import shutil
 import sys
 import threading
@@ -337,10 +336,11 @@ def run_demo(
                 if k.endswith("report.json")
             )
             if gov_keys:
-                report = json.loads(c.store.get(c.settings.artifacts_bucket, gov_keys[-1]).body)
-                findings = report.get("findings") or []
-                result.governance_findings = len(findings)
-                progress.event(f"governance audit: {len(findings)} finding(s)")
+                from modelsteward.domain.governance_report import GovernanceReport
+
+                body = c.store.get(c.settings.artifacts_bucket, gov_keys[-1]).body
+                result.governance_findings = len(GovernanceReport.model_validate_json(body).findings)
+                progress.event(f"governance audit: {result.governance_findings} finding(s)")
 
         # 9. audit verify ---------------------------------------------------------------------------
         with progress.step("steward audit verify", total):

@@ -29,9 +29,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, Field
 
-METHOD = "output_permutation"
+from .assessment_record import AttributionDrift, RankChange
+
 DEFAULT_REPEATS = 2
 
 
@@ -105,30 +105,6 @@ def output_attributions(
             change = (np.asarray(labels[rows]) != np.asarray(labels[:n])).astype(float)
         out[names[k % len(names)]] += float(np.nanmean(change)) / repeats
     return _normalized(out)
-
-
-class RankChange(BaseModel):
-    feature: str
-    baseline: float
-    current: float | None
-    baseline_rank: int
-    current_rank: int | None
-
-
-class AttributionDrift(BaseModel):
-    """The batch report's ``attribution_drift`` section (and the ``attribution_drift`` signal's evidence)."""
-
-    available: bool
-    reason: str | None = Field(default=None, description="why it is not available")
-    method: str = METHOD
-    version: int | None = None
-    rows: int | None = Field(default=None, description="champion rows attributed (a seeded sample)")
-    ndcg: float | None = None
-    threshold: float | None = None
-    drifted: bool = False
-    baseline: dict[str, float] = Field(default_factory=dict)
-    current: dict[str, float] = Field(default_factory=dict)
-    ranks: list[RankChange] = Field(default_factory=list, description="baseline order, with the batch's rank")
 
 
 def unavailable(reason: str) -> AttributionDrift:

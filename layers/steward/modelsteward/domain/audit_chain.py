@@ -57,6 +57,7 @@ ACTIONS = (
     "pii.finding",
     "pii.resolved",
     "card.generated",
+    "page.failed",
     "audit.run",
     "window.checked",
     "labels.evaluated",

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import BatchRejected
 from ..spec import ModelSpec
+from .assessment_record import DataType
 
 SCHEMA_VERSION: Literal["1.0"] = "1.0"
 GRID_QUANTILES = 1001  # fine grid for KS / Wasserstein: reference quantiles at 0, 0.001, ..., 1
@@ -39,7 +40,6 @@ OTHER = "__other__"
 PARALLEL_ROWS = 50_000  # below this, threads cost more than they save
 
 Role = Literal["feature", "prediction", "probability", "label"]
-DataType = Literal["numeric", "categorical"]
 
 
 # --- reading columns without pandas ---------------------------------------------------------

@@ -31,15 +31,13 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 
 from ..spec import DriftPolicy
-from .baseline import OTHER, Baseline, CategoricalBaseline, DataType, NumericBaseline
+from .assessment_record import DatasetDrift, DataType, DriftResult, FeatureResult, Histogram, Kind
+from .baseline import OTHER, Baseline, CategoricalBaseline, NumericBaseline
 from .profile import CategoricalProfile, NumericProfile, Profile
 from .special import chi2_sf, kolmogorov
 
-Severity = Literal["none", "warn", "drift", "insufficient_data"]
-Kind = Literal["numeric", "categorical", "prediction", "label"]
 DISPLAY_CATEGORIES = 30
 MIN_EXPECTED = 5.0  # categories expected fewer times than this (in the smaller sample) are pooled
 
@@ -390,77 +388,6 @@ def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:
     out = np.empty(m)
     out[order] = np.minimum(adjusted, 1.0)
     return out.tolist()
-
-
-# --- results --------------------------------------------------------------------------------
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Histogram(_Model):
-    """Counts to draw: numeric ``edges`` (len(counts)+1, outer edges = observed min/max) or ``categories``."""
-
-    edges: list[float] | None = None
-    categories: list[str] | None = None
-    counts: list[int]
-
-
-class FeatureResult(_Model):
-    name: str
-    kind: Kind
-    data_type: DataType
-    method: str
-    score: float | None = Field(description="effect size beyond sampling noise: compared with the thresholds")
-    raw_score: float | None = Field(None, description="the plain statistic (what other tools report)")
-    noise_floor: float | None = Field(None, description="expected raw score of two samples without drift")
-    noise_band: float | None = Field(
-        None,
-        description="99th percentile of the raw score without drift at this batch's size, from the "
-        "baseline's reference resamples (null: the baseline has no bands)",
-    )
-    beyond_noise: bool = Field(
-        False,
-        description="raw_score above noise_band and score at least floor: evidence that persistence "
-        "over batches turns into drift",
-    )
-    effect: float | None = Field(
-        None,
-        description="effect size beyond noise compared with floor (= score, except wasserstein: "
-        "sqrt(raw_score^2 - noise_floor^2))",
-    )
-    threshold: float
-    warn_threshold: float
-    floor: float | None = Field(None, description="below this effect nothing is drift, however certain")
-    drift_reason: str | None = Field(None, description="why the feature is drift (null when it is not)")
-    test: Literal["ks", "chi2"]
-    statistic: float | None = None
-    p_value: float | None
-    p_value_adjusted: float | None
-    drifted: bool
-    severity: Severity
-    n_reference: int
-    n_current: int
-    importance: float = 0.0
-    reference_hist: Histogram | None = None
-    current_hist: Histogram | None = None
-    note: str | None = None
-
-
-class DatasetDrift(_Model):
-    share: float = Field(description="importance-weighted share of drifted features (0..1)")
-    threshold: float
-    drifted: bool
-    evaluated_features: int
-    drifted_features: list[str]
-
-
-class DriftResult(_Model):
-    features: list[FeatureResult]
-    dataset: DatasetDrift
-
-    @property
-    def prediction_drifted(self) -> bool:
-        return any(f.drifted for f in self.features if f.kind == "prediction")
 
 
 @dataclass(frozen=True)

@@ -41,12 +41,13 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from ..spec import FAIRNESS_BOUNDS, HIGHER_IS_FAIRER, FairnessPolicy, ModelSpec
+from .assessment_record import BatchBias, BiasVerdict
 from .metrics import label_text
 
 BOOTSTRAP_ROUNDS = 200
 BOOTSTRAP_MAX_ROWS = 2000  # larger groups: m-out-of-n bootstrap, standard error rescaled by sqrt(m/n)
 MAX_GROUPS = 50  # more distinct values than this is not a group attribute (and naming them could leak rows)
-Verdict = Literal["held", "breached", "unjudged", "none"]
+Verdict = BiasVerdict  # held / breached / unjudged / none: the gate's verdict and each batch's
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -553,22 +554,6 @@ def holdout_bias(spec: ModelSpec, holdout: Any, preds: Any, classes: Sequence[st
 
 
 PREDICTION_BOUNDS = ("demographic_parity_difference", "disparate_impact_ratio")
-
-
-class BatchBias(BaseModel):
-    """Bias drift of one production batch, from its predictions (no labels needed)."""
-
-    breach: bool
-    verdict: Verdict
-    bounds: dict[str, float]
-    values: dict[str, float | None]
-    selection_rates: dict[str, dict[str, float | None]] = Field(
-        default_factory=dict, description="attribute -> group -> share predicted favorable"
-    )
-    group_rows: dict[str, dict[str, int]] = Field(default_factory=dict)
-    too_small: dict[str, list[str]] = Field(default_factory=dict)
-    missing_attributes: list[str] = Field(default_factory=list)
-    reasons: list[str] = Field(default_factory=list)
 
 
 def batch_bias(

@@ -4,13 +4,12 @@ Built from three sources: the spec (intended use, limitations, owner, risk ratin
 version row (metrics, params, library versions, lineage, gate evidence, status) and the audit
 records of the model (approvals, drift incidents, alarms, retrains). Fields follow the SageMaker
 Model Card content (model_overview, intended_uses, training_details, evaluation_details,
-additional_information) so a card can be carried over. Pure: no I/O; renders JSON, Markdown and
-self-contained HTML in which every value is escaped.
+additional_information) so a card can be carried over. Pure: no I/O; renders JSON and Markdown
+(the HTML page is reporting.card's, from this record).
 """
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Literal
@@ -763,47 +762,6 @@ def render_markdown(card: ModelCard) -> str:
             lines += _md_table(["Field", "Value"], content)
         lines.append("")
     return "\n".join(lines)
-
-
-_CSS = (
-    "body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:60rem;"
-    "color:#1f2933;padding:0 1rem}h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem;"
-    "border-bottom:1px solid #d9e2ec}table{border-collapse:collapse;width:100%;font-size:.9rem}"
-    "th,td{border:1px solid #d9e2ec;padding:.3rem .5rem;text-align:left;vertical-align:top;"
-    "word-break:break-word}th{background:#f0f4f8}.status{display:inline-block;padding:.1rem .6rem;"
-    "border-radius:1rem;background:#e3f8ff}.none{color:#829ab1}"
-)
-
-
-def _html_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>" for row in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def render_html(card: ModelCard) -> str:
-    """A self-contained page (inline CSS, no scripts, no external URLs); every value is escaped."""
-    o = card.model_overview
-    title = html.escape(f"Model card: {o.model_name} v{o.model_version}")
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{title}</title><style>{_CSS}</style></head><body>",
-        f"<h1>{title}</h1>",
-        f'<p>Status: <span class="status">{html.escape(card.status)}</span></p>',
-    ]
-    for heading, content in _sections(card):
-        parts.append(f"<h2>{html.escape(heading)}</h2>")
-        if isinstance(content, tuple):
-            headers, rows = content
-            parts.append(_html_table(headers, rows) if rows else '<p class="none">none recorded</p>')
-        else:
-            parts.append(_html_table(["Field", "Value"], content))
-    parts.append("</body></html>")
-    return "\n".join(parts)
 
 
 def estimate_text(summary: Mapping[str, Any] | None) -> str | None:

@@ -15,13 +15,12 @@ from __future__ import annotations
 import contextlib
 import itertools
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Literal
 
 import numpy as np
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict
 
 from ..spec import DriftPolicy
+from .assessment_record import MultivariateResult
 from .baseline import SAMPLE_ROWS, Baseline, CategoricalBaseline, sample_rows
 from .special import expit, ndtri
 
@@ -29,19 +28,6 @@ MAX_NUMERIC = 12  # most important numeric features expanded with squares and pa
 MAX_CATEGORIES = 10  # one-hot levels per categorical feature (the reference's most frequent)
 FOLDS = 5
 L2 = 1.0
-
-
-class MultivariateResult(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    method: Literal["domain_classifier"] = "domain_classifier"
-    auc: float | None
-    threshold: float
-    drifted: bool
-    n_reference: int
-    n_current: int
-    features: list[str]
-    note: str | None = None
 
 
 def _normal_scores(reference: np.ndarray, values: np.ndarray) -> np.ndarray:

@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Literal, Protocol
-
-from pydantic import BaseModel, ConfigDict
+from typing import Protocol
 
 from ..spec import QualityPolicy
+from .assessment_record import QualityResult, QualityViolation
 from .baseline import Baseline, CategoricalBaseline, NumericBaseline
 from .contract import example_text
 from .profile import CategoricalProfile, NumericProfile, Profile
@@ -45,28 +44,6 @@ class ContractFindingLike(Protocol):
     def message(self) -> str: ...
     @property
     def count(self) -> int: ...
-
-
-class QualityViolation(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    check: str
-    column: str | None = None
-    observed: float
-    threshold: float
-    message: str
-    severity: Literal["warn", "error"] = "warn"
-
-
-class QualityResult(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    violations: list[QualityViolation]
-    quarantine: bool
-
-    @property
-    def passed(self) -> bool:
-        return not self.violations
 
 
 def _pct(x: float) -> str:

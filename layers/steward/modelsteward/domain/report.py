@@ -4,19 +4,35 @@ It carries everything the HTML report draws (reference and current histograms pe
 renderer ever re-reads data, and everything lineage needs (source object version and hash,
 baseline and spec versions). PII appears only as column/kind/count summaries, never values.
 Its JSON schema is published in docs/report-schema.md (``BatchReport.model_json_schema()``).
+
+One typed owner: monitor_batch (and ``steward check``) build it and write its JSON; every reader
+(the page, the batch index, handle_alarm's email, the timeline, evaluate_labels' redraw) parses
+report.json back with this model, never as a dict. Pydantic only (its parts are in
+domain.assessment_record), so light functions read it without numpy.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .drift import DatasetDrift, DriftResult, FeatureResult, Histogram
+from .assessment_record import (
+    AttributionDrift,
+    BatchBias,
+    DatasetDrift,
+    DriftResult,
+    FeatureResult,
+    Histogram,
+    MultivariateResult,
+    QualityResult,
+    QualityViolation,
+)
 from .estimate_view import EstimateVsRealized
-from .multivariate import MultivariateResult
-from .quality import ContractFindingLike, QualityResult, QualityViolation
+
+if TYPE_CHECKING:
+    from .quality import ContractFindingLike
 
 REPORT_SCHEMA_VERSION: Literal["1.0"] = "1.0"
 Verdict = Literal["ok", "drift", "quality", "drift+quality"]
@@ -121,15 +137,15 @@ class BatchReport(_Model):
     extra_columns: list[str] = Field(default_factory=list)
     timings: Timings
     lineage: Lineage
-    bias: dict[str, Any] | None = Field(
+    bias: BatchBias | None = Field(
         default=None,
-        description="domain.fairness.BatchBias: selection rate per group, parity vs the committed "
+        description="selection rate per group, parity vs the committed "
         "bounds and the per-batch breach flag; null when the spec commits no prediction-only bound "
         "or the batch carries no sensitive attribute",
     )
-    attribution_drift: dict[str, Any] | None = Field(
+    attribution_drift: AttributionDrift | None = Field(
         default=None,
-        description="domain.attribution.AttributionDrift: label-free global attributions of the "
+        description="label-free global attributions of the "
         "champion's outputs on the batch against its version's baseline (nDCG, Clarify's check); "
         "available false with the reason when the suite did not score the batch (a model served "
         "elsewhere has no artefact to explain); null when the spec turns it off",
@@ -184,8 +200,8 @@ def build_report(
     timings: Timings,
     lineage: Lineage,
     time_range: tuple[str | None, str | None] = (None, None),
-    bias: Mapping[str, Any] | None = None,
-    attribution_drift: Mapping[str, Any] | None = None,
+    bias: BatchBias | None = None,
+    attribution_drift: AttributionDrift | None = None,
     performance: EstimateVsRealized | None = None,
 ) -> BatchReport:
     return BatchReport(
@@ -214,8 +230,8 @@ def build_report(
             for f in findings
         ],
         extra_columns=list(extra_columns),
-        bias=dict(bias) if bias is not None else None,
-        attribution_drift=dict(attribution_drift) if attribution_drift is not None else None,
+        bias=bias,
+        attribution_drift=attribution_drift,
         performance=performance,
         timings=timings,
         lineage=lineage,

@@ -13,9 +13,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..spec import DriftPolicy
+from .assessment_record import DriftResult, QualityResult
 from .baseline import Baseline, CategoricalBaseline, NumericBaseline
-from .drift import DriftResult
-from .quality import QualityResult
 
 CHECK_TYPES = (
     "data_type_check",

@@ -3,8 +3,10 @@
 The window's drift is the drift of the **merged profile** of its batches (counts add, moments
 merge: domain.profile), run through the same checks as a batch (domain.drift). Many small batches
 that are each ``insufficient_data`` alone have, merged, the rows a test needs: slow drift that no
-single batch shows is caught here. The report has the batch report's shape (``window`` instead of
-``batch_id``), so reporting.batch renders both.
+single batch shows is caught here. The report has the batch report's drift fields (``window``
+instead of ``batch_id``); reporting.batch renders it with the batch page's sections
+(``render_window_report``). Pydantic only, like domain.report: check_window writes it and reads
+the previous window's back with this model.
 """
 
 from __future__ import annotations
@@ -13,30 +15,47 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .drift import DatasetDrift, DriftResult, FeatureResult
-from .window import Finding, VolumeCheck
+from .assessment_record import DatasetDrift, DriftResult, FeatureResult
+from .window import Finding, VolumeCheck, WindowKind
 
 WindowVerdict = Literal["ok", "drift", "no_data", "not_assessed"]
 WINDOW_SCHEMA_VERSION: Literal["1.0"] = "1.0"
 
 
-class SkippedBatch(BaseModel):
+class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+
+class SkippedBatch(_Model):
     batch_id: str
     reason: str
 
 
-class WindowReport(BaseModel):
-    """One window of one model: the batch report's shape (reporting renders both), plus volume."""
+class WindowSpan(_Model):
+    """The window checked (domain.window.Window.as_dict)."""
 
-    model_config = ConfigDict(extra="forbid")
+    kind: WindowKind
+    start: str
+    end: str
+
+
+class WindowLineage(_Model):
+    baseline: dict[str, Any] | None = Field(None, description="uri, version_id, sha256 of baseline.json")
+    profiles: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="the merged batch profiles (uri, version_id, sha256), the first ones",
+    )
+    profiles_total: int = Field(0, description="profiles merged (profiles lists at most a bounded number)")
+
+
+class WindowReport(_Model):
+    """One window of one model: the batch report's drift fields, plus volume and findings."""
 
     schema_version: Literal["1.0"] = WINDOW_SCHEMA_VERSION
     kind: Literal["window"] = "window"
     model: str
     model_version: int | None = None
-    window: dict[str, str]
+    window: WindowSpan
     created_at: str
     partial: bool = Field(False, description="the window had not ended when it was checked")
     batches: int
@@ -50,10 +69,14 @@ class WindowReport(BaseModel):
     findings: list[Finding] = Field(default_factory=list)
     volume: VolumeCheck | None = None
     skipped_batches: list[SkippedBatch] = Field(default_factory=list)
-    lineage: dict[str, Any] = Field(default_factory=dict)
+    lineage: WindowLineage = Field(default_factory=WindowLineage)
 
     def to_json(self, *, indent: int | None = None) -> str:
         return self.model_dump_json(indent=indent)
+
+    @classmethod
+    def from_json(cls, data: str | bytes) -> WindowReport:
+        return cls.model_validate_json(data)
 
     @property
     def drifted(self) -> bool:

@@ -1,7 +1,9 @@
 """The label-free estimate, its 95% band and (once labels came) the realized value, side by side: the
 batch report's "Model performance" section and the drift-over-time page's estimate chart.
 
-Input is ``domain.estimate_view``'s comparison (or its JSON): nothing here reads documents.
+The batch report's section takes ``domain.estimate_view.EstimateVsRealized`` (the report's typed
+``performance``); the timeline's rows are its points' ``performance`` entries. Nothing here reads
+documents.
 """
 
 from __future__ import annotations
@@ -9,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..domain.estimate_view import EstimateVsRealized, VariantComparison
 from ..domain.timeline import TimelinePoint
 from . import charts
 from .kit import (
     MISSING,
-    as_data,
     as_float,
     badge,
     cell,
@@ -77,37 +79,37 @@ def sentence(row: Mapping[str, Any], realized_rows: Any) -> str:
     return f"{text}. Realized {_num(real)}{rows}: {place}, {amount} the estimate."
 
 
-def _variant_block(variant: Mapping[str, Any], primary: str) -> str:
-    metrics = [m for m in variant.get("metrics") or [] if isinstance(m, Mapping)]
-    name = str(variant.get("variant") or "model")
+def _variant_block(variant: VariantComparison, primary: str) -> str:
+    metrics = variant.metrics
+    name = variant.variant or "model"
     title = {"model": "All rows"}.get(name, name.capitalize())
     bits = [title]
-    if variant.get("version") is not None:
-        bits.append(f"v{variant.get('version')}")
-    bits.append(f"{fmt_number(variant.get('rows'))} rows scored")
-    trusted = variant.get("trusted") is not False
-    badges = [badge("Trusted estimate", "ok") if trusted else badge("Estimate not trusted", "warn")]
-    realized_rows = variant.get("realized_rows")
-    if isinstance(realized_rows, int):
+    if variant.version is not None:
+        bits.append(f"v{variant.version}")
+    bits.append(f"{fmt_number(variant.rows)} rows scored")
+    badges = [badge("Trusted estimate", "ok") if variant.trusted else badge("Estimate not trusted", "warn")]
+    realized_rows = variant.realized_rows
+    if realized_rows is not None:
         badges.append(badge(f"Realized from {fmt_number(realized_rows)} labeled rows", "info"))
     else:
         badges.append(badge("Awaiting labels", "muted"))
     dot = " \u00b7 "
     parts = [f"<h3>{esc(dot.join(bits))}</h3><p>{' '.join(badges)}</p>"]
-    head = next((m for m in metrics if m.get("metric") == primary), metrics[0] if metrics else None)
+    rows_of = [m.model_dump() for m in metrics]  # the sentence reads a timeline row's fields too
+    head = variant.metric(primary) or (metrics[0] if metrics else None)
     if head is not None:
-        parts.append(f'<p class="estimate-sentence">{esc(sentence(head, realized_rows))}</p>')
-    if not trusted:
-        note = variant.get("trust_note") or "the labeled reference is too small"
+        parts.append(f'<p class="estimate-sentence">{esc(sentence(head.model_dump(), realized_rows))}</p>')
+    if not variant.trusted:
+        note = variant.trust_note or "the labeled reference is too small"
         parts.append(f'<p class="trust-note"><b>Not trusted:</b> {esc(note)}.</p>')
-    beyond = as_float(variant.get("beyond_reference_share"))
+    beyond = variant.beyond_reference_share
     if beyond is not None and beyond >= BEYOND_NOTE_SHARE:
         parts.append(
             f"<p>{esc(fmt_percent(beyond))} of the rows scored outside the reference's score range: "
             "the calibration extrapolates there.</p>"
         )
     rows = []
-    for m in metrics:
+    for m in rows_of:
         words, tone = where_realized(m)
         rows.append(
             [
@@ -132,14 +134,11 @@ def _variant_block(variant: Mapping[str, Any], primary: str) -> str:
     return "".join(parts)
 
 
-def performance_body(performance: Any) -> str:
+def performance_body(performance: EstimateVsRealized) -> str:
     """The batch report's section body: one block per variant, the primary metric first."""
-    data = as_data(performance)
-    if not isinstance(data, Mapping) or not data.get("variants"):
+    if not performance.variants:
         return empty_note("No label-free estimate for this batch.")
-    primary = str(data.get("primary_metric") or "")
-    blocks = [_variant_block(v, primary) for v in data["variants"] if isinstance(v, Mapping)]
-    return "".join(blocks)
+    return "".join(_variant_block(v, performance.primary_metric) for v in performance.variants)
 
 
 NOTE = (

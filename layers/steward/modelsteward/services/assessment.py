@@ -20,12 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from ..domain.assessment_record import DriftResult, MultivariateResult, QualityResult
 from ..domain.baseline import Baseline
-from ..domain.drift import DriftResult, detect_drift
-from ..domain.multivariate import MultivariateResult, multivariate_drift
+from ..domain.drift import detect_drift
+from ..domain.multivariate import multivariate_drift
 from ..domain.profile import Profile, profile_batch
-from ..domain.quality import ContractFindingLike, QualityResult, evaluate_quality
-from ..domain.report import BatchReport, PiiSummary
+from ..domain.quality import ContractFindingLike, evaluate_quality
+from ..domain.report import PiiSummary
 from ..errors import BatchRejected
 from ..spec import ModelSpec
 
@@ -197,10 +198,3 @@ def peak_memory_mb() -> float:
     """Peak resident set size of this process (Lambda bills and kills by it)."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return round(peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024, 1)
-
-
-def render_html(report: BatchReport) -> str:
-    """The batch's HTML page; the renderers are imported when first used, not at a cold start."""
-    from ..reporting.batch import render_batch_report
-
-    return render_batch_report(report)

@@ -12,6 +12,8 @@ Who writes markers: :func:`record_batch` (for monitor_batch to call after its re
 :meth:`BatchIndex.sync`, which indexes every batch that has a report.json but no marker yet (one
 read of its report, once). So the index is complete whichever runs first, and a missing marker
 never hides a batch. The markers are tiny JSON bodies too, for a person browsing the bucket.
+Reports are read with their model (domain.report.BatchReport); one that does not parse is skipped
+with a warning, as an unreadable one always was.
 """
 
 from __future__ import annotations
@@ -19,14 +21,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
 
 from .. import layout
 from ..domain.window import BatchTimes
 from ..errors import NotFound
 from ..ports import ObjectRef
 from .context import Context
+
+if TYPE_CHECKING:  # parsed on first read: handle_alarm imports this module on every cold start
+    from ..domain.report import BatchReport
 
 log = logging.getLogger(__name__)
 
@@ -76,16 +83,16 @@ def parse_entry(key: str) -> BatchTimes | None:
         return None
 
 
-def times_of_report(report: Mapping[str, Any]) -> BatchTimes | None:
-    """Index times from a batch report (its JSON as a dict); None if it has no created_at."""
-    created = parse_time(report.get("created_at"))
-    if created is None or not report.get("batch_id"):
+def times_of_report(report: BatchReport) -> BatchTimes | None:
+    """Index times from a batch report; None if its created_at is not a time."""
+    created = parse_time(report.created_at)
+    if created is None or not report.batch_id:
         return None
     return BatchTimes(
-        batch_id=str(report["batch_id"]),
+        batch_id=report.batch_id,
         created_at=created,
-        event_time=parse_time(report.get("time_max")),
-        rows=int(report.get("rows") or 0),
+        event_time=parse_time(report.time_max),
+        rows=report.rows,
     )
 
 
@@ -97,35 +104,39 @@ def profile_key(model: str, batch_id: str) -> str:
     return layout.batch_report_prefix(model, batch_id) + PROFILE_FILE
 
 
-def record_batch(ctx: Context, report: Any, *, bucket: str | None = None) -> ObjectRef | None:
-    """Write the marker of an accepted batch (monitor_batch may call this after report.json).
-
-    ``report`` is a BatchReport or its JSON dict. Returns the marker's ref (None without created_at).
-    """
-    data = report.model_dump(mode="json") if hasattr(report, "model_dump") else dict(report)
-    times = times_of_report(data)
+def record_batch(ctx: Context, report: BatchReport, *, bucket: str | None = None) -> ObjectRef | None:
+    """Write the marker of an accepted batch (monitor_batch calls this after report.json).
+    Returns the marker's ref (None when the report's created_at is not a time)."""
+    times = times_of_report(report)
     if times is None:
         return None
+    return write_marker(ctx, report.model, times, verdict=report.verdict, bucket=bucket)
+
+
+def write_marker(
+    ctx: Context, model: str, times: BatchTimes, *, verdict: str | None, bucket: str | None = None
+) -> ObjectRef:
+    """The marker itself: its name carries ``times``; its small body repeats them for a person."""
     target = bucket or ctx.settings.artifacts_bucket
     body = {
         "batch_id": times.batch_id,
         "created_at": times.created_at.isoformat(),
         "event_time": times.event_time.isoformat() if times.event_time else None,
         "rows": times.rows,
-        "verdict": data.get("verdict"),
-        "report": layout.s3_uri(target, report_key(str(data.get("model")), times.batch_id)),
+        "verdict": verdict,
+        "report": layout.s3_uri(target, report_key(model, times.batch_id)),
     }
-    return ctx.store.put(target, entry_key(str(data["model"]), times), json.dumps(body).encode(),
+    return ctx.store.put(target, entry_key(model, times), json.dumps(body).encode(),
                          content_type="application/json")  # fmt: skip
 
 
-def forget_marker(ctx: Context, report: Mapping[str, Any], *, keep: str | None = None) -> str | None:
+def forget_marker(ctx: Context, report: BatchReport, *, keep: str | None = None) -> str | None:
     """Delete the marker a previous report of a batch wrote (its version was superseded); returns
     the key deleted, None if that report had no marker or it is ``keep``."""
     times = times_of_report(report)
     if times is None:
         return None
-    key = entry_key(str(report.get("model")), times)
+    key = entry_key(report.model, times)
     if key == keep:
         return None
     try:
@@ -180,24 +191,34 @@ class BatchIndex:
         for batch_id in missing:
             report = self.read_report(batch_id)
             times = times_of_report(report) if report is not None else None
-            if times is None:
+            if report is None or times is None:
                 continue
             indexed[batch_id] = times
             if write:
                 record_batch(self.ctx, report, bucket=self.bucket)
         return sorted(indexed.values(), key=lambda t: (t.created_at, t.batch_id))
 
-    def read_report(self, batch_id: str) -> dict[str, Any] | None:
+    def read_report(self, batch_id: str) -> BatchReport | None:
+        """The batch's report.json parsed with its model; None when absent or unreadable."""
+        found = self.report_and_ref(batch_id)
+        return found[0] if found is not None else None
+
+    def report_and_ref(self, batch_id: str) -> tuple[BatchReport, ObjectRef] | None:
+        """The report and the exact object version it was read from (for lineage and audit)."""
+        from ..domain.report import BatchReport
+
         try:
             obj = self.ctx.store.get(self.bucket, report_key(self.model, batch_id))
         except NotFound:
             return None
         try:
-            data = json.loads(obj.body)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            log.warning("unreadable report %s of %s", batch_id, self.model)
+            return BatchReport.from_json(obj.body), obj.ref
+        except ValidationError as exc:  # not JSON, or a report of another schema
+            log.warning(
+                "unreadable report %s of %s: %d problem(s), first at %s", batch_id, self.model,
+                exc.error_count(), ".".join(str(p) for p in exc.errors()[0]["loc"]) if exc.errors() else "?",
+            )  # fmt: skip
             return None
-        return data if isinstance(data, dict) else None
 
 
 def window_batches(entries: Iterable[BatchTimes], batch_ids: Iterable[str]) -> list[BatchTimes]:

@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import html
-import json
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -35,8 +33,9 @@ from typing import Any
 
 from .. import layout, metric_names
 from ..domain.alert_policy import RETRAIN_GROUPS, episodes_of, parse_time
+from ..domain.assessment_record import DriftResult
 from ..domain.baseline import Baseline, spec_fingerprint
-from ..domain.drift import DriftResult, detect_drift
+from ..domain.drift import detect_drift
 from ..domain.email import FeatureScore, WindowFacts, window_email
 from ..domain.episodes import iso
 from ..domain.profile import Profile, merge_profiles
@@ -55,7 +54,7 @@ from ..domain.window import (
     volume_check,
     window_at,
 )
-from ..domain.window_report import SkippedBatch, WindowReport, window_verdict
+from ..domain.window_report import SkippedBatch, WindowLineage, WindowReport, WindowSpan, window_verdict
 from ..errors import InvalidInput, NotFound
 from ..idempotency import run_once
 from ..ports import ObjectRef
@@ -63,6 +62,7 @@ from ..spec import ModelSpec
 from .batch_index import BatchIndex, profile_key
 from .context import Context
 from .episodes import episode_book, observation, observe_batch
+from .pages import write_page
 from .specs import load_spec
 from .timeline import write_timeline
 
@@ -283,25 +283,29 @@ def _check(
         ))  # fmt: skip
     rows = merged.rows if merged is not None else 0
     report = WindowReport(
-        model=model, model_version=model_version, window=window.as_dict(),
+        model=model, model_version=model_version, window=WindowSpan(**window.as_dict()),
         created_at=now.isoformat(timespec="seconds"), partial=partial, batches=len(profiles),
         batch_ids=[b for p in profiles for b in p.batch_ids],
         rows=rows, time_min=merged.time_min if merged else None, time_max=merged.time_max if merged else None,
         verdict=window_verdict(drift, rows, other_baseline=other_baseline),
         dataset_drift=drift.dataset if drift else None,
         features=drift.features if drift else [], findings=findings, volume=volume, skipped_batches=skipped,
-        lineage={
-            "baseline": baseline_ref.as_dict(),
-            "profiles": [r.as_dict() for r in refs[:MAX_LINEAGE_INPUTS]],
-            "profiles_total": len(refs),
-        },
+        lineage=WindowLineage(
+            baseline=baseline_ref.as_dict(), profiles=[r.as_dict() for r in refs[:MAX_LINEAGE_INPUTS]],
+            profiles_total=len(refs),
+        ),
     )  # fmt: skip
     prefix = layout.window_report_prefix(model, window.kind, window.label)
     previous = _previous_report(ctx, bucket, prefix + "report.json")
-    html_ref = ctx.store.put(bucket, prefix + "report.html", render_window_html(report).encode(),
-                             content_type="text/html; charset=utf-8")  # fmt: skip
     json_ref = ctx.store.put(bucket, prefix + "report.json", report.to_json(indent=2).encode(),
                              content_type="application/json")  # fmt: skip
+    from ..reporting.batch import render_window_report  # the page's charts load only here
+
+    html_ref, _ = write_page(
+        ctx, bucket, prefix + "report.html", lambda: render_window_report(report), kind="window_report",
+        subject=f"{model} {window.kind} {window.label}", record=json_ref, model=model,
+        model_version=model_version,
+    )  # fmt: skip
     share = drift.dataset.share if drift else None
     ctx.record(
         "window.checked",
@@ -332,12 +336,15 @@ def _check(
     }  # fmt: skip
 
 
-def _previous_report(ctx: Context, bucket: str, key: str) -> dict[str, Any] | None:
+def _previous_report(ctx: Context, bucket: str, key: str) -> WindowReport | None:
+    """The window's report from the previous check, None when there is none or it does not parse."""
     try:
-        data = json.loads(ctx.store.get(bucket, key).body)
-    except (NotFound, ValueError):
+        return WindowReport.from_json(ctx.store.get(bucket, key).body)
+    except NotFound:
         return None
-    return data if isinstance(data, dict) else None
+    except ValueError:  # pydantic's ValidationError: a report of another schema
+        log.warning("previous window report unreadable", extra={"key": key})
+        return None
 
 
 def _drift_alarm_open(ctx: Context, model: str) -> bool:
@@ -352,16 +359,15 @@ def _notify(
     ctx: Context,
     report: WindowReport,
     window: Window,
-    previous: Mapping[str, Any] | None,
+    previous: WindowReport | None,
     json_ref: ObjectRef,
     html_ref: ObjectRef,
 ) -> bool:
     """Email a drifted window (unless a drift alarm already told people) or a volume drop, once."""
     if ctx.notifier is None:
         return False
-    earlier = (previous or {}).get("findings") or []
-    said_before = {str(f.get("check")) for f in earlier if isinstance(f, Mapping)}
-    drift_news = report.verdict == "drift" and (previous or {}).get("verdict") != "drift"
+    said_before = {f.check for f in previous.findings} if previous is not None else set()
+    drift_news = report.verdict == "drift" and (previous is None or previous.verdict != "drift")
     if drift_news and _drift_alarm_open(ctx, report.model):
         drift_news = False  # the data_drift alarm's email already covers it
     volume = [f for f in report.findings if f.check == "volume_drop" and f.check not in said_before]
@@ -381,20 +387,3 @@ def _notify(
     title, body = window_email(facts)
     ctx.notifier.publish(title, body, {"model": report.model, "kind": "window"})
     return True
-
-
-def render_window_html(report: WindowReport) -> str:
-    """The batch report page in its window form; a plain escaped page if rendering fails."""
-    data = report.model_dump(mode="json")
-    try:
-        from ..reporting.batch import render_batch_report
-
-        return str(render_batch_report(data))
-    except Exception:  # a rendering bug must never cost the record
-        log.exception("window report rendering failed; writing the plain page")
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>"
-        f"{html.escape(report.model)} window {html.escape(report.window.get('start', ''))}</title></head>"
-        f"<body><h1>{html.escape(report.model)}: {html.escape(report.verdict)}</h1>"
-        f"<pre>{html.escape(report.to_json(indent=2))}</pre></body></html>"
-    )

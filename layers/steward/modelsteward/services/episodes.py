@@ -39,8 +39,8 @@ from ..errors import ConflictError, NotFound, StorageError
 from ..spec import AlertPolicy, ModelSpec
 from .context import Context
 
-if TYPE_CHECKING:  # handle_alarm reads episodes and must not import numpy (domain.report does)
-    from ..domain.drift import DriftResult
+if TYPE_CHECKING:  # annotations only: nothing here needs the records at run time
+    from ..domain.assessment_record import DriftResult
     from ..domain.report import BatchReport
 
 log = logging.getLogger(__name__)
@@ -130,10 +130,8 @@ def report_observations(
     if mv is not None and mv.auc is not None:
         out["multivariate_drift"] = obs(mv.drifted, mv.auc, mv.threshold)
     if report.bias is not None:  # the spec commits to a prediction-only fairness bound
-        values = report.bias.get("values") or {}
-        parity = values.get("demographic_parity_difference")
-        out["bias"] = obs(bool(report.bias.get("breach")), float(parity) if parity is not None else None,
-                          (report.bias.get("bounds") or {}).get("demographic_parity_difference"))  # fmt: skip
+        parity = report.bias.values.get("demographic_parity_difference")
+        out["bias"] = obs(report.bias.breach, parity, report.bias.bounds.get("demographic_parity_difference"))
     return out
 
 

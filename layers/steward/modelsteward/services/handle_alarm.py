@@ -29,7 +29,7 @@ import json
 import logging
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -79,6 +79,9 @@ from .context import Context
 from .episodes import COMPOSITE_CHILDREN, REASON_PREFIX, episode_book
 from .specs import load_spec
 from .training_data import training_data_available
+
+if TYPE_CHECKING:
+    from ..domain.report import BatchReport
 
 log = logging.getLogger(__name__)
 
@@ -444,58 +447,35 @@ def latest_report(ctx: Context, model: str) -> tuple[ReportFacts | None, str | N
     return report_facts(data, bucket, model, last.batch_id), None
 
 
-def report_facts(data: Mapping[str, Any], bucket: str, model: str, batch_id: str) -> ReportFacts:
-    """ReportFacts from a batch report's JSON (read as a dict: no numpy in this function)."""
+def report_facts(report: BatchReport, bucket: str, model: str, batch_id: str) -> ReportFacts:
+    """ReportFacts from a batch report (domain.report is pydantic only: no numpy here)."""
     prefix = layout.batch_report_prefix(model, batch_id)
-    features = [f for f in data.get("features") or [] if isinstance(f, Mapping) and f.get("kind") != "label"]
-    features.sort(key=lambda f: (not f.get("drifted"), -(_float(f.get("score")) or 0.0)))
-    dataset = data.get("dataset_drift") or {}
-    multivariate = data.get("multivariate") or {}
-    findings = (data.get("pii") or {}).get("findings") or []
+    features = [f for f in report.features if f.kind != "label"]
+    features.sort(key=lambda f: (not f.drifted, -(f.score or 0.0)))
+    dataset, multivariate, bias = report.dataset_drift, report.multivariate, report.bias
     return ReportFacts(
         batch_id=batch_id,
-        created_at=data.get("created_at"),
-        rows=data.get("rows"),
-        verdict=data.get("verdict"),
+        created_at=report.created_at,
+        rows=report.rows,
+        verdict=report.verdict,
         json_uri=layout.s3_uri(bucket, prefix + "report.json"),
         html_uri=layout.s3_uri(bucket, prefix + "report.html"),
-        drifted_share=_float(dataset.get("share")),
-        share_threshold=_float(dataset.get("threshold")),
-        features=[_feature(f) for f in features],
-        multivariate_auc=_float(multivariate.get("auc")) if isinstance(multivariate, Mapping) else None,
-        quality_violations=len(data.get("quality") or []),
-        pii_findings=sum(int(f.get("count") or 0) for f in findings if isinstance(f, Mapping)),
-        **_bias_facts(data.get("bias")),
-    )
-
-
-def _bias_facts(bias: Any) -> dict[str, Any]:
-    """The batch report's bias section as group-level figures (never rows)."""
-    if not isinstance(bias, Mapping):
-        return {}
-    rates = bias.get("selection_rates") or {}
-    return {
-        "selection_rates": {str(a): {str(g): _float(v) for g, v in (groups or {}).items()}
-                            for a, groups in rates.items() if isinstance(groups, Mapping)},
-        "bias_values": {str(k): _float(v) for k, v in (bias.get("values") or {}).items()},
-        "bias_bounds": {str(k): float(v) for k, v in (bias.get("bounds") or {}).items()
-                        if _float(v) is not None},
-    }  # fmt: skip
-
-
-def _feature(f: Mapping[str, Any]) -> FeatureScore:
-    return FeatureScore(
-        name=str(f.get("name")), method=str(f.get("method") or ""), score=_float(f.get("score")),
-        threshold=_float(f.get("threshold")), severity=str(f.get("severity") or ""),
-        kind=str(f.get("kind") or ""), reason=str(f["drift_reason"]) if f.get("drift_reason") else None,
+        drifted_share=dataset.share,
+        share_threshold=dataset.threshold,
+        features=[
+            FeatureScore(
+                name=f.name, method=f.method, score=f.score, threshold=f.threshold, severity=f.severity,
+                kind=f.kind, reason=f.drift_reason,
+            )
+            for f in features
+        ],
+        multivariate_auc=multivariate.auc if multivariate is not None else None,
+        quality_violations=len(report.quality),
+        pii_findings=sum(f.count for f in report.pii.findings),
+        selection_rates=bias.selection_rates if bias is not None else {},
+        bias_values=bias.values if bias is not None else {},
+        bias_bounds=bias.bounds if bias is not None else {},
     )  # fmt: skip
-
-
-def _float(value: Any) -> float | None:
-    try:
-        return None if value is None else float(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _champion_card(ctx: Context, model: str) -> tuple[str | None, int | None]:

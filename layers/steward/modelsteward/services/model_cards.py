@@ -8,20 +8,18 @@ is versioned: earlier cards stay readable as earlier object versions.
 from __future__ import annotations
 
 import contextlib
-import logging
 from typing import Any
 
 from .. import layout
 from ..domain.audit_chain import AuditRecord, iso_utc, parse_records
-from ..domain.model_card import ModelCard, build_card, card_json, render_html, render_markdown
+from ..domain.model_card import ModelCard, build_card, card_json, render_markdown
 from ..errors import ConfigError, ConflictError, NotFound, UnknownModel
 from ..ports import ObjectRef
 from ..spec import ModelSpec
 from .audit_trail import champion_periods
 from .context import Context
+from .pages import write_page
 from .specs import load_spec
-
-log = logging.getLogger(__name__)
 
 
 def load_model_spec(ctx: Context, model: str) -> tuple[ModelSpec, ObjectRef] | None:
@@ -67,18 +65,6 @@ def _all_versions(ctx: Context, model: str) -> list[dict[str, Any]]:
     return [dict(r) for r in lister(model)] if lister is not None else []
 
 
-def card_html(card: ModelCard) -> str:
-    """The suite's styled page (``reporting.card``); the plain page if styling fails. Both escape every
-    value; a failure of the styled renderer never costs the card."""
-    from ..reporting.card import render_model_card  # the styled page's charts load only here
-
-    try:
-        return render_model_card(card)
-    except Exception as exc:  # documentation must not fail a decision; the plain page is complete
-        log.warning("styled model card failed; writing the plain page (%s)", type(exc).__name__)
-        return render_html(card)
-
-
 def regenerate_card(ctx: Context, model: str, version: int) -> dict[str, ObjectRef]:
     """Write card.json/.md/.html under ``layout.card_prefix``; note the card on the row and in the audit."""
     bucket = ctx.settings.artifacts_bucket
@@ -94,13 +80,21 @@ def regenerate_card(ctx: Context, model: str, version: int) -> dict[str, ObjectR
             render_markdown(card).encode("utf-8"),
             content_type="text/markdown; charset=utf-8",
         ),
-        "html": ctx.store.put(
-            bucket,
-            prefix + "card.html",
-            card_html(card).encode("utf-8"),
-            content_type="text/html; charset=utf-8",
-        ),
     }
+    from ..reporting.card import render_model_card  # the page's charts load only here
+
+    # documentation must not fail a decision: a page that cannot be drawn is a recorded notice
+    refs["html"], _ = write_page(
+        ctx,
+        bucket,
+        prefix + "card.html",
+        lambda: render_model_card(card),
+        kind="model_card",
+        subject=f"{model} v{version}",
+        record=refs["json"],
+        model=model,
+        model_version=version,
+    )
     card_ref = refs["json"]
     changes: dict[str, Any] = {"card_uri": card_ref.uri, "card_version_id": card_ref.version_id}
     if ctx.registry is not None:  # build_model_card required it

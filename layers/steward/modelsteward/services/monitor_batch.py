@@ -23,8 +23,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pyarrow as pa
+from pydantic import ValidationError
 
 from .. import layout, metric_names
+from ..domain.assessment_record import AttributionDrift, BatchBias
 from ..domain.baseline import Baseline, spec_fingerprint
 from ..domain.contract import reported_extra_columns
 from ..domain.drift import mark_persistent
@@ -45,7 +47,6 @@ from .assessment import (
     check_quality,
     conform_and_screen,
     peak_memory_mb,
-    render_html,
 )
 from .context import Context
 from .episodes import drift_persistence, observation, observe_batch, report_observations
@@ -213,7 +214,7 @@ def _monitor(ctx: Context, upload: S3Upload) -> dict[str, Any]:
     )  # fmt: skip
 
 
-def attribution_section(ctx: Context, batch: AssessedBatch) -> dict[str, Any] | None:
+def attribution_section(ctx: Context, batch: AssessedBatch) -> AttributionDrift | None:
     """score_batch's attribution drift of this batch (layout.attribution_key), or why there is none.
 
     Attributions need the model to run on the batch's rows: only score_batch has it loaded."""
@@ -231,15 +232,18 @@ def attribution_section(ctx: Context, batch: AssessedBatch) -> dict[str, Any] | 
             else f"not available: this batch was not scored by the suite (upload to scoring/{batch.model}/ "
             "so score_batch runs the model on the rows)"
         )
-        return {"available": False, "reason": reason}
+        return AttributionDrift(available=False, reason=reason)
     try:
         doc = ctx.store.get(ctx.settings.artifacts_bucket, layout.attribution_key(batch.model, batch_id))
     except NotFound:
-        return {"available": False, "reason": "not available: score_batch stored no attributions"}
-    data = json.loads(doc.body)
-    if not isinstance(data, dict):
-        return None
-    return {k: v for k, v in data.items() if k not in ("model", "batch_id")}
+        return AttributionDrift(available=False, reason="not available: score_batch stored no attributions")
+    try:
+        return AttributionDrift.model_validate_json(
+            doc.body
+        )  # score_batch's record (model, batch_id ignored)
+    except ValidationError:
+        unreadable = "not available: score_batch's attributions are unreadable"
+        return AttributionDrift(available=False, reason=unreadable)
 
 
 def performance_section(ctx: Context, batch: AssessedBatch) -> Any | None:
@@ -254,7 +258,9 @@ def performance_section(ctx: Context, batch: AssessedBatch) -> Any | None:
     return batch_performance(ctx, batch.model, str(metadata["batch-id"]) if scored else batch.batch_id)
 
 
-def assess_bias(ctx: Context, spec: ModelSpec, table: pa.Table, model_version: int | None) -> Any | None:
+def assess_bias(
+    ctx: Context, spec: ModelSpec, table: pa.Table, model_version: int | None
+) -> BatchBias | None:
     """Bias drift of the batch's predictions against the spec's prediction-only bounds, or None."""
     fair = spec.fairness
     present = [a for a in fair.sensitive_attributes if a in table.column_names]
@@ -348,7 +354,7 @@ class AssessedBatch:
     started: float
     function: str = FUNCTION
     lineage_inputs: Sequence[ObjectRef] = ()
-    bias: Any | None = None  # domain.fairness.BatchBias (one-run path only; scale-out leaves it out)
+    bias: BatchBias | None = None  # one-run path only; scale-out leaves it out
     table: pa.Table | None = None  # the conformed rows (one run); None after scale-out
     source_metadata: Mapping[str, str] = field(default_factory=dict)  # the upload's S3 user metadata
 
@@ -381,7 +387,7 @@ def record_superseded(
     )
 
 
-def _previous_report(ctx: Context, model: str, batch_id: str) -> dict[str, Any] | None:
+def _previous_report(ctx: Context, model: str, batch_id: str) -> BatchReport | None:
     from .batch_index import BatchIndex
 
     return BatchIndex(ctx, ctx.settings.artifacts_bucket, model).read_report(batch_id)
@@ -447,7 +453,7 @@ def publish_batch(ctx: Context, batch: AssessedBatch) -> dict[str, Any]:
             },
         ),
         time_range=time_range,
-        bias=batch.bias.model_dump(mode="json") if batch.bias is not None else None,
+        bias=batch.bias,
         attribution_drift=attribution_section(ctx, batch),
         performance=performance_section(ctx, batch),
     )
@@ -474,11 +480,7 @@ def publish_batch(ctx: Context, batch: AssessedBatch) -> dict[str, Any]:
             "rows": report.rows,
             "pii_findings": sum(f.count for f in pii_summary.findings),
             "quality_violations": len(report.quality),
-            **(
-                {"bias_breach": report.bias["breach"], "bias_values": report.bias["values"]}
-                if report.bias
-                else {}
-            ),
+            **({"bias_breach": report.bias.breach, "bias_values": report.bias.values} if report.bias else {}),
         },
     )
     ctx.record_once(
@@ -523,7 +525,7 @@ def publish_batch(ctx: Context, batch: AssessedBatch) -> dict[str, Any]:
 
 
 def _replace_previous(
-    ctx: Context, batch: AssessedBatch, previous: Mapping[str, Any] | None, marker: str | None
+    ctx: Context, batch: AssessedBatch, previous: BatchReport | None, marker: str | None
 ) -> None:
     """The previous version's marker goes and its supersession is recorded. With concurrent uploads
     of one key, each run that finds a newer version publishes nothing and the newest run replaces
@@ -532,10 +534,10 @@ def _replace_previous(
     from .batch_index import forget_marker
 
     source = batch.source.as_dict()
-    old_source = (previous or {}).get("source") or {}
-    if previous is not None and old_source.get("version_id") != source.get("version_id"):
+    if previous is not None and previous.source.version_id != source.get("version_id"):
         forget_marker(ctx, previous, keep=marker)
-        if old_source.get("uri"):
+        if previous.source.uri:
+            old_source = previous.source.model_dump()
             record_superseded(ctx, batch.model, batch.batch_id, old_source, source, batch.function)
 
 
@@ -563,10 +565,20 @@ def _record_pii(
 
 
 def write_batch_artifacts(ctx: Context, report: BatchReport, assessment: Assessment) -> dict[str, ObjectRef]:
-    """profile.json, constraint_violations.json and report.html first; report.json last."""
+    """profile.json, constraint_violations.json and report.html first; report.json last (it marks
+    the batch complete). A page that cannot be drawn becomes the notice of services.pages, recorded
+    once report.json is written."""
+    from ..reporting.batch import render_batch_report  # the page's charts load only here
+    from .pages import HTML, draw, page_title, record_failure
+
     bucket = ctx.settings.artifacts_bucket
     prefix = layout.batch_report_prefix(report.model, report.batch_id)
     violations = constraint_violations_json(assessment.drift, assessment.quality, report.extra_columns)
+    page = draw(
+        lambda: render_batch_report(report),
+        title=page_title("batch_report", f"{report.model} {report.batch_id}"),
+        record_uri=layout.s3_uri(bucket, prefix + "report.json"),
+    )
     out = {
         "profile": ctx.store.put(
             bucket,
@@ -580,15 +592,18 @@ def write_batch_artifacts(ctx: Context, report: BatchReport, assessment: Assessm
             json.dumps(violations, indent=2).encode(),
             content_type="application/json",
         ),
-        "report_html": ctx.store.put(
-            bucket,
-            prefix + "report.html",
-            render_html(report).encode(),
-            content_type="text/html; charset=utf-8",
-        ),
+        "report_html": ctx.store.put(bucket, prefix + "report.html", page.html.encode(), content_type=HTML),
     }
     out["report"] = ctx.store.put(
         bucket, prefix + "report.json", report.to_json(indent=2).encode(), content_type="application/json"
+    )
+    record_failure(
+        ctx,
+        page,
+        kind="batch_report",
+        model=report.model,
+        model_version=report.model_version,
+        outputs=[out["report"], out["report_html"]],
     )
     return out
 
@@ -607,14 +622,14 @@ def emit_metrics(ctx: Context, report: BatchReport) -> None:
     put(metric_names.PROCESSING_TIME, report.timings.processing_ms, "Milliseconds", dims)
     put(metric_names.PEAK_MEMORY, report.timings.peak_memory_mb, "Megabytes", dims)
     if report.bias is not None:
-        put(metric_names.BIAS_BREACH, 1.0 if report.bias["breach"] else 0.0, "None", dims)
-        values = report.bias.get("values") or {}
+        put(metric_names.BIAS_BREACH, 1.0 if report.bias.breach else 0.0, "None", dims)
+        values = report.bias.values
         for key, name in (
             ("demographic_parity_difference", metric_names.BIAS_PARITY_DIFFERENCE),
             ("disparate_impact_ratio", metric_names.BIAS_DISPARATE_IMPACT),
         ):
-            if values.get(key) is not None:
-                put(name, float(values[key]), "None", dims)
+            if (value := values.get(key)) is not None:
+                put(name, value, "None", dims)
     for f in report.features:
         if f.score is not None:
             put(metric_names.FEATURE_DRIFT_SCORE, f.score, "None", {"model": report.model, "feature": f.name})

@@ -18,6 +18,7 @@ from ..domain.estimate_view import EstimateVsRealized, estimate_vs_realized
 from ..errors import NotFound
 from ..ports import ObjectRef
 from .context import Context
+from .pages import write_page
 
 log = logging.getLogger(__name__)
 
@@ -50,29 +51,30 @@ def redraw_batch_report(ctx: Context, model: str, batch_id: str) -> ObjectRef | 
     served elsewhere); the report of a suite-scored batch is under its inference file's id.
 
     None when the batch has no report yet (monitoring will read the realized values itself) or no
-    estimate (nothing to set side by side)."""
-    from ..domain.report import BatchReport
+    estimate (nothing to set side by side). report.json is read with its model (BatchReport) and
+    stays as monitoring wrote it; only the page changes."""
     from ..reporting.batch import render_batch_report
+    from .batch_index import BatchIndex
 
-    data = None
+    index = BatchIndex(ctx, ctx.settings.artifacts_bucket, model)
     for report_id in (layout.monitored_batch_id(model, batch_id), batch_id):  # suite-scored, served elsewhere
-        prefix = layout.batch_report_prefix(model, report_id)
-        data = read_json(ctx, prefix + "report.json")
-        if data is not None:
+        found = index.report_and_ref(report_id)
+        if found is not None:
             break
-    performance = batch_performance(ctx, model, batch_id) if data is not None else None
-    if data is None or performance is None:
+    performance = batch_performance(ctx, model, batch_id) if found is not None else None
+    if found is None or performance is None:
         return None
-    try:
-        report = BatchReport.model_validate({**data, "performance": performance.model_dump(mode="json")})
-    except ValueError as exc:  # a report of another schema: leave its page as it is
-        log.warning(
-            "report.json not redrawn", extra={"model": model, "batch_id": batch_id, "error": str(exc)[:200]}
-        )
-        return None
-    return ctx.store.put(
+    report, record = found
+    redrawn = report.model_copy(update={"performance": performance})
+    ref, _ = write_page(
+        ctx,
         ctx.settings.artifacts_bucket,
-        prefix + "report.html",
-        render_batch_report(report).encode(),
-        content_type="text/html; charset=utf-8",
+        layout.batch_report_prefix(model, report_id) + "report.html",
+        lambda: render_batch_report(redrawn),
+        kind="batch_report",
+        subject=f"{model} {report.batch_id}",
+        record=record,
+        model=model,
+        model_version=report.model_version,
     )
+    return ref

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import html
 import json
 import logging
 import re
@@ -50,12 +49,13 @@ from ..domain.governance_report import (
 )
 from ..domain.model_card import RegistryRowView
 from ..errors import ConfigError, InvalidInput, NotFound, SpecError
-from ..ports import AlarmCatalog
+from ..ports import AlarmCatalog, ObjectRef
 from ..spec import Governance
 from .audit_trail import champion_periods, verify
 from .context import Context
 from .lineage import lineage_of_version
 from .model_cards import load_model_spec
+from .pages import write_page
 
 log = logging.getLogger(__name__)
 
@@ -444,24 +444,10 @@ def run_audit(ctx: Context, alarm_catalog: AlarmCatalog | None, *, run_id: str) 
         findings=auditor.findings,
     )
     result = AuditRunResult(report=report)
-    outputs = []
-    bucket = ctx.settings.artifacts_bucket
-    if bucket:
-        prefix = layout.governance_prefix(run_id)
-        json_ref = ctx.store.put(
-            bucket,
-            prefix + "report.json",
-            json.dumps(report.model_dump(mode="json"), indent=2, sort_keys=True).encode(),
-            content_type="application/json",
-        )
-        html_ref = ctx.store.put(
-            bucket,
-            prefix + "report.html",
-            report_html(report).encode("utf-8"),
-            content_type="text/html; charset=utf-8",
-        )
-        result.report_uri, result.html_uri = json_ref.uri, html_ref.uri
-        outputs = [json_ref.as_dict(), html_ref.as_dict()]
+    refs = _write_report(ctx, report)
+    if refs:
+        result.report_uri, result.html_uri = refs[0].uri, refs[1].uri
+    outputs = [r.as_dict() for r in refs]
     ctx.record(
         "audit.run",
         reason=f"{len(report.findings)} finding(s)",
@@ -486,6 +472,33 @@ def run_audit(ctx: Context, alarm_catalog: AlarmCatalog | None, *, run_id: str) 
     return result
 
 
+def _write_report(ctx: Context, report: GovernanceReport) -> list[ObjectRef]:
+    """report.json, then its page (services.pages); nothing without an artifacts bucket."""
+    bucket = ctx.settings.artifacts_bucket
+    if not bucket:
+        return []
+    prefix = layout.governance_prefix(report.run_id)
+    json_ref = ctx.store.put(
+        bucket,
+        prefix + "report.json",
+        json.dumps(report.model_dump(mode="json"), indent=2, sort_keys=True).encode(),
+        content_type="application/json",
+    )
+    from ..reporting.governance import render_governance_report
+
+    html_ref, _ = write_page(
+        ctx,
+        bucket,
+        prefix + "report.html",
+        lambda: render_governance_report(report),
+        kind="governance_report",
+        subject=report.run_id,
+        record=json_ref,
+        model=None,
+    )
+    return [json_ref, html_ref]
+
+
 def handle_schedule(
     event: Mapping[str, Any], *, ctx: Context | None = None, alarm_catalog: AlarmCatalog | None = None
 ) -> dict[str, Any]:
@@ -505,7 +518,7 @@ def handle_schedule(
     )
 
 
-# --- rendering ---------------------------------------------------------------------------------
+# --- the email ---------------------------------------------------------------------------------
 def email_body(report: GovernanceReport, report_uri: str | None) -> str:
     lines = [
         f"Governance audit {report.run_id} ({report.stage}) found {len(report.findings)} finding(s):",
@@ -521,90 +534,3 @@ def email_body(report: GovernanceReport, report_uri: str | None) -> str:
         "Verify the audit trail yourself: steward audit verify",
     ]
     return "\n".join(lines)
-
-
-_CSS = (
-    "body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:64rem;"
-    "color:#1f2933;padding:0 1rem}table{border-collapse:collapse;width:100%;font-size:.9rem}"
-    "th,td{border:1px solid #d9e2ec;padding:.3rem .5rem;text-align:left;vertical-align:top}"
-    "th{background:#f0f4f8}.ok{color:#0b6e4f}.bad{color:#b42318}"
-)
-
-
-def _rows(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape('' if v is None else str(v))}</td>" for v in r) + "</tr>"
-        for r in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def report_html(report: GovernanceReport) -> str:
-    """The suite's styled page (``reporting.governance``); the plain page if styling fails."""
-    from ..reporting.governance import render_governance_report
-
-    try:
-        return render_governance_report(report)
-    except Exception as exc:  # the audit's result must be written even if styling fails
-        log.warning("styled governance report failed; writing the plain page (%s)", type(exc).__name__)
-        return render_report_html(report)
-
-
-def render_report_html(report: GovernanceReport) -> str:
-    """Self-contained page (inline CSS, no scripts); every value is escaped."""
-    title = html.escape(f"Governance audit {report.run_id}")
-    verdict = (
-        '<p class="ok">No findings.</p>'
-        if report.ok
-        else f'<p class="bad">{len(report.findings)} finding(s).</p>'
-    )
-    c = report.chain
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{title}</title><style>{_CSS}</style></head><body>",
-        f"<h1>{title}</h1>",
-        f"<p>Stage {html.escape(report.stage)}, generated {html.escape(report.generated_at)}.</p>",
-        verdict,
-        "<h2>Findings</h2>",
-        _rows(
-            ["Check", "Model", "Version", "Finding"],
-            [[f.check, f.model, f.version, f.message] for f in report.findings],
-        )
-        if report.findings
-        else "<p>None.</p>",
-        "<h2>Audit chain</h2>",
-        _rows(
-            ["Verifies", "Records", "Export compared", "First bad seq", "Kind", "Message"],
-            [[c.ok, c.records, c.export_checked, c.first_bad_seq, c.kind, c.message]],
-        ),
-        "<h2>Models</h2>",
-        _rows(
-            [
-                "Model",
-                "Spec",
-                "Champion",
-                "Champion since",
-                "Last accepted batch",
-                "Open PII",
-                "Alarms",
-                "Findings",
-            ],
-            [
-                [
-                    m.model,
-                    m.spec_found,
-                    m.champion,
-                    m.champion_since,
-                    m.last_accepted_batch_at,
-                    len(m.open_pii_findings),
-                    len(m.alarms),
-                    m.findings,
-                ]
-                for m in report.models
-            ],
-        ),
-        "</body></html>",
-    ]
-    return "\n".join(parts)

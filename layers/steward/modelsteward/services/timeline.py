@@ -14,10 +14,9 @@ the page beside the estimate without re-reading any report.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
-from ..domain.estimate_view import TimelineEstimate
+from ..domain.report import BatchReport
 from ..domain.timeline import (
     TIMELINE_SCHEMA_VERSION,
     DriftTimeline,
@@ -41,19 +40,6 @@ def timeline_key(model: str) -> str:
 
 def timeline_points_key(model: str) -> str:
     return f"reports/{model}/timeline.json"
-
-
-def _performance(report: Mapping[str, Any]) -> TimelineEstimate | None:
-    """The model's estimate of its primary metric in a report (domain.estimate_view), if any."""
-    from ..domain.estimate_view import EstimateVsRealized, timeline_entry
-
-    data = report.get("performance")
-    if not isinstance(data, Mapping):
-        return None
-    try:
-        return timeline_entry(EstimateVsRealized.model_validate(data))
-    except ValueError:
-        return None
 
 
 def _awaits_labels(point: TimelinePoint, since: dt.datetime | None) -> bool:
@@ -80,16 +66,17 @@ def _with_realized(ctx: Context, model: str, point: TimelinePoint) -> TimelinePo
     return point.model_copy(update={"performance": with_realized(perf, realized)})
 
 
-def _point(entry: BatchTimes, report: Mapping[str, Any]) -> TimelinePoint:
-    dataset = report.get("dataset_drift") or {}
+def _point(entry: BatchTimes, report: BatchReport) -> TimelinePoint:
+    from ..domain.estimate_view import timeline_entry
+
     return TimelinePoint(
         at=entry.event_time or entry.created_at,
         batch_id=entry.batch_id,
-        drifted_share=dataset.get("share"),
-        threshold=dataset.get("threshold"),
-        verdict=report.get("verdict"),
-        features=point_features([f for f in report.get("features") or [] if isinstance(f, Mapping)]),
-        performance=_performance(report),
+        drifted_share=report.dataset_drift.share,
+        threshold=report.dataset_drift.threshold,
+        verdict=report.verdict,
+        features=point_features([f.model_dump() for f in report.features]),
+        performance=timeline_entry(report.performance),
     )
 
 
@@ -112,7 +99,7 @@ def timeline_points(
         point = known.get(entry.batch_id)
         if point is None:
             report = index.read_report(entry.batch_id)
-            if not report:
+            if report is None:
                 continue
             point = _point(entry, report)
         if _awaits_labels(point, labels_since):
