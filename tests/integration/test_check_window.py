@@ -235,7 +235,7 @@ def test_profiles_of_another_baseline_are_skipped_and_named(world: World) -> Non
     assert report["skipped_batches"] == [
         {
             "batch_id": other["batch_id"],
-            "reason": "profiled against another baseline (the champion changed during the window)",
+            "reason": "profiled against another baseline (the champion changed since)",
         }
     ]
 
@@ -257,7 +257,7 @@ def test_a_window_whose_batches_all_met_another_baseline_says_so(world: World) -
         .read()
         .decode()
     )
-    assert "Not assessed: the champion changed during the window" in html and "no_data" not in html
+    assert "Not assessed: every batch was profiled against another baseline" in html and "no_data" not in html
     assert "tested, of 150 received" in html  # the Rows tile no longer reads as an empty feed
 
 

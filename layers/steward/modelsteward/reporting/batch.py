@@ -66,7 +66,7 @@ VERDICTS: dict[str, tuple[str, str]] = {
     "rejected": ("bad", "Batch rejected"),
     "quarantined": ("bad", "Batch quarantined"),
     "no_data": ("muted", "No data to assess"),
-    "not_assessed": ("warn", "Not assessed: the champion changed during the window"),
+    "not_assessed": ("warn", "Not assessed: every batch was profiled against another baseline"),
 }
 
 SEVERITIES: dict[Severity, tuple[str, str, int]] = {

@@ -216,7 +216,7 @@ def volume_history(entries: Sequence[BatchTimes], window: Window) -> list[int]:
     return history
 
 
-OTHER_BASELINE = "profiled against another baseline (the champion changed during the window)"
+OTHER_BASELINE = "profiled against another baseline (the champion changed since)"
 
 
 def _load_profiles(
