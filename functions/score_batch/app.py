@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from modelsteward.lambda_function import StewardFunction
+from modelsteward.packed_deps import unpack_packed_deps
 
-function = StewardFunction("score_batch", packed_deps=True)
+function = StewardFunction("score_batch", prepare=unpack_packed_deps)  # MlDepsLayer's zipped packages
 logger, tracer = function.logger, function.tracer
 
 

@@ -274,12 +274,12 @@ def test_each_function_gets_only_the_dependency_layer_it_imports(resources: dict
         if function_id not in LIGHT_FUNCTIONS:
             expected.append(by_name[DEPENDENCY_LAYER[function_id]])
         assert attached == expected, function_id
-        # the zipped packages are unpacked (StewardFunction(packed_deps=True)) before anything imports them
+        # the zipped packages are unpacked (StewardFunction(prepare=unpack_packed_deps)) before use
         env = resources[function_id]["Properties"]["Environment"]["Variables"]
         packed = DEPENDENCY_LAYER.get(function_id) == "ml-deps"
         assert (env.get("STEWARD_PACKED_DEPS") == "/opt/steward-packed") == packed, function_id
         handler_source = (REPO / "functions" / FUNCTIONS[function_id] / "app.py").read_text()
-        assert ("packed_deps=True" in handler_source) == packed, function_id
+        assert ("prepare=unpack_packed_deps" in handler_source) == packed, function_id
 
 
 def test_reserved_concurrency_is_optional_for_small_accounts(resources: dict[str, Any]) -> None:

@@ -141,12 +141,16 @@ def test_metrics_are_flushed_once_per_invocation_that_asked_for_its_context(ctx:
     assert ctx.metrics.flushed == 2
 
 
-def test_packed_deps_are_unpacked_only_where_asked(monkeypatch: pytest.MonkeyPatch) -> None:
-    from modelsteward import packed_deps
+def test_the_prepare_step_runs_before_the_handler_on_every_invocation() -> None:
+    steps: list[str] = []
+    function = StewardFunction("probe", prepare=lambda: steps.append("prepare"))
 
-    unpacked: list[bool] = []
-    monkeypatch.setattr(packed_deps, "unpack_packed_deps", lambda: unpacked.append(True))
-    for packed in (True, False):
-        function = StewardFunction("probe", packed_deps=packed)
-        function.handler(lambda event, context: {"ok": True})({}, LambdaContext())
-    assert unpacked == [True]
+    @function.handler
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        steps.append("handler")
+        return {"ok": True}
+
+    handler({}, LambdaContext())
+    handler({}, LambdaContext())
+    assert steps == ["prepare", "handler", "prepare", "handler"]
+    assert StewardFunction("other").prepare is None

@@ -4,9 +4,10 @@ functions instead of copied into each app.py.
 
 Around the handler, in this order: Powertools Logger with the Lambda context (request id, cold
 start; state cleared per invocation), Tracer on the handler (AWS SDK calls traced through
-``TRACED_MODULES``), the correlation id on every log line and on the trace, MlDepsLayer's zipped
-packages unpacked where the function ships them, the idempotency clock bound to the invocation's
-deadline. After it, however it ends: the metrics of the context it asked for are flushed.
+``TRACED_MODULES``), the correlation id on every log line and on the trace, the function's
+``prepare`` step (MlDepsLayer's zipped packages unpacked), the idempotency clock bound to the
+invocation's deadline. After it, however it ends: the metrics of the context it asked for are
+flushed.
 
 An event the handler cannot read (``InvalidInput`` raised before it asks for its context: the
 parse step) is logged and answered with ``{"ok": False, ...}``, never retried; bad input found
@@ -32,12 +33,14 @@ Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 class StewardFunction:
     """One Lambda function of the suite: its name, its Logger and Tracer, and ``handler``, the
-    decorator of its entry point. ``packed_deps``: the function reads MlDepsLayer (scipy and
-    scikit-learn ship zipped, layers/deps/build_layer.py)."""
+    decorator of its entry point. ``prepare`` runs before the handler on every invocation: the
+    functions on MlDepsLayer pass ``packed_deps.unpack_packed_deps`` (scipy and scikit-learn ship
+    zipped, layers/deps/build_layer.py; a no-op once unpacked). It is passed in, not imported here,
+    so only those functions' deployments reach the unpacker (layers/deps/import_graph.py)."""
 
-    def __init__(self, name: str, *, packed_deps: bool = False) -> None:
+    def __init__(self, name: str, *, prepare: Callable[[], object] | None = None) -> None:
         self.name = name
-        self.packed_deps = packed_deps
+        self.prepare = prepare
         self.logger = Logger(service=name)
         self.tracer = Tracer(service=name, patch_modules=TRACED_MODULES)
         self._context: Context | None = None
@@ -54,10 +57,8 @@ class StewardFunction:
         @functools.wraps(fn)
         def invoke(event: dict[str, Any], context: Any) -> dict[str, Any]:
             start_invocation(self.logger, self.tracer, event, context)
-            if self.packed_deps:
-                from .packed_deps import unpack_packed_deps
-
-                unpack_packed_deps()
+            if self.prepare is not None:
+                self.prepare()
             from .idempotency import bind_lambda_context
 
             bind_lambda_context(context)
