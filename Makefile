@@ -36,8 +36,9 @@ $(STAMP): pyproject.toml requirements/lock.txt
 venv: $(STAMP)
 
 test: venv $(CHECKOV_VENV)/.ok  ## static gates + the whole test suite
-	$(call step,1/5 ruff)
+	$(call step,1/5 ruff (check and format))
 	$(BIN)/ruff check layers tools functions tests
+	$(BIN)/ruff format --check layers tools functions tests bench
 	$(call step,2/5 mypy (strict: runtime, tools, handlers, tests))
 	$(MYPY_ALL)
 	$(call step,3/5 bandit)
@@ -59,6 +60,7 @@ local-up: venv
 
 lint: venv
 	$(BIN)/ruff check layers tools functions tests
+	$(BIN)/ruff format --check layers tools functions tests bench
 
 typecheck: venv
 	$(MYPY_ALL)

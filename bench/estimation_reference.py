@@ -162,12 +162,24 @@ def _case(
         real = {"roc_auc": roc_auc_score(yy, p[:, 1]), "accuracy": accuracy_score(yy, lab.astype(int))}
         for metric in METRICS:
             e = est.metrics[metric]
-            out.append({
-                "case": case, "batch": f"{kind}-{b}", "size": size, "kind": kind, "metric": metric,
-                "realized": real[metric], "ours": e.value, "ours_lo": e.lower, "ours_hi": e.upper,
-                "plain": plain.metrics[metric].value, "adjusted": est.shift_adjusted,
-                "calibration": est.calibration[0], "trusted": est.trusted, "reference": f"{m}-{r}",
-            })  # fmt: skip
+            out.append(
+                {
+                    "case": case,
+                    "batch": f"{kind}-{b}",
+                    "size": size,
+                    "kind": kind,
+                    "metric": metric,
+                    "realized": real[metric],
+                    "ours": e.value,
+                    "ours_lo": e.lower,
+                    "ours_hi": e.upper,
+                    "plain": plain.metrics[metric].value,
+                    "adjusted": est.shift_adjusted,
+                    "calibration": est.calibration[0],
+                    "trusted": est.trusted,
+                    "reference": f"{m}-{r}",
+                }
+            )
     return out
 
 

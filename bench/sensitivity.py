@@ -191,8 +191,13 @@ def ours(files: dict[str, str]) -> dict[str, list[list[str]]]:
         profile = profile_batch(chunk, baseline, spec)
         result = detect_drift(baseline, profile, spec.drift)
         drifted = {f.name for f in result.features if f.drifted}
-        current = Observation(batch_id=f"chunk-{i + 1}", event_time=times[i], arrived_at=times[i],
-                              breached=False, features=evidence_of(result.features))  # fmt: skip
+        current = Observation(
+            batch_id=f"chunk-{i + 1}",
+            event_time=times[i],
+            arrived_at=times[i],
+            breached=False,
+            features=evidence_of(result.features),
+        )
         floors = {f.name: f.floor for f in result.features if f.floor is not None}
         runs = persistent_at(book.recent, current, spec.drift.persistence, floors=floors)
         reasons = drift_reasons(runs)

@@ -74,10 +74,21 @@ def _cached(dest: Path, key: str) -> bool:
 
 def _pip_target(target: Path, *args: str) -> None:
     subprocess.run(  # noqa: S603 - fixed pip command line
-        [sys.executable, "-m", "pip", "install", "-q", "--no-compile", "--disable-pip-version-check",
-         *PLATFORM, "--target", str(target), *args],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-compile",
+            "--disable-pip-version-check",
+            *PLATFORM,
+            "--target",
+            str(target),
+            *args,
+        ],
         check=True,
-    )  # fmt: skip
+    )
 
 
 def _make(directory: Path, target: str, dest: Path, *makefile: str) -> None:
@@ -152,7 +163,7 @@ def build_runtime(out: Path) -> Path:
         if PY312:
             subprocess.run(  # noqa: S603 - the standard library's compileall
                 [PY312, "-m", "compileall", "-q", "-j", "0", str(dest)], check=True, stdout=subprocess.DEVNULL
-            )  # fmt: skip
+            )
         (dest / ".built").write_text(key)
     return dest
 
@@ -194,8 +205,12 @@ def smoke(function: str, code: Path, layer_dirs: list[Path], runtime: Path, work
     if not PY312:
         return {"skipped": "no python3.12 on this machine: sizes checked, deployment not run"}
     path = [code, *(d / "python" for d in layer_dirs), runtime]  # /var/task, then /opt/python
-    env = {"PYTHONPATH": os.pathsep.join(map(str, path)), "PATH": os.environ["PATH"],
-           "PYTHONDONTWRITEBYTECODE": "1", "AWS_DEFAULT_REGION": "us-east-1"}  # fmt: skip
+    env = {
+        "PYTHONPATH": os.pathsep.join(map(str, path)),
+        "PATH": os.environ["PATH"],
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
     packed = [d / "steward-packed" for d in layer_dirs if (d / "steward-packed").is_dir()]
     if packed:
         env["STEWARD_PACKED_DEPS"] = str(packed[0])
@@ -204,8 +219,11 @@ def smoke(function: str, code: Path, layer_dirs: list[Path], runtime: Path, work
         with tempfile.TemporaryDirectory(prefix="lambda-tmp-") as tmp:  # a cold sandbox's /tmp
             proc = subprocess.run(  # noqa: S603 - our own smoke script
                 [PY312, "-S", str(ROOT / "bench/lambda_smoke.py"), function, str(work)],
-                env={**env, "TMPDIR": tmp}, capture_output=True, text=True, check=False,
-            )  # fmt: skip
+                env={**env, "TMPDIR": tmp},
+                capture_output=True,
+                text=True,
+                check=False,
+            )
         if proc.returncode != 0:
             return {"error": (proc.stderr.strip().splitlines() or ["no output"])[-1][:160]}
         samples.append(json.loads(proc.stdout.strip().splitlines()[-1]))

@@ -23,8 +23,14 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = parse_request(event if isinstance(event, dict) else {})
     ctx = function.context()
     summary = check_window(ctx, request)
-    logger.info("windows checked", extra={
-        "windows": len(summary["windows"]), "skipped": sorted(summary["skipped"]),
-        "drifted": [f"{w['model']}:{w['start']}" for w in summary["windows"] if w.get("verdict") == "drift"],
-    })  # fmt: skip
+    logger.info(
+        "windows checked",
+        extra={
+            "windows": len(summary["windows"]),
+            "skipped": sorted(summary["skipped"]),
+            "drifted": [
+                f"{w['model']}:{w['start']}" for w in summary["windows"] if w.get("verdict") == "drift"
+            ],
+        },
+    )
     return {"ok": True, **summary}

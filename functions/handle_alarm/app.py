@@ -28,8 +28,11 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     results: list[dict[str, Any]] = []
     for item in notifications:
         if isinstance(item, InvalidInput):
-            ctx.record("alarm.handled", reason=f"not an alarm notification: {item.message}",
-                       details={"function": "handle_alarm", "code": item.code})  # fmt: skip
+            ctx.record(
+                "alarm.handled",
+                reason=f"not an alarm notification: {item.message}",
+                details={"function": "handle_alarm", "code": item.code},
+            )
             logger.error("message on the alarms topic is not an alarm", extra={"reason": item.message})
             results.append({"status": "rejected", "code": item.code, "reason": item.message})
             continue

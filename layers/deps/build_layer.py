@@ -255,10 +255,19 @@ def zstd_zipfile() -> ModuleType:
         scratch = tempfile.mkdtemp(prefix="build-zstd-")
         atexit.register(shutil.rmtree, scratch, True)
         subprocess.run(  # noqa: S603  # nosec B603 - fixed pip command line
-            [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target",
-             scratch, ZSTD_PIN],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--target",
+                scratch,
+                ZSTD_PIN,
+            ],
             check=True,
-        )  # fmt: skip
+        )
         sys.path.insert(0, scratch)
         importlib.invalidate_caches()
         from backports.zstd import zipfile as zstd_zip

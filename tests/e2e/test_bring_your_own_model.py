@@ -119,10 +119,14 @@ def test_binary_byom_flat_tables_and_sagemaker_files_give_the_same_verdicts(
     cw = cloud.client("cloudwatch")
     for name in ("EstimatedPrimaryMetric", "RealizedPrimaryMetric", "RealizedPrimaryMetricDrop"):
         stats = cw.get_metric_statistics(
-            Namespace="ModelSteward", MetricName=name, Dimensions=[{"Name": "model", "Value": flat}],
-            StartTime=cloud.now - dt.timedelta(days=365), EndTime=cloud.now + dt.timedelta(days=365),
-            Period=60, Statistics=["SampleCount"],
-        )  # fmt: skip
+            Namespace="ModelSteward",
+            MetricName=name,
+            Dimensions=[{"Name": "model", "Value": flat}],
+            StartTime=cloud.now - dt.timedelta(days=365),
+            EndTime=cloud.now + dt.timedelta(days=365),
+            Period=60,
+            Statistics=["SampleCount"],
+        )
         assert sum(p["SampleCount"] for p in stats["Datapoints"]) >= BATCHES, name
 
 

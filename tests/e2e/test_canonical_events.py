@@ -71,9 +71,11 @@ def test_s3_events_in_both_shapes_reach_every_upload_function(
 
 @pytest.mark.parametrize(
     ("shape", "alarm"),
-    [("sns-alarm.json", "model-steward-credit-default-drift"),
-     ("alarm-eventbridge.json", "model-steward-credit-default-quality")],
-)  # fmt: skip
+    [
+        ("sns-alarm.json", "model-steward-credit-default-drift"),
+        ("alarm-eventbridge.json", "model-steward-credit-default-quality"),
+    ],
+)
 def test_alarms_through_sns_and_eventbridge_reach_handle_alarm(
     local_cloud: LocalCloud, shape: str, alarm: str
 ) -> None:

@@ -110,8 +110,12 @@ def test_planted_personal_data_is_accepted_or_quarantined_once(
     head = cloud.client("s3").head_object(Bucket=cloud.data_bucket, Key=f"inference/{MODEL}/{name}.csv")
     assert head["ContentLength"] > 0  # the upload is kept, as uploaded
     share = f"{count / ROWS:.2%}"
-    record(SUITE, "personal data in typed columns", f"{count} {kind}s in {column} ({share})",
-           f"{status}, one audit record, not retried, upload kept")  # fmt: skip
+    record(
+        SUITE,
+        "personal data in typed columns",
+        f"{count} {kind}s in {column} ({share})",
+        f"{status}, one audit record, not retried, upload kept",
+    )
 
 
 @pytest.mark.parametrize(
@@ -149,8 +153,12 @@ def test_a_gzip_bomb_under_the_ratio_limit_is_quarantined_before_memory_runs_out
     assert result["status"] == "quarantined"
     why = reason(cloud, MODEL, result["batch_id"])
     assert why["code"] == "decompressed_too_large" and "442.2 MiB" in why["message"], why
-    record(SUITE, "decompression bombs", "6 MB gzip at ratio 131 (790 MB), 1,769 MB function",
-           "quarantined at 442 MiB, not retried")  # fmt: skip
+    record(
+        SUITE,
+        "decompression bombs",
+        "6 MB gzip at ratio 131 (790 MB), 1,769 MB function",
+        "quarantined at 442 MiB, not retried",
+    )
 
 
 def test_invalid_predictions_are_a_quality_verdict(cloud: LocalCloud) -> None:
@@ -196,8 +204,12 @@ def test_a_reuploaded_key_is_one_batch_in_its_latest_version(cloud: LocalCloud) 
     (oldest,) = [v["VersionId"] for v in versions if not v["IsLatest"]]
     assert len(superseded) == 1 and superseded[0]["inputs"][0]["version_id"] == oldest
     assert superseded[0]["details"]["superseded_by"] == newest
-    record(SUITE, "duplicate and concurrent deliveries", "the same key uploaded twice",
-           "one index entry (latest version), one batch.superseded")  # fmt: skip
+    record(
+        SUITE,
+        "duplicate and concurrent deliveries",
+        "the same key uploaded twice",
+        "one index entry (latest version), one batch.superseded",
+    )
 
 
 def test_concurrent_uploads_of_one_key_converge_to_one_entry(cloud: LocalCloud) -> None:
@@ -226,12 +238,17 @@ def test_concurrent_uploads_of_one_key_converge_to_one_entry(cloud: LocalCloud) 
     body = cloud.client("s3").get_object(Bucket=cloud.outputs["ArtifactsBucketName"], Key=report_key)
     assert json.loads(body["Body"].read())["source"]["version_id"] == current["VersionId"]
     superseded = [
-        r for r in audit(cloud)
+        r
+        for r in audit(cloud)
         if r["action"] == "batch.superseded" and (r.get("details") or {}).get("batch_id") == batch_id
-    ]  # fmt: skip
+    ]
     assert len(superseded) == 4  # each older version, once
-    record(SUITE, "duplicate and concurrent deliveries", "5 concurrent uploads of one key",
-           "one index entry (the current version), 4 batch.superseded")  # fmt: skip
+    record(
+        SUITE,
+        "duplicate and concurrent deliveries",
+        "5 concurrent uploads of one key",
+        "one index entry (the current version), 4 batch.superseded",
+    )
 
 
 def test_no_planted_value_is_anywhere_the_stack_wrote(cloud: LocalCloud) -> None:
@@ -252,5 +269,9 @@ def test_no_planted_value_is_anywhere_the_stack_wrote(cloud: LocalCloud) -> None
     audit_bucket = cloud.outputs["AuditBucketName"]
     assert any(where.startswith(f"s3://{audit_bucket}/") for where, _ in haystacks), "the export is walked"
     assert leaks(haystacks, PLANTED) == []
-    record(SUITE, "personal data in typed columns", f"walk for {len(PLANTED)} planted values",
-           f"none in {len(haystacks)} objects, items, logs and messages")  # fmt: skip
+    record(
+        SUITE,
+        "personal data in typed columns",
+        f"walk for {len(PLANTED)} planted values",
+        f"none in {len(haystacks)} objects, items, logs and messages",
+    )

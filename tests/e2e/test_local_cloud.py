@@ -57,8 +57,12 @@ def test_stack_outputs_name_every_bucket_table_topic_and_queue(local_cloud: Loca
         assert dynamodb.describe_table(TableName=outputs[key])["Table"]["TableStatus"] == "ACTIVE"
     for key in ("AlarmsTopicArn", "NotificationsTopicArn"):
         assert sns.get_topic_attributes(TopicArn=outputs[key])["Attributes"]["TopicArn"] == outputs[key]
-    assert sqs.get_queue_attributes(QueueUrl=outputs["DeadLetterQueueUrl"], AttributeNames=["QueueArn"])[
-        "Attributes"]["QueueArn"] == outputs["DeadLetterQueueArn"]  # fmt: skip
+    assert (
+        sqs.get_queue_attributes(QueueUrl=outputs["DeadLetterQueueUrl"], AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        == outputs["DeadLetterQueueArn"]
+    )
     assert outputs["StewardLayerArn"].startswith("arn:aws:lambda:"), "layer outputs resolve to ARNs"
     stack = json.loads((local_cloud.state_dir / "stack.json").read_text())
     assert stack["outputs"] == outputs
@@ -67,9 +71,13 @@ def test_stack_outputs_name_every_bucket_table_topic_and_queue(local_cloud: Loca
 def _template_subscriptions(cloud: LocalCloud) -> set[tuple[str, str]]:
     """(topic ARN, protocol) of every AWS::SNS::Subscription the template creates here."""
     ctx = StackContext(
-        template=cloud.translated, parameters=cloud.parameters, physical_ids=cloud.resources,
-        stack_name=cloud.stack_name, region=cloud.region, account_id=cloud.account_id,
-    )  # fmt: skip
+        template=cloud.translated,
+        parameters=cloud.parameters,
+        physical_ids=cloud.resources,
+        stack_name=cloud.stack_name,
+        region=cloud.region,
+        account_id=cloud.account_id,
+    )
     return {
         (ctx.resolve(r["Properties"]["TopicArn"]), r["Properties"]["Protocol"])
         for logical_id, r in cloud.translated["Resources"].items()
@@ -174,10 +182,15 @@ def _put_episode(cloud: LocalCloud, value: float) -> None:
     """What observe_batch publishes: EpisodeOpen 1 while the drift episode is open, 0 once closed."""
     cloud.client("cloudwatch").put_metric_data(
         Namespace="ModelSteward",
-        MetricData=[{"MetricName": "EpisodeOpen",
-                     "Dimensions": [{"Name": "model", "Value": MODEL}, {"Name": "signal", "Value": "drift"}],
-                     "Value": value, "Timestamp": cloud.now}],
-    )  # fmt: skip
+        MetricData=[
+            {
+                "MetricName": "EpisodeOpen",
+                "Dimensions": [{"Name": "model", "Value": MODEL}, {"Name": "signal", "Value": "drift"}],
+                "Value": value,
+                "Timestamp": cloud.now,
+            }
+        ],
+    )
 
 
 def test_an_open_episode_alarms_and_notifies_its_topic_subscribers(
@@ -264,26 +277,52 @@ def test_emf_lines_printed_by_a_handler_become_metrics_at_simulated_time(
 ) -> None:
     cloud = local_cloud
     cloud.advance(minutes=30)
-    emf = {"_aws": {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": [
-        {"Namespace": "E2E", "Dimensions": [["model"]], "Metrics": [{"Name": "Rows", "Unit": "Count"}]}]},
-        "model": MODEL, "Rows": [3, 4]}  # fmt: skip
+    emf = {
+        "_aws": {
+            "Timestamp": int(time.time() * 1000),
+            "CloudWatchMetrics": [
+                {
+                    "Namespace": "E2E",
+                    "Dimensions": [["model"]],
+                    "Metrics": [{"Name": "Rows", "Unit": "Count"}],
+                }
+            ],
+        },
+        "model": MODEL,
+        "Rows": [3, 4],
+    }
     with cloud.code_override("check_window", recorder.folder):
         assert cloud.invoke("check_window", {"emf": emf}).ok
     stats = cloud.client("cloudwatch").get_metric_statistics(
-        Namespace="E2E", MetricName="Rows", Dimensions=[{"Name": "model", "Value": MODEL}],
+        Namespace="E2E",
+        MetricName="Rows",
+        Dimensions=[{"Name": "model", "Value": MODEL}],
         StartTime=cloud.now.replace(second=0, microsecond=0) - dt.timedelta(minutes=1),
-        EndTime=cloud.now + dt.timedelta(minutes=1), Period=60, Statistics=["Sum"],
-    )  # fmt: skip
+        EndTime=cloud.now + dt.timedelta(minutes=1),
+        Period=60,
+        Statistics=["Sum"],
+    )
     assert [p["Sum"] for p in stats["Datapoints"]] == [7.0], "EMF values land at the simulated now"
 
 
 def test_emf_parser_follows_the_specification() -> None:
-    line = json.dumps({
-        "_aws": {"Timestamp": 1700000000000, "CloudWatchMetrics": [{
-            "Namespace": "NS", "Dimensions": [["model"], ["model", "feature"]],
-            "Metrics": [{"Name": "Score", "Unit": "None"}, {"Name": "Missing"}]}]},
-        "model": "m", "feature": "f", "Score": 0.5,
-    })  # fmt: skip
+    line = json.dumps(
+        {
+            "_aws": {
+                "Timestamp": 1700000000000,
+                "CloudWatchMetrics": [
+                    {
+                        "Namespace": "NS",
+                        "Dimensions": [["model"], ["model", "feature"]],
+                        "Metrics": [{"Name": "Score", "Unit": "None"}, {"Name": "Missing"}],
+                    }
+                ],
+            },
+            "model": "m",
+            "feature": "f",
+            "Score": 0.5,
+        }
+    )
     metrics = parse_emf_line(line)
     assert [(m.name, m.dimensions, m.values) for m in metrics] == [
         ("Score", (("model", "m"),), (0.5,)),
@@ -297,9 +336,10 @@ def test_messages_for_people_land_in_the_outbox_once_per_subscriber(local_cloud:
     cloud = local_cloud
     before = len(cloud.outbox_messages())
     cloud.client("sns").publish(
-        TopicArn=cloud.outputs["NotificationsTopicArn"], Subject="Model awaiting approval",
+        TopicArn=cloud.outputs["NotificationsTopicArn"],
+        Subject="Model awaiting approval",
         Message="credit-default v2 beat the champion; approve with `steward models approve`.",
-    )  # fmt: skip
+    )
     (email,) = cloud.outbox_messages()[before:]
     assert (email.to, email.subject) == ("ops@example.com", "Model awaiting approval")
     assert email.path.parent == cloud.state_dir / "outbox" and email.path.name.endswith(
@@ -396,18 +436,44 @@ def test_local_up_serves_the_stack_to_boto3_and_runs_handlers(tmp_path: Path) ->
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("AWS_ENDPOINT_URL", None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "stewardtools.cli.main", "local", "up", "--port", "0",
-         "--state-dir", str(state), "--models", MODEL, "--alarm-interval", "1", "--template", str(TEMPLATE),
-         "--parameter-overrides", "ScaleOutBytes=1048576", "LogRetentionDays=7"],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "stewardtools.cli.main",
+            "local",
+            "up",
+            "--port",
+            "0",
+            "--state-dir",
+            str(state),
+            "--models",
+            MODEL,
+            "--alarm-interval",
+            "1",
+            "--template",
+            str(TEMPLATE),
+            "--parameter-overrides",
+            "ScaleOutBytes=1048576",
+            "LogRetentionDays=7",
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         endpoint = _read_until_ready(process, timeout=120)
         assert endpoint.startswith("http://127.0.0.1:")
         stack = json.loads((state / "stack.json").read_text())
         assert stack["parameters"]["ScaleOutBytes"] == "1048576"  # as `sam deploy --parameter-overrides`
-        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                          aws_access_key_id="test", aws_secret_access_key="test")  # fmt: skip
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
         bucket = stack["outputs"]["DataBucketName"]
         s3.put_object(Bucket=bucket, Key=f"inference/{MODEL}/served.csv", Body=b"id,x\n1,2\n")
         records: list[dict[str, Any]] = []
@@ -421,15 +487,30 @@ def test_local_up_serves_the_stack_to_boto3_and_runs_handlers(tmp_path: Path) ->
         log = (state / "logs" / "monitor_batch.log").read_text()
         assert "served" in log, "the handler's own log line names the batch"
         written = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
-        written += [o["Key"] for o in s3.list_objects_v2(Bucket=stack["outputs"]["ArtifactsBucketName"])
-                    .get("Contents", [])]  # fmt: skip
+        written += [
+            o["Key"]
+            for o in s3.list_objects_v2(Bucket=stack["outputs"]["ArtifactsBucketName"]).get("Contents", [])
+        ]
         assert any("served" in key and not key.startswith("inference/") for key in written), written
         # a day passes on the running cloud: the hourly and daily schedules fire, alarms evaluate
         advanced = subprocess.run(
-            [sys.executable, "-m", "stewardtools.cli.main", "local", "advance", "--hours", "25",
-             "--state-dir", str(state)],
-            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "stewardtools.cli.main",
+                "local",
+                "advance",
+                "--hours",
+                "25",
+                "--state-dir",
+                str(state),
+            ],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert advanced.returncode == 0, advanced.stdout + advanced.stderr
         assert "25 h passed; the local cloud's clock is now" in advanced.stdout
         fired = [line for line in advanced.stdout.splitlines() if "schedule fired:" in line]

@@ -43,8 +43,15 @@ pii:
 """
 
 
-def frame(n: int, seed: int, start: dt.datetime, *, shift: float = 0.0, negligible: float = 0.0,
-          span_seconds: int = 3600) -> pd.DataFrame:  # fmt: skip
+def frame(
+    n: int,
+    seed: int,
+    start: dt.datetime,
+    *,
+    shift: float = 0.0,
+    negligible: float = 0.0,
+    span_seconds: int = 3600,
+) -> pd.DataFrame:
     """Rows of the model's inputs; ``shift`` / ``negligible``: mean shifts in standard deviations."""
     rng = np.random.default_rng(seed)
     stamps = [start + dt.timedelta(seconds=int(s)) for s in np.sort(rng.integers(0, span_seconds, n))]

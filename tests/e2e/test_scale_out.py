@@ -233,10 +233,15 @@ def test_a_new_baseline_during_the_run_does_not_change_the_runs_baseline(
     rebuilt.write_bytes(_csv(credit_default(3000, seed=2, drift=1.0)))
     code = tmp_path / "finish"
     code.mkdir()
-    (code / "app.py").write_text(REBUILD_THEN_FINISH.format(
-        real=REPO / "functions" / "finish_large_batch" / "app.py", bucket=cloud.data_bucket,
-        key=f"reference/{MODEL}/reference.csv", body=rebuilt,
-    ), encoding="utf-8")  # fmt: skip
+    (code / "app.py").write_text(
+        REBUILD_THEN_FINISH.format(
+            real=REPO / "functions" / "finish_large_batch" / "app.py",
+            bucket=cloud.data_bucket,
+            key=f"reference/{MODEL}/reference.csv",
+            body=rebuilt,
+        ),
+        encoding="utf-8",
+    )
     with cloud.code_override("finish_large_batch", code):
         cloud.upload(f"inference/{MODEL}/pinned.csv", _csv(credit_default(30_000, seed=16, labeled=False)))
     assert _baseline_version(cloud) != pinned_before  # the reference was rebuilt before finish ran

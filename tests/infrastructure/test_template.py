@@ -69,9 +69,16 @@ SCHEDULES = {
 
 # Environment contract with modelsteward.config.Settings: each function gets what it uses.
 _EVERY_FUNCTION_ENV = {
-    "AUDIT_TABLE", "AUDIT_BUCKET", "IDEMPOTENCY_TABLE", "POWERTOOLS_METRICS_NAMESPACE", "STAGE", "STACK_NAME",
-    "POWERTOOLS_SERVICE_NAME", "DATA_BUCKET", "REGISTRY_TABLE",
-}  # fmt: skip
+    "AUDIT_TABLE",
+    "AUDIT_BUCKET",
+    "IDEMPOTENCY_TABLE",
+    "POWERTOOLS_METRICS_NAMESPACE",
+    "STAGE",
+    "STACK_NAME",
+    "POWERTOOLS_SERVICE_NAME",
+    "DATA_BUCKET",
+    "REGISTRY_TABLE",
+}
 _DATA_FUNCTION_ENV = _EVERY_FUNCTION_ENV | {"ARTIFACTS_BUCKET"}
 _NOTIFY = {"NOTIFICATIONS_TOPIC_ARN"}
 _EPISODES = {"EPISODES_TABLE"}  # the functions that judge batches, and handle_alarm that tells their story
@@ -106,11 +113,16 @@ ALLOWED_AWS_MANAGED_POLICIES = {
 RESOURCE_WILDCARD_EXCEPTIONS: dict[str, str] = {
     action: "Step Functions execution logging: log-delivery actions have no resource-level scope"
     for action in (
-        "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
-        "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
+        "logs:CreateLogDelivery",
+        "logs:GetLogDelivery",
+        "logs:UpdateLogDelivery",
+        "logs:DeleteLogDelivery",
+        "logs:ListLogDeliveries",
+        "logs:PutResourcePolicy",
+        "logs:DescribeResourcePolicies",
         "logs:DescribeLogGroups",
     )
-}  # fmt: skip
+}
 
 DATA = f"arn:aws:s3:::model-steward-dev-data-{BUCKET_SUFFIX}"
 ARTIFACTS = f"arn:aws:s3:::model-steward-dev-artifacts-{BUCKET_SUFFIX}"
@@ -131,16 +143,31 @@ _GETATT_ARNS = {"ArtifactsBucket": ARTIFACTS, "AuditBucket": AUDIT, "DataBucket"
 # batch signals: decided as episodes by the suite, mirrored as EpisodeOpen (1 while open)
 _EPISODE = (metric_names.EPISODE_OPEN, "Maximum", "GreaterThanOrEqualToThreshold", 1, 1, 1, "ignore")
 EPISODE_SIGNALS = (
-    "drift", "multivariate_drift", "quality", "pii", "realized_drop", "estimated_drop", "freshness", "bias",
-    "realized_bias", "attribution_drift",
-)  # fmt: skip
+    "drift",
+    "multivariate_drift",
+    "quality",
+    "pii",
+    "realized_drop",
+    "estimated_drop",
+    "freshness",
+    "bias",
+    "realized_bias",
+    "attribution_drift",
+)
 SIGNALS = {
     # signal: (metric, statistic, comparison, threshold parameter or value, periods, to alarm, missing)
     **{signal: _EPISODE for signal in EPISODE_SIGNALS},
-    "latency": (metric_names.SCORING_LATENCY_P95, "Maximum", "GreaterThanThreshold",
-                {"Ref": "LatencyP95ThresholdMs"}, 3, 2, "notBreaching"),
+    "latency": (
+        metric_names.SCORING_LATENCY_P95,
+        "Maximum",
+        "GreaterThanThreshold",
+        {"Ref": "LatencyP95ThresholdMs"},
+        3,
+        2,
+        "notBreaching",
+    ),
     "scoring_errors": (metric_names.SCORING_ERRORS, "Sum", "GreaterThanThreshold", 0, 1, 1, "notBreaching"),
-}  # fmt: skip
+}
 COMPOSITE_CHILDREN = ("drift", "multivariate_drift")
 
 # The parse rule handle_alarm relies on: <stack>-<model>-<signal>, signal snake_case; suite
@@ -388,10 +415,11 @@ def test_uploads_can_arrive_through_eventbridge_instead(
         assert pattern["detail"]["bucket"]["name"] == [{"Ref": "DataBucket"}]
         assert mapping[prefix]["Function"] == names[TRIGGERS[f"{prefix}/"]]
     bridge_invokers = [
-        p for p in of_type(resources, "AWS::Lambda::Permission").values()
+        p
+        for p in of_type(resources, "AWS::Lambda::Permission").values()
         if p["Properties"]["Principal"] == "events.amazonaws.com"
         and p.get("Condition") == "UploadsViaEventBridge"
-    ]  # fmt: skip
+    ]
     assert len(bridge_invokers) == len(TRIGGERS)
 
 
@@ -410,9 +438,10 @@ def test_schedules_send_the_expected_inputs(resources: dict[str, Any]) -> None:
 
 def test_handle_alarm_subscribes_to_the_alarms_topic(resources: dict[str, Any]) -> None:
     subscriptions = [
-        s["Properties"] for s in of_type(resources, "AWS::SNS::Subscription").values()
+        s["Properties"]
+        for s in of_type(resources, "AWS::SNS::Subscription").values()
         if s["Properties"]["Protocol"] == "lambda"
-    ]  # fmt: skip
+    ]
     assert subscriptions == [
         {
             "Endpoint": {"Fn::GetAtt": ["HandleAlarmFunction", "Arn"]},
@@ -421,18 +450,20 @@ def test_handle_alarm_subscribes_to_the_alarms_topic(resources: dict[str, Any]) 
         }
     ]
     sns_invokers = [
-        p["Properties"] for p in of_type(resources, "AWS::Lambda::Permission").values()
+        p["Properties"]
+        for p in of_type(resources, "AWS::Lambda::Permission").values()
         if p["Properties"]["Principal"] == "sns.amazonaws.com"
-    ]  # fmt: skip
+    ]
     assert [p["FunctionName"] for p in sns_invokers] == [{"Ref": "HandleAlarmFunction"}]
     assert [p["SourceArn"] for p in sns_invokers] == [{"Ref": "AlarmsTopic"}]
 
 
 def test_alert_email_subscriptions_depend_on_the_parameter(resources: dict[str, Any]) -> None:
     emails = {
-        s["Properties"]["TopicArn"]["Ref"]: s for s in of_type(resources, "AWS::SNS::Subscription").values()
+        s["Properties"]["TopicArn"]["Ref"]: s
+        for s in of_type(resources, "AWS::SNS::Subscription").values()
         if s["Properties"]["Protocol"] == "email"
-    }  # fmt: skip
+    }
     # people subscribe to the human notifications only: raw alarm JSON in an inbox is noise
     assert set(emails) == {"NotificationsTopic"}
     for subscription in emails.values():
@@ -537,10 +568,12 @@ def test_audit_chain_is_append_only_for_functions(role_statements: Statements) -
         for action in ("dynamodb:DeleteItem", "dynamodb:BatchWriteItem"):
             assert "<AuditTable.Arn>" not in allowed(stmts, action), (function_id, action)
         updates = [
-            s for s in stmts
-            if s["Effect"] == "Allow" and "dynamodb:UpdateItem" in as_list(s["Action"])
+            s
+            for s in stmts
+            if s["Effect"] == "Allow"
+            and "dynamodb:UpdateItem" in as_list(s["Action"])
             and {"Fn::GetAtt": ["AuditTable", "Arn"]} in as_list(s["Resource"])
-        ]  # fmt: skip
+        ]
         assert len(updates) == 1, function_id  # only the "exported" flag, nothing else
         attributes = updates[0]["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"]
         assert set(attributes) == {"pk", "sk", "exported"}, function_id
@@ -565,8 +598,10 @@ def test_only_train_model_is_ever_invoked_by_a_function(role_statements: Stateme
     invokers = {f: allowed(role_statements(f), "lambda:InvokeFunction") for f in FUNCTIONS}
     # handle_alarm asks for a retrain; evaluate_labels asks again for one waiting for labels
     assert {f for f, targets in invokers.items() if targets} == {
-        "HandleAlarmFunction", "TrainModelFunction", "EvaluateLabelsFunction",
-    }  # fmt: skip
+        "HandleAlarmFunction",
+        "TrainModelFunction",
+        "EvaluateLabelsFunction",
+    }
     assert all(targets <= TRAIN_FUNCTION_ARNS for targets in invokers.values())
 
 
@@ -618,9 +653,10 @@ def test_buckets_are_versioned_encrypted_private_and_tls_only(
         "RestrictPublicBuckets": True,
     }
     policies = [
-        p["Properties"] for p in of_type(resources, "AWS::S3::BucketPolicy").values()
+        p["Properties"]
+        for p in of_type(resources, "AWS::S3::BucketPolicy").values()
         if p["Properties"]["Bucket"] == {"Ref": bucket_id}
-    ]  # fmt: skip
+    ]
     assert len(policies) == 1
     (deny,) = [s for s in statements(policies[0]["PolicyDocument"]) if s["Effect"] == "Deny"]
     assert deny["Principal"] == "*"
@@ -689,13 +725,15 @@ def test_topics_and_queue_are_encrypted(resources: dict[str, Any]) -> None:
     assert queue["KmsMasterKeyId"] == {"Ref": "StewardKey"}
     assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600
     (policy,) = [
-        p for p in of_type(resources, "AWS::SNS::TopicPolicy").values()
+        p
+        for p in of_type(resources, "AWS::SNS::TopicPolicy").values()
         if p["Properties"]["Topics"] == [{"Ref": "AlarmsTopic"}]
-    ]  # fmt: skip
+    ]
     publishers = [
-        s for s in statements(policy["Properties"]["PolicyDocument"])
+        s
+        for s in statements(policy["Properties"]["PolicyDocument"])
         if s["Effect"] == "Allow" and s["Action"] == "sns:Publish"
-    ]  # fmt: skip
+    ]
     assert [s["Principal"] for s in publishers] == [{"Service": "cloudwatch.amazonaws.com"}]
 
 
@@ -785,7 +823,7 @@ def test_dashboard_searches_every_model(resources: dict[str, Any]) -> None:
     body = render_sub(
         resources["Dashboard"]["Properties"]["DashboardBody"],
         {**SUB_VALUES, "ArtifactsBucket": "artifacts", "LatencyP95ThresholdMs": "25"},
-    )  # fmt: skip
+    )
     widgets = json.loads(body)["widgets"]
     expressions = [
         metric[0]["expression"]
@@ -804,8 +842,10 @@ def test_dashboard_searches_every_model(resources: dict[str, Any]) -> None:
         assert any(f"SEARCH('{{ModelSteward,model}} MetricName=\"{metric}\"'" in e for e in expressions), (
             metric
         )
-    assert any(f"SEARCH('{{ModelSteward,model,signal}} MetricName=\"{metric_names.EPISODE_OPEN}\"'" in e
-               for e in expressions)  # fmt: skip
+    assert any(
+        f"SEARCH('{{ModelSteward,model,signal}} MetricName=\"{metric_names.EPISODE_OPEN}\"'" in e
+        for e in expressions
+    )
 
 
 def test_outputs_tell_scripts_where_everything_is(translated: dict[str, Any]) -> None:
@@ -850,8 +890,9 @@ def test_a_failed_scale_out_execution_raises_a_suite_alarm(resources: dict[str, 
     assert props["ComparisonOperator"] == "GreaterThanThreshold" and props["Threshold"] == 0
     assert props["AlarmActions"] == [{"Ref": "AlarmsTopic"}]
     probe = AlarmNotification(
-        AlarmName=render_sub(props["AlarmName"], SUB_VALUES), NewStateValue="ALARM",
+        AlarmName=render_sub(props["AlarmName"], SUB_VALUES),
+        NewStateValue="ALARM",
         StateChangeTime="2026-01-01T00:00:00Z",
         AlarmDescription=render_sub(props["AlarmDescription"], SUB_VALUES),
-    )  # fmt: skip
+    )
     assert identify(probe).kind == "suite", "handle_alarm sends an operational note, never a retrain"

@@ -57,9 +57,11 @@ def train_on(
     from modelsteward.services.train_model import train_model
 
     gate = {
-        "bootstrap_rounds": 200, "auto_promote": auto_promote, "segment_tolerance": 1.0,
+        "bootstrap_rounds": 200,
+        "auto_promote": auto_promote,
+        "segment_tolerance": 1.0,
         "significance": significance,
-    }  # fmt: skip
+    }
     estimator = {**FAST, "params": {**FAST["params"], "max_iter": iterations}}
     put_spec(aws, example_spec(MODEL, estimator=estimator, gate=gate))
     return train_model(ctx, s3_uploads(aws.put(f"training/{MODEL}/{name}", csv_bytes(frame)))[0])

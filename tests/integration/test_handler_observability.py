@@ -39,12 +39,21 @@ class Context:
 
 
 def s3_event(key: str) -> dict[str, Any]:
-    return {"Records": [{
-        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
-        "eventTime": "2026-01-01T00:00:00.000Z", "eventName": "ObjectCreated:Put",
-        "s3": {"bucket": {"name": "b", "arn": "arn:aws:s3:::b"},
-               "object": {"key": urllib.parse.quote_plus(key), "size": 10, "eTag": "e"}},
-    }]}  # fmt: skip
+    return {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": "us-east-1",
+                "eventTime": "2026-01-01T00:00:00.000Z",
+                "eventName": "ObjectCreated:Put",
+                "s3": {
+                    "bucket": {"name": "b", "arn": "arn:aws:s3:::b"},
+                    "object": {"key": urllib.parse.quote_plus(key), "size": 10, "eTag": "e"},
+                },
+            }
+        ]
+    }
 
 
 def alarm_event(name: str) -> dict[str, Any]:
@@ -55,42 +64,80 @@ def alarm_event(name: str) -> dict[str, Any]:
         "StateChangeTime": "2026-01-01T00:00:00.000+0000",
         "AlarmDescription": "model=m;signal=drift",
     }
-    return {"Records": [{
-        "EventSource": "aws:sns", "EventVersion": "1.0",
-        "EventSubscriptionArn": "arn:aws:sns:us-east-1:1:t:s",
-        "Sns": {"Type": "Notification", "MessageId": "0b7e1f2a-1111-4b38-8019-001f155d9d0a",
-                "TopicArn": "arn:aws:sns:us-east-1:123456789012:alarms", "Subject": None,
-                "Message": json.dumps(message), "Timestamp": "2026-01-01T00:00:00.000Z",
-                "SignatureVersion": "1", "Signature": "x",
-                "SigningCertUrl": "https://sns.us-east-1.amazonaws.com/c.pem",
-                "UnsubscribeUrl": "https://sns.us-east-1.amazonaws.com/u", "MessageAttributes": {}},
-    }]}  # fmt: skip
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": "arn:aws:sns:us-east-1:1:t:s",
+                "Sns": {
+                    "Type": "Notification",
+                    "MessageId": "0b7e1f2a-1111-4b38-8019-001f155d9d0a",
+                    "TopicArn": "arn:aws:sns:us-east-1:123456789012:alarms",
+                    "Subject": None,
+                    "Message": json.dumps(message),
+                    "Timestamp": "2026-01-01T00:00:00.000Z",
+                    "SignatureVersion": "1",
+                    "Signature": "x",
+                    "SigningCertUrl": "https://sns.us-east-1.amazonaws.com/c.pem",
+                    "UnsubscribeUrl": "https://sns.us-east-1.amazonaws.com/u",
+                    "MessageAttributes": {},
+                },
+            }
+        ]
+    }
 
 
 # function -> (event, expected correlation id, {module: {attribute: stub result}})
 CASES: dict[str, tuple[dict[str, Any], str, dict[str, dict[str, Any]]]] = {
-    "check_window": ({"action": "check_window"}, "check_window",
-                     {"check_window": {"check_window": {"windows": [], "skipped": []}}}),
-    "create_baseline": (s3_event("reference/churn/ref file.csv"), "reference/churn/ref file.csv",
-                        {"create_baseline": {"create_baseline": {"status": "created"}}}),
-    "evaluate_labels": (s3_event("labels/churn/l.csv"), "labels/churn/l.csv",
-                        {"evaluate_labels": {"evaluate_upload": {"status": "evaluated"}}}),
-    "finish_large_batch": ({"action": "finish", "run": RUN}, RUN["key"],
-                           {"scale_out": {"finish_large_batch": {"status": "accepted"}}}),
-    "handle_alarm": (alarm_event("st-credit-drift"), "st-credit-drift",
-                     {"handle_alarm": {"handle_alarm": {"status": "handled"}}}),
-    "monitor_batch": (s3_event("inference/credit/big batch.csv"), RUN["key"],
-                      {"monitor_batch": {"monitor_batch": {"status": "accepted"}}}),
+    "check_window": (
+        {"action": "check_window"},
+        "check_window",
+        {"check_window": {"check_window": {"windows": [], "skipped": []}}},
+    ),
+    "create_baseline": (
+        s3_event("reference/churn/ref file.csv"),
+        "reference/churn/ref file.csv",
+        {"create_baseline": {"create_baseline": {"status": "created"}}},
+    ),
+    "evaluate_labels": (
+        s3_event("labels/churn/l.csv"),
+        "labels/churn/l.csv",
+        {"evaluate_labels": {"evaluate_upload": {"status": "evaluated"}}},
+    ),
+    "finish_large_batch": (
+        {"action": "finish", "run": RUN},
+        RUN["key"],
+        {"scale_out": {"finish_large_batch": {"status": "accepted"}}},
+    ),
+    "handle_alarm": (
+        alarm_event("st-credit-drift"),
+        "st-credit-drift",
+        {"handle_alarm": {"handle_alarm": {"status": "handled"}}},
+    ),
+    "monitor_batch": (
+        s3_event("inference/credit/big batch.csv"),
+        RUN["key"],
+        {"monitor_batch": {"monitor_batch": {"status": "accepted"}}},
+    ),
     "plan_chunks": ({"run": RUN}, RUN["key"], {"scale_out": {"plan_large_batch": {"chunks": 2}}}),
-    "profile_chunk": ({"run": RUN, "chunk": {"index": 0}}, RUN["key"],
-                      {"scale_out": {"profile_large_batch_chunk": {"index": 0}}}),
+    "profile_chunk": (
+        {"run": RUN, "chunk": {"index": 0}},
+        RUN["key"],
+        {"scale_out": {"profile_large_batch_chunk": {"index": 0}}},
+    ),
     "run_audit": ({"action": "run_audit"}, "run_audit", {"run_audit": {"handle_schedule": {"ok": True}}}),
-    "score_batch": (s3_event("scoring/credit/s.csv"), "scoring/credit/s.csv",
-                    {"score_batch": {"score_upload": {"status": "scored"}}}),
-    "train_model": ({"action": "retrain", "model": "credit", "reason": "r", "trigger": "manual"},
-                    "retrain:credit",
-                    {"train_model": {"train_model": {"status": "trained"}}}),
-}  # fmt: skip
+    "score_batch": (
+        s3_event("scoring/credit/s.csv"),
+        "scoring/credit/s.csv",
+        {"score_batch": {"score_upload": {"status": "scored"}}},
+    ),
+    "train_model": (
+        {"action": "retrain", "model": "credit", "reason": "r", "trigger": "manual"},
+        "retrain:credit",
+        {"train_model": {"train_model": {"status": "trained"}}},
+    ),
+}
 
 
 class _FakeMetrics:

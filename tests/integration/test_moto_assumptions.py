@@ -53,9 +53,13 @@ def _function(name: str = "fn") -> str:
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("app.py", "def handler(e, c):\n    return e\n")
     created = boto3.client("lambda", region_name=REGION).create_function(
-        FunctionName=name, Runtime="python3.12", Role=role, Handler="app.handler",
-        Code={"ZipFile": buffer.getvalue()}, Environment={"Variables": {"COLOR": "blue"}},
-    )  # fmt: skip
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role,
+        Handler="app.handler",
+        Code={"ZipFile": buffer.getvalue()},
+        Environment={"Variables": {"COLOR": "blue"}},
+    )
     return str(created["FunctionArn"])
 
 
@@ -132,8 +136,11 @@ def test_s3_notifications_invoke_lambda_with_quote_plus_encoded_keys(aws: None) 
     arn = _function()
     s3 = boto3.client("s3", region_name=REGION)
     s3.create_bucket(Bucket="notified")
-    route: LambdaFunctionConfigurationTypeDef = {"LambdaFunctionArn": arn, "Events": ["s3:ObjectCreated:*"],
-             "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "in/"}]}}}  # fmt: skip
+    route: LambdaFunctionConfigurationTypeDef = {
+        "LambdaFunctionArn": arn,
+        "Events": ["s3:ObjectCreated:*"],
+        "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "in/"}]}},
+    }
     s3.put_bucket_notification_configuration(
         Bucket="notified", NotificationConfiguration={"LambdaFunctionConfigurations": [route]}
     )
@@ -158,27 +165,56 @@ def test_cloudformation_function_environment_is_resolved_and_layers_lack_physica
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("x", "x")
     s3.put_object(Bucket="code", Key="k", Body=buffer.getvalue())
-    template = {"Resources": {
-        "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "t"}},
-        "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}}},
-        "Layer": {"Type": "AWS::Lambda::LayerVersion", "Properties": {
-            "LayerName": "my-layer", "Content": {"S3Bucket": "code", "S3Key": "k"}}},
-        "Fn": {"Type": "AWS::Lambda::Function", "Properties": {
-            "FunctionName": "f", "Handler": "app.handler", "Runtime": "python3.12",
-            "Role": {"Fn::GetAtt": ["Role", "Arn"]}, "Code": {"S3Bucket": "code", "S3Key": "k"},
-            "Environment": {"Variables": {"TOPIC": {"Ref": "Topic"}}}}},
-        "Alarm": {"Type": "AWS::CloudWatch::Alarm", "Properties": {
-            "AlarmName": "a", "MetricName": "m", "Namespace": "n", "Statistic": "Sum", "Period": 60,
-            "EvaluationPeriods": 1, "Threshold": 1, "ComparisonOperator": "GreaterThanThreshold"}},
-        "Sub": {"Type": "AWS::SNS::Subscription", "Properties": {
-            "TopicArn": {"Ref": "Topic"}, "Protocol": "email", "Endpoint": "a@example.com"}},
-    }, "Outputs": {"LayerArn": {"Value": {"Ref": "Layer"}}}}  # fmt: skip
+    template = {
+        "Resources": {
+            "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "t"}},
+            "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}}},
+            "Layer": {
+                "Type": "AWS::Lambda::LayerVersion",
+                "Properties": {"LayerName": "my-layer", "Content": {"S3Bucket": "code", "S3Key": "k"}},
+            },
+            "Fn": {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {
+                    "FunctionName": "f",
+                    "Handler": "app.handler",
+                    "Runtime": "python3.12",
+                    "Role": {"Fn::GetAtt": ["Role", "Arn"]},
+                    "Code": {"S3Bucket": "code", "S3Key": "k"},
+                    "Environment": {"Variables": {"TOPIC": {"Ref": "Topic"}}},
+                },
+            },
+            "Alarm": {
+                "Type": "AWS::CloudWatch::Alarm",
+                "Properties": {
+                    "AlarmName": "a",
+                    "MetricName": "m",
+                    "Namespace": "n",
+                    "Statistic": "Sum",
+                    "Period": 60,
+                    "EvaluationPeriods": 1,
+                    "Threshold": 1,
+                    "ComparisonOperator": "GreaterThanThreshold",
+                },
+            },
+            "Sub": {
+                "Type": "AWS::SNS::Subscription",
+                "Properties": {
+                    "TopicArn": {"Ref": "Topic"},
+                    "Protocol": "email",
+                    "Endpoint": "a@example.com",
+                },
+            },
+        },
+        "Outputs": {"LayerArn": {"Value": {"Ref": "Layer"}}},
+    }
     cloudformation = boto3.client("cloudformation", region_name=REGION)
     cloudformation.create_stack(StackName="s", TemplateBody=json.dumps(template))
     stack = cloudformation.describe_stacks(StackName="s")["Stacks"][0]
     _loud(stack["StackStatus"] == "CREATE_COMPLETE", "a stack with unsupported types no longer completes")
     variables = boto3.client("lambda", region_name=REGION).get_function(FunctionName="f")["Configuration"][
-        "Environment"]["Variables"]  # fmt: skip
+        "Environment"
+    ]["Variables"]
     _loud(
         variables == {"TOPIC": f"arn:aws:sns:{REGION}:{ACCOUNT}:t"},
         "moto no longer resolves Refs in a function's Environment: runtime reads environment_vars",
@@ -305,14 +341,26 @@ def test_cloudwatch_never_evaluates_and_keeps_the_gaps_the_alarm_engine_fills(aw
     sns = boto3.client("sns", region_name=REGION)
     topic = sns.create_topic(Name="alarms")["TopicArn"]
     cloudwatch.put_metric_alarm(
-        AlarmName="a", MetricName="m", Namespace="n", Statistic="Sum", Period=60, EvaluationPeriods=1,
-        Threshold=1, ComparisonOperator="GreaterThanThreshold", AlarmActions=[topic],
-        Dimensions=[{"Name": "model", "Value": "x"}], TreatMissingData="breaching", DatapointsToAlarm=1,
-    )  # fmt: skip
-    cloudwatch.put_metric_data(Namespace="n", MetricData=[
-        {"MetricName": "m", "Value": 5, "Dimensions": [{"Name": "model", "Value": "x"}]},
-        {"MetricName": "m", "StatisticValues": {"Sum": 4, "Minimum": 1, "Maximum": 3, "SampleCount": 2}},
-    ])  # fmt: skip
+        AlarmName="a",
+        MetricName="m",
+        Namespace="n",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanThreshold",
+        AlarmActions=[topic],
+        Dimensions=[{"Name": "model", "Value": "x"}],
+        TreatMissingData="breaching",
+        DatapointsToAlarm=1,
+    )
+    cloudwatch.put_metric_data(
+        Namespace="n",
+        MetricData=[
+            {"MetricName": "m", "Value": 5, "Dimensions": [{"Name": "model", "Value": "x"}]},
+            {"MetricName": "m", "StatisticValues": {"Sum": 4, "Minimum": 1, "Maximum": 3, "SampleCount": 2}},
+        ],
+    )
     (alarm,) = cloudwatch.describe_alarms(AlarmNames=["a"])["MetricAlarms"]
     _loud(
         alarm["StateValue"] == "OK", "moto alarms no longer start in OK (the engine sets INSUFFICIENT_DATA)"
@@ -368,16 +416,24 @@ def test_get_metric_statistics_matches_dimensions_by_subset_until_the_alarm_engi
     cloudwatch = boto3.client("cloudwatch", region_name=REGION)
     model: DimensionTypeDef = {"Name": "model", "Value": "x"}
     variant: DimensionTypeDef = {"Name": "variant", "Value": "challenger"}
-    cloudwatch.put_metric_data(Namespace="n", MetricData=[
-        {"MetricName": "m", "Value": 1.0, "Dimensions": [model]},
-        {"MetricName": "m", "Value": 9.0, "Dimensions": [model, variant]},
-    ])  # fmt: skip
+    cloudwatch.put_metric_data(
+        Namespace="n",
+        MetricData=[
+            {"MetricName": "m", "Value": 1.0, "Dimensions": [model]},
+            {"MetricName": "m", "Value": 9.0, "Dimensions": [model, variant]},
+        ],
+    )
 
     def maxima(dimensions: list[DimensionTypeDef]) -> list[tuple[float, float]]:
         points = cloudwatch.get_metric_statistics(
-            Namespace="n", MetricName="m", Dimensions=dimensions, Period=86400,
-            StartTime="2000-01-01", EndTime="2100-01-01", Statistics=["Maximum", "SampleCount"],
-        )["Datapoints"]  # fmt: skip
+            Namespace="n",
+            MetricName="m",
+            Dimensions=dimensions,
+            Period=86400,
+            StartTime="2000-01-01",
+            EndTime="2100-01-01",
+            Statistics=["Maximum", "SampleCount"],
+        )["Datapoints"]
         return [(p["Maximum"], p["SampleCount"]) for p in points]
 
     _loud(
@@ -431,8 +487,13 @@ def test_threaded_server_shares_backends_with_this_process() -> None:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:
-        s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name=REGION,
-                          aws_access_key_id="test", aws_secret_access_key="test")  # fmt: skip
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=f"http://127.0.0.1:{port}",
+            region_name=REGION,
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
         s3.create_bucket(Bucket="served-bucket")
         _loud(
             "served-bucket" in s3_backends[ACCOUNT]["global"].buckets,

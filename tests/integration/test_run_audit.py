@@ -306,9 +306,12 @@ def test_a_champion_period_that_broke_its_fairness_bounds_is_a_finding(stack: St
 def _alarm_handled(ctx: Context, model: str, signal: str, state: str, decision: str) -> None:
     """What handle_alarm records for a model alarm's state change (services/handle_alarm.py)."""
     ctx.record(
-        "alarm.handled", model=model, model_version=1, reason=f"{signal} {state}",
+        "alarm.handled",
+        model=model,
+        model_version=1,
+        reason=f"{signal} {state}",
         details={"signal": signal, "state": state, "decision": decision},
-    )  # fmt: skip
+    )
 
 
 def test_a_champion_period_whose_production_broke_its_bounds_is_reported(stack: Stack) -> None:

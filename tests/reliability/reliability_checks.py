@@ -15,9 +15,10 @@ def ctx_for(actor: str) -> Any:
 
 def records(ctx: Any, action: str, **details: Any) -> list[dict[str, Any]]:
     return [
-        r for r in ctx.audit.records()
+        r
+        for r in ctx.audit.records()
         if r["action"] == action and all((r.get("details") or {}).get(k) == v for k, v in details.items())
-    ]  # fmt: skip
+    ]
 
 
 def exists(ctx: Any, ref: dict[str, Any]) -> bool:

@@ -23,19 +23,30 @@ class Ledger:
     entries: list[dict[str, Any]] = field(default_factory=list)
 
     def duplicate(self, function: str, deliveries: int, mode: str, **facts: Any) -> None:
-        self.entries.append({"kind": "duplicate", "function": function, "deliveries": deliveries,
-                             "mode": mode, **facts})  # fmt: skip
+        self.entries.append(
+            {"kind": "duplicate", "function": function, "deliveries": deliveries, "mode": mode, **facts}
+        )
 
     def fault(self, service: str, call_site: str, fault: str, times: int, outcome: str, **facts: Any) -> None:
-        self.entries.append({"kind": "fault", "service": service, "call_site": call_site, "fault": fault,
-                             "times": times, "outcome": outcome, **facts})  # fmt: skip
+        self.entries.append(
+            {
+                "kind": "fault",
+                "service": service,
+                "call_site": call_site,
+                "fault": fault,
+                "times": times,
+                "outcome": outcome,
+                **facts,
+            }
+        )
 
     def scan(self, name: str, files: int, **facts: Any) -> None:
         self.entries.append({"kind": "scan", "name": name, "files": files, **facts})
 
     def race(self, name: str, workers: int, operations: int, **facts: Any) -> None:
-        self.entries.append({"kind": "race", "name": name, "workers": workers, "operations": operations,
-                             **facts})  # fmt: skip
+        self.entries.append(
+            {"kind": "race", "name": name, "workers": workers, "operations": operations, **facts}
+        )
 
 
 def run_threads(fns: list[Callable[[], Any]]) -> list[tuple[Any, BaseException | None]]:

@@ -42,12 +42,22 @@ def s3_event(bucket: str, key: str, version_id: str | None, size: int) -> dict[s
     obj: dict[str, Any] = {"key": urllib.parse.quote_plus(key), "size": size, "eTag": "etag"}
     if version_id:
         obj["versionId"] = version_id
-    return {"Records": [{
-        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
-        "eventTime": "2026-01-01T00:00:00.000Z", "eventName": "ObjectCreated:Put",
-        "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
-               "object": obj},
-    }]}  # fmt: skip
+    return {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": "us-east-1",
+                "eventTime": "2026-01-01T00:00:00.000Z",
+                "eventName": "ObjectCreated:Put",
+                "s3": {
+                    "s3SchemaVersion": "1.0",
+                    "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+                    "object": obj,
+                },
+            }
+        ]
+    }
 
 
 def put(bucket: str, key: str, body: bytes) -> S3Upload:
@@ -60,15 +70,17 @@ def put(bucket: str, key: str, body: bytes) -> S3Upload:
 
 def inference_frame(n: int, seed: int, income_shift: float = 0.0) -> pa.Table:
     rng = np.random.default_rng(seed)
-    return pa.table({
-        "id": [f"{seed}-{i}" for i in range(n)],
-        "timestamp": pa.array(np.datetime64("2026-01-01T00:00") + np.arange(n).astype("timedelta64[s]")),
-        "income": rng.normal(50 + income_shift, 10, n),
-        "age": rng.normal(40, 8, n).round(),
-        "region": rng.choice(["north", "south", "east"], n),
-        "prediction": rng.choice(["0", "1"], n),
-        "score": rng.random(n),
-    })  # fmt: skip
+    return pa.table(
+        {
+            "id": [f"{seed}-{i}" for i in range(n)],
+            "timestamp": pa.array(np.datetime64("2026-01-01T00:00") + np.arange(n).astype("timedelta64[s]")),
+            "income": rng.normal(50 + income_shift, 10, n),
+            "age": rng.normal(40, 8, n).round(),
+            "region": rng.choice(["north", "south", "east"], n),
+            "prediction": rng.choice(["0", "1"], n),
+            "score": rng.random(n),
+        }
+    )
 
 
 def parquet(table: pa.Table) -> bytes:

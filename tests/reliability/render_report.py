@@ -17,15 +17,28 @@ from typing import Any
 
 AUDIT_TESTS = "tests/integration/test_audit_log.py::"
 ELSEWHERE = [
-    ("parallel audit appends", AUDIT_TESTS + "test_concurrent_writers_produce_one_linear_chain",
-     "8 threads x 20 appends: one linear chain, no gap, no overwrite"),
-    ("parallel audit exports", AUDIT_TESTS + "test_concurrent_writers_export_every_record_once",
-     "every record exported once under Object Lock"),
-    ("racing promotions", "tests/integration/test_registry.py::"
-     "test_racing_promotions_leave_exactly_one_champion", "conditional transaction: exactly one champion"),
-    ("racing alarm deliveries", "tests/integration/test_handle_alarm.py::"
-     "test_concurrent_deliveries_that_race_past_idempotency_start_one_retrain", "one retrain"),
-]  # fmt: skip
+    (
+        "parallel audit appends",
+        AUDIT_TESTS + "test_concurrent_writers_produce_one_linear_chain",
+        "8 threads x 20 appends: one linear chain, no gap, no overwrite",
+    ),
+    (
+        "parallel audit exports",
+        AUDIT_TESTS + "test_concurrent_writers_export_every_record_once",
+        "every record exported once under Object Lock",
+    ),
+    (
+        "racing promotions",
+        "tests/integration/test_registry.py::test_racing_promotions_leave_exactly_one_champion",
+        "conditional transaction: exactly one champion",
+    ),
+    (
+        "racing alarm deliveries",
+        "tests/integration/test_handle_alarm.py::"
+        "test_concurrent_deliveries_that_race_past_idempotency_start_one_retrain",
+        "one retrain",
+    ),
+]
 
 
 def load(results: Path) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
@@ -119,27 +132,39 @@ def render(
     ]
     if failed:
         lines += ["**Failed in this run:** " + ", ".join(sorted({e["test"] for e in failed})), ""]
-    lines += ["## Duplicate delivery", "",
-              "S3, SNS and EventBridge deliver at least once. Every event below was delivered again after "
-              "its first run (and, on moto, concurrently before it finished). Checked: the same result, the "
-              "same audit records per action, the same emails, no new object versions, the same registry.",
-              "", "| function | deliveries | how | result |", "|---|---|---|---|"]  # fmt: skip
+    lines += [
+        "## Duplicate delivery",
+        "",
+        "S3, SNS and EventBridge deliver at least once. Every event below was delivered again after "
+        "its first run (and, on moto, concurrently before it finished). Checked: the same result, the "
+        "same audit records per action, the same emails, no new object versions, the same registry.",
+        "",
+        "| function | deliveries | how | result |",
+        "|---|---|---|---|",
+    ]
     for e in dups:
         lines.append(f"| {e['function']} | {e['deliveries']} | {e['mode']} | {_verdict(e['status'])} |")
-    lines += ["", "## Faults per call site", "",
-              "Injected below botocore's retries (per HTTP attempt, `before-send`), on the adapters' cached "
-              "clients. `times` failed attempts: 5 are absorbed by the standard retry mode "
-                  "(`max_attempts: 5` "
-              "= 5 retries), 6 exhaust one API call; `lost_response` = the service applied the request but "
-              "answered 5xx. After an exhausted fault the same event is delivered again (Lambda's async "
-              "retry); checked: no audit record naming a missing object, no registry row without its "
-              "artifact, no champion that is not an Approved row, exactly one batch.accepted / "
-              "drift.verdict per batch, one promotion per training upload, an intact hash chain.",
-              "", "| function | call site | fault | times | outcome | result |",
-              "|---|---|---|---|---|---|"]  # fmt: skip
+    lines += [
+        "",
+        "## Faults per call site",
+        "",
+        "Injected below botocore's retries (per HTTP attempt, `before-send`), on the adapters' cached "
+        "clients. `times` failed attempts: 5 are absorbed by the standard retry mode "
+        "(`max_attempts: 5` "
+        "= 5 retries), 6 exhaust one API call; `lost_response` = the service applied the request but "
+        "answered 5xx. After an exhausted fault the same event is delivered again (Lambda's async "
+        "retry); checked: no audit record naming a missing object, no registry row without its "
+        "artifact, no champion that is not an Approved row, exactly one batch.accepted / "
+        "drift.verdict per batch, one promotion per training upload, an intact hash chain.",
+        "",
+        "| function | call site | fault | times | outcome | result |",
+        "|---|---|---|---|---|---|",
+    ]
     for e in sorted(faults, key=lambda e: (e.get("function", ""), e["call_site"], e["fault"], e["times"])):
-        lines.append(f"| {e.get('function', '')} | {e['call_site']} | {e['fault']} | {e['times']} | "
-                     f"{e['outcome']} | {_verdict(e['status'], e['outcome'])} |")  # fmt: skip
+        lines.append(
+            f"| {e.get('function', '')} | {e['call_site']} | {e['fault']} | {e['times']} | "
+            f"{e['outcome']} | {_verdict(e['status'], e['outcome'])} |"
+        )
     lines += ["", "## Races", "", "| race | threads | operations | result |", "|---|---|---|---|"]
     for e in races:
         lines.append(f"| {e['name']} | {e['workers']} | {e['operations']} | {_verdict(e['status'])} |")
@@ -155,9 +180,11 @@ def render(
     lines += render_hostile(hostile or [])
     lines += ["## PII and secrets in logs", ""]
     for e in scans:
-        lines.append(f"- {e['name']}: {e['files']} files, {e['planted']} planted values (emails, "
-                     f"card numbers, SSNs, an AWS key pair), {e['patterns']} patterns: "
-                     f"{_verdict(e['status'])}")  # fmt: skip
+        lines.append(
+            f"- {e['name']}: {e['files']} files, {e['planted']} planted values (emails, "
+            f"card numbers, SSNs, an AWS key pair), {e['patterns']} patterns: "
+            f"{_verdict(e['status'])}"
+        )
     lines += ["", "## Findings", ""]
     for e in findings:
         lines.append(f"- **open** {e.get('function')}: {e['call_site']} ({e['fault']}): {e['outcome']}")

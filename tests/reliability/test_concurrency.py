@@ -74,8 +74,12 @@ def test_parallel_batches_of_one_model_are_each_monitored_once(stack: Stack, led
     _chain_ok(ctx)
     indexed = {e.batch_id for e in BatchIndex(ctx, stack.artifacts_bucket, MONITORED).sync(write=False)}
     assert indexed == batch_ids, "every batch is in the window index"
-    ledger.race("monitor_batch: parallel batches of one model", PARALLEL_BATCHES, PARALLEL_BATCHES,
-                audit_records=len(ctx.audit.records()))  # fmt: skip
+    ledger.race(
+        "monitor_batch: parallel batches of one model",
+        PARALLEL_BATCHES,
+        PARALLEL_BATCHES,
+        audit_records=len(ctx.audit.records()),
+    )
 
 
 def _concurrent_duplicates(run: Any, copies: int) -> tuple[list[Any], list[BaseException]]:
@@ -102,8 +106,12 @@ def test_concurrent_duplicates_of_one_batch_run_it_once(stack: Stack, ledger: Le
     assert all(r == retried for r in results)
     assert len(_actions(ctx, "batch.accepted")) == 1 and len(_actions(ctx, "drift.verdict")) == 1
     _chain_ok(ctx)
-    ledger.duplicate("monitor_batch", copies + 1, f"{copies} concurrent threads + 1 retry",
-                     in_progress_refusals=len(errors))  # fmt: skip
+    ledger.duplicate(
+        "monitor_batch",
+        copies + 1,
+        f"{copies} concurrent threads + 1 retry",
+        in_progress_refusals=len(errors),
+    )
     ledger.race(f"monitor_batch: {copies} concurrent deliveries of one upload", copies, 1)
 
 

@@ -147,9 +147,14 @@ def test_a_redelivered_event_changes_nothing(
     assert not changed and not new_objects, (changed, new_objects)
     if source == "s3":  # the stored result of the first run answers every duplicate
         assert all(r == first_result for r in results), (first_result, results)
-    ledger.duplicate(function, len(results) + 1, f"{source}: original + 1 sequential + 2 threaded",
-                     audit_records=sum(before["audit"].values()), emails=before["emails"],
-                     object_versions=len(before["object_versions"]))  # fmt: skip
+    ledger.duplicate(
+        function,
+        len(results) + 1,
+        f"{source}: original + 1 sequential + 2 threaded",
+        audit_records=sum(before["audit"].values()),
+        emails=before["emails"],
+        object_versions=len(before["object_versions"]),
+    )
 
 
 def test_a_schedule_fired_twice_in_one_tick_runs_once(cloud: LocalCloud, ledger: Ledger) -> None:
@@ -250,5 +255,9 @@ def test_logs_hold_no_pii_or_secrets_after_batches_full_of_them(cloud: LocalClou
                     continue
                 found.append((path.name, kind, match))
     assert found == [], sorted(set(found))[:20]
-    ledger.scan("local-cloud logs after 4 PII-laden uploads (scoring, inference, labels, training)",
-                len(logs), patterns=len(PATTERNS), planted=sum(len(v) for v in PLANTED.values()))  # fmt: skip
+    ledger.scan(
+        "local-cloud logs after 4 PII-laden uploads (scoring, inference, labels, training)",
+        len(logs),
+        patterns=len(PATTERNS),
+        planted=sum(len(v) for v in PLANTED.values()),
+    )

@@ -36,8 +36,9 @@ MONITOR_SITES = [
 
 
 @pytest.mark.parametrize("fault", FAULTS)
-@pytest.mark.parametrize(("service", "operation", "resource", "skip", "site"), MONITOR_SITES,
-                         ids=[s[-1] for s in MONITOR_SITES])  # fmt: skip
+@pytest.mark.parametrize(
+    ("service", "operation", "resource", "skip", "site"), MONITOR_SITES, ids=[s[-1] for s in MONITOR_SITES]
+)
 def test_monitor_batch_under_faults(
     stack: Stack,
     ledger: Ledger,
@@ -79,9 +80,14 @@ def test_monitor_batch_under_faults(
     accepted = records(ctx, "batch.accepted", batch_id=batch_id)
     verdicts = records(ctx, "drift.verdict", batch_id=batch_id)
     if len(accepted) != 1 or len(verdicts) != 1:
-        ledger.fault(service, site, fault, MAX_ATTEMPTS,
-                     f"FINDING: after retry {len(accepted)} batch.accepted, {len(verdicts)} drift.verdict",
-                     function="monitor_batch")  # fmt: skip
+        ledger.fault(
+            service,
+            site,
+            fault,
+            MAX_ATTEMPTS,
+            f"FINDING: after retry {len(accepted)} batch.accepted, {len(verdicts)} drift.verdict",
+            function="monitor_batch",
+        )
     assert len(accepted) == 1, f"{len(accepted)} batch.accepted records for one batch"
     assert len(verdicts) == 1, f"{len(verdicts)} drift.verdict records for one batch"
     assert all(exists(ctx, ref) for ref in accepted[0]["outputs"])
@@ -111,6 +117,11 @@ def test_an_audit_append_whose_answer_was_lost_is_stored_once(
     assert len(records(ctx, "batch.accepted", batch_id=result["batch_id"])) == 1
     assert len(records(ctx, "drift.verdict", batch_id=result["batch_id"])) == 1
     chain_ok(ctx)
-    ledger.fault("dynamodb", f"DynamoDB PutItem audit {action}", "lost_response", 1,
-                 "applied, answer lost: stored once (append recognises its own item)",
-                 function="monitor_batch")  # fmt: skip
+    ledger.fault(
+        "dynamodb",
+        f"DynamoDB PutItem audit {action}",
+        "lost_response",
+        1,
+        "applied, answer lost: stored once (append recognises its own item)",
+        function="monitor_batch",
+    )

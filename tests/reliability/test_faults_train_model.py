@@ -50,8 +50,9 @@ def _registry_invariants(ctx: Any) -> None:
 
 
 @pytest.mark.parametrize("fault", FAULTS)
-@pytest.mark.parametrize(("service", "operation", "resource", "skip", "site"), TRAIN_SITES,
-                         ids=[s[-1] for s in TRAIN_SITES])  # fmt: skip
+@pytest.mark.parametrize(
+    ("service", "operation", "resource", "skip", "site"), TRAIN_SITES, ids=[s[-1] for s in TRAIN_SITES]
+)
 def test_train_model_under_faults(
     stack: Stack,
     ledger: Ledger,
@@ -80,9 +81,14 @@ def test_train_model_under_faults(
     state = ctx.registry.get_model_state(TRAINED)
     promoted = records(ctx, "model.promoted")
     if len(promoted) != 1:
-        ledger.fault(service, site, fault, times,
-                     f"FINDING: champion v{state.get('champion')}, {len(promoted)} model.promoted records",
-                     function="train_model")  # fmt: skip
+        ledger.fault(
+            service,
+            site,
+            fault,
+            times,
+            f"FINDING: champion v{state.get('champion')}, {len(promoted)} model.promoted records",
+            function="train_model",
+        )
     assert state.get("champion") is not None
     assert len(promoted) == 1, f"{len(promoted)} promotions for one training upload"
     assert promoted[0]["model_version"] == state["champion"]

@@ -35,9 +35,15 @@ PERIOD = 300
 
 def alarm(m: int = 3, n: int = 3, treat: str = "missing", **kw: object) -> MetricAlarmDefinition:
     settings: dict[str, object] = {
-        "name": "a", "period": PERIOD, "evaluation_periods": n, "datapoints_to_alarm": m, "threshold": 3.0,
-        "comparison_operator": "GreaterThanThreshold", "statistic": "Maximum", "treat_missing_data": treat,
-    }  # fmt: skip
+        "name": "a",
+        "period": PERIOD,
+        "evaluation_periods": n,
+        "datapoints_to_alarm": m,
+        "threshold": 3.0,
+        "comparison_operator": "GreaterThanThreshold",
+        "statistic": "Maximum",
+        "treat_missing_data": treat,
+    }
     settings.update(kw)
     return MetricAlarmDefinition(**settings)  # type: ignore[arg-type]
 

@@ -58,9 +58,14 @@ def test_compact_rows_carry_what_the_label_join_reads() -> None:
     )
     variants = np.array(["a", "a", "a"], dtype=object)
     out = compact_rows(
-        frame, _spec(), classes=["no", "yes"], versions=np.array([1, 1, 1]), variants=variants,
-        scored_at=pd.Timestamp("2026-01-03", tz="UTC"), batch_id="b",
-    )  # fmt: skip
+        frame,
+        _spec(),
+        classes=["no", "yes"],
+        versions=np.array([1, 1, 1]),
+        variants=variants,
+        scored_at=pd.Timestamp("2026-01-03", tz="UTC"),
+        batch_id="b",
+    )
     assert list(out["id"]) == ["1", "2"]  # a row without an id cannot be joined
     assert {"probability_no", "probability_yes", "segment_seg", "timestamp", "batch_id"} <= set(out.columns)
     assert out["probability_yes"].tolist() == [0.9, 0.1]

@@ -303,10 +303,16 @@ def test_a_bias_email_says_which_attribute_could_not_be_judged() -> None:
     judged, never as an empty list that looks like a lost figure."""
     dpd = "demographic_parity_difference"
     report = ReportFacts(
-        batch_id="tilted-1", created_at=None, rows=1000, verdict="drift", json_uri="s3://a/r.json",
-        html_uri="s3://a/r.html", selection_rates={"sex": {"F": 0.127, "M": 0.507}, "age": {}},
-        bias_values={dpd: 0.38}, bias_bounds={dpd: 0.1},
-    )  # fmt: skip
+        batch_id="tilted-1",
+        created_at=None,
+        rows=1000,
+        verdict="drift",
+        json_uri="s3://a/r.json",
+        html_uri="s3://a/r.html",
+        selection_rates={"sex": {"F": 0.127, "M": 0.507}, "age": {}},
+        bias_values={dpd: 0.38},
+        bias_bounds={dpd: 0.1},
+    )
     _, body = alarm_email(facts(signal="bias", report=report, rules=[]))
     assert "selection rate by sex: F 0.127, M 0.507" in body
     assert "selection rate by age: not judged (no group large enough" in body

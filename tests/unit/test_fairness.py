@@ -396,10 +396,16 @@ def test_a_group_below_the_minimum_size_keeps_its_size_only() -> None:
     """One row's selection rate, true-positive rate or metric is that row's prediction and label:
     a group too small to judge is reported with its size only, before and after training."""
     post = post_training_bias(
-        policy(min_group_size=3), task="binary", metric="accuracy", classes=["0", "1"],
-        sensitive={"sex": [*SEX, "C"]}, y_true=[*Y, "0"], y_pred=[*P, "1"], favorable="1",
+        policy(min_group_size=3),
+        task="binary",
+        metric="accuracy",
+        classes=["0", "1"],
+        sensitive={"sex": [*SEX, "C"]},
+        y_true=[*Y, "0"],
+        y_pred=[*P, "1"],
+        favorable="1",
         bootstrap_rounds=0,
-    )  # fmt: skip
+    )
     (c,) = [g for g in post.attributes[0].groups if g.group == "C"]
     assert (c.n, c.too_small) == (1, True)
     figures = ("selection_rate", "true_positive_rate", "false_positive_rate", "metric")
@@ -417,9 +423,15 @@ def test_an_attribute_with_too_many_values_is_not_judged_and_names_no_group() ->
     ids = [f"person-{i}" for i in range(120)]
     p = policy(bounds={"demographic_parity_difference": 0.1})
     report = post_training_bias(
-        p, task="binary", metric=None, classes=["0", "1"], sensitive={"sex": ids},
-        y_pred=["1", "0"] * 60, favorable="1", kind="batch",
-    )  # fmt: skip
+        p,
+        task="binary",
+        metric=None,
+        classes=["0", "1"],
+        sensitive={"sex": ids},
+        y_pred=["1", "0"] * 60,
+        favorable="1",
+        kind="batch",
+    )
     (attr,) = report.attributes
     assert attr.too_many_groups == 120 and attr.groups == [] and attr.too_small == []
     verdict = judge(p, report)
@@ -433,9 +445,15 @@ def test_large_groups_get_a_rescaled_bootstrap_interval_of_the_right_width() -> 
     y = rng.integers(0, 2, n).astype(str)
     p = np.where(rng.random(n) < 0.8, y, np.where(y == "1", "0", "1"))
     report = post_training_bias(
-        policy(), task="binary", metric="accuracy", classes=["0", "1"],
-        sensitive={"sex": np.full(n, "F")}, y_true=y, y_pred=p, favorable="1",
-    )  # fmt: skip
+        policy(),
+        task="binary",
+        metric="accuracy",
+        classes=["0", "1"],
+        sensitive={"sex": np.full(n, "F")},
+        y_true=y,
+        y_pred=p,
+        favorable="1",
+    )
     (g,) = report.attributes[0].groups
     assert g.metric_ci is not None and g.metric is not None
     lo, hi = g.metric_ci

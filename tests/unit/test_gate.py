@@ -288,9 +288,15 @@ def test_a_better_challenger_that_breaks_the_parity_bound_is_rejected_with_evide
         s.fairness, holdout_bias(s, frame, challenger, CLASSES), holdout_bias(s, frame, champion, CLASSES)
     )
     d = evaluate_gate(
-        s, y_true=y, challenger=challenger, champion=champion, classes=CLASSES,
-        champion_version=1, challenger_version=2, fairness=verdict,
-    )  # fmt: skip
+        s,
+        y_true=y,
+        challenger=challenger,
+        champion=champion,
+        classes=CLASSES,
+        champion_version=1,
+        challenger_version=2,
+        fairness=verdict,
+    )
     assert d.challenger_score is not None and d.champion_score is not None and d.p_value is not None
     assert d.challenger_score > d.champion_score and d.p_value < 0.05  # better on the primary metric
     assert d.outcome == "reject"
@@ -303,9 +309,15 @@ def test_a_better_challenger_that_breaks_the_parity_bound_is_rejected_with_evide
     loose = fair_spec()
     plain = judge(loose.fairness, holdout_bias(loose, frame, challenger, CLASSES))
     d2 = evaluate_gate(
-        loose, y_true=y, challenger=challenger, champion=champion, classes=CLASSES,
-        champion_version=1, challenger_version=2, fairness=plain,
-    )  # fmt: skip
+        loose,
+        y_true=y,
+        challenger=challenger,
+        champion=champion,
+        classes=CLASSES,
+        champion_version=1,
+        challenger_version=2,
+        fairness=plain,
+    )
     assert d2.fairness is not None
     assert d2.outcome == "promote" and d2.fairness["verdict"] == "none"
 

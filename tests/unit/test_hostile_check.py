@@ -108,8 +108,12 @@ def test_personal_data_under_the_threshold_is_accepted_and_never_written(
     report = (tmp_path / "out" / "report.json").read_text()
     if column != "prediction":  # the nulled values are counted, and described by their kind
         assert f"{UNDER} values like <" in report
-    record(SUITE, "personal data in typed columns", f"{UNDER} {kind}s in {column} (0.25%)",
-           f"accepted (exit {code}), no value in {len(written)} outputs")  # fmt: skip
+    record(
+        SUITE,
+        "personal data in typed columns",
+        f"{UNDER} {kind}s in {column} (0.25%)",
+        f"accepted (exit {code}), no value in {len(written)} outputs",
+    )
 
 
 @pytest.mark.parametrize("action", ["quarantine", "redact"])
@@ -137,8 +141,12 @@ def test_personal_data_above_the_threshold_is_refused_and_never_quoted(
     assert "Traceback" not in stderr
     assert leaks(written, values) == []
     said = "refused in one sentence" if code == 2 else f"accepted (exit {code}), values redacted"
-    record(SUITE, "personal data in typed columns", f"{ABOVE} {kind}s in {column} (3%), pii.action {action}",
-           f"{said}, no value in {len(written)} outputs")  # fmt: skip
+    record(
+        SUITE,
+        "personal data in typed columns",
+        f"{ABOVE} {kind}s in {column} (3%), pii.action {action}",
+        f"{said}, no value in {len(written)} outputs",
+    )
 
 
 def test_no_spec_inferred_columns_leak_nothing(
@@ -149,8 +157,12 @@ def test_no_spec_inferred_columns_leak_nothing(
     code, written = run_check(tmp_path, reference, current, capsys, caplog, None)
     assert code in (0, 1)
     assert leaks(written, values) == []
-    record(SUITE, "personal data in typed columns", "5 emails in a numeric column, no spec (inferred)",
-           f"accepted (exit {code}), no value in {len(written)} outputs")  # fmt: skip
+    record(
+        SUITE,
+        "personal data in typed columns",
+        "5 emails in a numeric column, no spec (inferred)",
+        f"accepted (exit {code}), no value in {len(written)} outputs",
+    )
 
 
 def test_half_the_predictions_outside_the_classes_is_a_quality_violation(
@@ -168,8 +180,12 @@ def test_half_the_predictions_outside_the_classes_is_a_quality_violation(
     (violation,) = [q for q in report["quality"] if q["check"] == "invalid_predictions"]
     assert violation["column"] == "prediction" and violation["observed"] == pytest.approx(0.5)
     assert report["verdict"] != "ok"
-    record(SUITE, "invalid predictions", "50% of predictions outside the classes",
-           f"exit 1, verdict {report['verdict']}, invalid_predictions violation")  # fmt: skip
+    record(
+        SUITE,
+        "invalid predictions",
+        "50% of predictions outside the classes",
+        f"exit 1, verdict {report['verdict']}, invalid_predictions violation",
+    )
 
 
 def test_a_few_invalid_predictions_stay_a_warning(
@@ -268,10 +284,19 @@ def test_a_gzip_bomb_under_the_ratio_limit_is_refused_within_the_memory_budget(
     env = {k: os.environ[k] for k in keep if k in os.environ} | {"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512"}
     done = subprocess.run(
         [sys.executable, "-c", PEAK_SCRIPT, str(reference), str(bomb), str(tmp_path / "out")],
-        env=env, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     code, peak_mb = (int(x) for x in done.stdout.split())
     assert code == 2 and "decompresses to more than 128.0 MiB" in done.stderr, done.stderr
     assert peak_mb < 512, f"peak RSS {peak_mb} MB; {done.stderr[-500:]}"
-    record(SUITE, "decompression bombs", "2 MB gzip at ratio 131 (262 MB), 512 MB function",
-           f"exit 2 at 128 MiB, peak RSS {peak_mb} MB", peak_mb=peak_mb)  # fmt: skip
+    record(
+        SUITE,
+        "decompression bombs",
+        "2 MB gzip at ratio 131 (262 MB), 512 MB function",
+        f"exit 2 at 128 MiB, peak RSS {peak_mb} MB",
+        peak_mb=peak_mb,
+    )

@@ -17,8 +17,12 @@ def _dry_run(target: str, tmp_path: Path) -> list[str]:
     # a fresh VENV path: make plans the first-run install, as on a fresh clone
     proc = subprocess.run(
         ["make", "-n", target, f"VENV={tmp_path}/venv", f"CHECKOV_VENV={tmp_path}/checkov"],
-        cwd=REPO, capture_output=True, text=True, timeout=60, check=True,
-    )  # fmt: skip
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     return proc.stdout.splitlines()
 
 

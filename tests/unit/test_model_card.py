@@ -363,12 +363,21 @@ def test_json_schemas_in_docs_are_current() -> None:
 def _fair_spec() -> Any:
     """The card tests' spec with one committed bound on ``sex``."""
     return SPEC.model_copy(
-        update={"fairness": parse_spec({
-            "name": "credit", "task": "binary", "target": "default",
-            "features": {"numeric": ["income"], "categorical": ["region"]},
-            "fairness": {"sensitive_attributes": ["sex"], "bounds": {"demographic_parity_difference": 0.1}},
-        }).fairness}
-    )  # fmt: skip
+        update={
+            "fairness": parse_spec(
+                {
+                    "name": "credit",
+                    "task": "binary",
+                    "target": "default",
+                    "features": {"numeric": ["income"], "categorical": ["region"]},
+                    "fairness": {
+                        "sensitive_attributes": ["sex"],
+                        "bounds": {"demographic_parity_difference": 0.1},
+                    },
+                }
+            ).fairness
+        }
+    )
 
 
 def test_the_card_shows_fairness_per_version_and_explanations() -> None:
@@ -377,14 +386,28 @@ def test_the_card_shows_fairness_per_version_and_explanations() -> None:
     spec = _fair_spec()
     dpd = "demographic_parity_difference"
     fairness = {
-        "verdict": "breached", "bounds": {dpd: 0.1}, "tolerance": 0.02,
-        "values": {dpd: 0.31}, "champion_values": {dpd: 0.04},
-        "too_small": {"sex": ["X"]}, "failed_checks": [f"fairness:sex:{dpd}"],
-        "groups": {"sex": {"F": {"n": 120, "selection_rate": 0.2, "metric": 0.8},
-                           "M": {"n": 130, "selection_rate": 0.51}}},
-    }  # fmt: skip
-    row = {**ROW, "version": 3, "status": "Rejected", "alias": None, "fairness": fairness,
-           "feature_importance": {"income": 0.7, "region": 0.3}}  # fmt: skip
+        "verdict": "breached",
+        "bounds": {dpd: 0.1},
+        "tolerance": 0.02,
+        "values": {dpd: 0.31},
+        "champion_values": {dpd: 0.04},
+        "too_small": {"sex": ["X"]},
+        "failed_checks": [f"fairness:sex:{dpd}"],
+        "groups": {
+            "sex": {
+                "F": {"n": 120, "selection_rate": 0.2, "metric": 0.8},
+                "M": {"n": 130, "selection_rate": 0.51},
+            }
+        },
+    }
+    row = {
+        **ROW,
+        "version": 3,
+        "status": "Rejected",
+        "alias": None,
+        "fairness": fairness,
+        "feature_importance": {"income": 0.7, "region": 0.3},
+    }
     champion = {**ROW, "fairness": {"verdict": "held", "values": {"demographic_parity_difference": 0.04}}}
     card = _card(spec=spec, row=row, version=3, versions=[row, champion])
     f = card.fairness
@@ -405,10 +428,16 @@ def test_the_card_shows_a_group_too_small_to_judge_by_its_size_only() -> None:
 
     spec = _fair_spec()
     fairness = {
-        "verdict": "held", "bounds": {"demographic_parity_difference": 0.1}, "too_small": {"sex": ["X"]},
-        "groups": {"sex": {"F": {"n": 120, "selection_rate": 0.2125, "metric": 0.8125},
-                           "X": {"n": 7, "selection_rate": 0.5714, "metric": 0.8571}}},
-    }  # fmt: skip
+        "verdict": "held",
+        "bounds": {"demographic_parity_difference": 0.1},
+        "too_small": {"sex": ["X"]},
+        "groups": {
+            "sex": {
+                "F": {"n": 120, "selection_rate": 0.2125, "metric": 0.8125},
+                "X": {"n": 7, "selection_rate": 0.5714, "metric": 0.8571},
+            }
+        },
+    }
     row = {**ROW, "version": 3, "fairness": fairness}
     card = _card(spec=spec, row=row, version=3, versions=[row])
     md, page = render_markdown(card), render_model_card(card)

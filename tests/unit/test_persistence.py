@@ -200,19 +200,33 @@ def test_the_drift_timeline_shows_which_features_are_persistent() -> None:
     from modelsteward.reporting import render_drift_timeline
 
     def point(i: int, beyond: bool, effect: float) -> TimelinePoint:
-        return TimelinePoint.model_validate({
-            "at": f"2026-01-{i + 1:02d}T00:00:00+00:00",
-            "batch_id": f"b{i}",
-            "drifted_share": 0.0,
-            "threshold": 0.3,
-            "verdict": "ok",
-            "features": [
-                {"name": "age", "score": 0.04, "threshold": 0.1, "beyond_noise": beyond, "effect": effect,
-                 "floor": 0.035},
-                {"name": "income", "score": 0.01, "threshold": 0.1, "beyond_noise": False, "effect": 0.0,
-                 "floor": 0.035},
-            ],
-        })  # fmt: skip
+        return TimelinePoint.model_validate(
+            {
+                "at": f"2026-01-{i + 1:02d}T00:00:00+00:00",
+                "batch_id": f"b{i}",
+                "drifted_share": 0.0,
+                "threshold": 0.3,
+                "verdict": "ok",
+                "features": [
+                    {
+                        "name": "age",
+                        "score": 0.04,
+                        "threshold": 0.1,
+                        "beyond_noise": beyond,
+                        "effect": effect,
+                        "floor": 0.035,
+                    },
+                    {
+                        "name": "income",
+                        "score": 0.01,
+                        "threshold": 0.1,
+                        "beyond_noise": False,
+                        "effect": 0.0,
+                        "floor": 0.035,
+                    },
+                ],
+            }
+        )
 
     points = [point(i, i >= 2, 0.05 if i >= 2 else 0.0) for i in range(8)]
     persistent = persistent_now(points)
@@ -230,8 +244,15 @@ def test_the_drift_timeline_takes_persistence_from_the_latest_batch_verdict() ->
     from modelsteward.domain.timeline import TimelinePoint, persistent_now
 
     def point(i: int, reason: str | None) -> TimelinePoint:
-        entry = {"name": "age", "score": 0.04, "threshold": 0.1, "beyond_noise": True, "effect": 0.05,
-                 "floor": 0.035, "drift_reason": reason}  # fmt: skip
+        entry = {
+            "name": "age",
+            "score": 0.04,
+            "threshold": 0.1,
+            "beyond_noise": True,
+            "effect": 0.05,
+            "floor": 0.035,
+            "drift_reason": reason,
+        }
         return TimelinePoint.model_validate(
             {"at": f"2026-01-{i + 1:02d}T00:00:00+00:00", "batch_id": f"b{i}", "features": [entry]}
         )

@@ -379,10 +379,22 @@ def test_a_sparse_report_renders_without_crashing() -> None:
     """The least a writer can build (no multivariate, no quality, no PII, nothing drawn), with a
     score that is not a number and a histogram without counts."""
     odd = FeatureResult(
-        name="x", kind="numeric", data_type="numeric", method="wasserstein", score=float("nan"),
-        threshold=0.1, warn_threshold=0.05, test="ks", p_value=None, p_value_adjusted=None,
-        drifted=False, severity="none", n_reference=0, n_current=0, reference_hist=Histogram(counts=[]),
-    )  # fmt: skip
+        name="x",
+        kind="numeric",
+        data_type="numeric",
+        method="wasserstein",
+        score=float("nan"),
+        threshold=0.1,
+        warn_threshold=0.05,
+        test="ks",
+        p_value=None,
+        p_value_adjusted=None,
+        drifted=False,
+        severity="none",
+        n_reference=0,
+        n_current=0,
+        reference_hist=Histogram(counts=[]),
+    )
     report = BatchReport(
         model="m",
         batch_id="b",
@@ -457,12 +469,26 @@ def test_timeline_has_a_sparkline_per_feature_and_a_threshold_line() -> None:
 def test_timeline_accepts_missing_features_and_thresholds() -> None:
     day = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     points = [
-        TimelinePoint(at=day, batch_id="w1", drifted_share=0.1, threshold=0.3, verdict="ok",
-                      features=[TimelineFeature(name="a", score=0.02, threshold=0.1)]),
-        TimelinePoint(at=day + dt.timedelta(days=1), batch_id="w2", drifted_share=0.5, threshold=0.3,
-                      verdict="drift", features=[TimelineFeature(name="a", score=0.2, threshold=0.1),
-                                                 TimelineFeature(name="b", score=0.01)]),
-    ]  # fmt: skip
+        TimelinePoint(
+            at=day,
+            batch_id="w1",
+            drifted_share=0.1,
+            threshold=0.3,
+            verdict="ok",
+            features=[TimelineFeature(name="a", score=0.02, threshold=0.1)],
+        ),
+        TimelinePoint(
+            at=day + dt.timedelta(days=1),
+            batch_id="w2",
+            drifted_share=0.5,
+            threshold=0.3,
+            verdict="drift",
+            features=[
+                TimelineFeature(name="a", score=0.2, threshold=0.1),
+                TimelineFeature(name="b", score=0.01),
+            ],
+        ),
+    ]
     document = render_drift_timeline(_timeline(points, "m"))
     assert_self_contained(document)
     assert document.count('class="chart-spark"') == 2
@@ -508,8 +534,15 @@ def test_timeline_now_column_says_what_the_latest_batch_verdict_said() -> None:
     the timeline says so, with the reason, instead of "Below threshold" from the score alone."""
     day = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     reason = "beyond 2x its noise band (0.0417 at 3,000 rows), effect 0.0994 above the floor 0.02"
-    earned = TimelineFeature(name="loan_purpose", score=0.0994, raw_score=0.1024, noise_band=0.0417,
-                             threshold=0.1, severity="drift", drift_reason=reason)  # fmt: skip
+    earned = TimelineFeature(
+        name="loan_purpose",
+        score=0.0994,
+        raw_score=0.1024,
+        noise_band=0.0417,
+        threshold=0.1,
+        severity="drift",
+        drift_reason=reason,
+    )
     quiet = TimelineFeature(name="age", score=0.0, raw_score=0.02, threshold=0.1, severity="none")
     legacy = TimelineFeature(name="region", score=0.2, threshold=0.1)  # kept from before: no severity
     point = TimelinePoint(at=day, batch_id="b1", features=[earned, quiet, legacy])

@@ -457,10 +457,14 @@ def example_window_report() -> WindowReport:
     batch = example_batch_report()
     ids = [f"inference/credit-risk/2026-11-28/batch-{n:04d}.parquet" for n in range(31, 43)]
     profiles = [
-        {"uri": f"s3://steward-artifacts-123456789012/reports/credit-risk/batches/{b}/profile.json",
-         "version_id": f"v{i}.pR0f", "sha256": f"{i:02d}" + "a7c9e0b2d4f6" * 5, "size": 18_211}
+        {
+            "uri": f"s3://steward-artifacts-123456789012/reports/credit-risk/batches/{b}/profile.json",
+            "version_id": f"v{i}.pR0f",
+            "sha256": f"{i:02d}" + "a7c9e0b2d4f6" * 5,
+            "size": 18_211,
+        }
         for i, b in enumerate(ids[:-1])
-    ]  # fmt: skip
+    ]
     return WindowReport(
         model=batch.model,
         model_version=batch.model_version,
@@ -509,11 +513,17 @@ def _example_feature(name: str, signal: float, rng: random.Random) -> TimelineFe
     raw = math.sqrt(signal**2 + noise**2) * rng.uniform(0.8, 1.15)
     score = math.sqrt(max(raw**2 - noise**2, 0.0))
     return TimelineFeature(
-        name=name, score=round(score, 4), raw_score=round(raw, 4), noise_band=band, threshold=0.1,
-        beyond_noise=raw > band and score >= floor, effect=round(score, 4), floor=floor,
+        name=name,
+        score=round(score, 4),
+        raw_score=round(raw, 4),
+        noise_band=band,
+        threshold=0.1,
+        beyond_noise=raw > band and score >= floor,
+        effect=round(score, 4),
+        floor=floor,
         severity="drift" if score >= 0.1 else "none",
         drift_reason="above the threshold 0.1" if score >= 0.1 else None,
-    )  # fmt: skip
+    )
 
 
 def example_timeline_points(days: int = 30, *, burst: int = 0) -> list[TimelinePoint]:
@@ -547,22 +557,35 @@ def example_timeline_points(days: int = 30, *, burst: int = 0) -> list[TimelineP
         labeled = day < days - 7
         batch_id = f"batch-{day + 13:04d}"
         performance = TimelineEstimate(
-            metric="roc_auc", batch_id=batch_id, variant="champion", version=3, rows=8_000,
-            estimate=round(estimate, 4), lower=round(estimate - half, 4), upper=round(estimate + half, 4),
-            width=round(2 * half, 4), realized=round(real, 4) if labeled else None,
+            metric="roc_auc",
+            batch_id=batch_id,
+            variant="champion",
+            version=3,
+            rows=8_000,
+            estimate=round(estimate, 4),
+            lower=round(estimate - half, 4),
+            upper=round(estimate + half, 4),
+            width=round(2 * half, 4),
+            realized=round(real, 4) if labeled else None,
             gap=round(real - estimate, 4) if labeled else None,
             inside_band=(abs(real - estimate) <= half) if labeled else None,
-            realized_rows=7_900 if labeled else None, trusted=True,
-        )  # fmt: skip
+            realized_rows=7_900 if labeled else None,
+            trusted=True,
+        )
         at = start + dt.timedelta(days=day)
         if day >= days:  # the burst: seconds apart, hours after the last daily batch
             at = start + dt.timedelta(days=days - 1, hours=5, seconds=6 * (day - days))
         points.append(
             TimelinePoint(
-                at=at, batch_id=batch_id, drifted_share=round(share, 4), threshold=threshold,
-                verdict=verdict, features=features, performance=performance,
+                at=at,
+                batch_id=batch_id,
+                drifted_share=round(share, 4),
+                threshold=threshold,
+                verdict=verdict,
+                features=features,
+                performance=performance,
             )
-        )  # fmt: skip
+        )
     return points
 
 

@@ -34,9 +34,12 @@ class SqsDeadLetterQueue:
         """Up to ``max_messages`` (1-10), hidden from other readers for ``visibility_timeout`` seconds."""
         try:
             resp = self.sqs.receive_message(
-                QueueUrl=self.queue_url, MaxNumberOfMessages=max(1, min(10, max_messages)),
-                VisibilityTimeout=visibility_timeout, WaitTimeSeconds=0, MessageAttributeNames=["All"],
-            )  # fmt: skip
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=max(1, min(10, max_messages)),
+                VisibilityTimeout=visibility_timeout,
+                WaitTimeSeconds=0,
+                MessageAttributeNames=["All"],
+            )
         except (ClientError, BotoCoreError) as exc:
             raise translate(exc, f"receive from {self.queue_url}") from exc
         return [
@@ -58,8 +61,9 @@ class SqsDeadLetterQueue:
     def release(self, receipt_handle: str) -> None:
         """Make a received message visible again now (it stays in the queue for the next replay)."""
         try:
-            self.sqs.change_message_visibility(QueueUrl=self.queue_url, ReceiptHandle=receipt_handle,
-                                               VisibilityTimeout=0)  # fmt: skip
+            self.sqs.change_message_visibility(
+                QueueUrl=self.queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=0
+            )
         except (ClientError, BotoCoreError) as exc:
             raise translate(exc, f"release a message of {self.queue_url}") from exc
 
@@ -84,8 +88,11 @@ class LambdaSyncInvoker:
     def invoke(self, function: str, payload: Any) -> InvokeOutcome:
         """Run ``function`` on ``payload`` and wait: ok unless it raised (FunctionError)."""
         try:
-            resp = self.lam.invoke(FunctionName=function, InvocationType="RequestResponse",
-                                   Payload=json.dumps(payload, default=str).encode())  # fmt: skip
+            resp = self.lam.invoke(
+                FunctionName=function,
+                InvocationType="RequestResponse",
+                Payload=json.dumps(payload, default=str).encode(),
+            )
             raw = resp["Payload"].read() if resp.get("Payload") is not None else b""
         except (ClientError, BotoCoreError) as exc:
             raise translate(exc, f"invoke {function}") from exc
@@ -95,6 +102,10 @@ class LambdaSyncInvoker:
             answer = raw.decode("utf-8", "replace")
         if resp.get("FunctionError"):
             error = answer if isinstance(answer, dict) else {}
-            return InvokeOutcome(False, str(error.get("errorType") or resp["FunctionError"]),
-                                 str(error.get("errorMessage") or answer or "")[:500], answer)  # fmt: skip
+            return InvokeOutcome(
+                False,
+                str(error.get("errorType") or resp["FunctionError"]),
+                str(error.get("errorMessage") or answer or "")[:500],
+                answer,
+            )
         return InvokeOutcome(True, response=answer)

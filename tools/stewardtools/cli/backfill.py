@@ -22,15 +22,21 @@ from stewardtools.cli.main import EXIT_FINDINGS, EXIT_OK
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "backfill", help="recompute window drift/volume results for a past range from stored profiles",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "backfill",
+        help="recompute window drift/volume results for a past range from stored profiles",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[stack_arguments(json_flag=False)],
-    )  # fmt: skip
+    )
     parser.add_argument("model")
     parser.add_argument("--since", required=True, help="ISO date or time (UTC when no offset), inclusive")
     parser.add_argument("--until", required=True, help="ISO date or time, exclusive")
-    parser.add_argument("--window", choices=["hour", "day", "week"], default=None,
-                        help="window length (default: the model spec's window)")  # fmt: skip
+    parser.add_argument(
+        "--window",
+        choices=["hour", "day", "week"],
+        default=None,
+        help="window length (default: the model spec's window)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object per window")
     parser.set_defaults(func=run)
 
@@ -72,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
     results = backfill(ctx, args.model, since=since, until=until, window=args.window, progress=show)
     if not args.json:
         drifted = sum(r.get("verdict") == "drift" for r in results)
-        print(f"{len(results)} windows checked: {drifted} drifted, {flagged} with drift or findings; "
-              f"reports under reports/{args.model}/windows/")  # fmt: skip
+        print(
+            f"{len(results)} windows checked: {drifted} drifted, {flagged} with drift or findings; "
+            f"reports under reports/{args.model}/windows/"
+        )
     return EXIT_FINDINGS if flagged else EXIT_OK

@@ -39,9 +39,11 @@ READY_PREFIX = "READY "
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "local", help="run the stack locally on moto (no Docker, no AWS account)",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
-    )  # fmt: skip
+        "local",
+        help="run the stack locally on moto (no Docker, no AWS account)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="local_command", metavar="ACTION", required=True)
     up = sub.add_parser("up", help="serve the stack on 127.0.0.1 until Ctrl-C")
     up.add_argument("--port", type=int, default=5000, help="port (0 = any free port; default %(default)s)")
@@ -111,19 +113,28 @@ def _up(args: argparse.Namespace) -> int:
     overrides = dict(_override(item) for item in args.parameter_overrides)
     stop = threading.Event()
     cloud = LocalCloud(
-        template=args.template, models=models, state_dir=args.state_dir, serve=True, host=args.host,
-        port=args.port, stage=args.stage, alert_email=args.alert_email, parameters=overrides,
+        template=args.template,
+        models=models,
+        state_dir=args.state_dir,
+        serve=True,
+        host=args.host,
+        port=args.port,
+        stage=args.stage,
+        alert_email=args.alert_email,
+        parameters=overrides,
         echo=None if args.quiet else lambda line: _say(f"[lambda] {line}"),
-    )  # fmt: skip
+    )
     _say("starting the local cloud (translating template.yaml, creating the stack in moto) ...")
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         with cloud:
             _print_banner(cloud, args)
             worker = threading.Thread(
-                target=_background, args=(cloud, stop, args.alarm_interval, not args.no_schedules),
-                name="steward-local-clock", daemon=True,
-            )  # fmt: skip
+                target=_background,
+                args=(cloud, stop, args.alarm_interval, not args.no_schedules),
+                name="steward-local-clock",
+                daemon=True,
+            )
             worker.start()
             while not stop.wait(0.5):
                 pass

@@ -25,15 +25,19 @@ from stewardtools.cli.main import EXIT_FINDINGS, EXIT_OK
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "replay", help="re-run failed asynchronous invocations from the dead-letter queue",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "replay",
+        help="re-run failed asynchronous invocations from the dead-letter queue",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[stack_arguments(json_flag=False)],
-    )  # fmt: skip
+    )
     parser.add_argument("--queue-url", default=None, help="the queue, instead of the stack's output")
-    parser.add_argument("--max", type=int, default=None, dest="max_messages",
-                        help="replay at most N messages (default: all)")  # fmt: skip
-    parser.add_argument("--function", default=None,
-                        help="function for legacy dead-letter messages that do not name one")  # fmt: skip
+    parser.add_argument(
+        "--max", type=int, default=None, dest="max_messages", help="replay at most N messages (default: all)"
+    )
+    parser.add_argument(
+        "--function", default=None, help="function for legacy dead-letter messages that do not name one"
+    )
     parser.set_defaults(func=run)
 
 

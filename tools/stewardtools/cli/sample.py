@@ -29,12 +29,20 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("model", choices=EXAMPLE_MODELS, help="example model (examples/specs/<model>.yaml)")
-    p.add_argument("--out", type=Path, required=True,
-                   help="output file: .csv, .parquet or .jsonl, optionally ending in .gz")  # fmt: skip
+    p.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="output file: .csv, .parquet or .jsonl, optionally ending in .gz",
+    )
     p.add_argument("--rows", type=int, default=5000, help="rows (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="random seed; use a new one per batch (default: 0)")
-    p.add_argument("--drift", type=float, default=0.0,
-                   help="0 = training distribution, 1 = strong covariate and concept shift")  # fmt: skip
+    p.add_argument(
+        "--drift",
+        type=float,
+        default=0.0,
+        help="0 = training distribution, 1 = strong covariate and concept shift",
+    )
     p.add_argument("--no-labels", action="store_true", help="omit the target (inference/scoring batches)")
     p.set_defaults(func=_run)
 

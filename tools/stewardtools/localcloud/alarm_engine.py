@@ -48,14 +48,22 @@ from stewardtools.localcloud.clock import SimulatedClock
 log = logging.getLogger(__name__)
 
 REGION_NAMES = {
-    "us-east-1": "US East (N. Virginia)", "us-east-2": "US East (Ohio)",
-    "us-west-1": "US West (N. California)", "us-west-2": "US West (Oregon)",
-    "eu-west-1": "EU (Ireland)", "eu-west-2": "EU (London)",
-    "eu-west-3": "EU (Paris)", "eu-central-1": "EU (Frankfurt)", "eu-north-1": "EU (Stockholm)",
-    "ap-southeast-1": "Asia Pacific (Singapore)", "ap-southeast-2": "Asia Pacific (Sydney)",
-    "ap-northeast-1": "Asia Pacific (Tokyo)", "ap-south-1": "Asia Pacific (Mumbai)",
-    "ca-central-1": "Canada (Central)", "sa-east-1": "South America (Sao Paulo)",
-}  # fmt: skip
+    "us-east-1": "US East (N. Virginia)",
+    "us-east-2": "US East (Ohio)",
+    "us-west-1": "US West (N. California)",
+    "us-west-2": "US West (Oregon)",
+    "eu-west-1": "EU (Ireland)",
+    "eu-west-2": "EU (London)",
+    "eu-west-3": "EU (Paris)",
+    "eu-central-1": "EU (Frankfurt)",
+    "eu-north-1": "EU (Stockholm)",
+    "ap-southeast-1": "Asia Pacific (Singapore)",
+    "ap-southeast-2": "Asia Pacific (Sydney)",
+    "ap-northeast-1": "Asia Pacific (Tokyo)",
+    "ap-south-1": "Asia Pacific (Mumbai)",
+    "ca-central-1": "Canada (Central)",
+    "sa-east-1": "South America (Sao Paulo)",
+}
 INITIAL_REASON = "Unchecked: Initial alarm creation"
 
 
@@ -75,10 +83,15 @@ class AlarmChange:
 
     def summary(self) -> dict[str, Any]:
         return {
-            "alarm_name": self.alarm_name, "alarm_type": self.alarm_type, "old_state": self.old_state,
-            "new_state": self.new_state, "reason": self.reason, "timestamp": self.timestamp.isoformat(),
-            "actions": list(self.actions), "muted": self.muted,
-        }  # fmt: skip
+            "alarm_name": self.alarm_name,
+            "alarm_type": self.alarm_type,
+            "old_state": self.old_state,
+            "new_state": self.new_state,
+            "reason": self.reason,
+            "timestamp": self.timestamp.isoformat(),
+            "actions": list(self.actions),
+            "muted": self.muted,
+        }
 
 
 class AlarmEngine:
@@ -186,9 +199,11 @@ class AlarmEngine:
 
     def _set_state(self, name: str, state: str, reason: str, reason_data: dict[str, Any]) -> None:
         self._client("cloudwatch").set_alarm_state(
-            AlarmName=name, StateValue=state, StateReason=reason[:1023],
+            AlarmName=name,
+            StateValue=state,
+            StateReason=reason[:1023],
             StateReasonData=json.dumps(reason_data, default=str),
-        )  # fmt: skip
+        )
 
     def _sample_service_metrics(self, alarms: list[dict[str, Any]], now: dt.datetime) -> None:
         """Queue depth metrics that AWS/SQS publishes every minute, for the queues alarms watch."""
@@ -213,12 +228,15 @@ class AlarmEngine:
             except Exception:  # a queue that does not exist has no metric, as on AWS
                 log.debug("queue %s not found: no depth metric", queue)
                 continue
-            data.append({
-                "MetricName": "ApproximateNumberOfMessagesVisible",
-                "Dimensions": [{"Name": "QueueName", "Value": queue}],
-                "Timestamp": now, "Unit": "Count",
-                "Value": float(attributes["Attributes"].get("ApproximateNumberOfMessages", 0)),
-            })  # fmt: skip
+            data.append(
+                {
+                    "MetricName": "ApproximateNumberOfMessagesVisible",
+                    "Dimensions": [{"Name": "QueueName", "Value": queue}],
+                    "Timestamp": now,
+                    "Unit": "Count",
+                    "Value": float(attributes["Attributes"].get("ApproximateNumberOfMessages", 0)),
+                }
+            )
         if data:
             self._client("cloudwatch").put_metric_data(Namespace="AWS/SQS", MetricData=data)
 
@@ -247,10 +265,16 @@ class AlarmEngine:
         actions = by_state.get(alarm.state_value) or []
         muted = self._muted > 0
         change = AlarmChange(
-            alarm_name=alarm.name, alarm_type="CompositeAlarm" if composite else "MetricAlarm",
-            old_state=old_state, new_state=alarm.state_value, reason=alarm.state_reason, timestamp=now,
-            actions=tuple(actions) if enabled and not muted else (), notification=notification, muted=muted,
-        )  # fmt: skip
+            alarm_name=alarm.name,
+            alarm_type="CompositeAlarm" if composite else "MetricAlarm",
+            old_state=old_state,
+            new_state=alarm.state_value,
+            reason=alarm.state_reason,
+            timestamp=now,
+            actions=tuple(actions) if enabled and not muted else (),
+            notification=notification,
+            muted=muted,
+        )
         with self._history_lock:  # not self._lock: evaluate() holds it while moto calls this hook
             self.history.append(change)
             if self._history_path is not None:
@@ -437,9 +461,16 @@ def install() -> None:
     _ORIGINALS["get_metric_statistics"] = original_statistics
 
     def get_metric_statistics(
-        self: Any, namespace: str, metric_name: str, start_time: Any, end_time: Any, period: int,
-        stats: list[str], dimensions: list[dict[str, str]], unit: str | None = None,
-    ) -> Any:  # fmt: skip
+        self: Any,
+        namespace: str,
+        metric_name: str,
+        start_time: Any,
+        end_time: Any,
+        period: int,
+        stats: list[str],
+        dimensions: list[dict[str, str]],
+        unit: str | None = None,
+    ) -> Any:
         # CloudWatch names a metric by its exact dimension set: {model} is not {model, variant}.
         # moto matches any datum whose dimensions include the asked ones, so a per-variant value
         # leaked into the model-level statistics (issue 23: the challenger's estimate under {model})

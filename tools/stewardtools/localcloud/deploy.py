@@ -282,9 +282,12 @@ class LocalCloud:
             import boto3
 
             cached = boto3.client(  # type: ignore[call-overload]
-                service, region_name=self.region, endpoint_url=self.endpoint_url,
-                aws_access_key_id="test", aws_secret_access_key="test",  # noqa: S106  # nosec B106 - moto's fake keys
-            )  # fmt: skip
+                service,
+                region_name=self.region,
+                endpoint_url=self.endpoint_url,
+                aws_access_key_id="test",
+                aws_secret_access_key="test",  # noqa: S106  # nosec B106 - moto's fake keys
+            )
             self._clients[service] = cached
         return cached
 
@@ -295,10 +298,14 @@ class LocalCloud:
         self._upload_code_placeholders()
         self._create_stack()
         ctx = StackContext(
-            template=self.translated, parameters=self.parameters, physical_ids=self.resources,
-            stack_name=self.stack_name, region=self.region, account_id=self.account_id,
+            template=self.translated,
+            parameters=self.parameters,
+            physical_ids=self.resources,
+            stack_name=self.stack_name,
+            region=self.region,
+            account_id=self.account_id,
             stack_id=self.stack_id,
-        )  # fmt: skip
+        )
         self._fix_layer_references(ctx)
         self._start_services()
         assert self._engine is not None
@@ -371,19 +378,27 @@ class LocalCloud:
         self._outbox = Outbox(self.state_dir / "outbox", objects=objects, fetch=self._local_object)
         bridge = EmfBridge(self.client("cloudwatch"), self.clock)
         self._runtime = LambdaRuntime(
-            log_dir=self.state_dir / "logs", clock=self.clock, region=self.region, emf=bridge,
-            endpoint_url=self.endpoint_url, async_mode="background" if self.serve else "inline",
-            client_factory=self.client, echo=self._echo,
-        )  # fmt: skip
+            log_dir=self.state_dir / "logs",
+            clock=self.clock,
+            region=self.region,
+            emf=bridge,
+            endpoint_url=self.endpoint_url,
+            async_mode="background" if self.serve else "inline",
+            client_factory=self.client,
+            echo=self._echo,
+        )
         self._runtime.start()
         sns_delivery.activate(
             sns_delivery.SnsDelivery(self._outbox, self.clock, self._runtime.handles, self.region)
         )
         self._engine = AlarmEngine(
-            client_factory=self.client, clock=self.clock, account_id=self.account_id, region=self.region,
+            client_factory=self.client,
+            clock=self.clock,
+            account_id=self.account_id,
+            region=self.region,
             history_path=self.state_dir / "alarms" / "history.jsonl",
             invoke_lambda=lambda arn, event: self._require_runtime().invoke_async(arn, event, "cloudwatch"),
-        )  # fmt: skip
+        )
         alarm_engine.activate(self._engine)
 
     def _resources_of(self, ctx: StackContext, *types: str) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -555,16 +570,19 @@ class LocalCloud:
             config = self._invoke_configs.get(name, {})
             runtime_.register(
                 FunctionSpec(
-                    logical_id=logical_id, function_name=name,
+                    logical_id=logical_id,
+                    function_name=name,
                     function_arn=f"arn:aws:lambda:{self.region}:{self.account_id}:function:{name}",
-                    code_dir=code_dir, handler=str(props.get("Handler") or "app.handler"),
-                    memory_mb=int(props.get("MemorySize", 128)), timeout_s=int(props.get("Timeout", 3)),
+                    code_dir=code_dir,
+                    handler=str(props.get("Handler") or "app.handler"),
+                    memory_mb=int(props.get("MemorySize", 128)),
+                    timeout_s=int(props.get("Timeout", 3)),
                     max_retry_attempts=int(config.get("MaximumRetryAttempts", DEFAULT_MAX_RETRY_ATTEMPTS)),
                     on_failure=config.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination"),
                     dead_letter=props.get("DeadLetterConfig", {}).get("TargetArn"),
                     short_name=Path(str(code_uri)).name if code_uri else logical_id,
                 )
-            )  # fmt: skip
+            )
 
     def _register_state_machines(self, ctx: StackContext) -> None:
         """Executions of the template's state machines run their real definitions locally
@@ -611,10 +629,15 @@ class LocalCloud:
 
     def _write_stack_file(self) -> None:
         document = {
-            "stack_name": self.stack_name, "region": self.region, "endpoint_url": self.endpoint_url,
-            "outputs": self.outputs, "resources": self.resources, "parameters": self.parameters,
-            "alarms": self.alarm_names, "state_dir": str(self.state_dir),
-        }  # fmt: skip
+            "stack_name": self.stack_name,
+            "region": self.region,
+            "endpoint_url": self.endpoint_url,
+            "outputs": self.outputs,
+            "resources": self.resources,
+            "parameters": self.parameters,
+            "alarms": self.alarm_names,
+            "state_dir": str(self.state_dir),
+        }
         (self.state_dir / "stack.json").write_text(json.dumps(document, indent=2), encoding="utf-8")
 
     # -- using it -------------------------------------------------------------------------------
@@ -711,9 +734,14 @@ class LocalCloud:
                 return False
 
         fired = fire_schedule(
-            self.client("events"), runtime_.invoke_async, self.clock, self.account_id, self.region,
-            rule_or_function, matches,
-        )  # fmt: skip
+            self.client("events"),
+            runtime_.invoke_async,
+            self.clock,
+            self.account_id,
+            self.region,
+            rule_or_function,
+            matches,
+        )
         self.wait_idle()
         return fired
 
@@ -860,11 +888,28 @@ def _lifecycle_rules(config: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 _INT_FIELDS = ("Period", "EvaluationPeriods", "DatapointsToAlarm")
 _METRIC_ALARM_FIELDS = (
-    "AlarmName", "AlarmDescription", "ActionsEnabled", "OKActions", "AlarmActions", "InsufficientDataActions",
-    "MetricName", "Namespace", "Statistic", "ExtendedStatistic", "Dimensions", "Period", "Unit",
-    "EvaluationPeriods", "DatapointsToAlarm", "Threshold", "ComparisonOperator", "TreatMissingData",
-    "EvaluateLowSampleCountPercentile", "Metrics", "ThresholdMetricId",
-)  # fmt: skip
+    "AlarmName",
+    "AlarmDescription",
+    "ActionsEnabled",
+    "OKActions",
+    "AlarmActions",
+    "InsufficientDataActions",
+    "MetricName",
+    "Namespace",
+    "Statistic",
+    "ExtendedStatistic",
+    "Dimensions",
+    "Period",
+    "Unit",
+    "EvaluationPeriods",
+    "DatapointsToAlarm",
+    "Threshold",
+    "ComparisonOperator",
+    "TreatMissingData",
+    "EvaluateLowSampleCountPercentile",
+    "Metrics",
+    "ThresholdMetricId",
+)
 
 
 def _metric_alarm_arguments(props: Mapping[str, Any]) -> dict[str, Any]:

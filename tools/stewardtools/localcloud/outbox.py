@@ -54,10 +54,18 @@ class Outbox:
         self.messages: list[OutboxMessage] = []
 
     def deliver(
-        self, *, to: str, subject: str | None, message: str, topic_arn: str, message_id: str,
-        sent_at: dt.datetime, protocol: str = "email", region: str = "us-east-1",
+        self,
+        *,
+        to: str,
+        subject: str | None,
+        message: str,
+        topic_arn: str,
+        message_id: str,
+        sent_at: dt.datetime,
+        protocol: str = "email",
+        region: str = "us-east-1",
         attributes: dict[str, Any] | None = None,
-    ) -> OutboxMessage:  # fmt: skip
+    ) -> OutboxMessage:
         topic = topic_arn.rsplit(":", 1)[-1]
         title = subject or _default_subject(topic)
         if protocol == "email-json":

@@ -65,10 +65,15 @@ class StackContext:
     # -- references
     def ref(self, name: str) -> Any:
         pseudo = {
-            "AWS::Region": self.region, "AWS::AccountId": self.account_id, "AWS::StackName": self.stack_name,
-            "AWS::StackId": self.stack_id, "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com",
-            "AWS::NotificationARNs": [], "AWS::NoValue": NO_VALUE,
-        }  # fmt: skip
+            "AWS::Region": self.region,
+            "AWS::AccountId": self.account_id,
+            "AWS::StackName": self.stack_name,
+            "AWS::StackId": self.stack_id,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::NotificationARNs": [],
+            "AWS::NoValue": NO_VALUE,
+        }
         if name in pseudo:
             return pseudo[name]
         if name in self.template.get("Parameters", {}):

@@ -108,12 +108,19 @@ class Invocation:
 
     def summary(self) -> dict[str, Any]:
         return {
-            "function": self.function, "function_name": self.function_name, "trigger": self.trigger,
-            "invocation_type": self.invocation_type, "request_id": self.request_id,
-            "started_at": self.started_at.isoformat(), "ok": self.ok, "attempts": self.attempts,
-            "duration_ms": round(self.duration_ms, 1), "error_type": self.error_type,
-            "error_message": self.error_message, "sent_to": self.sent_to,
-        }  # fmt: skip
+            "function": self.function,
+            "function_name": self.function_name,
+            "trigger": self.trigger,
+            "invocation_type": self.invocation_type,
+            "request_id": self.request_id,
+            "started_at": self.started_at.isoformat(),
+            "ok": self.ok,
+            "attempts": self.attempts,
+            "duration_ms": round(self.duration_ms, 1),
+            "error_type": self.error_type,
+            "error_message": self.error_message,
+            "sent_to": self.sent_to,
+        }
 
 
 class FakeLambdaContext:
@@ -369,10 +376,14 @@ class LambdaRuntime:
     # -- one attempt
     def _new_record(self, spec: FunctionSpec, event: Any, trigger: str, invocation_type: str) -> Invocation:
         return Invocation(
-            function=spec.logical_id, function_name=spec.function_name, trigger=trigger,
-            invocation_type=invocation_type, request_id=str(uuid.uuid4()), started_at=self.clock.now(),
+            function=spec.logical_id,
+            function_name=spec.function_name,
+            trigger=trigger,
+            invocation_type=invocation_type,
+            request_id=str(uuid.uuid4()),
+            started_at=self.clock.now(),
             event=event,
-        )  # fmt: skip
+        )
 
     def _attempt(self, spec: FunctionSpec, event: Any, record: Invocation) -> list[str]:
         """Run the handler once under the lock; update ``record``; return the captured lines."""

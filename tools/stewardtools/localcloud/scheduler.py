@@ -50,11 +50,15 @@ def scheduled_targets(events: Any) -> list[ScheduledTarget]:
                     continue
                 targets.append(
                     ScheduledTarget(
-                        rule_name=rule["Name"], rule_arn=rule["Arn"], schedule=rule["ScheduleExpression"],
-                        target_arn=target["Arn"], input=target.get("Input"),
-                        input_path=target.get("InputPath"), enabled=rule.get("State", "ENABLED") == "ENABLED",
+                        rule_name=rule["Name"],
+                        rule_arn=rule["Arn"],
+                        schedule=rule["ScheduleExpression"],
+                        target_arn=target["Arn"],
+                        input=target.get("Input"),
+                        input_path=target.get("InputPath"),
+                        enabled=rule.get("State", "ENABLED") == "ENABLED",
                     )
-                )  # fmt: skip
+                )
     return targets
 
 

@@ -85,10 +85,16 @@ class SnsDelivery:
         """Deliver one message to one subscription; False means "let moto do it"."""
         if subscription.protocol in EMAIL_PROTOCOLS:
             self.outbox.deliver(
-                to=subscription.endpoint, subject=subject, message=message, topic_arn=subscription.topic.arn,
-                message_id=message_id, sent_at=self.clock.now(), protocol=subscription.protocol,
-                region=subscription.topic.arn.split(":")[3], attributes=attributes,
-            )  # fmt: skip
+                to=subscription.endpoint,
+                subject=subject,
+                message=message,
+                topic_arn=subscription.topic.arn,
+                message_id=message_id,
+                sent_at=self.clock.now(),
+                protocol=subscription.protocol,
+                region=subscription.topic.arn.split(":")[3],
+                attributes=attributes,
+            )
             return True
         if subscription.protocol != "lambda":
             return False

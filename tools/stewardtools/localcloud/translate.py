@@ -57,9 +57,24 @@ CloudFormationLoader.yaml_implicit_resolvers = {
 
 # short tag -> long name; "Ref" and "Condition" are not "Fn::" functions
 _FUNCTION_TAGS = (
-    "Sub", "If", "Equals", "Not", "And", "Or", "Select", "Split", "Join", "FindInMap",
-    "ImportValue", "Base64", "GetAZs", "Cidr", "Length", "ToJsonString", "Transform",
-)  # fmt: skip
+    "Sub",
+    "If",
+    "Equals",
+    "Not",
+    "And",
+    "Or",
+    "Select",
+    "Split",
+    "Join",
+    "FindInMap",
+    "ImportValue",
+    "Base64",
+    "GetAZs",
+    "Cidr",
+    "Length",
+    "ToJsonString",
+    "Transform",
+)
 
 
 def _construct_node(loader: yaml.SafeLoader, node: yaml.Node) -> Any:

@@ -93,9 +93,13 @@ def _replay_one(message: QueuedMessage, invoker: SyncInvoker, override: str | No
     event = describe_payload(letter.payload)
     name = letter.function_name or override
     if target is None:
-        return ReplayOutcome(message.message_id, "skipped", None, event,
-                             "the message does not name its function (legacy dead-letter format): "
-                             "pass --function NAME")  # fmt: skip
+        return ReplayOutcome(
+            message.message_id,
+            "skipped",
+            None,
+            event,
+            "the message does not name its function (legacy dead-letter format): pass --function NAME",
+        )
     try:
         result = invoker.invoke(target, letter.payload)
     except StewardError as exc:

@@ -27,9 +27,14 @@ def reset_clients() -> None:
 
 
 _NOT_FOUND = {
-    "NoSuchKey", "NoSuchBucket", "NoSuchVersion", "404", "NotFound",
-    "ResourceNotFoundException", "ResourceNotFound",  # DynamoDB, CloudWatch (SetAlarmState)
-}  # fmt: skip
+    "NoSuchKey",
+    "NoSuchBucket",
+    "NoSuchVersion",
+    "404",
+    "NotFound",
+    "ResourceNotFoundException",
+    "ResourceNotFound",  # DynamoDB, CloudWatch (SetAlarmState)
+}
 _CONFLICT = {"ConditionalCheckFailedException", "TransactionCanceledException", "PreconditionFailed"}
 
 

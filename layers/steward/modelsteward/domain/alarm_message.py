@@ -290,8 +290,9 @@ def identify(notification: AlarmNotification, *, stack: str | None = None) -> Al
     name = notification.AlarmName
     tags = description_tags(notification.AlarmDescription)
     if tags.get("scope") == "suite":
-        return AlarmIdentity("suite", name, tags.get("stage"), signal=tags.get("signal"),
-                             function=tags.get("function"))  # fmt: skip
+        return AlarmIdentity(
+            "suite", name, tags.get("stage"), signal=tags.get("signal"), function=tags.get("function")
+        )
     if tags.get("model") and tags.get("signal"):
         return AlarmIdentity("model", name, tags.get("stage"), tags["model"], tags["signal"])
     if stack and name.startswith(f"{stack}-"):
@@ -303,8 +304,9 @@ def identify(notification: AlarmNotification, *, stack: str | None = None) -> Al
         return AlarmIdentity("model", name, match["stage"], match["model"], match["signal"])
     match = _FUNCTION_ALARM.match(name)
     if match:
-        return AlarmIdentity("suite", name, match["stage"], signal=f"function_{match['signal']}",
-                             function=match["function"])  # fmt: skip
+        return AlarmIdentity(
+            "suite", name, match["stage"], signal=f"function_{match['signal']}", function=match["function"]
+        )
     match = _DLQ_ALARM.match(name)
     if match:
         return AlarmIdentity("suite", name, match["stage"], signal="dlq_depth")
@@ -321,8 +323,9 @@ def _identify_in_stack(name: str, rest: str) -> AlarmIdentity | None:
         return AlarmIdentity("suite", name, None, signal="dlq_depth")
     match = _STACK_FUNCTION_ALARM.match(rest)
     if match:
-        return AlarmIdentity("suite", name, None, signal=f"function_{match['signal']}",
-                             function=match["function"])  # fmt: skip
+        return AlarmIdentity(
+            "suite", name, None, signal=f"function_{match['signal']}", function=match["function"]
+        )
     match = _STACK_MODEL_ALARM.match(rest)
     if match and match["signal"] in SIGNALS:
         return AlarmIdentity("model", name, None, match["model"], match["signal"])

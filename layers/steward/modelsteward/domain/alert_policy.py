@@ -175,44 +175,66 @@ def decide(
     eid = episode_id(alarm, since)
     recorded = episodes_of(state).get(alarm)
     if recorded is not None and recorded.id == eid:
-        return Decision(kind=recorded.decision, episode_id=eid, summary=recorded.summary,
-                        retrain=recorded.decision == "retrain", replayed=True,
-                        group=RETRAIN_GROUPS.get(signal))  # fmt: skip
+        return Decision(
+            kind=recorded.decision,
+            episode_id=eid,
+            summary=recorded.summary,
+            retrain=recorded.decision == "retrain",
+            replayed=True,
+            group=RETRAIN_GROUPS.get(signal),
+        )
     group = RETRAIN_GROUPS.get(signal)
     if signal in NEVER_RETRAIN:
-        return Decision(kind="never", episode_id=eid, group=None,
-                        summary=f"none (retraining does not fix this: {NEVER_RETRAIN[signal]})")  # fmt: skip
+        return Decision(
+            kind="never",
+            episode_id=eid,
+            group=None,
+            summary=f"none (retraining does not fix this: {NEVER_RETRAIN[signal]})",
+        )
     if policy is None:
         why = spec_problem or "the model has no spec"
         return Decision(kind="no_spec", episode_id=eid, group=group, summary=f"none ({why})")
     if group is None:
         return Decision(
-            kind="not_configured", episode_id=eid, group=None,
+            kind="not_configured",
+            episode_id=eid,
+            group=None,
             summary=f"none (signal not configured to retrain: '{signal}' has no retrain group)",
-        )  # fmt: skip
+        )
     if group not in policy.on_alarms:
         listed = ", ".join(policy.on_alarms) or "nothing"
         return Decision(
-            kind="not_configured", episode_id=eid, group=group,
+            kind="not_configured",
+            episode_id=eid,
+            group=group,
             summary=f"none (signal not configured to retrain: retrain.on_alarms lists {listed}, not {group})",
-        )  # fmt: skip
+        )
     if not has_training_data:  # never promise a retrain the suite cannot run
         model = str(state.get("model") or "the model")
-        return Decision(kind="no_training_data", episode_id=eid, group=group,
-                        summary=f"none ({no_training_data(model)})")  # fmt: skip
+        return Decision(
+            kind="no_training_data", episode_id=eid, group=group, summary=f"none ({no_training_data(model)})"
+        )
     last = last_retrain(state)
     if last is not None and policy.cooldown_hours > 0:
         allowed = last + dt.timedelta(hours=policy.cooldown_hours)
         if now < allowed:
             return Decision(
-                kind="cooldown", episode_id=eid, group=group, last_retrain_at=iso(last),
+                kind="cooldown",
+                episode_id=eid,
+                group=group,
+                last_retrain_at=iso(last),
                 next_allowed_at=iso(allowed),
                 summary=f"suppressed by cooldown (last retrain at {iso(last)}, "
                 f"next allowed at {iso(allowed)})",
-            )  # fmt: skip
-    return Decision(kind="retrain", episode_id=eid, group=group, retrain=True,
-                    last_retrain_at=iso(last) if last else None,
-                    summary=f"retrain started (retrain.on_alarms includes {group})")  # fmt: skip
+            )
+    return Decision(
+        kind="retrain",
+        episode_id=eid,
+        group=group,
+        retrain=True,
+        last_retrain_at=iso(last) if last else None,
+        summary=f"retrain started (retrain.on_alarms includes {group})",
+    )
 
 
 def record_decision(
@@ -227,9 +249,14 @@ def record_decision(
     """The STATE changes that record an ALARM decision (episode opened; retrain request stamped)."""
     episodes = {name: ep.model_dump() for name, ep in episodes_of(state).items()}
     episode = Episode(
-        id=decision.episode_id, alarm=alarm, signal=signal, since=iso(since), decision=decision.kind,
-        summary=decision.summary, retrain_requested_at=iso(now) if decision.retrain else None,
-    )  # fmt: skip
+        id=decision.episode_id,
+        alarm=alarm,
+        signal=signal,
+        since=iso(since),
+        decision=decision.kind,
+        summary=decision.summary,
+        retrain_requested_at=iso(now) if decision.retrain else None,
+    )
     episodes[alarm] = episode.model_dump()
     changes: dict[str, Any] = {"alarm_episodes": episodes}
     if decision.retrain:
@@ -284,7 +311,10 @@ def pending_retrain_request(state: Mapping[str, Any], labels_batch: str) -> dict
     if not isinstance(pending, Mapping) or not pending.get("data_since"):
         return None
     return {
-        "action": "retrain", "model": state.get("model"), "trigger": pending.get("trigger") or "labels",
+        "action": "retrain",
+        "model": state.get("model"),
+        "trigger": pending.get("trigger") or "labels",
         "reason": f"{pending.get('reason') or 'retrain requested'} (labels arrived: {labels_batch})",
-        "episode": f"{pending.get('episode')}+labels:{labels_batch}", "data_since": pending["data_since"],
-    }  # fmt: skip
+        "episode": f"{pending.get('episode')}+labels:{labels_batch}",
+        "data_since": pending["data_since"],
+    }

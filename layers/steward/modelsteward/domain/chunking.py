@@ -128,10 +128,13 @@ def plan_chunks(
                 code="gzip_not_splittable",
             )
         return ChunkPlan(
-            format=fmt, gzipped=True, size=size, target_bytes=target,
+            format=fmt,
+            gzipped=True,
+            size=size,
+            target_bytes=target,
             chunks=[Chunk(index=0, start=0, end=size)],
             note="gzip streams cannot be split: the whole object is one chunk",
-        )  # fmt: skip
+        )
     if fmt == "parquet":
         return _plan_parquet(read, size, target, limits)
     return _plan_lines(read, size, fmt, target, limits)

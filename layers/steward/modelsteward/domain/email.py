@@ -185,8 +185,10 @@ class EpisodeFacts:
 
 
 def _episode_lines(ep: EpisodeFacts) -> list[str]:
-    lines = [f"  {ep.signal}: opened when {ep.rule} breached (batch {ep.opened_by or '?'}); "
-             f"first breaching batch's data from {ep.since or 'unknown time'}"]  # fmt: skip
+    lines = [
+        f"  {ep.signal}: opened when {ep.rule} breached (batch {ep.opened_by or '?'}); "
+        f"first breaching batch's data from {ep.since or 'unknown time'}"
+    ]
     lines.append(f"  batches seen in the episode: {ep.batches_seen}, breaching: {ep.breaching_batches}")
     if ep.worst_value is not None:
         limit = f" (threshold {number(ep.threshold)})" if ep.threshold is not None else ""
@@ -344,8 +346,11 @@ def alarm_email(facts: AlarmFacts) -> tuple[str, str]:
         lines.append(f"  {facts.alarm}: no rule details were available")
     if facts.report is not None:
         r = facts.report
-        lines += ["", f"LATEST BATCH REPORT ({r.batch_id}, {r.rows if r.rows is not None else '?'} rows, "
-                      f"created {r.created_at or 'unknown'})"]  # fmt: skip
+        lines += [
+            "",
+            f"LATEST BATCH REPORT ({r.batch_id}, {r.rows if r.rows is not None else '?'} rows, "
+            f"created {r.created_at or 'unknown'})",
+        ]
         summary = f"  verdict: {r.verdict or 'unknown'}"
         if r.drifted_share is not None:
             summary += f"; drifted share {number(r.drifted_share)}"

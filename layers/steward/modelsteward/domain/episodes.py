@@ -36,9 +36,17 @@ Signal = Literal[
 ]
 #: signals decided here, in the order emails and reports list them
 SIGNALS: tuple[str, ...] = (
-    "drift", "multivariate_drift", "quality", "pii", "estimated_drop", "realized_drop", "freshness", "bias",
-    "realized_bias", "attribution_drift",
-)  # fmt: skip
+    "drift",
+    "multivariate_drift",
+    "quality",
+    "pii",
+    "estimated_drop",
+    "realized_drop",
+    "freshness",
+    "bias",
+    "realized_bias",
+    "attribution_drift",
+)
 Transition = Literal["opened", "closed"]
 
 
@@ -128,8 +136,9 @@ def observe(
     if current.seen(obs.batch_id):
         return current, None
     recent = sorted([*current.recent, obs], key=lambda o: o.order)[-max(rule.window, keep) :]
-    state = current.model_copy(update={"recent": recent, "first_seen": current.first_seen or obs.arrived_at},
-                               deep=True)  # fmt: skip
+    state = current.model_copy(
+        update={"recent": recent, "first_seen": current.first_seen or obs.arrived_at}, deep=True
+    )
     if obs not in recent[-rule.window :]:  # older than the rule's window (a backfill of last month):
         # evidence for no episode (drift keeps it for persistence when it is among the last ``keep``)
         return state, None

@@ -97,9 +97,15 @@ def compare(
         width = upper - lower
         inside = None if realized is None else lower <= realized <= upper
     return MetricComparison(
-        metric=metric, estimate=estimate, lower=lower, upper=upper, width=width, realized=realized,
-        gap=None if realized is None or estimate is None else realized - estimate, inside_band=inside,
-    )  # fmt: skip
+        metric=metric,
+        estimate=estimate,
+        lower=lower,
+        upper=upper,
+        width=width,
+        realized=realized,
+        gap=None if realized is None or estimate is None else realized - estimate,
+        inside_band=inside,
+    )
 
 
 def _comparison(

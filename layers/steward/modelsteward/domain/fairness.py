@@ -572,9 +572,15 @@ def batch_bias(
         return None
     only = fair.model_copy(update={"bounds": fair.bounds.model_copy(update=_only(fair, bounds))})
     report = post_training_bias(
-        only, task=spec.task, metric=None, classes=classes, sensitive=sensitive,
-        y_pred=y_pred, favorable=favorable, kind="batch",
-    )  # fmt: skip
+        only,
+        task=spec.task,
+        metric=None,
+        classes=classes,
+        sensitive=sensitive,
+        y_pred=y_pred,
+        favorable=favorable,
+        kind="batch",
+    )
     verdict = judge(only, report)
     return BatchBias(
         breach=verdict.verdict == "breached",

@@ -413,10 +413,13 @@ def _fairness_details(
             continue
         history.append(
             FairnessVersion(
-                version=view.version, status=view.status, alias=view.alias,
-                verdict=f.get("verdict"), values=dict(f.get("values") or {}),
+                version=view.version,
+                status=view.status,
+                alias=view.alias,
+                verdict=f.get("verdict"),
+                values=dict(f.get("values") or {}),
             )
-        )  # fmt: skip
+        )
     return FairnessDetails(
         sensitive_attributes=list(fair.sensitive_attributes) if fair else [],
         bounds=dict(stored.get("bounds") or (fair.bounds.committed() if fair else {})),

@@ -499,9 +499,12 @@ def output_attributions(
 
     with _thread_limit():
         return attribute(
-            run, x, seed=spec.seed if seed is None else seed, sample_rows=spec.explanations.sample_rows,
+            run,
+            x,
+            seed=spec.seed if seed is None else seed,
+            sample_rows=spec.explanations.sample_rows,
             regression=classes is None,
-        )  # fmt: skip
+        )
 
 
 def _thread_limit() -> Any:

@@ -83,8 +83,9 @@ def last_complete(now: dt.datetime, kind: WindowKind) -> Window:
 def windows_between(since: dt.datetime, until: dt.datetime, kind: WindowKind) -> list[Window]:
     """Windows from the one containing ``since`` up to (not including) the one starting at ``until``."""
     if _utc(until) <= _utc(since):
-        raise InvalidInput(f"--until ({until.isoformat()}) must be after --since ({since.isoformat()})",
-                           code="bad_range")  # fmt: skip
+        raise InvalidInput(
+            f"--until ({until.isoformat()}) must be after --since ({since.isoformat()})", code="bad_range"
+        )
     out: list[Window] = []
     current = window_at(since, kind)
     while current.start < _utc(until):
@@ -159,9 +160,13 @@ class VolumeCheck(BaseModel):
 
 
 def volume_check(
-    rows: int, history: Sequence[int], *, drop_ratio: float = VOLUME_DROP_RATIO,
-    spike_ratio: float = VOLUME_SPIKE_RATIO, min_history: int = VOLUME_MIN_HISTORY,
-) -> tuple[VolumeCheck, Finding | None]:  # fmt: skip
+    rows: int,
+    history: Sequence[int],
+    *,
+    drop_ratio: float = VOLUME_DROP_RATIO,
+    spike_ratio: float = VOLUME_SPIKE_RATIO,
+    min_history: int = VOLUME_MIN_HISTORY,
+) -> tuple[VolumeCheck, Finding | None]:
     """Rows of the window against the median of the previous windows (robust to one odd window)."""
     usable = list(history)
     if len(usable) < min_history or not any(usable):
@@ -174,16 +179,22 @@ def volume_check(
     if ratio < drop_ratio:
         what = "no rows" if rows == 0 else f"{rows} rows"
         return check, Finding(
-            check="volume_drop", severity="warn", value=ratio, threshold=drop_ratio,
+            check="volume_drop",
+            severity="warn",
+            value=ratio,
+            threshold=drop_ratio,
             message=f"{what} in this window, {ratio:.0%} of the median of the previous {len(usable)} "
             f"windows ({median:g} rows): a partial feed, a filter upstream or batches refused",
-        )  # fmt: skip
+        )
     if ratio > spike_ratio:
         return check, Finding(
-            check="volume_spike", severity="info", value=ratio, threshold=spike_ratio,
+            check="volume_spike",
+            severity="info",
+            value=ratio,
+            threshold=spike_ratio,
             message=f"{rows} rows, {ratio:.1f} times the median of the previous {len(usable)} windows "
             f"({median:g} rows): duplicated uploads or a backfill?",
-        )  # fmt: skip
+        )
     return check, None
 
 
@@ -195,12 +206,19 @@ def hours_since(now: dt.datetime, moment: dt.datetime | None) -> float | None:
 
 def freshness_finding(hours: float | None, limit_hours: float) -> Finding | None:
     if hours is None:
-        return Finding(check="stale_feed", severity="warn", threshold=limit_hours,
-                       message="no batch has ever been accepted for this model")  # fmt: skip
+        return Finding(
+            check="stale_feed",
+            severity="warn",
+            threshold=limit_hours,
+            message="no batch has ever been accepted for this model",
+        )
     if hours > limit_hours:
         return Finding(
-            check="stale_feed", severity="warn", value=round(hours, 2), threshold=limit_hours,
+            check="stale_feed",
+            severity="warn",
+            value=round(hours, 2),
+            threshold=limit_hours,
             message=f"the newest accepted batch is {hours:.1f} h old, more than governance.freshness_hours "
             f"({limit_hours:g} h)",
-        )  # fmt: skip
+        )
     return None

@@ -376,10 +376,27 @@ def _distribution_chart(feature: FeatureResult) -> str:
 
 
 CSV_COLUMNS = (
-    "name", "kind", "method", "score", "threshold", "warn_threshold", "p_value", "p_value_adjusted",
-    "drifted", "severity", "n_reference", "n_current", "importance",
-    "raw_score", "noise_floor", "noise_band", "effect", "floor", "beyond_noise", "drift_reason",
-)  # fmt: skip
+    "name",
+    "kind",
+    "method",
+    "score",
+    "threshold",
+    "warn_threshold",
+    "p_value",
+    "p_value_adjusted",
+    "drifted",
+    "severity",
+    "n_reference",
+    "n_current",
+    "importance",
+    "raw_score",
+    "noise_floor",
+    "noise_band",
+    "effect",
+    "floor",
+    "beyond_noise",
+    "drift_reason",
+)
 
 
 def features_csv(features: Sequence[FeatureResult]) -> str:
@@ -424,17 +441,27 @@ def _table_section(
 def _quality_section(violations: Sequence[QualityViolation]) -> str:
     rows = [
         _severity_row(
-            v.severity, "warn", cell(v.check), f'<span class="feature-name">{cell(v.column)}</span>',
-            cell(v.observed), cell(v.threshold), cell(v.message),
+            v.severity,
+            "warn",
+            cell(v.check),
+            f'<span class="feature-name">{cell(v.column)}</span>',
+            cell(v.observed),
+            cell(v.threshold),
+            cell(v.message),
         )
         for v in violations
-    ]  # fmt: skip
+    ]
     count = len(violations)
     headers = ["Severity", "Check", "Column", "Observed", "Threshold", "Message"]
     return _table_section(
-        "Data quality", "quality", "No data-quality violations.", headers, rows, numeric=[3, 4],
+        "Data quality",
+        "quality",
+        "No data-quality violations.",
+        headers,
+        rows,
+        numeric=[3, 4],
         note=f"{count} violation{'s' if count != 1 else ''}.",
-    )  # fmt: skip
+    )
 
 
 def _findings_section(findings: Sequence[Finding]) -> str:
@@ -445,9 +472,14 @@ def _findings_section(findings: Sequence[Finding]) -> str:
     ]
     headers = ["Severity", "Check", "Message", "Value", "Threshold"]
     return _table_section(
-        "Window findings", "findings", "No findings for this window.", headers, rows, numeric=[3, 4],
+        "Window findings",
+        "findings",
+        "No findings for this window.",
+        headers,
+        rows,
+        numeric=[3, 4],
         css_class="compact",
-    )  # fmt: skip
+    )
 
 
 def _window_batches_section(report: WindowReport) -> str:
@@ -504,11 +536,15 @@ def _contract_section(contract: Sequence[ContractFindingSummary], extra_columns:
         )
     rows = [
         _severity_row(
-            c.severity, "info", cell(c.check), f'<span class="feature-name">{cell(c.column)}</span>',
-            cell(c.message), esc(fmt_number(c.count)) if c.count else MISSING,
+            c.severity,
+            "info",
+            cell(c.check),
+            f'<span class="feature-name">{cell(c.column)}</span>',
+            cell(c.message),
+            esc(fmt_number(c.count)) if c.count else MISSING,
         )
         for c in contract
-    ]  # fmt: skip
+    ]
     body = table(["Severity", "Check", "Column", "Message", "Rows"], rows, numeric=[4], css_class="compact")
     return section("Data contract", extra + body, anchor="contract")
 
@@ -575,9 +611,11 @@ def _performance_section(performance: EstimateVsRealized | None) -> str:
     from .estimates import NOTE, performance_body
 
     return section(
-        "Model performance: estimate and realized", performance_body(performance), anchor="performance",
+        "Model performance: estimate and realized",
+        performance_body(performance),
+        anchor="performance",
         note=NOTE,
-    )  # fmt: skip
+    )
 
 
 def _bias_section(bias: BatchBias | None) -> str:

@@ -311,11 +311,15 @@ def _fairness(f: FairnessDetails) -> str:
     if f.versions:
         cols = sorted({k for v in f.versions for k in v.values})
         rows = [
-            [cell(v.version), cell(v.status), cell(v.alias),
-             badge(str(v.verdict or "n/a"), FAIRNESS_TONES.get(str(v.verdict), "muted")),
-             *[cell(v.values.get(c)) for c in cols]]
+            [
+                cell(v.version),
+                cell(v.status),
+                cell(v.alias),
+                badge(str(v.verdict or "n/a"), FAIRNESS_TONES.get(str(v.verdict), "muted")),
+                *[cell(v.values.get(c)) for c in cols],
+            ]
             for v in f.versions
-        ]  # fmt: skip
+        ]
         parts.append(table(["Version", "Status", "Alias", "Verdict", *[humanize(c) for c in cols]], rows))
     return "".join(parts)
 

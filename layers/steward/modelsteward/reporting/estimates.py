@@ -28,9 +28,13 @@ from .kit import (
 )
 
 METRIC_NAMES = {
-    "roc_auc": "ROC AUC", "accuracy": "Accuracy", "precision": "Precision", "recall": "Recall",
-    "f1": "F1", "log_loss": "Log loss",
-}  # fmt: skip
+    "roc_auc": "ROC AUC",
+    "accuracy": "Accuracy",
+    "precision": "Precision",
+    "recall": "Recall",
+    "f1": "F1",
+    "log_loss": "Log loss",
+}
 #: a share of rows scored beyond the reference's range worth a sentence
 BEYOND_NOTE_SHARE = 0.05
 
@@ -118,18 +122,27 @@ def _variant_block(variant: VariantComparison, primary: str) -> str:
                 esc(f"{_num(m.get('lower'))} \u2013 {_num(m.get('upper'))}"),
                 esc(_num(m.get("width"))),
                 charts.interval_bar(
-                    m.get("estimate"), m.get("lower"), m.get("upper"), m.get("realized"),
+                    m.get("estimate"),
+                    m.get("lower"),
+                    m.get("upper"),
+                    m.get("realized"),
                     label=f"{metric_name(m.get('metric'))}: {sentence(m, realized_rows)}",
                 ),
                 esc(_num(m.get("realized"))),
                 esc(_signed(m.get("gap"))),
                 badge(words, tone),
             ]
-        )  # fmt: skip
+        )
     headers = [
-        "Metric", "Estimate", "95% band", "Band width", "Band and realized", "Realized",
-        "Realized \u2212 estimate", "Where",
-    ]  # fmt: skip
+        "Metric",
+        "Estimate",
+        "95% band",
+        "Band width",
+        "Band and realized",
+        "Realized",
+        "Realized \u2212 estimate",
+        "Where",
+    ]
     parts.append(table(headers, rows, numeric=[1, 2, 3, 5, 6], css_class="compact estimates"))
     return "".join(parts)
 

@@ -126,8 +126,9 @@ def write_marker(
         "verdict": verdict,
         "report": layout.s3_uri(target, report_key(model, times.batch_id)),
     }
-    return ctx.store.put(target, entry_key(model, times), json.dumps(body).encode(),
-                         content_type="application/json")  # fmt: skip
+    return ctx.store.put(
+        target, entry_key(model, times), json.dumps(body).encode(), content_type="application/json"
+    )
 
 
 def forget_marker(ctx: Context, report: BatchReport, *, keep: str | None = None) -> str | None:
@@ -185,8 +186,12 @@ class BatchIndex:
         indexed = {t.batch_id: t for t in self.entries()}
         missing = [b for b in self.reported_batches() if b not in indexed]
         if max_reads is not None and len(missing) > max_reads:
-            log.warning("batch index of %s: %d batches unindexed, reading the last %d",
-                        self.model, len(missing), max_reads)  # fmt: skip
+            log.warning(
+                "batch index of %s: %d batches unindexed, reading the last %d",
+                self.model,
+                len(missing),
+                max_reads,
+            )
             missing = missing[-max_reads:]
         for batch_id in missing:
             report = self.read_report(batch_id)
@@ -215,9 +220,12 @@ class BatchIndex:
             return BatchReport.from_json(obj.body), obj.ref
         except ValidationError as exc:  # not JSON, or a report of another schema
             log.warning(
-                "unreadable report %s of %s: %d problem(s), first at %s", batch_id, self.model,
-                exc.error_count(), ".".join(str(p) for p in exc.errors()[0]["loc"]) if exc.errors() else "?",
-            )  # fmt: skip
+                "unreadable report %s of %s: %d problem(s), first at %s",
+                batch_id,
+                self.model,
+                exc.error_count(),
+                ".".join(str(p) for p in exc.errors()[0]["loc"]) if exc.errors() else "?",
+            )
             return None
 
 

@@ -364,9 +364,14 @@ def estimate_batch(
         content_type="application/json",
     )
     seen = performance_observation(
-        ctx, spec, "estimated_drop", batch_id, drop=overall["drop"], rows=int(usable.sum()),
+        ctx,
+        spec,
+        "estimated_drop",
+        batch_id,
+        drop=overall["drop"],
+        rows=int(usable.sum()),
         version_row=None,  # no holdout spread of a model trained elsewhere: the spec's max_drop
-    )  # fmt: skip
+    )
     if seen is not None:
         observe_batch(ctx, model, {"estimated_drop": seen}, spec=spec)
     est = overall["estimate"]["metrics"].get(spec.primary_metric) or {}

@@ -151,9 +151,13 @@ def report_freshness(
         ctx.metrics.put(metric_names.HOURS_SINCE_LAST_BATCH, round(hours, 3), "None", {"model": spec.name})
     stale = hours >= limit
     tick = observation(
-        ctx, f"freshness-check@{iso(now)}", breached=stale, value=round(hours, 2), threshold=limit,
+        ctx,
+        f"freshness-check@{iso(now)}",
+        breached=stale,
+        value=round(hours, 2),
+        threshold=limit,
         note="no batch accepted yet" if last is None else "",
-    )  # fmt: skip
+    )
     observe_batch(ctx, spec.name, {"freshness": tick}, spec=spec)
     return {
         "last_batch_at": last.created_at.isoformat() if last else None,
@@ -192,8 +196,20 @@ def check_model_window(
     }
 
     def work() -> dict[str, Any]:
-        return _check(ctx, spec, entries, chosen, window, baseline, baseline_ref, model_version,
-                      now=now, partial=partial, emit_metrics=emit_metrics, notify=notify)  # fmt: skip
+        return _check(
+            ctx,
+            spec,
+            entries,
+            chosen,
+            window,
+            baseline,
+            baseline_ref,
+            model_version,
+            now=now,
+            partial=partial,
+            emit_metrics=emit_metrics,
+            notify=notify,
+        )
 
     return run_once(FUNCTION, key, work)
 
@@ -237,10 +253,12 @@ def _load_profiles(
             skipped.append(SkippedBatch(batch_id=batch.batch_id, reason=reason))
             continue
         if profile.baseline_fingerprint != baseline.fingerprint:
-            skipped.append(SkippedBatch(
-                batch_id=batch.batch_id,
-                reason=OTHER_BASELINE,
-            ))  # fmt: skip
+            skipped.append(
+                SkippedBatch(
+                    batch_id=batch.batch_id,
+                    reason=OTHER_BASELINE,
+                )
+            )
             continue
         profiles.append(profile)
         refs.append(obj.ref)
@@ -272,40 +290,63 @@ def _check(
     volume, volume_finding = volume_check(window_rows, volume_history(entries, window))
     findings: list[Finding] = [f for f in (volume_finding,) if f is not None]
     if not chosen and volume_finding is None:
-        findings.append(Finding(check="no_batches", severity="info",
-                                message="no accepted batch has its data in this window"))  # fmt: skip
+        findings.append(
+            Finding(
+                check="no_batches", severity="info", message="no accepted batch has its data in this window"
+            )
+        )
     other_baseline = sum(s.reason == OTHER_BASELINE for s in skipped)
     if other_baseline:
-        findings.append(Finding(
-            check="other_baseline", severity="info",
-            message=f"{other_baseline} batch(es) were profiled against another baseline and are not part "
-            "of the merged drift test",
-        ))  # fmt: skip
+        findings.append(
+            Finding(
+                check="other_baseline",
+                severity="info",
+                message=f"{other_baseline} batch(es) were profiled against another baseline and are not part "
+                "of the merged drift test",
+            )
+        )
     rows = merged.rows if merged is not None else 0
     report = WindowReport(
-        model=model, model_version=model_version, window=WindowSpan(**window.as_dict()),
-        created_at=now.isoformat(timespec="seconds"), partial=partial, batches=len(profiles),
+        model=model,
+        model_version=model_version,
+        window=WindowSpan(**window.as_dict()),
+        created_at=now.isoformat(timespec="seconds"),
+        partial=partial,
+        batches=len(profiles),
         batch_ids=[b for p in profiles for b in p.batch_ids],
-        rows=rows, time_min=merged.time_min if merged else None, time_max=merged.time_max if merged else None,
+        rows=rows,
+        time_min=merged.time_min if merged else None,
+        time_max=merged.time_max if merged else None,
         verdict=window_verdict(drift, rows, other_baseline=other_baseline),
         dataset_drift=drift.dataset if drift else None,
-        features=drift.features if drift else [], findings=findings, volume=volume, skipped_batches=skipped,
+        features=drift.features if drift else [],
+        findings=findings,
+        volume=volume,
+        skipped_batches=skipped,
         lineage=WindowLineage(
-            baseline=baseline_ref.as_dict(), profiles=[r.as_dict() for r in refs[:MAX_LINEAGE_INPUTS]],
+            baseline=baseline_ref.as_dict(),
+            profiles=[r.as_dict() for r in refs[:MAX_LINEAGE_INPUTS]],
             profiles_total=len(refs),
         ),
-    )  # fmt: skip
+    )
     prefix = layout.window_report_prefix(model, window.kind, window.label)
     previous = _previous_report(ctx, bucket, prefix + "report.json")
-    json_ref = ctx.store.put(bucket, prefix + "report.json", report.to_json(indent=2).encode(),
-                             content_type="application/json")  # fmt: skip
+    json_ref = ctx.store.put(
+        bucket, prefix + "report.json", report.to_json(indent=2).encode(), content_type="application/json"
+    )
     from ..reporting.batch import render_window_report  # the page's charts load only here
 
     html_ref, _ = write_page(
-        ctx, bucket, prefix + "report.html", lambda: render_window_report(report), kind="window_report",
-        subject=f"{model} {window.kind} {window.label}", record=json_ref, model=model,
+        ctx,
+        bucket,
+        prefix + "report.html",
+        lambda: render_window_report(report),
+        kind="window_report",
+        subject=f"{model} {window.kind} {window.label}",
+        record=json_ref,
+        model=model,
         model_version=model_version,
-    )  # fmt: skip
+    )
     share = drift.dataset.share if drift else None
     ctx.record(
         "window.checked",
@@ -315,12 +356,18 @@ def _check(
         inputs=[baseline_ref.as_dict(), *[r.as_dict() for r in refs[:MAX_LINEAGE_INPUTS]]],
         outputs=[json_ref.as_dict(), html_ref.as_dict()],
         details={
-            "function": FUNCTION, "window": window.as_dict(), "partial": partial, "batches": len(profiles),
-            "rows": rows, "verdict": report.verdict, "drifted_feature_share": share,
+            "function": FUNCTION,
+            "window": window.as_dict(),
+            "partial": partial,
+            "batches": len(profiles),
+            "rows": rows,
+            "verdict": report.verdict,
+            "drifted_feature_share": share,
             "drifted_features": drift.dataset.drifted_features if drift else [],
-            "findings": [f.check for f in findings], "skipped_batches": len(skipped),
+            "findings": [f.check for f in findings],
+            "skipped_batches": len(skipped),
         },
-    )  # fmt: skip
+    )
     if emit_metrics:
         dims = {"model": model}
         ctx.metrics.put(metric_names.WINDOW_ROWS, window_rows, "Count", dims)
@@ -330,10 +377,18 @@ def _check(
     if notify and not partial:
         emailed = _notify(ctx, report, window, previous, json_ref, html_ref)
     return {
-        "model": model, "window": window.kind, "start": window.label, "partial": partial,
-        "batches": len(profiles), "rows": rows, "verdict": report.verdict, "drifted_feature_share": share,
-        "findings": [f.check for f in findings], "report_uri": json_ref.uri, "emailed": emailed,
-    }  # fmt: skip
+        "model": model,
+        "window": window.kind,
+        "start": window.label,
+        "partial": partial,
+        "batches": len(profiles),
+        "rows": rows,
+        "verdict": report.verdict,
+        "drifted_feature_share": share,
+        "findings": [f.check for f in findings],
+        "report_uri": json_ref.uri,
+        "emailed": emailed,
+    }
 
 
 def _previous_report(ctx: Context, bucket: str, key: str) -> WindowReport | None:
@@ -376,14 +431,21 @@ def _notify(
     scored = [f for f in report.features if f.score is not None and f.kind != "label"]
     features = sorted(scored, key=lambda f: (not f.drifted, -(f.score or 0.0)))
     facts = WindowFacts(
-        model=report.model, window_kind=window.kind, window_start=window.start, window_end=window.end,
-        verdict=report.verdict, drift_news=drift_news, batches=report.batches, rows=report.rows,
-        json_uri=json_ref.uri, html_uri=html_ref.uri,
+        model=report.model,
+        window_kind=window.kind,
+        window_start=window.start,
+        window_end=window.end,
+        verdict=report.verdict,
+        drift_news=drift_news,
+        batches=report.batches,
+        rows=report.rows,
+        json_uri=json_ref.uri,
+        html_uri=html_ref.uri,
         drifted_share=report.dataset_drift.share if report.dataset_drift else None,
         share_threshold=report.dataset_drift.threshold if report.dataset_drift else None,
         features=[FeatureScore(f.name, f.method, f.score, f.threshold, f.severity, f.kind) for f in features],
         findings=[f.message for f in volume],
-    )  # fmt: skip
+    )
     title, body = window_email(facts)
     ctx.notifier.publish(title, body, {"model": report.model, "kind": "window"})
     return True

@@ -77,10 +77,18 @@ def observation(
     now = iso(ctx.clock())
     when = event_time if isinstance(event_time, str) else iso(event_time) if event_time else now
     return Observation(
-        batch_id=batch_id, event_time=when, arrived_at=now, breached=breached, value=value,
-        threshold=threshold, note=note, data_from=data_from, evidence=evidence,
-        features=dict(features or {}), persistent=dict(persistent or {}),
-    )  # fmt: skip
+        batch_id=batch_id,
+        event_time=when,
+        arrived_at=now,
+        breached=breached,
+        value=value,
+        threshold=threshold,
+        note=note,
+        data_from=data_from,
+        evidence=evidence,
+        features=dict(features or {}),
+        persistent=dict(persistent or {}),
+    )
 
 
 def drift_persistence(
@@ -96,8 +104,14 @@ def drift_persistence(
     to :func:`report_observations`. Empty without an episodes table."""
     if ctx.episodes is None:
         return {}
-    current = observation(ctx, batch_id, breached=False, event_time=time_range[1], data_from=time_range[0],
-                          features=evidence_of(drift.features))  # fmt: skip
+    current = observation(
+        ctx,
+        batch_id,
+        breached=False,
+        event_time=time_range[1],
+        data_from=time_range[0],
+        features=evidence_of(drift.features),
+    )
     floors = {f.name: f.floor for f in drift.features if f.floor is not None}
     kept = episode_book(ctx, spec.name).get("drift").recent
     return persistent_at(kept, current, spec.drift.persistence, floors=floors)
@@ -111,8 +125,15 @@ def report_observations(
     observation, for the next batch's persistence)."""
 
     def obs(breached: bool, value: float | None = None, threshold: float | None = None) -> Observation:
-        return observation(ctx, report.batch_id, breached=breached, value=value, threshold=threshold,
-                           event_time=report.time_max, data_from=report.time_min)  # fmt: skip
+        return observation(
+            ctx,
+            report.batch_id,
+            breached=breached,
+            value=value,
+            threshold=threshold,
+            event_time=report.time_max,
+            data_from=report.time_min,
+        )
 
     drift = report.dataset_drift  # the importance-weighted share of drifted inputs (prediction drift is
     # reported per batch but opens no episode alone: a model's outputs follow its inputs); features
@@ -153,19 +174,27 @@ def realized_bias_observation(
     name = next((k for k in bounds if k != "disparate_impact_ratio"), next(iter(bounds), None))
     value = values.get(name) if name else None
     return observation(
-        ctx, batch_id, breached=bool(fairness.get("breach")),
-        value=float(value) if value is not None else None, threshold=bounds.get(name) if name else None,
-        note=f"the committed bound on {name}" if name else "", event_time=time_range[1],
-        data_from=time_range[0], evidence=fairness_evidence(fairness),
-    )  # fmt: skip
+        ctx,
+        batch_id,
+        breached=bool(fairness.get("breach")),
+        value=float(value) if value is not None else None,
+        threshold=bounds.get(name) if name else None,
+        note=f"the committed bound on {name}" if name else "",
+        event_time=time_range[1],
+        data_from=time_range[0],
+        evidence=fairness_evidence(fairness),
+    )
 
 
 def fairness_evidence(fairness: Mapping[str, Any]) -> str:
     """Group-level figures of a realized fairness section as one line (group names, rates: no rows)."""
     parts = []
     for attribute, groups in sorted((fairness.get("groups") or {}).items()):
-        rates = [f"{g} {float(d['selection_rate']):.3g}" for g, d in sorted(groups.items())
-                 if isinstance(d, Mapping) and d.get("selection_rate") is not None]  # fmt: skip
+        rates = [
+            f"{g} {float(d['selection_rate']):.3g}"
+            for g, d in sorted(groups.items())
+            if isinstance(d, Mapping) and d.get("selection_rate") is not None
+        ]
         if rates:
             parts.append(f"selection rate by {attribute}: {', '.join(rates)}")
     bounds = fairness.get("bounds") or {}
@@ -196,9 +225,16 @@ def performance_observation(
     alert = spec.alerts.estimated_drop if estimated else spec.alerts.realized_drop
     noise = MetricNoise.from_row((version_row or {}).get("estimate_noise" if estimated else "metric_noise"))
     threshold, how = drop_threshold(alert, noise, rows, against_validation=not estimated)
-    return observation(ctx, batch_id, breached=drop >= threshold, value=round(drop, 6),
-                       threshold=round(threshold, 6), note=how, event_time=time_range[1],
-                       data_from=time_range[0])  # fmt: skip
+    return observation(
+        ctx,
+        batch_id,
+        breached=drop >= threshold,
+        value=round(drop, 6),
+        threshold=round(threshold, 6),
+        note=how,
+        event_time=time_range[1],
+        data_from=time_range[0],
+    )
 
 
 def observe_batch(
@@ -288,8 +324,11 @@ def _record(ctx: Context, model: str, change: EpisodeChange) -> None:
         reason=reason,
         details={"episode": ep.story()},
     )
-    log.info("alert episode %s", change.transition, extra={"model": model, "signal": ep.signal,
-                                                            "episode": ep.episode_id})  # fmt: skip
+    log.info(
+        "alert episode %s",
+        change.transition,
+        extra={"model": model, "signal": ep.signal, "episode": ep.episode_id},
+    )
 
 
 def _mirror(ctx: Context, model: str, episode: SignalEpisode) -> None:

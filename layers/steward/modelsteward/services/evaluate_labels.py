@@ -484,9 +484,12 @@ def _evaluate(ctx: Context, spec: ModelSpec, matched: pd.DataFrame) -> dict[str,
         champion_rows = matched.loc[matched["variant"] == CHAMPION]
         fairness = realized_fairness(champion_rows, spec, classes, seed=spec.seed)
     return {
-        "classes": classes, "overall": overall, "variants": variants, "versions": versions,
+        "classes": classes,
+        "overall": overall,
+        "variants": variants,
+        "versions": versions,
         "fairness": fairness,
-    }  # fmt: skip
+    }
 
 
 def _resume_waiting_retrain(ctx: Context, model: str, batch_id: str) -> None:
@@ -534,9 +537,15 @@ def _realized_observation(
         except NotFound:
             row = None
     seen = performance_observation(
-        ctx, spec, "realized_drop", batch_id, drop=float(overall["drop"]), rows=int(overall.get("rows") or 0),
-        version_row=row, time_range=time_range,
-    )  # fmt: skip
+        ctx,
+        spec,
+        "realized_drop",
+        batch_id,
+        drop=float(overall["drop"]),
+        rows=int(overall.get("rows") or 0),
+        version_row=row,
+        time_range=time_range,
+    )
     if seen is not None:
         overall.update(
             drop_threshold=seen.threshold, drop_threshold_how=seen.note, drop_breached=seen.breached

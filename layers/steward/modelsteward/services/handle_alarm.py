@@ -119,10 +119,14 @@ def alarm_notifications(event: Mapping[str, Any]) -> list[AlarmNotification | In
         # SNS's envelope with fields the strict model refuses (SAM's sample: "EXAMPLE" URLs): the
         # data class reads the messages; a message that is no alarm is still recorded, not retried
         records = event.get("Records")
-        sns_records = isinstance(records, list) and bool(records) and all(
-            isinstance(r, Mapping) and isinstance(r.get("Sns"), Mapping) and "Message" in r["Sns"]
-            for r in records
-        )  # fmt: skip
+        sns_records = (
+            isinstance(records, list)
+            and bool(records)
+            and all(
+                isinstance(r, Mapping) and isinstance(r.get("Sns"), Mapping) and "Message" in r["Sns"]
+                for r in records
+            )
+        )
         if not sns_records:
             reason = f"handle_alarm expects an SNS event: {str(exc)[:200]}"
             raise InvalidInput(reason, code="bad_event") from exc
@@ -162,8 +166,11 @@ def _handle(ctx: Context, n: AlarmNotification, alarms: AlarmLookup | None) -> d
         return _suite_alarm(ctx, n, identity)
     if not identity.is_model:
         log.warning("alarm %s is not an alarm of this suite; ignored", n.AlarmName)
-        ctx.record("alarm.handled", reason=f"{n.AlarmName} {n.NewStateValue}: not a Model Steward alarm",
-                   details=_details(n, identity, decision="ignored", emailed=False))  # fmt: skip
+        ctx.record(
+            "alarm.handled",
+            reason=f"{n.AlarmName} {n.NewStateValue}: not a Model Steward alarm",
+            details=_details(n, identity, decision="ignored", emailed=False),
+        )
         return _summary(n, identity, "ignored", emailed=False)
     stale = _stale_mirror(ctx, n, identity)
     if stale is not None:
@@ -173,24 +180,38 @@ def _handle(ctx: Context, n: AlarmNotification, alarms: AlarmLookup | None) -> d
         return _alarm(ctx, n, identity, alarms)
     if n.NewStateValue == "OK":
         return _ok(ctx, n, identity)
-    ctx.record("alarm.handled", model=identity.model,
-               reason=f"{identity.signal} {n.NewStateValue}: no email (not enough data to decide)",
-               details=_details(n, identity, decision="none", emailed=False))  # fmt: skip
+    ctx.record(
+        "alarm.handled",
+        model=identity.model,
+        reason=f"{identity.signal} {n.NewStateValue}: no email (not enough data to decide)",
+        details=_details(n, identity, decision="none", emailed=False),
+    )
     return _summary(n, identity, "none", emailed=False)
 
 
 def _summary(n: AlarmNotification, identity: AlarmIdentity, decision: str, **extra: Any) -> dict[str, Any]:
     return {
-        "status": "handled", "alarm": n.AlarmName, "kind": identity.kind, "model": identity.model,
-        "signal": identity.signal, "state": n.NewStateValue, "decision": decision, **extra,
-    }  # fmt: skip
+        "status": "handled",
+        "alarm": n.AlarmName,
+        "kind": identity.kind,
+        "model": identity.model,
+        "signal": identity.signal,
+        "state": n.NewStateValue,
+        "decision": decision,
+        **extra,
+    }
 
 
 def _details(n: AlarmNotification, identity: AlarmIdentity, **extra: Any) -> dict[str, Any]:
     return {
-        "function": FUNCTION, "alarm": n.AlarmName, "signal": identity.signal, "state": n.NewStateValue,
-        "old_state": n.OldStateValue, "changed_at": n.StateChangeTime, **extra,
-    }  # fmt: skip
+        "function": FUNCTION,
+        "alarm": n.AlarmName,
+        "signal": identity.signal,
+        "state": n.NewStateValue,
+        "old_state": n.OldStateValue,
+        "changed_at": n.StateChangeTime,
+        **extra,
+    }
 
 
 # --- ALARM --------------------------------------------------------------------------------------
@@ -203,20 +224,40 @@ def _spec(ctx: Context, model: str) -> tuple[ModelSpec | None, str | None]:
 
 
 def _decide(
-    ctx: Context, identity: AlarmIdentity, since: dt.datetime, now: dt.datetime, spec: ModelSpec | None,
+    ctx: Context,
+    identity: AlarmIdentity,
+    since: dt.datetime,
+    now: dt.datetime,
+    spec: ModelSpec | None,
     spec_problem: str | None,
-) -> tuple[Decision, bool]:  # fmt: skip
+) -> tuple[Decision, bool]:
     """The decision, recorded on STATE under a version condition; (decision, train_model already invoked)."""
     model, alarm, signal = str(identity.model), identity.name, str(identity.signal)
     policy = spec.retrain if spec is not None else None
     trainable = _trainable(ctx, spec, signal)
     if ctx.registry is None:
-        return decide(alarm=alarm, signal=signal, since=since, now=now, state={}, policy=policy,
-                      spec_problem=spec_problem, has_training_data=trainable), False  # fmt: skip
+        return decide(
+            alarm=alarm,
+            signal=signal,
+            since=since,
+            now=now,
+            state={},
+            policy=policy,
+            spec_problem=spec_problem,
+            has_training_data=trainable,
+        ), False
     for _ in range(MAX_STATE_ATTEMPTS):
         state = ctx.registry.get_model_state(model)
-        decision = decide(alarm=alarm, signal=signal, since=since, now=now, state=state, policy=policy,
-                          spec_problem=spec_problem, has_training_data=trainable)  # fmt: skip
+        decision = decide(
+            alarm=alarm,
+            signal=signal,
+            since=since,
+            now=now,
+            state=state,
+            policy=policy,
+            spec_problem=spec_problem,
+            has_training_data=trainable,
+        )
         if decision.replayed:
             recorded = episodes_of(state).get(alarm)
             return decision, bool(recorded and recorded.retrain_invoked)
@@ -311,36 +352,78 @@ def _alarm(
         extra.append(_request_retrain(ctx, identity, decision, since, _new_regime_since(ctx, model)))
     if not decision.replayed:
         if decision.retrain:
-            ctx.record("retrain.requested", model=model, reason=f"alarm {identity.name}: {decision.summary}",
-                       details={"trigger": f"alarm:{identity.name}", "episode": decision.episode_id,
-                                "signal": signal})  # fmt: skip
+            ctx.record(
+                "retrain.requested",
+                model=model,
+                reason=f"alarm {identity.name}: {decision.summary}",
+                details={
+                    "trigger": f"alarm:{identity.name}",
+                    "episode": decision.episode_id,
+                    "signal": signal,
+                },
+            )
         elif decision.kind == "cooldown":
-            ctx.record("retrain.suppressed", model=model, reason=decision.summary,
-                       details={"trigger": f"alarm:{identity.name}", "episode": decision.episode_id,
-                                "last_retrain_at": decision.last_retrain_at,
-                                "next_allowed_at": decision.next_allowed_at})  # fmt: skip
+            ctx.record(
+                "retrain.suppressed",
+                model=model,
+                reason=decision.summary,
+                details={
+                    "trigger": f"alarm:{identity.name}",
+                    "episode": decision.episode_id,
+                    "last_retrain_at": decision.last_retrain_at,
+                    "next_allowed_at": decision.next_allowed_at,
+                },
+            )
     report, report_note = latest_report(ctx, model)
     card_uri, champion = _champion_card(ctx, model)
     facts = AlarmFacts(
-        model=model, signal=signal, alarm=identity.name, since=since, action=_action_text(decision),
-        rules=_rules(n, alarms), stage=identity.stage, region=n.Region, description=_sentence(n),
-        alarm_rule=n.AlarmRule if n.is_composite else None, report=report, report_note=report_note,
-        card_uri=card_uri, champion_version=champion, episode_id=decision.episode_id, extra_actions=extra,
+        model=model,
+        signal=signal,
+        alarm=identity.name,
+        since=since,
+        action=_action_text(decision),
+        rules=_rules(n, alarms),
+        stage=identity.stage,
+        region=n.Region,
+        description=_sentence(n),
+        alarm_rule=n.AlarmRule if n.is_composite else None,
+        report=report,
+        report_note=report_note,
+        card_uri=card_uri,
+        champion_version=champion,
+        episode_id=decision.episode_id,
+        extra_actions=extra,
         show_features=signal in FEATURE_EVIDENCE,
         episodes=[_episode_facts(ep, spec) for ep in open_episodes],
-    )  # fmt: skip
+    )
     subject, body = alarm_email(facts)
     message_id = _publish(ctx, subject, body, model, signal)
     ctx.record(
-        "alarm.handled", model=model, model_version=champion,
+        "alarm.handled",
+        model=model,
+        model_version=champion,
         reason=f"{signal} ALARM since {iso(since)}: {decision.summary}",
         outputs=[{"uri": report.json_uri}] if report else [],
-        details=_details(n, identity, decision=decision.kind, episode=decision.episode_id,
-                         emailed=message_id is not None, message_id=message_id, replayed=decision.replayed,
-                         children=[c.name for c in n.children_in_alarm()]),
-    )  # fmt: skip
-    return _summary(n, identity, decision.kind, episode=decision.episode_id, retrain=decision.retrain,
-                    emailed=message_id is not None, subject=subject)  # fmt: skip
+        details=_details(
+            n,
+            identity,
+            decision=decision.kind,
+            episode=decision.episode_id,
+            emailed=message_id is not None,
+            message_id=message_id,
+            replayed=decision.replayed,
+            children=[c.name for c in n.children_in_alarm()],
+        ),
+    )
+    return _summary(
+        n,
+        identity,
+        decision.kind,
+        episode=decision.episode_id,
+        retrain=decision.retrain,
+        emailed=message_id is not None,
+        subject=subject,
+    )
 
 
 def _action_text(decision: Decision) -> str:
@@ -364,8 +447,11 @@ def _publish(ctx: Context, subject: str, body: str, model: str | None, signal: s
 def _rules(n: AlarmNotification, alarms: AlarmLookup | None) -> list[RuleFacts]:
     if not n.is_composite:
         if n.Trigger is None:
-            return [RuleFacts(alarm=n.AlarmName, reason=n.NewStateReason, state=n.NewStateValue,
-                              since=n.changed_at)]  # fmt: skip
+            return [
+                RuleFacts(
+                    alarm=n.AlarmName, reason=n.NewStateReason, state=n.NewStateValue, since=n.changed_at
+                )
+            ]
         return [_rule(n.AlarmName, n.Trigger, n.NewStateReason, n.NewStateValue, n.changed_at)]
     children = n.children_in_alarm() or list(n.TriggeringChildren)
     described: dict[str, dict[str, Any]] = {}
@@ -382,22 +468,40 @@ def _rules(n: AlarmNotification, alarms: AlarmLookup | None) -> list[RuleFacts]:
         if info is None:
             rules.append(RuleFacts(alarm=child.name, state=state, since=since))
             continue
-        trigger = AlarmTrigger.model_validate({
-            **{k: info.get(k) for k in _TRIGGER_FIELDS},
-            "Dimensions": [{"name": d["Name"], "value": d["Value"]} for d in info.get("Dimensions") or []],
-        })  # fmt: skip
+        trigger = AlarmTrigger.model_validate(
+            {
+                **{k: info.get(k) for k in _TRIGGER_FIELDS},
+                "Dimensions": [
+                    {"name": d["Name"], "value": d["Value"]} for d in info.get("Dimensions") or []
+                ],
+            }
+        )
         updated = info.get("StateUpdatedTimestamp")
-        rules.append(_rule(
-            child.name, trigger, str(info.get("StateReason") or ""), state or info.get("StateValue"),
-            since or (updated if isinstance(updated, dt.datetime) else None),
-        ))  # fmt: skip
+        rules.append(
+            _rule(
+                child.name,
+                trigger,
+                str(info.get("StateReason") or ""),
+                state or info.get("StateValue"),
+                since or (updated if isinstance(updated, dt.datetime) else None),
+            )
+        )
     return rules
 
 
 _TRIGGER_FIELDS = (
-    "MetricName", "Namespace", "Statistic", "ExtendedStatistic", "Unit", "Period", "EvaluationPeriods",
-    "DatapointsToAlarm", "ComparisonOperator", "Threshold", "TreatMissingData",
-)  # fmt: skip
+    "MetricName",
+    "Namespace",
+    "Statistic",
+    "ExtendedStatistic",
+    "Unit",
+    "Period",
+    "EvaluationPeriods",
+    "DatapointsToAlarm",
+    "ComparisonOperator",
+    "Threshold",
+    "TreatMissingData",
+)
 
 
 def _rule(
@@ -405,12 +509,22 @@ def _rule(
 ) -> RuleFacts:
     m_of_n = t.m_of_n
     return RuleFacts(
-        alarm=alarm, signal=_signal_of(alarm), metric=t.MetricName, namespace=t.Namespace,
-        statistic=t.statistic or None, period_seconds=t.Period, comparison=t.comparison,
-        threshold=t.Threshold, datapoints_to_alarm=m_of_n[0] if m_of_n else None,
-        evaluation_periods=m_of_n[1] if m_of_n else None, treat_missing=t.TreatMissingData,
-        values=reason_values(reason), reason=reason, state=state, since=since,
-    )  # fmt: skip
+        alarm=alarm,
+        signal=_signal_of(alarm),
+        metric=t.MetricName,
+        namespace=t.Namespace,
+        statistic=t.statistic or None,
+        period_seconds=t.Period,
+        comparison=t.comparison,
+        threshold=t.Threshold,
+        datapoints_to_alarm=m_of_n[0] if m_of_n else None,
+        evaluation_periods=m_of_n[1] if m_of_n else None,
+        treat_missing=t.TreatMissingData,
+        values=reason_values(reason),
+        reason=reason,
+        state=state,
+        since=since,
+    )
 
 
 def _signal_of(alarm: str) -> str | None:
@@ -464,8 +578,13 @@ def report_facts(report: BatchReport, bucket: str, model: str, batch_id: str) ->
         share_threshold=dataset.threshold,
         features=[
             FeatureScore(
-                name=f.name, method=f.method, score=f.score, threshold=f.threshold, severity=f.severity,
-                kind=f.kind, reason=f.drift_reason,
+                name=f.name,
+                method=f.method,
+                score=f.score,
+                threshold=f.threshold,
+                severity=f.severity,
+                kind=f.kind,
+                reason=f.drift_reason,
             )
             for f in features
         ],
@@ -475,7 +594,7 @@ def report_facts(report: BatchReport, bucket: str, model: str, batch_id: str) ->
         selection_rates=bias.selection_rates if bias is not None else {},
         bias_values=bias.values if bias is not None else {},
         bias_bounds=bias.bounds if bias is not None else {},
-    )  # fmt: skip
+    )
 
 
 def _champion_card(ctx: Context, model: str) -> tuple[str | None, int | None]:
@@ -506,9 +625,12 @@ def _ok(ctx: Context, n: AlarmNotification, identity: AlarmIdentity) -> dict[str
     changes = None
     still_open = _open_episodes(ctx, model, signal)
     if still_open:  # one signal of the drift family recovered, the other is still open: not yet
-        ctx.record("alarm.handled", model=model,
-                   reason=f"{n.AlarmName} OK, but {', '.join(e.signal for e in still_open)} is still open",
-                   details=_details(n, identity, decision="still_open", emailed=False))  # fmt: skip
+        ctx.record(
+            "alarm.handled",
+            model=model,
+            reason=f"{n.AlarmName} OK, but {', '.join(e.signal for e in still_open)} is still open",
+            details=_details(n, identity, decision="still_open", emailed=False),
+        )
         return _summary(n, identity, "still_open", emailed=False)
     if ctx.registry is not None:
         for _ in range(MAX_STATE_ATTEMPTS):
@@ -523,19 +645,34 @@ def _ok(ctx: Context, n: AlarmNotification, identity: AlarmIdentity) -> dict[str
     if mail_for(n.NewStateValue, n.OldStateValue) == "recovery" and closed_now:
         since = parse_time(episode.since) if episode else None
         subject, body = recovery_email(
-            model=model, signal=signal, alarm=identity.name, recovered_at=at, since=since,
-            duration=duration_text(since, at) if since else None, reason=n.NewStateReason,
-            action=episode.summary if episode else None, region=n.Region,
+            model=model,
+            signal=signal,
+            alarm=identity.name,
+            recovered_at=at,
+            since=since,
+            duration=duration_text(since, at) if since else None,
+            reason=n.NewStateReason,
+            action=episode.summary if episode else None,
+            region=n.Region,
             episode_id=episode.id if episode else None,
             episodes=[_episode_facts(ep, None) for ep in _closed_episodes(ctx, model, signal)],
-        )  # fmt: skip
+        )
         message_id = _publish(ctx, subject, body, model, signal)
-    ctx.record("alarm.handled", model=model,
-               reason=f"{signal} OK since {iso(at)}" + (" (recovered)" if message_id else ""),
-               details=_details(n, identity, decision="recovered", emailed=message_id is not None,
-                                episode=episode.id if episode else None))  # fmt: skip
-    return _summary(n, identity, "recovered", emailed=message_id is not None,
-                    episode=episode.id if episode else None)  # fmt: skip
+    ctx.record(
+        "alarm.handled",
+        model=model,
+        reason=f"{signal} OK since {iso(at)}" + (" (recovered)" if message_id else ""),
+        details=_details(
+            n,
+            identity,
+            decision="recovered",
+            emailed=message_id is not None,
+            episode=episode.id if episode else None,
+        ),
+    )
+    return _summary(
+        n, identity, "recovered", emailed=message_id is not None, episode=episode.id if episode else None
+    )
 
 
 # --- batch episodes (services.episodes) behind the alarm ------------------------------------------
@@ -596,13 +733,21 @@ def _episode_facts(ep: SignalEpisode, spec: ModelSpec | None) -> EpisodeFacts:
 
     rule = (spec.alerts if spec is not None else AlertPolicy()).rule(ep.signal)
     return EpisodeFacts(
-        signal=ep.signal, episode_id=ep.episode_id, rule=rule.text(), since=ep.since, opened_by=ep.opened_by,
-        batches_seen=ep.batches_seen, breaching_batches=ep.breaching_batches, worst_value=ep.worst_value,
-        worst_batch=ep.worst_batch, threshold=ep.threshold,
+        signal=ep.signal,
+        episode_id=ep.episode_id,
+        rule=rule.text(),
+        since=ep.since,
+        opened_by=ep.opened_by,
+        batches_seen=ep.batches_seen,
+        breaching_batches=ep.breaching_batches,
+        worst_value=ep.worst_value,
+        worst_batch=ep.worst_batch,
+        threshold=ep.threshold,
         threshold_how=next((o.note for o in reversed(ep.recent) if o.note), None),
-        closed_by=ep.closed_by, close_reason=ep.close_reason,
+        closed_by=ep.closed_by,
+        close_reason=ep.close_reason,
         evidence=next((o.evidence for o in reversed(ep.recent) if o.breached and o.evidence), None),
-    )  # fmt: skip
+    )
 
 
 def _stale_mirror(ctx: Context, n: AlarmNotification, identity: AlarmIdentity) -> dict[str, Any] | None:
@@ -626,16 +771,20 @@ def _stale_mirror(ctx: Context, n: AlarmNotification, identity: AlarmIdentity) -
         return None
     try:
         ctx.alarm_states.set_state(
-            n.AlarmName, wanted,
+            n.AlarmName,
+            wanted,
             f"{REASON_PREFIX} {'open' if is_open else 'closed'}: set back after CloudWatch's evaluation of "
             "a period that held both states",
-        )  # fmt: skip
+        )
     except StewardError as exc:  # the next batch sets it again
         log.warning("could not set alarm %s back to %s: %s", n.AlarmName, wanted, exc.message)
-    ctx.record("alarm.handled", model=identity.model,
-               reason=f"{signal} {n.NewStateValue} by CloudWatch's evaluation, but the episode is "
-                      f"{'open' if is_open else 'closed'}: alarm set back to {wanted}, no email",
-               details=_details(n, identity, decision="mirror_corrected", emailed=False))  # fmt: skip
+    ctx.record(
+        "alarm.handled",
+        model=identity.model,
+        reason=f"{signal} {n.NewStateValue} by CloudWatch's evaluation, but the episode is "
+        f"{'open' if is_open else 'closed'}: alarm set back to {wanted}, no email",
+        details=_details(n, identity, decision="mirror_corrected", emailed=False),
+    )
     return _summary(n, identity, "mirror_corrected", emailed=False)
 
 
@@ -643,10 +792,11 @@ def _already_told(
     ctx: Context, n: AlarmNotification, identity: AlarmIdentity, episode: str
 ) -> dict[str, Any]:
     ctx.record(
-        "alarm.handled", model=identity.model,
+        "alarm.handled",
+        model=identity.model,
         reason=f"{identity.signal} ALARM again within episode {episode}: already emailed",
         details=_details(n, identity, decision="already_told", episode=episode, emailed=False),
-    )  # fmt: skip
+    )
     return _summary(n, identity, "already_told", episode=episode, emailed=False)
 
 
@@ -656,13 +806,27 @@ def _suite_alarm(ctx: Context, n: AlarmNotification, identity: AlarmIdentity) ->
     message_id = None
     if mail_for(n.NewStateValue, n.OldStateValue) != "none":
         subject, body = ops_email(
-            alarm=n.AlarmName, signal=identity.signal, function=identity.function, state=n.NewStateValue,
-            changed_at=n.changed_at, reason=n.NewStateReason, stage=identity.stage, region=n.Region,
-        )  # fmt: skip
+            alarm=n.AlarmName,
+            signal=identity.signal,
+            function=identity.function,
+            state=n.NewStateValue,
+            changed_at=n.changed_at,
+            reason=n.NewStateReason,
+            stage=identity.stage,
+            region=n.Region,
+        )
         message_id = _publish(ctx, subject, body, None, identity.signal)
-    ctx.record("alarm.handled", reason=f"suite health: {n.AlarmName} {n.NewStateValue}",
-               details=_details(n, identity, decision="ops_note" if message_id else "none",
-                                function_name=identity.function, emailed=message_id is not None))  # fmt: skip
+    ctx.record(
+        "alarm.handled",
+        reason=f"suite health: {n.AlarmName} {n.NewStateValue}",
+        details=_details(
+            n,
+            identity,
+            decision="ops_note" if message_id else "none",
+            function_name=identity.function,
+            emailed=message_id is not None,
+        ),
+    )
     return _summary(n, identity, "ops_note" if message_id else "none", emailed=message_id is not None)
 
 

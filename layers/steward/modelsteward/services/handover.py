@@ -40,11 +40,19 @@ def start_large_batch(
 ) -> dict[str, Any]:
     name = execution_name(upload)
     run = {
-        "bucket": upload.bucket, "key": upload.key, "version_id": upload.version_id,
-        "size": upload.size, "etag": upload.etag, "model": key.model, "batch_id": key.batch_id,
-        "filename": key.name, "execution_name": name,
-        "spec": pinned(spec_ref), "baseline": pinned(baseline_ref), "model_version": model_version,
-    }  # fmt: skip
+        "bucket": upload.bucket,
+        "key": upload.key,
+        "version_id": upload.version_id,
+        "size": upload.size,
+        "etag": upload.etag,
+        "model": key.model,
+        "batch_id": key.batch_id,
+        "filename": key.name,
+        "execution_name": name,
+        "spec": pinned(spec_ref),
+        "baseline": pinned(baseline_ref),
+        "model_version": model_version,
+    }
     if ctx.executions is None:
         raise ConfigError("scale-out needs SCALE_OUT_STATE_MACHINE_ARN (no Step Functions starter wired)")
     arn = ctx.executions.start(ctx.settings.scale_out_state_machine_arn, name, {"run": run})

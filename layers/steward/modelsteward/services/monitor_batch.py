@@ -181,8 +181,9 @@ def _monitor(ctx: Context, upload: S3Upload) -> dict[str, Any]:
         if scale_out_requested(ctx, upload):
             # an unknown model or a missing baseline is refused here, with its own reason
             _, baseline_ref, pinned_version = load_baseline(ctx, spec)
-            return start_large_batch(ctx, upload, key, spec_ref=spec_ref, baseline_ref=baseline_ref,
-                                     model_version=pinned_version)  # fmt: skip
+            return start_large_batch(
+                ctx, upload, key, spec_ref=spec_ref, baseline_ref=baseline_ref, model_version=pinned_version
+            )
         try:
             prepared, obj = read_upload(ctx, upload, spec, role="inference", filename=key.name)
         except NotFound:  # deleted before we got to it: nothing to monitor, nothing to quarantine
@@ -197,21 +198,39 @@ def _monitor(ctx: Context, upload: S3Upload) -> dict[str, Any]:
         bias = assess_bias(ctx, spec, prepared.table, model_version)
     except InvalidInput as exc:
         return refuse_batch(
-            ctx, exc, model=model, batch_id=batch_id, source=source, pii_summary=pii_summary,
-            model_version=model_version, spec_ref=spec_ref,
-        )  # fmt: skip
+            ctx,
+            exc,
+            model=model,
+            batch_id=batch_id,
+            source=source,
+            pii_summary=pii_summary,
+            model_version=model_version,
+            spec_ref=spec_ref,
+        )
 
     assert spec_ref is not None and pii_summary is not None
     return publish_batch(
         ctx,
         AssessedBatch(
-            model=model, model_version=model_version, batch_id=batch_id, source=source, spec=spec,
-            spec_ref=spec_ref, baseline=baseline, baseline_ref=baseline_ref, assessment=assessment,
-            pii=pii_summary, findings=prepared.findings, extra_columns=prepared.extra_columns,
-            rows=prepared.table.num_rows, started=started, bias=bias, table=prepared.table,
+            model=model,
+            model_version=model_version,
+            batch_id=batch_id,
+            source=source,
+            spec=spec,
+            spec_ref=spec_ref,
+            baseline=baseline,
+            baseline_ref=baseline_ref,
+            assessment=assessment,
+            pii=pii_summary,
+            findings=prepared.findings,
+            extra_columns=prepared.extra_columns,
+            rows=prepared.table.num_rows,
+            started=started,
+            bias=bias,
+            table=prepared.table,
             source_metadata=dict(obj.metadata),
         ),
-    )  # fmt: skip
+    )
 
 
 def attribution_section(ctx: Context, batch: AssessedBatch) -> AttributionDrift | None:

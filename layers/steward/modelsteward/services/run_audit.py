@@ -352,11 +352,12 @@ class _Auditor:
             {
                 r.model_version
                 for r in mine
-                if r.action == "gate.decision" and r.model_version is not None
+                if r.action == "gate.decision"
+                and r.model_version is not None
                 and any(str(c).startswith("fairness") for c in r.details.get("failed_checks") or [])
                 and r.details.get("outcome") == "reject"
             }
-        )  # fmt: skip
+        )
         if self.ctx.registry is None:
             return
         episodes = bias_episodes(mine)
@@ -371,31 +372,41 @@ class _Auditor:
             served = [e for e in episodes if period.start_seq <= e.opened_seq < ends]
             audit.fairness_periods.append(
                 FairnessPeriod(
-                    version=period.version, start=period.start, end=period.end, verdict=verdict,
+                    version=period.version,
+                    start=period.start,
+                    end=period.end,
+                    verdict=verdict,
                     production_episodes=served,
                 )
-            )  # fmt: skip
+            )
             when = f"champion v{period.version} ({period.start} to {period.end or 'now'})"
             for episode in (e for e in served if e.closed_at is None):
                 self.find(
-                    "fairness", f"{when} breaks its fairness bounds in production: {episode.signal} "
-                    f"episode open since {episode.opened_at} ({BIAS_EVIDENCE[episode.signal]})", model,
+                    "fairness",
+                    f"{when} breaks its fairness bounds in production: {episode.signal} "
+                    f"episode open since {episode.opened_at} ({BIAS_EVIDENCE[episode.signal]})",
+                    model,
                     period.version,
-                )  # fmt: skip
+                )
             if verdict == "breached":
                 checks = ", ".join(fair.get("failed_checks") or []) or "see the gate decision"
                 message = f"{when} did not hold its fairness bounds: {checks}"
                 self.find("fairness", message, model, period.version)
             elif committed and verdict in (None, "none"):
                 self.find(
-                    "fairness", f"{when} has no fairness verdict though the spec commits bounds", model,
+                    "fairness",
+                    f"{when} has no fairness verdict though the spec commits bounds",
+                    model,
                     period.version,
-                )  # fmt: skip
+                )
             elif committed and verdict == "unjudged":
                 self.find(
-                    "fairness", f"{when}: its fairness bounds could not be judged (groups too small or "
-                    "attribute missing); a person approved it", model, period.version,
-                )  # fmt: skip
+                    "fairness",
+                    f"{when}: its fairness bounds could not be judged (groups too small or "
+                    "attribute missing); a person approved it",
+                    model,
+                    period.version,
+                )
 
     def monitoring(self, model: str, mine: Sequence[AuditRecord], gov: Governance, audit: ModelAudit) -> None:
         accepted = [r for r in mine if r.action == "batch.accepted"]

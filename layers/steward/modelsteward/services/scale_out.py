@@ -104,9 +104,12 @@ def profile_large_batch_chunk(
     t0 = time.perf_counter()
     chunk = Chunk.model_validate({k: item[k] for k in Chunk.model_fields if k in item})
     plan = ChunkPlan(
-        format=item["format"], gzipped=bool(item.get("gzipped")), size=int(item["size"]),
-        target_bytes=0, chunks=[chunk],
-    )  # fmt: skip
+        format=item["format"],
+        gzipped=bool(item.get("gzipped")),
+        size=int(item["size"]),
+        target_bytes=0,
+        chunks=[chunk],
+    )
     model, batch_id = str(run["model"]), str(run["batch_id"])
     out: dict[str, Any] = {
         "index": chunk.index,
@@ -172,9 +175,14 @@ def _finish(ctx: Context, run: Mapping[str, Any]) -> dict[str, Any]:
     if "refused" in plan_doc:
         refused = plan_doc["refused"]
         return quarantine_batch(
-            ctx, model=model, batch_id=batch_id, source=source, code=refused["code"],
-            message=refused["message"], function=FINISH_FUNCTION,
-        )  # fmt: skip
+            ctx,
+            model=model,
+            batch_id=batch_id,
+            source=source,
+            code=refused["code"],
+            message=refused["message"],
+            function=FINISH_FUNCTION,
+        )
     plan = ChunkPlan.model_validate(plan_doc["plan"])
     results = []
     for chunk in plan.chunks:
@@ -189,11 +197,17 @@ def _finish(ctx: Context, run: Mapping[str, Any]) -> dict[str, Any]:
         where = f"chunk {first['index']} of {len(results)} (bytes {first['bytes'][0]}-{first['bytes'][1]})"
         pii = PiiSummary.model_validate(first["pii"]) if first.get("pii") else None
         return refuse_batch(
-            ctx, BatchRejected(f"{where}: {first['message']}", code=str(first["code"])),
-            model=model, batch_id=batch_id, source=source, pii_summary=pii, model_version=None,
-            spec_ref=spec_ref, details={"chunks": len(results), "refused_chunks": len(refusals)},
+            ctx,
+            BatchRejected(f"{where}: {first['message']}", code=str(first["code"])),
+            model=model,
+            batch_id=batch_id,
+            source=source,
+            pii_summary=pii,
+            model_version=None,
+            spec_ref=spec_ref,
+            details={"chunks": len(results), "refused_chunks": len(refusals)},
             function=FINISH_FUNCTION,
-        )  # fmt: skip
+        )
     pinned = pinned_ref(run, "baseline")
     baseline, baseline_ref, model_version = load_baseline(ctx, spec, pinned=pinned)
     if pinned is not None:  # the champion's version when the run started, not the baseline's own field
@@ -212,18 +226,37 @@ def _finish(ctx: Context, run: Mapping[str, Any]) -> dict[str, Any]:
         check_quality(assessment)
     except InvalidInput as exc:
         return refuse_batch(
-            ctx, exc, model=model, batch_id=batch_id, source=source, pii_summary=pii_summary,
-            model_version=model_version, spec_ref=spec_ref, function=FINISH_FUNCTION,
-        )  # fmt: skip
+            ctx,
+            exc,
+            model=model,
+            batch_id=batch_id,
+            source=source,
+            pii_summary=pii_summary,
+            model_version=model_version,
+            spec_ref=spec_ref,
+            function=FINISH_FUNCTION,
+        )
     result = publish_batch(
         ctx,
         AssessedBatch(
-            model=model, model_version=model_version, batch_id=batch_id, source=source, spec=spec,
-            spec_ref=spec_ref, baseline=baseline, baseline_ref=baseline_ref, assessment=assessment,
-            pii=pii_summary, findings=findings, extra_columns=results[0]["extra_columns"],
-            rows=profile.rows, started=started, function=FINISH_FUNCTION, lineage_inputs=[plan_ref],
+            model=model,
+            model_version=model_version,
+            batch_id=batch_id,
+            source=source,
+            spec=spec,
+            spec_ref=spec_ref,
+            baseline=baseline,
+            baseline_ref=baseline_ref,
+            assessment=assessment,
+            pii=pii_summary,
+            findings=findings,
+            extra_columns=results[0]["extra_columns"],
+            rows=profile.rows,
+            started=started,
+            function=FINISH_FUNCTION,
+            lineage_inputs=[plan_ref],
         ),
-    )  # fmt: skip
+    )
     return {**result, "chunks": len(results)}
 
 
@@ -250,7 +283,13 @@ def fail_large_batch(ctx: Context, run: Mapping[str, Any], error: Mapping[str, A
         "made from partial data. Check the functions' logs, then upload the batch again"
     )
     result = quarantine_batch(
-        ctx, model=str(run["model"]), batch_id=str(run["batch_id"]), source=_source(run), code=FAILED_CODE,
-        message=message, details={"error": name, "cause": cause[:2000]}, function=FINISH_FUNCTION,
-    )  # fmt: skip
+        ctx,
+        model=str(run["model"]),
+        batch_id=str(run["batch_id"]),
+        source=_source(run),
+        code=FAILED_CODE,
+        message=message,
+        details={"error": name, "cause": cause[:2000]},
+        function=FINISH_FUNCTION,
+    )
     return {**result, "status": "failed"}

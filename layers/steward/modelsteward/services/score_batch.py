@@ -613,9 +613,12 @@ def _attribution_drift(
     else:
         current = output_attributions(champion.pipeline, features, spec, classes) or {}
         result = attribution_drift(
-            {str(k): float(v) for k, v in baseline.items()}, current, threshold=policy.ndcg_threshold,
-            version=champion.version, rows=min(len(features), policy.sample_rows),
-        )  # fmt: skip
+            {str(k): float(v) for k, v in baseline.items()},
+            current,
+            threshold=policy.ndcg_threshold,
+            version=champion.version,
+            rows=min(len(features), policy.sample_rows),
+        )
     if result.available and result.ndcg is not None:
         ctx.metrics.put(mn.ATTRIBUTION_NDCG, result.ndcg, "None", {"model": spec.name})
         climbed = [r for r in result.ranks if r.current_rank is not None and r.current_rank < r.baseline_rank]
@@ -627,11 +630,16 @@ def _attribution_drift(
         )
         # nDCG is higher-is-better; the episode keeps the largest value as the worst, so it stores 1 - nDCG
         seen = observation(
-            ctx, batch_id, breached=result.drifted, value=round(1.0 - result.ndcg, 6),
+            ctx,
+            batch_id,
+            breached=result.drifted,
+            value=round(1.0 - result.ndcg, 6),
             threshold=round(1.0 - policy.ndcg_threshold, 6),
             note=f"shift = 1 - nDCG; breaches above 1 - ndcg_threshold ({policy.ndcg_threshold:g})",
-            event_time=time_range[1], data_from=time_range[0], evidence=evidence,
-        )  # fmt: skip
+            event_time=time_range[1],
+            data_from=time_range[0],
+            evidence=evidence,
+        )
         observe_batch(ctx, spec.name, {"attribution_drift": seen}, spec=spec)
     return ctx.store.put(
         ctx.settings.artifacts_bucket,

@@ -224,9 +224,11 @@ def _retrain_data(ctx: Context, spec: ModelSpec, state: Mapping[str, Any]) -> Tr
     cutoff = ctx.clock() - dt.timedelta(days=spec.retrain.training_window_days)
     # the timestamp rides along so a ``holdout_split: recent`` spec can hold out the newest rows
     wanted = [
-        *spec.features.all, *spec.sensitive_only_columns, spec.target,
+        *spec.features.all,
+        *spec.sensitive_only_columns,
+        spec.target,
         *([spec.timestamp_column] if spec.timestamp_column else []),
-    ]  # fmt: skip
+    ]
     for key in sorted(ctx.store.list_keys(bucket, f"pool/{model}/")):
         pooled = ctx.store.get(bucket, key, max_bytes=MAX_TRAINING_BYTES)
         if pooled.last_modified and _parse_time(pooled.last_modified) < cutoff:
@@ -340,9 +342,15 @@ def _train_retrain(
             return _defer(ctx, spec, trigger, reason, request, baseline_since, have)
         _clear_pending(ctx, model, state)
     return _train_and_register(
-        ctx, spec, spec_ref, data, trigger=trigger, reason=reason, request_key=_request_key(request),
+        ctx,
+        spec,
+        spec_ref,
+        data,
+        trigger=trigger,
+        reason=reason,
+        request_key=_request_key(request),
         baseline_since=baseline_since,
-    )  # fmt: skip
+    )
 
 
 def _rows_since(spec: ModelSpec, frame: pd.DataFrame, since: dt.datetime) -> int:
@@ -367,10 +375,14 @@ def _defer(
     asks again when labels arrive. Retraining now would fit the old regime again."""
     need = spec.retrain.min_new_rows
     pending = {
-        "trigger": trigger, "reason": reason, "episode": str(request.get("episode") or ""),
-        "data_since": since.isoformat(), "have": have, "need": need,
+        "trigger": trigger,
+        "reason": reason,
+        "episode": str(request.get("episode") or ""),
+        "data_since": since.isoformat(),
+        "have": have,
+        "need": need,
         "since_requested": ctx.clock().isoformat(),
-    }  # fmt: skip
+    }
     registry = _registry(ctx)
     previous = registry.get_model_state(spec.name).get("pending_retrain") or {}
     if previous.get("episode") == pending["episode"] and previous.get("data_since") == pending["data_since"]:
@@ -381,9 +393,12 @@ def _defer(
         f"{since.isoformat(timespec='seconds')} are in the pool (retrain.min_new_rows)"
     )
     ctx.record_once(
-        "retrain.deferred", {"model": spec.name, "episode": pending["episode"], "have": have},
-        model=spec.name, reason=why, details={"trigger": trigger, **pending},
-    )  # fmt: skip
+        "retrain.deferred",
+        {"model": spec.name, "episode": pending["episode"], "have": have},
+        model=spec.name,
+        reason=why,
+        details={"trigger": trigger, **pending},
+    )
     log.info("retrain deferred", extra={"model": spec.name, "have": have, "need": need})
     return {"status": "deferred", "model": spec.name, "reason": why, "have": have, "need": need}
 
@@ -743,9 +758,12 @@ def _record_decision(
         reason=reasons,
         inputs=audit_inputs,
         outputs=[artifact],
-        details={"previous_champion": gate.get("champion_version"), "gate_outcome": gate.get("outcome"),
-                 "trigger": trigger},
-    )  # fmt: skip
+        details={
+            "previous_champion": gate.get("champion_version"),
+            "gate_outcome": gate.get("outcome"),
+            "trigger": trigger,
+        },
+    )
 
 
 def _finish_decided(
@@ -768,9 +786,12 @@ def _finish_decided(
     _notify_once(ctx, request_key, version, subject, message, model)
     _registry(ctx).update_model_state(
         model,
-        {"last_retrain_at": ctx.clock().isoformat(), "last_training_version": version,
-         "last_training_outcome": outcome},
-    )  # fmt: skip
+        {
+            "last_retrain_at": ctx.clock().isoformat(),
+            "last_training_version": version,
+            "last_training_outcome": outcome,
+        },
+    )
 
 
 def _resume(
@@ -983,9 +1004,12 @@ def _monitoring_reference(spec: ModelSpec, result: Any, rows: Any, text: str) ->
         return {"rows": text, "metrics": _without_confusion(result.metrics)}
     preds = result.holdout_predictions
     metrics = task_metrics(
-        spec.task, result.holdout[spec.target].to_numpy()[rows], preds.label[rows],
-        None if preds.proba is None else preds.proba[rows], result.classes,
-    )  # fmt: skip
+        spec.task,
+        result.holdout[spec.target].to_numpy()[rows],
+        preds.label[rows],
+        None if preds.proba is None else preds.proba[rows],
+        result.classes,
+    )
     return {"rows": text, "metrics": _without_confusion(metrics)}
 
 
@@ -996,9 +1020,14 @@ def _metric_noise(spec: ModelSpec, result: Any, rows: Any = None) -> dict[str, A
     preds = result.holdout_predictions
     keep = slice(None) if rows is None else rows
     noise = metric_noise(
-        spec.primary_metric, spec.task, result.holdout[spec.target].to_numpy()[keep], preds.label[keep],
-        None if preds.proba is None else preds.proba[keep], result.classes, seed=spec.seed,
-    )  # fmt: skip
+        spec.primary_metric,
+        spec.task,
+        result.holdout[spec.target].to_numpy()[keep],
+        preds.label[keep],
+        None if preds.proba is None else preds.proba[keep],
+        result.classes,
+        seed=spec.seed,
+    )
     return noise.model_dump() if noise is not None else None
 
 
