@@ -157,6 +157,7 @@ def last_retrain(state: Mapping[str, Any]) -> dt.datetime | None:
     return parse_time(state.get("last_retrain_requested_at"))
 
 
+# long: one ladder of early returns, a Decision per rung, in the order the module docstring lists
 def decide(
     *,
     alarm: str,

@@ -128,6 +128,7 @@ def began(obs: Observation) -> tuple[str, str]:
     return since, data_from
 
 
+# long: the M-of-N open and K-clean close rule in one place, so both transitions read together
 def observe(
     current: SignalEpisode, obs: Observation, rule: EpisodeRule, *, keep: int = 0
 ) -> tuple[SignalEpisode, Transition | None]:

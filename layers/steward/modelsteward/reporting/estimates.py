@@ -83,6 +83,7 @@ def sentence(row: Mapping[str, Any], realized_rows: Any) -> str:
     return f"{text}. Realized {_num(real)}{rows}: {place}, {amount} the estimate."
 
 
+# long: one variant's estimate-vs-realized block: badges, sentence, chart and table in page order
 def _variant_block(variant: VariantComparison, primary: str) -> str:
     metrics = variant.metrics
     name = variant.variant or "model"

@@ -334,6 +334,36 @@ def _request_retrain(
     return asked + waits
 
 
+def _record_decision(
+    ctx: Context, model: str, signal: str, identity: AlarmIdentity, decision: Decision
+) -> None:
+    """The audit record of a new episode's retrain decision: requested, or held by the cooldown."""
+    if decision.retrain:
+        ctx.record(
+            "retrain.requested",
+            model=model,
+            reason=f"alarm {identity.name}: {decision.summary}",
+            details={
+                "trigger": f"alarm:{identity.name}",
+                "episode": decision.episode_id,
+                "signal": signal,
+            },
+        )
+    elif decision.kind == "cooldown":
+        ctx.record(
+            "retrain.suppressed",
+            model=model,
+            reason=decision.summary,
+            details={
+                "trigger": f"alarm:{identity.name}",
+                "episode": decision.episode_id,
+                "last_retrain_at": decision.last_retrain_at,
+                "next_allowed_at": decision.next_allowed_at,
+            },
+        )
+
+
+# long: one alarm told: decide, record, gather the email's facts, send, record, in the order a replay needs
 def _alarm(
     ctx: Context, n: AlarmNotification, identity: AlarmIdentity, alarms: AlarmLookup | None
 ) -> dict[str, Any]:
@@ -351,29 +381,7 @@ def _alarm(
     if decision.retrain and not invoked:
         extra.append(_request_retrain(ctx, identity, decision, since, _new_regime_since(ctx, model)))
     if not decision.replayed:
-        if decision.retrain:
-            ctx.record(
-                "retrain.requested",
-                model=model,
-                reason=f"alarm {identity.name}: {decision.summary}",
-                details={
-                    "trigger": f"alarm:{identity.name}",
-                    "episode": decision.episode_id,
-                    "signal": signal,
-                },
-            )
-        elif decision.kind == "cooldown":
-            ctx.record(
-                "retrain.suppressed",
-                model=model,
-                reason=decision.summary,
-                details={
-                    "trigger": f"alarm:{identity.name}",
-                    "episode": decision.episode_id,
-                    "last_retrain_at": decision.last_retrain_at,
-                    "next_allowed_at": decision.next_allowed_at,
-                },
-            )
+        _record_decision(ctx, model, signal, identity, decision)
     report, report_note = latest_report(ctx, model)
     card_uri, champion = _champion_card(ctx, model)
     facts = AlarmFacts(

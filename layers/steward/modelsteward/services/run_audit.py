@@ -345,6 +345,7 @@ class _Auditor:
                         version,
                     )
 
+    # long: the gate's fairness verdicts and the production bias episodes, per champion period
     def fairness(self, model: str, mine: Sequence[AuditRecord], spec: Any, audit: ModelAudit) -> None:
         """Every champion period held the fairness bounds its version was gated on."""
         committed = bool(spec is not None and spec.fairness.bounds.committed())

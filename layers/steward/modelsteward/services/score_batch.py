@@ -584,6 +584,7 @@ def _estimate(
     return summaries, ref
 
 
+# long: attributions, their drift, the artifact, the metric and the observation for one batch
 def _attribution_drift(
     ctx: Context,
     spec: ModelSpec,
