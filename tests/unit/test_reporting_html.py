@@ -436,6 +436,22 @@ def test_the_report_records_and_pages_load_without_numpy() -> None:
     assert heavy_after(f"{records}, modelsteward.reporting.batch") == []
 
 
+def test_drawing_the_batch_page_loads_no_other_page() -> None:
+    """monitor_batch and `steward check` draw only the batch page: the card, governance and
+    timeline modules (and the card's records) are loaded when first asked for, not with it."""
+    from light_imports import heavy_after
+
+    others = (
+        "modelsteward.reporting.card",
+        "modelsteward.reporting.governance",
+        "modelsteward.reporting.timeline",
+        "modelsteward.domain.model_card",
+    )
+    assert heavy_after("import modelsteward.reporting.batch", others) == []
+    loaded = heavy_after("from modelsteward.reporting import render_model_card", others)
+    assert "modelsteward.reporting.card" in loaded and "modelsteward.reporting.timeline" not in loaded
+
+
 # ---------------------------------------------------------------------------------------------
 # timeline
 
