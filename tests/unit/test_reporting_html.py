@@ -874,16 +874,6 @@ def test_line_chart_marks_points_at_or_over_threshold() -> None:
     assert "no data points yet" in charts.line_chart([])
 
 
-def test_line_chart_x_is_proportional_to_time() -> None:
-    points = [
-        {"at": "2026-01-01T00:00:00+00:00", "value": 0.1},
-        {"at": "2026-01-02T00:00:00+00:00", "value": 0.1},
-        {"at": "2026-01-11T00:00:00+00:00", "value": 0.1},
-    ]
-    xs = [float(x) for x in re.findall(r'<circle class="point" cx="([\d.]+)"', charts.line_chart(points))]
-    assert (xs[1] - xs[0]) * 9 == pytest.approx(xs[2] - xs[1], rel=0.01)
-
-
 def test_sparkline_breaks_at_missing_values_and_marks_over_threshold() -> None:
     svg = charts.sparkline([0.1, 0.2, None, 0.3, 0.05], threshold=0.25)
     assert svg.count("<polyline") == 2
@@ -926,23 +916,6 @@ def test_fmt_p_and_percent_and_time() -> None:
     assert kit.fmt_percent(0.4567) == "45.7%"
     assert kit.fmt_time("2026-11-28T14:05:12+01:00") == "2026-11-28 13:05 UTC"
     assert kit.fmt_time("not a time") == "not a time"
-
-
-def test_as_data_reads_models_dataclasses_and_objects() -> None:
-    import dataclasses
-
-    @dataclasses.dataclass
-    class Point:
-        at: str
-        share: float
-
-    class Obj:
-        def __init__(self) -> None:
-            self.name = "x"
-            self._private = 1
-
-    assert kit.as_data({"p": Point("t", 0.5)}) == {"p": {"at": "t", "share": 0.5}}
-    assert kit.as_data(Obj()) == {"name": "x"}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from .kit import as_float, esc, fmt_number, fmt_percent, parse_time
 
@@ -520,14 +520,12 @@ def line_chart(
     height: int = 300,
     percent: bool = True,
     title: str = "",
-    x_scale: Literal["time", "order"] = "time",
     unit: str = "points",
 ) -> str:
     """A line over time with the threshold (dashed red, a step line when it changes).
 
-    ``x_scale="time"``: x is proportional to time when every point has an ISO timestamp, evenly
-    spaced otherwise. ``"order"``: one slot per point, oldest left, whatever the time between them,
-    so a burst of points stays as readable as a daily cadence; labels name the date where it changes,
+    One slot per point, oldest left, whatever the time between them, so a burst of points stays as
+    readable as a daily cadence (verdicts count batches, not hours); labels name the date where it changes,
     dotted lines mark pauses much longer than the usual gap and shaded slots bursts of ``unit``
     much closer than usual, with their length (:func:`cadence`).
     Points over the threshold are red; every point has a tooltip (time, label, value).
@@ -539,22 +537,15 @@ def line_chart(
     values = [as_float(p.get(value_key)) or 0.0 for p in rows]
     limits = [as_float(p.get(threshold_key)) for p in rows]
     # an axis of one slot per point keeps a row above the plot for its pause and burst captions
-    pad_l, pad_r, pad_t, pad_b = 52, 18, (30 if x_scale == "order" else 16), 40
+    pad_l, pad_r, pad_t, pad_b = 52, 18, 30, 40
     plot_w, plot_h = width - pad_l - pad_r, height - pad_t - pad_b
     highest = max([*values, *(v for v in limits if v is not None)]) * 1.12
     top = _nice_ceiling(highest)
     if percent and max(values) <= 1.0:
         # quarters that are round percents (15%, 30%, 45%, 60%), not 12.5% shown as "12%"
         top = next((4 * q for q in PERCENT_QUARTERS if 4 * q >= highest - 1e-12), 1.0)
-    timed = all(t is not None for t in times) and len(rows) > 1
-    if timed and x_scale == "time":
-        stamps = [epoch(t) for t in times]  # type: ignore[arg-type]
-        lo, hi = min(stamps), max(stamps)
-        span = (hi - lo) or 1.0
-        xs = [pad_l + (s - lo) / span * plot_w for s in stamps]
-    else:
-        n = len(rows)
-        xs = [pad_l + (i / (n - 1) if n > 1 else 0.5) * plot_w for i in range(n)]
+    n = len(rows)
+    xs = [pad_l + (i / (n - 1) if n > 1 else 0.5) * plot_w for i in range(n)]
 
     def y(v: float) -> float:
         return pad_t + (1 - v / top) * plot_h
@@ -575,13 +566,9 @@ def line_chart(
             f"{esc(text)}</text>"
         )
     axis_y = pad_t + plot_h
-    if x_scale == "order":
-        parts += _cadence_marks(times, xs, (pad_l, pad_t, width - pad_r, axis_y), unit)
-        ticks = order_ticks(times, xs, left=pad_l, right=width - pad_r)
-        labels: list[tuple[float, float, str, str]] = [(at, pos, words, "middle") for at, pos, words in ticks]
-    else:
-        timed_ticks = _time_ticks(rows, times, xs, label_key=label_key, timed=timed)
-        labels = [(pos, pos, words, anchor) for pos, words, anchor in timed_ticks]
+    parts += _cadence_marks(times, xs, (pad_l, pad_t, width - pad_r, axis_y), unit)
+    ticks = order_ticks(times, xs, left=pad_l, right=width - pad_r)
+    labels = [(at, pos, words, "middle") for at, pos, words in ticks]
     parts += [_x_label(label, axis_y) for label in labels]
     parts.append(
         f'<line x1="{pad_l}" y1="{_f(axis_y)}" x2="{width - pad_r}" y2="{_f(axis_y)}" stroke="#9aa5b1"/>'
@@ -632,33 +619,6 @@ def line_chart(
         )
     parts.append("</svg>")
     return "".join(parts)
-
-
-def _time_ticks(
-    rows: Sequence[Mapping[str, Any]],
-    times: Sequence[dt.datetime | None],
-    xs: Sequence[float],
-    *,
-    label_key: str,
-    timed: bool,
-) -> list[tuple[float, str, str]]:
-    """Up to six x labels, evenly picked by index; the newest always, dropping its crowded neighbour."""
-    count = len(rows)
-    picks = sorted({round(i * (count - 1) / 5) for i in range(6)}) if count > 1 else [0]
-    span_days = (epoch(times[-1]) - epoch(times[0])) / 86400 if timed else 0  # type: ignore[arg-type]
-    kept: list[int] = []
-    for i in reversed(picks):
-        if not kept or abs(xs[kept[-1]] - xs[i]) >= 90:  # px: room for a label
-            kept.append(i)
-    out = []
-    for i in sorted(kept):
-        t = times[i]
-        if t is not None:
-            text = t.strftime("%Y-%m-%d") if span_days >= 3 else t.strftime("%m-%d %H:%M")
-        else:
-            text = str(rows[i].get(label_key) or i + 1)
-        out.append((xs[i], text, _edge_anchor(i, count)))
-    return out
 
 
 def epoch(value: dt.datetime) -> float:

@@ -13,7 +13,6 @@ Pure standard library (no pandas/numpy), so light Lambda functions can render re
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import html
 import math
@@ -72,48 +71,6 @@ def require_type(value: object, expected: type[T]) -> T:
     if not isinstance(value, expected):
         raise TypeError(f"expected a {expected.__name__}, got {type(value).__name__}")
     return value
-
-
-# ---------------------------------------------------------------------------------------------
-# Tolerant access to pydantic models, dataclasses, mappings and plain objects
-
-
-def as_data(obj: Any) -> Any:
-    """Plain dicts/lists/scalars from pydantic models, dataclasses, mappings and sequences."""
-    dump = getattr(obj, "model_dump", None)
-    if callable(dump):
-        try:
-            return as_data(dump(mode="json"))
-        except Exception:  # a model that cannot serialise to JSON still dumps to python
-            return as_data(dump())
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return as_data(dataclasses.asdict(obj))
-    if isinstance(obj, Mapping):
-        return {str(k): as_data(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple, set, frozenset)):
-        return [as_data(v) for v in obj]
-    if isinstance(obj, (str, int, float, bool)) or obj is None:
-        return obj
-    if isinstance(obj, (dt.datetime, dt.date)):
-        return obj.isoformat()
-    if hasattr(obj, "__dict__"):
-        return {k: as_data(v) for k, v in vars(obj).items() if not k.startswith("_")}
-    return str(obj)
-
-
-def pick(data: Any, *names: str, default: Any = None) -> Any:
-    """The first of ``names`` present (and not None) in a mapping; dotted names go deeper."""
-    if not isinstance(data, Mapping):
-        return default
-    for name in names:
-        node: Any = data
-        for part in name.split("."):
-            node = node.get(part) if isinstance(node, Mapping) else None
-            if node is None:
-                break
-        if node is not None:
-            return node
-    return default
 
 
 def as_float(value: Any) -> float | None:

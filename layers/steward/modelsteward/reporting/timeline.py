@@ -127,9 +127,7 @@ def _chart_section(model: str, points: list[TimelinePoint]) -> str:
         "<span>one slot per batch, oldest left \u00b7 dotted line: a pause much longer than usual "
         "\u00b7 shaded: a burst of batches much closer than usual</span></div>"
     )
-    chart = charts.line_chart(
-        chart_points, title=f"{model}: drifted share over time", x_scale="order", unit="batches"
-    )
+    chart = charts.line_chart(chart_points, title=f"{model}: drifted share over time", unit="batches")
     return section("Drifted share over time", legend + chart, anchor="timeline")
 
 
