@@ -7,8 +7,10 @@
 For each size (rows x 25 columns, reference and current sets, Parquet; bench/data.py, known
 truth) every tool runs in a fresh process, tools in alternation run after run (this machine is
 noisy). Wall time is the whole process (interpreter start, imports, read, compute, report);
-peak memory is the child's ru_maxrss from os.wait4. Verdicts are scored against the truth:
-drifted features found, false alarms (untouched or negligible features flagged).
+peak memory is the child's ru_maxrss from os.wait4 (the data are generated in a process of their
+own: ru_maxrss survives exec, so a child would report this runner's peak were it higher).
+Verdicts are scored against the truth: drifted features found, false alarms (untouched or
+negligible features flagged).
 
 Ours twice: ``check`` is `steward check --reference REF --current CUR --out DIR`, the command a
 user types (the baseline is built from the reference in the same process, so it reads both files
@@ -36,9 +38,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-
-import data  # noqa: E402
+sys.path.insert(0, str(HERE))  # bench/sensitivity.py, imported where it runs
 
 WORKERS = HERE / "workers"
 TOOLS = ("floor", "check", "monitor", "evidently", "nannyml")
@@ -67,6 +67,22 @@ def compile_bytecode() -> None:
         f"{os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r} in this environment)",
         flush=True,
     )
+
+
+def generate_apart(directory: Path, n: int, blocks: int = 1) -> dict[str, str]:
+    """data.generate in a child process, so this runner stays smaller than what it measures."""
+    code = (
+        "import json, pathlib, sys, data; a = sys.argv; "
+        "print(json.dumps(data.generate(pathlib.Path(a[1]), int(a[2]), blocks=int(a[3]))))"
+    )
+    done = subprocess.run(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-c", code, str(directory), str(n), str(blocks)],
+        cwd=HERE,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return dict(json.loads(done.stdout))
 
 
 def check_flagged(report_dir: Path, out: Path) -> None:
@@ -240,7 +256,7 @@ def main() -> None:
     baseline_cost: dict[int, dict] = {}
     for n in sizes:
         t0 = time.perf_counter()
-        files = data.generate(root / str(n), n)
+        files = generate_apart(root / str(n), n)
         runs = {t: (args.peer_runs_1m if (t in PEERS and n >= 1_000_000) else args.runs) for t in tools}
         label = f"{n:,} rows x 25 columns (data ready in {time.perf_counter() - t0:.1f} s)"
         results[n], cost = run_case(label, files, tools, runs, args)
@@ -297,7 +313,7 @@ def wide_case(root: Path, tools: list[str], args: argparse.Namespace) -> dict[st
         if n <= 0 or not these or f"{n}x200" in out:
             continue
         t0 = time.perf_counter()
-        files = data.generate(root / f"wide-{n}", n, blocks=WIDE_BLOCKS)
+        files = generate_apart(root / f"wide-{n}", n, blocks=WIDE_BLOCKS)
         label = (
             f"wide: {n:,} rows x {25 * WIDE_BLOCKS} columns (data ready in {time.perf_counter() - t0:.1f} s)"
         )

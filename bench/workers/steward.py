@@ -19,8 +19,9 @@ from modelsteward.domain.baseline_builder import build_baseline
 from modelsteward.domain.contract import conform
 from modelsteward.domain.ingest import read_table
 from modelsteward.domain.report import Lineage, Timings, build_report
+from modelsteward.observability import peak_memory_mb
 from modelsteward.reporting.batch import render_batch_report
-from modelsteward.services.assessment import assess_batch, peak_memory_mb, screen_pii
+from modelsteward.services.assessment import assess_batch, screen_pii
 from modelsteward.spec import parse_spec
 
 

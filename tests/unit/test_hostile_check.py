@@ -265,11 +265,13 @@ def test_the_billion_laughs_spec_is_refused_by_onboarding(
 
 
 # --- decompression -------------------------------------------------------------------------------
+# this process's own high-water mark: ru_maxrss would carry the test worker's peak across exec
 PEAK_SCRIPT = """
-import resource, sys
+import sys
+from modelsteward.observability import peak_memory_mb
 from stewardtools.cli.main import main
 code = main(["check", "--reference", sys.argv[1], "--current", sys.argv[2], "--out", sys.argv[3]])
-print(code, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, flush=True)
+print(code, round(peak_memory_mb()), flush=True)
 """
 
 

@@ -17,6 +17,7 @@ from modelsteward.domain.baseline import (
     NumericBaseline,
     float_array,
     monitored_columns,
+    sorted_distinct,
     summarize_grid,
     summarize_sorted_grid,
     value_counts,
@@ -182,6 +183,13 @@ def test_grid_counts_are_exact_for_any_values(edges_raw: list[float], values: li
     edges = np.unique(np.asarray(edges_raw))
     x = np.asarray(values + edges_raw)
     assert np.array_equal(grid_counts(x, edges), searchsorted_counts(x, edges))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(-1e6, 1e6, allow_nan=False) | st.sampled_from([0.0, -0.0, 1.0]), max_size=200))
+def test_sorted_distinct_equals_unique(values: list[float]) -> None:
+    x = np.sort(np.asarray(values, dtype=float))
+    assert np.array_equal(sorted_distinct(x), np.unique(x))
 
 
 @settings(max_examples=60, deadline=None)

@@ -137,8 +137,9 @@ def check(reference: Path, current: Path, spec_path: Path | None, out: Path) -> 
     from modelsteward.domain.baseline_builder import build_baseline
     from modelsteward.domain.report import Lineage, Timings, build_report
     from modelsteward.domain.sagemaker import constraint_violations_json
+    from modelsteward.observability import peak_memory_mb
     from modelsteward.reporting.batch import render_batch_report
-    from modelsteward.services.assessment import assess_batch, conform_and_screen, peak_memory_mb
+    from modelsteward.services.assessment import assess_batch, conform_and_screen
 
     started = time.perf_counter()
     ref_raw, cur_raw = _read(reference), _read(current)

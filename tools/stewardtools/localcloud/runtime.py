@@ -39,7 +39,6 @@ import json
 import logging
 import os
 import queue
-import resource
 import sys
 import threading
 import time
@@ -52,6 +51,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal, TextIO
 
+from modelsteward.observability import peak_memory_mb
 from modelsteward.packed_deps import ENV as PACKED_DEPS_ENV
 from stewardtools.localcloud.clock import SimulatedClock
 from stewardtools.localcloud.emf import EmfBridge
@@ -583,7 +583,7 @@ class LambdaRuntime:
 
     def _write_log(self, spec: FunctionSpec, request_id: str, lines: list[str], record: Invocation) -> None:
         path = self.log_dir / f"{spec.log_name}.log"
-        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+        peak_mb = round(peak_memory_mb())
         with self._records_lock, path.open("a", encoding="utf-8") as out:
             out.write(f"START RequestId: {request_id} Version: $LATEST Trigger: {record.trigger}\n")
             for line in lines:

@@ -465,10 +465,18 @@ def _quantile_positions(n: int, probs: np.ndarray) -> np.ndarray:
     return np.asarray(np.clip(np.ceil(probs * n).astype(np.int64) - 1, 0, n - 1))
 
 
+def sorted_distinct(x: np.ndarray) -> np.ndarray:
+    """The distinct values of an ascending array, in order (np.unique sorts again, and its first
+    call imports numpy.ma: ~17 ms of a 10k-row `steward check`)."""
+    if len(x) == 0:
+        return x
+    return np.asarray(x[np.concatenate([[True], x[1:] != x[:-1]])])
+
+
 def _inner_edges(grid_quantiles: np.ndarray, parts: int, top: float) -> list[float]:
     """Edges of ``parts`` equal-frequency bins taken from the fine quantile grid (so they are grid edges)."""
     step = (GRID_QUANTILES - 1) // parts
-    inner = np.unique(grid_quantiles[step : GRID_QUANTILES - 1 : step])
+    inner = sorted_distinct(grid_quantiles[step : GRID_QUANTILES - 1 : step])
     # the largest reference value as an inner edge would leave an always-empty top bin
     return [float(v) for v in inner if v < top]
 
@@ -513,10 +521,10 @@ def build_numeric(values: NumericSummary, role: Role) -> NumericBaseline:
     d = x - mean
     m2 = sum_of_squares(d)
     quantiles = x[_quantile_positions(n, np.arange(GRID_QUANTILES) / (GRID_QUANTILES - 1))]
-    edges = np.unique(quantiles)
+    edges = sorted_distinct(quantiles)
     discrete = False
     if len(edges) < GRID_QUANTILES:  # ties: maybe few distinct values, then keep them all
-        distinct = x[np.concatenate([[True], x[1:] != x[:-1]])]
+        distinct = sorted_distinct(x)
         if len(distinct) <= GRID_QUANTILES:
             edges, discrete = distinct, True
     grid = summarize_sorted_grid(x, edges)

@@ -11,8 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-import resource
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -192,9 +190,3 @@ def check_quality(assessment: Assessment) -> None:
             "quality.quarantine_on_violation is true",
             assessment.quality,
         )
-
-
-def peak_memory_mb() -> float:
-    """Peak resident set size of this process (Lambda bills and kills by it)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return round(peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024, 1)

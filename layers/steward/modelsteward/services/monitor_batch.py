@@ -37,6 +37,7 @@ from ..domain.report import BatchReport, Lineage, PiiSummary, Timings, build_rep
 from ..domain.sagemaker import constraint_violations_json
 from ..errors import BaselineMissing, InvalidInput, NotFound
 from ..events import S3Upload
+from ..observability import peak_memory_mb
 from ..ports import ObjectRef
 from ..spec import ModelSpec
 from .assessment import (
@@ -46,7 +47,6 @@ from .assessment import (
     assess_batch,
     check_quality,
     conform_and_screen,
-    peak_memory_mb,
 )
 from .context import Context
 from .episodes import drift_persistence, observation, observe_batch, report_observations

@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import json
 import logging
-import resource
-import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -48,6 +46,7 @@ from ..layout import (
     parse_s3_uri,
     parse_upload_key,
 )
+from ..observability import peak_memory_mb
 from ..ports import ObjectRef
 from ..spec import ModelSpec
 from .context import Context
@@ -286,11 +285,6 @@ def probability_columns(spec: ModelSpec, classes: list[str]) -> list[str]:
     if len(classes) == 2:
         return [name]
     return [f"{name}_{c}" for c in classes]
-
-
-def peak_memory_mb() -> float:
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return rss / (1024.0 * 1024.0) if sys.platform == "darwin" else rss / 1024.0
 
 
 # long: one batch scored: read, route, predict, write, record, in the order a retry needs
