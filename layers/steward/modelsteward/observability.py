@@ -40,24 +40,6 @@ from urllib.parse import unquote_plus
 #: what Tracer patches: botocore is underneath every boto3 client
 TRACED_MODULES = ("botocore",)
 
-
-def peak_memory_mb() -> float:
-    """Peak resident memory of this process in MiB (Lambda bills and stops a function by it).
-
-    On Linux, VmHWM of /proc/self/status: the high-water mark of this process's own pages.
-    getrusage's ru_maxrss is not that: it survives exec, so a process started by a larger one (a
-    test worker, a benchmark runner) reports its parent's peak when that was higher."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass  # not Linux: ru_maxrss is what there is (bytes on macOS, KiB elsewhere)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return round(peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024, 1)
-
-
 #: the runtime's loggers (not the local cloud's or the CLI's, which run outside Lambda)
 LIBRARY_LOGGERS = (
     "modelsteward.services",
@@ -133,3 +115,20 @@ def start_invocation(logger: Any, tracer: Any, event: Any, context: Any) -> str:
     if tracer is not None:
         tracer.put_annotation(key="correlation_id", value=value[:250])
     return value
+
+
+def peak_memory_mb() -> float:
+    """Peak resident memory of this process in MiB (Lambda bills and stops a function by it).
+
+    On Linux, VmHWM of /proc/self/status: the high-water mark of this process's own pages.
+    getrusage's ru_maxrss is not that: it survives exec, so a process started by a larger one (a
+    test worker, a benchmark runner) reports its parent's peak when that was higher."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass  # not Linux: ru_maxrss is what there is (bytes on macOS, KiB elsewhere)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024, 1)

@@ -383,7 +383,7 @@ def score_batch(
         "model_cache_hit": all(m.cached for m in models.values()),
         "cold_start": cold_start,
         "cpu_ms": round(cpu_ms, 3),
-        "peak_memory_mb": round(memory, 1),
+        "peak_memory_mb": memory,
         "total_ms": round((time.perf_counter() - wall0) * 1000.0, 3),
     }
     inputs = [obj.ref.as_dict(), spec_ref.as_dict(), *(m.ref.as_dict() for m in models.values())]
